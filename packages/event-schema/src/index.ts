@@ -1,4 +1,25 @@
 /**
+ * Effect Schemas of every OpenAudience event, exact money and currencies, and versioned JSON Schemas.
+ *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * @since 0.1.0
+ */
+export * as Currency from "./Currency.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Event from "./Event.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Money from "./Money.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SchemaVersion from "./SchemaVersion.js"
