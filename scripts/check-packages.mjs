@@ -78,18 +78,21 @@ const targetsOf = (value) =>
       ? Object.values(value).flatMap(targetsOf)
       : []
 
-/** The checks that read the unpacked tarball: ranges, files, exports targets and source maps. */
-const inspectContents = (files, manifest) => {
-  const errors = []
-  const warnings = []
-
+/** The packed package.json must not keep ranges that only mean something inside this workspace. */
+const checkRanges = (manifest) => {
   const badRanges = rangeFields.flatMap((field) =>
     Object.entries(manifest[field] ?? {})
       .filter(([, range]) => /^(workspace|link|file|catalog):/.test(String(range)))
       .map(([name, range]) => `${field}.${name}: ${range}`)
   )
-  if (badRanges.length > 0) errors.push(`ranges: unpublishable ranges left in: ${badRanges.join(", ")}`)
+  const errors = badRanges.length > 0 ? [`ranges: unpublishable ranges left in: ${badRanges.join(", ")}`] : []
+  return { errors, warnings: [] }
+}
 
+/** What ships: only dist/, src/ and the usual top-level files, no tests, built entry points, whole source maps. */
+const checkContents = (files, manifest) => {
+  const errors = []
+  const warnings = []
   const paths = [...files.keys()].map((path) => path.replace(/^package\//, ""))
   const stray = paths.filter((path) => !(allowedTopLevel.test(path) || /^(dist|src)\//.test(path)))
   if (stray.length > 0) errors.push(`files: outside dist/, src/ and README/LICENSE: ${stray.join(", ")}`)
@@ -104,7 +107,7 @@ const inspectContents = (files, manifest) => {
     .flatMap(targetsOf)
     .filter((target) => /\.[cm]?tsx?$/.test(target) && !/\.d\.[cm]?ts$/.test(target))
   if (entryTargets.length > 0) {
-    errors.push(`exports: point at TypeScript sources (is publishConfig applied?): ${entryTargets.join(", ")}`)
+    errors.push(`files: exports point at TypeScript sources (is publishConfig applied?): ${entryTargets.join(", ")}`)
   }
 
   const shipped = new Set(paths)
@@ -167,7 +170,7 @@ const runAttw = async (tarballPath) => {
 /** Packs one library and runs every check on its tarball. */
 const checkLibrary = async ({ dir, manifest }, tmp) => {
   const name = manifest.name
-  const row = { name, files: "-", size: "-", publint: "-", attw: "-", ranges: "-", contents: "-" }
+  const row = { package: name, files: "-", size: "-", publint: "-", attw: "-", ranges: "-", contents: "-" }
   const errors = []
   const warnings = []
   if (!existsSync(join(dir, "dist"))) {
@@ -188,23 +191,15 @@ const checkLibrary = async ({ dir, manifest }, tmp) => {
   row.files = String(files.size)
   row.size = `${(tarball.byteLength / 1024).toFixed(1)} kB`
 
-  const [lint, types] = await Promise.all([runPublint(tarball), runAttw(tarballPath)])
-  const contents = inspectContents(files, packedManifest)
-  const mark = (result, prefix) => {
-    const own = (list) => list.filter((line) => line.startsWith(prefix))
-    return own(result.errors).length > 0 ? "FAIL" : own(result.warnings).length > 0 ? "warn" : "ok"
+  const [publintResult, attwResult] = await Promise.all([runPublint(tarball), runAttw(tarballPath)])
+  const checks = {
+    publint: publintResult,
+    attw: attwResult,
+    ranges: checkRanges(packedManifest),
+    contents: checkContents(files, packedManifest)
   }
-  row.publint = mark(lint, "publint")
-  row.attw = mark(types, "attw")
-  row.ranges = mark(contents, "ranges")
-  row.contents = mark(
-    {
-      errors: contents.errors.map((e) => e.replace(/^(files|exports):/, "contents:")),
-      warnings: contents.warnings.map((w) => w.replace(/^files:/, "contents:"))
-    },
-    "contents"
-  )
-  for (const result of [lint, types, contents]) {
+  for (const [column, result] of Object.entries(checks)) {
+    row[column] = result.errors.length > 0 ? "FAIL" : result.warnings.length > 0 ? "warn" : "ok"
     errors.push(...result.errors)
     warnings.push(...result.warnings)
   }
@@ -230,12 +225,10 @@ const main = async () => {
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
-  printTable(
-    results.map(({ row, errors }) => ({ package: row.name, ...row, result: errors.length > 0 ? "FAIL" : "ok" }))
-  )
+  printTable(results.map(({ row, errors }) => ({ ...row, result: errors.length > 0 ? "FAIL" : "ok" })))
   for (const { row, errors, warnings } of results) {
-    for (const warning of warnings) console.log(`  ⚠ ${row.name}: ${warning}`)
-    for (const error of errors) console.log(`  ✖ ${row.name}: ${error}`)
+    for (const warning of warnings) console.log(`  ⚠ ${row.package}: ${warning}`)
+    for (const error of errors) console.log(`  ✖ ${row.package}: ${error}`)
   }
   const packagesOk = libraries.length > 0 && results.every(({ errors }) => errors.length === 0)
   if (libraries.length === 0) console.log("  ✖ no library packages found under packages/")
