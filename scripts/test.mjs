@@ -18,7 +18,10 @@ const run = (title, command, args) => {
 // Browser tests drive Debian's Chromium; install it when missing (never a downloaded browser).
 if (!existsSync(chromium)) {
   if (process.getuid?.() === 0) {
-    run("install chromium", "sh", ["-c", "apt-get install -y chromium || (apt-get update && apt-get install -y chromium)"])
+    run("install chromium", "sh", [
+      "-c",
+      "apt-get install -y chromium || (apt-get update && apt-get install -y chromium)"
+    ])
   } else {
     console.error(`✖ ${chromium} is missing: install Debian's chromium package (sudo apt-get install chromium)`)
     process.exit(1)
