@@ -1,4 +1,42 @@
 /**
+ * OpenAudience storage over @effect/sql: the event store, migrations and the database layer, for
+ * SQLite (embedded default) and PostgreSQL.
+ *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * Opening the database from a URL or from `OA_DATABASE_URL`.
+ *
+ * @since 0.1.0
+ */
+export * as Database from "./Database.js"
+
+/**
+ * The event store service and its SQL and in-memory layers.
+ *
+ * @since 0.1.0
+ */
+export * as EventStore from "./EventStore.js"
+
+/**
+ * Schema migrations for the storage tables.
+ *
+ * @since 0.1.0
+ */
+export * as Migrations from "./Migrations.js"
+
+/**
+ * The storage error (`StorageError`, `StorageErrorReason`, `fromSqlError`), exported flat.
+ *
+ * @since 0.1.0
+ */
+export * from "./StorageError.js"
+
+/**
+ * Stored event models (`StoredEvent`, `SequencedEvent`, `AppendOutcome`, `AppendResult`), exported
+ * flat because every caller of the store uses them.
+ *
+ * @since 0.1.0
+ */
+export * from "./StoredEvent.js"

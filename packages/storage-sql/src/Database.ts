@@ -1,0 +1,181 @@
+/**
+ * Opens the database from a URL: `sqlite:<path>` (the embedded default), `sqlite::memory:`, or
+ * `postgres://…` / `postgresql://…`. The result is an `SqlClient` layer that every SQL-backed store
+ * of OpenAudience runs on; the same code serves both dialects.
+ *
+ * SQLite is opened in WAL mode with `synchronous=FULL`: in WAL mode `NORMAL` may lose the last
+ * commits on power loss, while `FULL` syncs the log at every commit, so an event the collector
+ * acknowledged survives a crash. Group commit makes that one sync per batch, not per event.
+ * `busy_timeout` makes a writer wait for another process's lock instead of failing at once.
+ *
+ * @since 0.1.0
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { StorageError } from "./StorageError.js"
+
+/**
+ * A parsed database URL. `display` is safe to log (no password).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DatabaseUrl =
+  | { readonly _tag: "Sqlite"; readonly filename: string; readonly display: string }
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string>; readonly display: string }
+
+/**
+ * How long a SQLite writer waits for another connection's lock before failing, in milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const sqliteBusyTimeoutMs = 5000
+
+const examples = "use sqlite:<path>, sqlite::memory: or postgres://user@host:5432/database"
+
+const invalid = (message: string) => Either.left(new StorageError({ reason: "InvalidConfig", message }))
+
+/**
+ * Parses a database URL without opening anything.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseUrl = (input: string | Redacted.Redacted<string>): Either.Either<DatabaseUrl, StorageError> => {
+  const text = (typeof input === "string" ? input : Redacted.value(input)).trim()
+  if (text === "") return invalid(`The database URL is empty: ${examples}`)
+  if (/^sqlite:/i.test(text)) {
+    let filename = text.slice("sqlite:".length)
+    if (filename.startsWith("//")) filename = filename.slice(2)
+    if (filename === "") return invalid(`The SQLite URL "${text}" names no file: ${examples}`)
+    return Either.right({ _tag: "Sqlite", filename, display: `sqlite:${filename}` })
+  }
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    let parsed: URL
+    try {
+      parsed = new URL(text)
+    } catch {
+      return invalid(`The PostgreSQL URL is malformed (check for unescaped characters in the password): ${examples}`)
+    }
+    const user = parsed.username === "" ? "" : `${decodeURIComponent(parsed.username)}@`
+    const display = `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`
+    return Either.right({ _tag: "Postgres", url: Redacted.make(text), display })
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]
+  if (scheme === undefined) {
+    return invalid(`The database URL has no scheme (did you mean "sqlite:${text}"?): ${examples}`)
+  }
+  return invalid(`Unsupported database URL scheme "${scheme}:": ${examples}`)
+}
+
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return error instanceof Error ? error.message : String(error)
+}
+
+const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> => {
+  const pragmas = Layer.effectDiscard(
+    Effect.gen(function* () {
+      const sql = yield* SqliteClient.SqliteClient
+      yield* sql`PRAGMA synchronous = FULL`
+      yield* sql`PRAGMA busy_timeout = ${sql.literal(String(sqliteBusyTimeoutMs))}`
+    })
+  )
+  const client = Layer.unwrapEffect(
+    Effect.as(
+      Effect.try(() => {
+        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+      }),
+      pragmas.pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+    )
+  )
+  return client.pipe(
+    Layer.catchAllCause((cause) =>
+      Layer.fail(
+        new StorageError({
+          reason: "Unavailable",
+          message: `Cannot open the SQLite database ${display}: ${describeCause(cause)}`,
+          cause: Cause.squash(cause)
+        })
+      )
+    )
+  )
+}
+
+const postgresLayer = (
+  url: Redacted.Redacted<string>,
+  display: string
+): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  PgClient.layer({ url, applicationName: "openaudience" }).pipe(
+    Layer.catchAllCause((cause) =>
+      Layer.fail(
+        new StorageError({
+          reason: "Unavailable",
+          message: `Cannot connect to PostgreSQL at ${display}: ${describeCause(cause)}`,
+          cause: Cause.squash(cause)
+        })
+      )
+    )
+  )
+
+/**
+ * An `SqlClient` layer for a database URL (see the module doc for the forms). A malformed URL or an
+ * unreachable database fails the layer with a `StorageError` whose message names the database but
+ * never its password.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromUrl = (url: string | Redacted.Redacted<string>): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  Either.match(parseUrl(url), {
+    onLeft: (error) => Layer.fail(error),
+    onRight: (parsed) =>
+      parsed._tag === "Sqlite"
+        ? sqliteLayer(parsed.filename, parsed.display)
+        : postgresLayer(parsed.url, parsed.display)
+  })
+
+/**
+ * The default database URL for a data directory: `sqlite:<dataDir>/openaudience.db`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultUrl = (dataDir: string): string => `sqlite:${dataDir.replace(/\/+$/, "")}/openaudience.db`
+
+/**
+ * The database URL from configuration: `OA_DATABASE_URL`, or else `sqlite:$OA_DATA_DIR/openaudience.db`
+ * (`OA_DATA_DIR` defaults to `./data`).
+ *
+ * @since 0.1.0
+ * @category configs
+ */
+export const urlConfig: Config.Config<Redacted.Redacted<string>> = Config.redacted("OA_DATABASE_URL").pipe(
+  Config.orElse(() =>
+    Config.string("OA_DATA_DIR").pipe(
+      Config.withDefault("./data"),
+      Config.map((dataDir) => Redacted.make(defaultUrl(dataDir)))
+    )
+  )
+)
+
+/**
+ * An `SqlClient` layer for the database named by `OA_DATABASE_URL` (see `urlConfig`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<SqlClient.SqlClient, StorageError | ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(urlConfig, layerFromUrl)
+)

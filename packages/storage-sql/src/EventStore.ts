@@ -1,0 +1,327 @@
+/**
+ * The event store: where the collector durably keeps every event it accepted. Appends are batched
+ * (group commit): one call stores the events of many requests in ONE transaction with a few multi-row
+ * statements, and is idempotent on `(tenant, eventId)` so a retried request never stores an event
+ * twice. Reads serve the events inspector (`recent`), dashboards (`count`) and data-subject requests
+ * (`byVisitor`, `eraseVisitor`), always scoped to one tenant.
+ *
+ * `layer` is the SQL implementation (SQLite or PostgreSQL through `SqlClient`; it runs the storage
+ * migrations when built); `layerMemory` keeps events in memory with the same semantics, for tests.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Predicate from "effect/Predicate"
+import { decodeRows, type EventRow, encodeBatch, eventKey, type ReadRow } from "./internal/eventCodec.js"
+import * as Migrations from "./Migrations.js"
+import { fromSqlError, type StorageError } from "./StorageError.js"
+import type { AppendOutcome, AppendResult, SequencedEvent, StoredEvent } from "./StoredEvent.js"
+
+/**
+ * Options of `append`.
+ *
+ * `inTransaction` runs inside the append's transaction, after the inserts, with the events accepted
+ * by this call (input order, with their `seq`). If it fails, the whole append is rolled back and
+ * fails with its error. The collector uses it to append the accepted events to an SQL event log in
+ * the same database, so the event and its log record commit together or not at all.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendOptions<E = never> {
+  readonly inTransaction?: ((accepted: ReadonlyArray<SequencedEvent>) => Effect.Effect<unknown, E>) | undefined
+}
+
+/**
+ * The operations of the event store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventStoreService {
+  /**
+   * Stores a batch in one transaction. Idempotent on `(tenant, eventId)`: an event already stored, or
+   * repeated earlier in the same batch, is reported as `"duplicate"` and not stored again. Outcomes
+   * are in input order. An invalid event fails the whole batch with reason `InvalidInput` before
+   * anything is written.
+   */
+  readonly append: <E = never>(
+    events: ReadonlyArray<StoredEvent>,
+    options?: AppendOptions<E>
+  ) => Effect.Effect<AppendResult, StorageError | E>
+  /** The newest `limit` events of a tenant, newest first (by `seq`, not by timestamp). */
+  readonly recent: (tenant: string, limit: number) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /** How many events a tenant has stored. */
+  readonly count: (tenant: string) => Effect.Effect<number, StorageError>
+  /** Every event of one visitor of a tenant, oldest first (for data-subject access). */
+  readonly byVisitor: (tenant: string, visitor: string) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /** Deletes every event of one visitor of a tenant; returns how many were removed. */
+  readonly eraseVisitor: (tenant: string, visitor: string) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * The event store service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class EventStore extends Context.Tag("@openaudience/storage-sql/EventStore")<EventStore, EventStoreService>() {}
+
+/**
+ * How many rows one INSERT carries. With 9 columns a chunk binds 9,000 values: below SQLite's
+ * variable limit (32,766) and PostgreSQL's (65,535), and large enough that a group-commit batch is
+ * one statement.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const rowsPerStatement = 1000
+
+const emptyResult: AppendResult = { outcomes: [], accepted: 0, duplicates: 0 }
+
+interface Plan {
+  readonly rows: Array<EventRow>
+  /** Index in the input of each unique row. */
+  readonly uniqueIndexes: Array<number>
+  readonly keys: Array<string>
+}
+
+const plan = (rows: Array<EventRow>): Plan => {
+  const seen = new Set<string>()
+  const unique: Array<EventRow> = []
+  const uniqueIndexes: Array<number> = []
+  const keys = new Array<string>(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!
+    const key = eventKey(row.tenant, row.event_id)
+    keys[i] = key
+    if (!seen.has(key)) {
+      seen.add(key)
+      unique.push(row)
+      uniqueIndexes.push(i)
+    }
+  }
+  return { rows: unique, uniqueIndexes, keys }
+}
+
+/** Builds the result and the accepted events from the plan and the seq of each key stored now. */
+const settle = (
+  events: ReadonlyArray<StoredEvent>,
+  p: Plan,
+  inserted: ReadonlyMap<string, number>
+): { readonly result: AppendResult; readonly accepted: Array<SequencedEvent> } => {
+  const outcomes = new Array<AppendOutcome>(events.length).fill("duplicate")
+  const accepted: Array<SequencedEvent> = []
+  for (const index of p.uniqueIndexes) {
+    const seq = inserted.get(p.keys[index]!)
+    if (seq !== undefined) {
+      outcomes[index] = "accepted"
+      accepted.push({ ...events[index]!, clientTs: events[index]!.clientTs ?? null, seq })
+    }
+  }
+  return {
+    result: { outcomes, accepted: accepted.length, duplicates: events.length - accepted.length },
+    accepted
+  }
+}
+
+const normalizeLimit = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0)
+
+const isSqlError = (error: unknown): error is SqlError => Predicate.isTagged(error, "SqlError")
+
+/**
+ * Builds the SQL event store over the `SqlClient` in context (the tables must exist: see `layer`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const jsonAsText = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
+  const columns = sql.literal("seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent")
+
+  const insertChunk = (rows: ReadonlyArray<EventRow>) =>
+    sql<{
+      readonly seq: number | string
+      readonly tenant: string
+      readonly event_id: string
+    }>`INSERT INTO events ${sql.insert(rows)} ON CONFLICT (tenant, event_id) DO NOTHING RETURNING seq, tenant, event_id`
+
+  const append = <E = never>(
+    events: ReadonlyArray<StoredEvent>,
+    options?: AppendOptions<E>
+  ): Effect.Effect<AppendResult, StorageError | E> =>
+    Effect.gen(function* () {
+      if (events.length === 0) return emptyResult
+      const p = plan(yield* encodeBatch(events))
+      const write = Effect.gen(function* () {
+        const inserted = new Map<string, number>()
+        for (let start = 0; start < p.rows.length; start += rowsPerStatement) {
+          const returned = yield* insertChunk(p.rows.slice(start, start + rowsPerStatement))
+          for (const row of returned) inserted.set(eventKey(row.tenant, row.event_id), Number(row.seq))
+        }
+        const settled = settle(events, p, inserted)
+        if (options?.inTransaction !== undefined) yield* options.inTransaction(settled.accepted)
+        return settled.result
+      })
+      return yield* sql
+        .withTransaction(write)
+        .pipe(Effect.catchIf(isSqlError, (error) => Effect.fail(fromSqlError("Appending events")(error))))
+    })
+
+  const query = (operation: string, statement: Effect.Effect<ReadonlyArray<ReadRow>, SqlError>) =>
+    statement.pipe(
+      Effect.mapError(fromSqlError(operation)),
+      Effect.flatMap((rows) => decodeRows(rows, jsonAsText))
+    )
+
+  return EventStore.of({
+    append,
+    recent: (tenant, limit) => {
+      const n = normalizeLimit(limit)
+      if (n === 0) return Effect.succeed([])
+      return query(
+        "Reading recent events",
+        sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} ORDER BY seq DESC LIMIT ${n}`
+      )
+    },
+    count: (tenant) =>
+      sql<{ readonly n: number | string }>`SELECT COUNT(*) AS n FROM events WHERE tenant = ${tenant}`.pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+        Effect.mapError(fromSqlError("Counting events"))
+      ),
+    byVisitor: (tenant, visitor) =>
+      query(
+        "Reading a visitor's events",
+        sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND visitor = ${visitor} ORDER BY seq`
+      ),
+    eraseVisitor: (tenant, visitor) =>
+      sql`DELETE FROM events WHERE tenant = ${tenant} AND visitor = ${visitor} RETURNING seq`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.mapError(fromSqlError("Erasing a visitor's events"))
+      )
+  })
+})
+
+/**
+ * The SQL event store: runs the storage migrations, then serves the store over the `SqlClient` in
+ * context (build it with `Database.layerFromUrl` or `Database.layerConfig`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<EventStore, StorageError, SqlClient.SqlClient> = Layer.effect(
+  EventStore,
+  Effect.zipRight(Migrations.migrate, make)
+)
+
+/**
+ * Builds an in-memory event store with the same semantics as the SQL one (idempotency, outcomes,
+ * ordering, validation, JSON round-trip of payloads, rollback when `inTransaction` fails).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function* () {
+  const byKey = new Map<string, SequencedEvent>()
+  let ordered: Array<SequencedEvent> = []
+  let nextSeq = 1
+  // Appends are serialized like a database's single writer, so a rollback never undoes another append.
+  const writer = yield* Effect.makeSemaphore(1)
+
+  const forget = (keys: ReadonlySet<string>) => {
+    if (keys.size === 0) return
+    for (const key of keys) byKey.delete(key)
+    ordered = ordered.filter((event) => !keys.has(eventKey(event.tenant, event.eventId)))
+  }
+
+  const append = <E = never>(
+    events: ReadonlyArray<StoredEvent>,
+    options?: AppendOptions<E>
+  ): Effect.Effect<AppendResult, StorageError | E> =>
+    Effect.gen(function* () {
+      if (events.length === 0) return emptyResult
+      const p = plan(yield* encodeBatch(events))
+      const inserted = new Map<string, number>()
+      for (const row of p.rows) {
+        const key = eventKey(row.tenant, row.event_id)
+        if (byKey.has(key)) continue
+        const stored: SequencedEvent = {
+          seq: nextSeq++,
+          tenant: row.tenant,
+          eventId: row.event_id,
+          type: row.type,
+          site: row.site,
+          receivedAt: row.received_at,
+          clientTs: row.client_ts,
+          visitor: row.visitor,
+          payload: JSON.parse(row.payload),
+          consent: row.consent === null ? null : JSON.parse(row.consent)
+        }
+        byKey.set(key, stored)
+        ordered.push(stored)
+        inserted.set(key, stored.seq)
+      }
+      const settled = settle(events, p, inserted)
+      if (options?.inTransaction !== undefined) {
+        yield* options
+          .inTransaction(settled.accepted)
+          .pipe(
+            Effect.onExit((exit) =>
+              Exit.isFailure(exit) ? Effect.sync(() => forget(new Set(inserted.keys()))) : Effect.void
+            )
+          )
+      }
+      return settled.result
+    }).pipe(writer.withPermits(1))
+
+  const select = (predicate: (event: SequencedEvent) => boolean, limit: number, newestFirst: boolean) => {
+    const out: Array<SequencedEvent> = []
+    if (newestFirst) {
+      for (let i = ordered.length - 1; i >= 0 && out.length < limit; i--) {
+        if (predicate(ordered[i]!)) out.push(ordered[i]!)
+      }
+    } else {
+      for (let i = 0; i < ordered.length && out.length < limit; i++) {
+        if (predicate(ordered[i]!)) out.push(ordered[i]!)
+      }
+    }
+    return out
+  }
+
+  return EventStore.of({
+    append,
+    recent: (tenant, limit) =>
+      Effect.sync(() => select((event) => event.tenant === tenant, normalizeLimit(limit), true)),
+    count: (tenant) =>
+      Effect.sync(() => select((event) => event.tenant === tenant, Number.POSITIVE_INFINITY, false).length),
+    byVisitor: (tenant, visitor) =>
+      Effect.sync(() =>
+        select((event) => event.tenant === tenant && event.visitor === visitor, Number.POSITIVE_INFINITY, false)
+      ),
+    eraseVisitor: (tenant, visitor) =>
+      writer.withPermits(1)(
+        Effect.sync(() => {
+          const erased = new Set<string>()
+          for (const event of ordered) {
+            if (event.tenant === tenant && event.visitor === visitor) erased.add(eventKey(event.tenant, event.eventId))
+          }
+          forget(erased)
+          return erased.size
+        })
+      )
+  })
+})
+
+/**
+ * An in-memory event store (nothing survives the layer), for tests of other packages.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<EventStore> = Layer.effect(EventStore, makeMemory)

@@ -1,0 +1,147 @@
+/**
+ * Validation of events on the way in and decoding of rows on the way out, shared by the SQL and
+ * in-memory stores so both accept and reject exactly the same input.
+ */
+import * as Effect from "effect/Effect"
+import { StorageError } from "../StorageError.js"
+import type { SequencedEvent, StoredEvent } from "../StoredEvent.js"
+
+/** The column values of one event, as bound to an INSERT. */
+export type EventRow = {
+  readonly tenant: string
+  readonly event_id: string
+  readonly type: string
+  readonly site: string
+  readonly received_at: number
+  readonly client_ts: number | null
+  readonly visitor: string | null
+  readonly payload: string
+  readonly consent: string | null
+}
+
+/** Identity of an event: tenant and event id, joined by a separator that cannot occur in either. */
+export const eventKey = (tenant: string, eventId: string): string => `${tenant}\u0000${eventId}`
+
+const describe = (event: StoredEvent, index: number): string =>
+  `event #${index}${typeof event?.eventId === "string" ? ` (${JSON.stringify(event.eventId)})` : ""}`
+
+const invalid = (event: StoredEvent, index: number, problem: string) =>
+  new StorageError({ reason: "InvalidInput", message: `Cannot store ${describe(event, index)}: ${problem}` })
+
+const isText = (value: unknown): value is string => typeof value === "string"
+
+/** JSON text of a value, or undefined when the value is not representable as JSON. */
+export const toJson = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
+}
+
+const encodeOne = (event: StoredEvent, index: number): EventRow | StorageError => {
+  if (typeof event !== "object" || event === null) return invalid(event, index, "not an object")
+  if (!isText(event.tenant) || event.tenant.length === 0 || event.tenant.includes("\u0000")) {
+    return invalid(event, index, "tenant must be a non-empty string without NUL characters")
+  }
+  if (!isText(event.eventId) || event.eventId.length === 0) {
+    return invalid(event, index, "eventId must be a non-empty string")
+  }
+  if (!isText(event.type)) return invalid(event, index, "type must be a string")
+  if (!isText(event.site)) return invalid(event, index, "site must be a string")
+  if (!Number.isSafeInteger(event.receivedAt)) return invalid(event, index, "receivedAt must be integer epoch ms")
+  const clientTs = event.clientTs ?? null
+  if (clientTs !== null && !Number.isSafeInteger(clientTs)) {
+    return invalid(event, index, "clientTs must be integer epoch ms or null")
+  }
+  const visitor = event.visitor ?? null
+  if (visitor !== null && !isText(visitor)) return invalid(event, index, "visitor must be a string or null")
+  const payload = toJson(event.payload)
+  if (payload === undefined) return invalid(event, index, "payload is not representable as JSON")
+  const consentValue = event.consent ?? null
+  const consent = consentValue === null ? null : toJson(consentValue)
+  if (consent === undefined) return invalid(event, index, "consent is not representable as JSON")
+  return {
+    tenant: event.tenant,
+    event_id: event.eventId,
+    type: event.type,
+    site: event.site,
+    received_at: event.receivedAt,
+    client_ts: clientTs,
+    visitor,
+    payload,
+    consent
+  }
+}
+
+/** Validates and encodes a batch; the first invalid event fails the whole batch before anything is written. */
+export const encodeBatch = (events: ReadonlyArray<StoredEvent>): Effect.Effect<Array<EventRow>, StorageError> =>
+  Effect.suspend(() => {
+    const rows = new Array<EventRow>(events.length)
+    for (let i = 0; i < events.length; i++) {
+      const row = encodeOne(events[i]!, i)
+      if (row instanceof StorageError) return Effect.fail(row)
+      rows[i] = row
+    }
+    return Effect.succeed(rows)
+  })
+
+/** A row as read back from either dialect (pg returns BIGINT as a string and JSONB parsed). */
+export interface ReadRow {
+  readonly seq: number | string | bigint
+  readonly tenant: string
+  readonly event_id: string
+  readonly type: string
+  readonly site: string
+  readonly received_at: number | string | bigint
+  readonly client_ts: number | string | bigint | null
+  readonly visitor: string | null
+  readonly payload: unknown
+  readonly consent: unknown
+}
+
+const toInt = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
+
+/**
+ * Decodes rows into events. `jsonAsText` is true where JSON columns come back as text (SQLite) and
+ * false where the driver already parsed them (PostgreSQL JSONB).
+ */
+export const decodeRows = (
+  rows: ReadonlyArray<ReadRow>,
+  jsonAsText: boolean
+): Effect.Effect<Array<SequencedEvent>, StorageError> =>
+  Effect.suspend(() => {
+    const out = new Array<SequencedEvent>(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!
+      let payload: unknown = row.payload
+      let consent: unknown = row.consent ?? null
+      if (jsonAsText) {
+        try {
+          payload = JSON.parse(row.payload as string)
+          consent = consent === null ? null : JSON.parse(consent as string)
+        } catch (cause) {
+          return Effect.fail(
+            new StorageError({
+              reason: "CorruptData",
+              message: `Stored event seq ${String(row.seq)} has invalid JSON`,
+              cause
+            })
+          )
+        }
+      }
+      out[i] = {
+        seq: toInt(row.seq),
+        tenant: row.tenant,
+        eventId: row.event_id,
+        type: row.type,
+        site: row.site,
+        receivedAt: toInt(row.received_at),
+        clientTs: row.client_ts === null ? null : toInt(row.client_ts),
+        visitor: row.visitor,
+        payload,
+        consent
+      }
+    }
+    return Effect.succeed(out)
+  })

@@ -1,0 +1,159 @@
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { Database, EventStore, Migrations } from "../src/index.js"
+import { event, tempDir } from "./fixtures.js"
+
+describe("Database.parseUrl", () => {
+  it("accepts sqlite paths, in-memory sqlite and postgres URLs", () => {
+    const file = Database.parseUrl("sqlite:./data/openaudience.db")
+    assert.deepStrictEqual(
+      Either.map(file, (u) => u._tag === "Sqlite" && u.filename),
+      Either.right("./data/openaudience.db")
+    )
+    const abs = Database.parseUrl("sqlite:///var/lib/oa.db")
+    assert.deepStrictEqual(
+      Either.map(abs, (u) => u._tag === "Sqlite" && u.filename),
+      Either.right("/var/lib/oa.db")
+    )
+    const memory = Database.parseUrl("sqlite::memory:")
+    assert.deepStrictEqual(
+      Either.map(memory, (u) => u._tag === "Sqlite" && u.filename),
+      Either.right(":memory:")
+    )
+    for (const url of ["postgres://u:secret@db:5432/oa", "postgresql://u:secret@db/oa?sslmode=require"]) {
+      const parsed = Database.parseUrl(url)
+      assert.isTrue(Either.isRight(parsed))
+      if (Either.isRight(parsed)) {
+        assert.strictEqual(parsed.right._tag, "Postgres")
+        assert.notInclude(parsed.right.display, "secret")
+        assert.include(parsed.right.display, "u@db")
+      }
+    }
+  })
+
+  it("rejects bad URLs with InvalidConfig and a message that says what to write", () => {
+    const cases: ReadonlyArray<readonly [string, RegExp]> = [
+      ["", /empty/],
+      ["   ", /empty/],
+      ["sqlite:", /names no file/],
+      ["mysql://root@localhost/db", /Unsupported database URL scheme "mysql:"/],
+      ["./data/oa.db", /no scheme.*sqlite:\.\/data\/oa\.db/],
+      ["postgres://u:p@[bad/db", /malformed/]
+    ]
+    for (const [url, pattern] of cases) {
+      const parsed = Database.parseUrl(url)
+      assert.isTrue(Either.isLeft(parsed), url)
+      if (Either.isLeft(parsed)) {
+        assert.strictEqual(parsed.left.reason, "InvalidConfig")
+        assert.match(parsed.left.message, pattern)
+        assert.include(parsed.left.message, "sqlite:<path>")
+      }
+    }
+  })
+})
+
+describe("Database.layerFromUrl", () => {
+  it.effect("a bad URL fails the layer with a typed StorageError", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Effect.provide(SqlClient.SqlClient, Database.layerFromUrl("oracle://x/y")))
+      assert.strictEqual(error._tag, "StorageError")
+      assert.strictEqual(error.reason, "InvalidConfig")
+    })
+  )
+
+  it.live("an unreachable PostgreSQL fails with Unavailable and never shows the password", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.provide(SqlClient.SqlClient, Database.layerFromUrl("postgres://oa:hunter2@127.0.0.1:1/oa"))
+      )
+      assert.strictEqual(error.reason, "Unavailable")
+      assert.include(error.message, "127.0.0.1:1/oa")
+      assert.notInclude(error.message, "hunter2")
+    })
+  )
+
+  it.scoped("opens SQLite in WAL mode with synchronous=FULL and a busy timeout, creating the directory", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const file = join(dir, "nested", "deeper", "oa.db")
+      const pragmas = yield* Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [journal] = yield* sql<{ journal_mode: string }>`PRAGMA journal_mode`
+        const [sync] = yield* sql<{ synchronous: number }>`PRAGMA synchronous`
+        const [busy] = yield* sql<{ timeout: number }>`PRAGMA busy_timeout`
+        return { journal: journal?.journal_mode, sync: sync?.synchronous, busy: busy?.timeout }
+      }).pipe(Effect.provide(Database.layerFromUrl(`sqlite:${file}`)))
+      assert.deepStrictEqual(pragmas, { journal: "wal", sync: 2, busy: Database.sqliteBusyTimeoutMs })
+      assert.isTrue(existsSync(file))
+    })
+  )
+
+  it.scoped("events survive closing and reopening the SQLite file, and migrations run once", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const url = `sqlite:${join(dir, "durable.db")}`
+      const stack = () => EventStore.layer.pipe(Layer.provideMerge(Database.layerFromUrl(url)))
+      yield* Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const result = yield* store.append([
+          event("t", "a", { visitor: "v", payload: { kept: true } }),
+          event("t", "b", { consent: { ok: 1 } })
+        ])
+        assert.strictEqual(result.accepted, 2)
+      }).pipe(Effect.provide(stack()))
+      // The first layer is closed now: its connection is gone. Open the file again.
+      const reopened = yield* Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const sql = yield* SqlClient.SqlClient
+        const again = yield* Migrations.migrate
+        const applied = yield* sql<{ id: number }>`SELECT id FROM ${sql(Migrations.table)}`
+        const retry = yield* store.append([event("t", "a")])
+        return { recent: yield* store.recent("t", 10), again, applied, retry }
+      }).pipe(Effect.provide(stack()))
+      assert.deepStrictEqual(
+        reopened.recent.map((e) => [e.eventId, e.payload, e.consent]),
+        [
+          ["b", { url: "/", n: 1 }, { ok: 1 }],
+          ["a", { kept: true }, null]
+        ]
+      )
+      assert.deepStrictEqual(reopened.again, [])
+      assert.deepStrictEqual(
+        reopened.applied.map((r) => r.id),
+        [1]
+      )
+      assert.deepStrictEqual(reopened.retry.outcomes, ["duplicate"])
+    })
+  )
+
+  it.effect("layerConfig reads OA_DATABASE_URL, and defaults to a SQLite file in OA_DATA_DIR", () =>
+    Effect.gen(function* () {
+      const fromUrl = yield* Database.urlConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OA_DATABASE_URL", "sqlite::memory:"]])))
+      )
+      assert.strictEqual(Redacted.value(fromUrl), "sqlite::memory:")
+      const fromDir = yield* Database.urlConfig.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OA_DATA_DIR", "/srv/oa/"]])))
+      )
+      assert.strictEqual(Redacted.value(fromDir), "sqlite:/srv/oa/openaudience.db")
+      const fallback = yield* Database.urlConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      assert.strictEqual(Redacted.value(fallback), "sqlite:./data/openaudience.db")
+      const count = yield* Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        yield* store.append([event("t", "x")])
+        return yield* store.count("t")
+      }).pipe(
+        Effect.provide(EventStore.layer.pipe(Layer.provide(Database.layerConfig))),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OA_DATABASE_URL", "sqlite::memory:"]])))
+      )
+      assert.strictEqual(count, 1)
+    })
+  )
+})

@@ -1,0 +1,301 @@
+/**
+ * The behaviour every EventStore implementation must have. The same suite runs against the in-memory
+ * store, SQLite and PostgreSQL.
+ */
+import { assert, type Vitest } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
+import { type AppendOutcome, EventStore, type SequencedEvent, type StoredEvent } from "../src/index.js"
+import { event, unique } from "./fixtures.js"
+
+const ids = (events: ReadonlyArray<SequencedEvent>) => events.map((e) => e.eventId)
+
+export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore, true>) => {
+  it.effect("stores a batch and reads it back with payload and consent intact", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const consent = { gpc: false, purposes: { measurement: true, ads: false }, version: 2 }
+      const payload = { url: "/p/42", product: { id: "42", price: 19.99, tags: ["a", "é", "🛒"] }, empty: null }
+      const result = yield* store.append([
+        event(tenant, "e1", { payload, consent, visitor: "v1", clientTs: 1_699_999_999_000 }),
+        event(tenant, "e2", { type: "add_to_cart", site: "other.example", receivedAt: 1_700_000_000_123 })
+      ])
+      assert.deepStrictEqual(result, { outcomes: ["accepted", "accepted"], accepted: 2, duplicates: 0 })
+      assert.strictEqual(yield* store.count(tenant), 2)
+      const [second, first] = yield* store.recent(tenant, 10)
+      assert.deepStrictEqual(first, {
+        seq: first!.seq,
+        tenant,
+        eventId: "e1",
+        type: "page_view",
+        site: "shop.example",
+        receivedAt: 1_700_000_000_000,
+        clientTs: 1_699_999_999_000,
+        visitor: "v1",
+        payload,
+        consent
+      })
+      assert.strictEqual(second!.type, "add_to_cart")
+      assert.strictEqual(second!.site, "other.example")
+      assert.strictEqual(second!.receivedAt, 1_700_000_000_123)
+      assert.strictEqual(second!.consent, null)
+      assert.strictEqual(second!.visitor, null)
+      assert.isTrue(second!.seq > first!.seq)
+    })
+  )
+
+  it.effect("an empty batch stores nothing", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      assert.deepStrictEqual(yield* store.append([]), { outcomes: [], accepted: 0, duplicates: 0 })
+    })
+  )
+
+  it.effect("a duplicate inside one batch is stored once and the first copy wins", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const result = yield* store.append([
+        event(tenant, "a", { payload: { copy: 1 } }),
+        event(tenant, "b"),
+        event(tenant, "a", { payload: { copy: 2 } }),
+        event(tenant, "a", { payload: { copy: 3 } })
+      ])
+      assert.deepStrictEqual(result.outcomes, ["accepted", "accepted", "duplicate", "duplicate"])
+      assert.strictEqual(result.accepted, 2)
+      assert.strictEqual(result.duplicates, 2)
+      const stored = yield* store.recent(tenant, 10)
+      assert.deepStrictEqual(ids(stored), ["b", "a"])
+      assert.deepStrictEqual(stored[1]!.payload, { copy: 1 })
+    })
+  )
+
+  it.effect("a duplicate of an earlier batch is reported and not stored again", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      yield* store.append([event(tenant, "a", { payload: { first: true } })])
+      const retry = yield* store.append([event(tenant, "c"), event(tenant, "a", { payload: { first: false } })])
+      assert.deepStrictEqual(retry.outcomes, ["accepted", "duplicate"])
+      assert.strictEqual(yield* store.count(tenant), 2)
+      const stored = yield* store.recent(tenant, 10)
+      assert.deepStrictEqual(ids(stored), ["c", "a"])
+      assert.deepStrictEqual(stored[1]!.payload, { first: true })
+    })
+  )
+
+  it.effect("the same event id in two tenants is two events", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const a = unique("ta")
+      const b = unique("tb")
+      const result = yield* store.append([event(a, "same"), event(b, "same")])
+      assert.deepStrictEqual(result.outcomes, ["accepted", "accepted"])
+      assert.strictEqual(yield* store.count(a), 1)
+      assert.strictEqual(yield* store.count(b), 1)
+    })
+  )
+
+  it.effect("recent is newest first by sequence, not by timestamp, and honours the limit", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      // Received times run backwards: the order must still follow insertion.
+      for (let i = 0; i < 5; i++) {
+        yield* store.append([event(tenant, `e${i}`, { receivedAt: 1_700_000_000_000 - i * 1000 })])
+      }
+      yield* store.append([event(tenant, "e5"), event(tenant, "e6")])
+      assert.deepStrictEqual(ids(yield* store.recent(tenant, 3)), ["e6", "e5", "e4"])
+      assert.deepStrictEqual(ids(yield* store.recent(tenant, 100)), ["e6", "e5", "e4", "e3", "e2", "e1", "e0"])
+      assert.deepStrictEqual(yield* store.recent(tenant, 0), [])
+      assert.deepStrictEqual(yield* store.recent(tenant, -5), [])
+      const seqs = (yield* store.recent(tenant, 100)).map((e) => e.seq)
+      assert.deepStrictEqual(
+        seqs,
+        [...seqs].sort((x, y) => y - x)
+      )
+      assert.strictEqual(new Set(seqs).size, seqs.length)
+    })
+  )
+
+  it.effect("one tenant's reads never return another tenant's rows", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const a = unique("ta")
+      const b = unique("tb")
+      yield* store.append([
+        event(a, "a1", { visitor: "shared-visitor" }),
+        event(b, "b1", { visitor: "shared-visitor" }),
+        event(b, "b2", { visitor: "shared-visitor" }),
+        event(a, "a2", { visitor: "other" })
+      ])
+      const recentA = yield* store.recent(a, 100)
+      assert.deepStrictEqual(ids(recentA), ["a2", "a1"])
+      assert.isTrue(recentA.every((e) => e.tenant === a))
+      const visitorA = yield* store.byVisitor(a, "shared-visitor")
+      assert.deepStrictEqual(ids(visitorA), ["a1"])
+      const visitorB = yield* store.byVisitor(b, "shared-visitor")
+      assert.deepStrictEqual(ids(visitorB), ["b1", "b2"])
+      assert.strictEqual(yield* store.eraseVisitor(a, "shared-visitor"), 1)
+      assert.deepStrictEqual(ids(yield* store.byVisitor(b, "shared-visitor")), ["b1", "b2"])
+      assert.strictEqual(yield* store.count(b), 2)
+      assert.deepStrictEqual(yield* store.recent(unique("nobody"), 10), [])
+    })
+  )
+
+  it.effect("byVisitor lists a visitor's events oldest first and eraseVisitor removes exactly them", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      yield* store.append([
+        event(tenant, "v1-1", { visitor: "v1" }),
+        event(tenant, "v2-1", { visitor: "v2" }),
+        event(tenant, "anon", { visitor: null }),
+        event(tenant, "v1-2", { visitor: "v1" })
+      ])
+      assert.deepStrictEqual(ids(yield* store.byVisitor(tenant, "v1")), ["v1-1", "v1-2"])
+      assert.strictEqual(yield* store.eraseVisitor(tenant, "v1"), 2)
+      assert.deepStrictEqual(yield* store.byVisitor(tenant, "v1"), [])
+      assert.strictEqual(yield* store.eraseVisitor(tenant, "v1"), 0)
+      assert.deepStrictEqual(ids(yield* store.recent(tenant, 10)), ["anon", "v2-1"])
+      assert.strictEqual(yield* store.count(tenant), 2)
+    })
+  )
+
+  it.effect(
+    "appends 5,000 events in one call and recognises all of them as duplicates on retry",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const tenant = unique("t")
+        const batch = Array.from({ length: 5000 }, (_, i) =>
+          event(tenant, `big-${i}`, { visitor: `v${i % 50}`, payload: { i, path: `/p/${i}` } })
+        )
+        const first = yield* store.append(batch)
+        assert.strictEqual(first.accepted, 5000)
+        assert.isTrue(first.outcomes.every((o) => o === "accepted"))
+        assert.strictEqual(yield* store.count(tenant), 5000)
+        const retry = yield* store.append(batch)
+        assert.strictEqual(retry.duplicates, 5000)
+        assert.strictEqual(yield* store.count(tenant), 5000)
+        const newest = yield* store.recent(tenant, 1)
+        assert.deepStrictEqual(newest[0]!.payload, { i: 4999, path: "/p/4999" })
+        assert.strictEqual((yield* store.byVisitor(tenant, "v7")).length, 100)
+      }),
+    60_000
+  )
+
+  it.effect("an invalid event fails the whole batch with InvalidInput and stores nothing", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      const cases: ReadonlyArray<StoredEvent> = [
+        event(tenant, "", {}),
+        event(tenant, "x", { receivedAt: 1.5 }),
+        event(tenant, "x", { clientTs: Number.NaN }),
+        event(tenant, "x", { payload: cyclic }),
+        event(tenant, "x", { payload: undefined }),
+        event("", "x")
+      ]
+      for (const bad of cases) {
+        const exit = yield* Effect.exit(store.append([event(tenant, "good"), bad]))
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) {
+          const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          assert.strictEqual(error?._tag, "StorageError")
+          assert.strictEqual(error?.reason, "InvalidInput")
+          assert.match(error?.message ?? "", /event #1/)
+        }
+      }
+      assert.strictEqual(yield* store.count(tenant), 0)
+    })
+  )
+
+  it.effect("inTransaction sees the accepted events and its failure rolls the append back", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      yield* store.append([event(tenant, "old")])
+      let seen: ReadonlyArray<SequencedEvent> = []
+      const result = yield* store.append([event(tenant, "old"), event(tenant, "n1"), event(tenant, "n2")], {
+        inTransaction: (accepted) =>
+          Effect.sync(() => {
+            seen = accepted
+          })
+      })
+      assert.deepStrictEqual(result.outcomes, ["duplicate", "accepted", "accepted"])
+      assert.deepStrictEqual(
+        seen.map((e) => e.eventId),
+        ["n1", "n2"]
+      )
+      const stored = yield* store.recent(tenant, 2)
+      assert.deepStrictEqual(
+        seen.map((e) => e.seq),
+        [stored[1]!.seq, stored[0]!.seq]
+      )
+
+      const failed = yield* Effect.flip(
+        store.append([event(tenant, "n3"), event(tenant, "n1")], {
+          inTransaction: () => Effect.fail("log unavailable" as const)
+        })
+      )
+      assert.strictEqual(failed, "log unavailable")
+      assert.strictEqual(yield* store.count(tenant), 3)
+      const again = yield* store.append([event(tenant, "n3")])
+      assert.deepStrictEqual(again.outcomes, ["accepted"])
+    })
+  )
+
+  it.effect.prop(
+    "for any sequence of batches the stored set is the distinct (tenant, eventId) pairs and flags agree",
+    [
+      fc.array(
+        fc.array(fc.record({ tenant: fc.constantFrom("a", "b"), id: fc.integer({ min: 0, max: 11 }) }), {
+          maxLength: 25
+        }),
+        { maxLength: 6 }
+      )
+    ],
+    ([batches]) =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const run = unique("p")
+        const tenantOf = (t: string) => `${run}-${t}`
+        const firstPayload = new Map<string, unknown>()
+        for (let b = 0; b < batches.length; b++) {
+          const batch = batches[b]!
+          const expected: Array<AppendOutcome> = []
+          const events = batch.map(({ id, tenant }, position) => {
+            const key = `${tenant}/${id}`
+            const payload = { batch: b, position }
+            if (firstPayload.has(key)) {
+              expected.push("duplicate")
+            } else {
+              firstPayload.set(key, payload)
+              expected.push("accepted")
+            }
+            return event(tenantOf(tenant), `id-${id}`, { payload })
+          })
+          const result = yield* store.append(events)
+          assert.deepStrictEqual(result.outcomes, expected)
+          assert.strictEqual(result.accepted, expected.filter((o) => o === "accepted").length)
+          assert.strictEqual(result.accepted + result.duplicates, batch.length)
+        }
+        for (const t of ["a", "b"]) {
+          const stored = yield* store.recent(tenantOf(t), 1000)
+          const expectedKeys = [...firstPayload.keys()].filter((key) => key.startsWith(`${t}/`))
+          assert.strictEqual(stored.length, expectedKeys.length)
+          assert.strictEqual(yield* store.count(tenantOf(t)), expectedKeys.length)
+          for (const e of stored) {
+            assert.strictEqual(e.tenant, tenantOf(t))
+            assert.deepStrictEqual(e.payload, firstPayload.get(`${t}/${e.eventId.slice(3)}`))
+          }
+        }
+      }),
+    { timeout: 60_000, fastCheck: { numRuns: 40 } }
+  )
+}
