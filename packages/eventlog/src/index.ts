@@ -1,4 +1,34 @@
 /**
+ * The OpenAudience event log between collectors and workers: an SQL table (embedded) or NATS
+ * JetStream (scale-out), with an in-memory implementation for tests.
+ *
  * @since 0.1.0
  */
-export {}
+
+/**
+ * The event log service, the consumer loop and the in-memory implementation.
+ *
+ * @since 0.1.0
+ */
+export * as EventLog from "./EventLog.js"
+
+/**
+ * The event log error (`EventLogError`, `EventLogErrorReason`, `fromSqlError`), exported flat.
+ *
+ * @since 0.1.0
+ */
+export * from "./EventLogError.js"
+
+/**
+ * Log record models (`LogRecord`, `LoggedRecord`), exported flat.
+ *
+ * @since 0.1.0
+ */
+export * from "./LogRecord.js"
+
+/**
+ * The event log in SQL tables (SQLite or PostgreSQL).
+ *
+ * @since 0.1.0
+ */
+export * as SqlEventLog from "./SqlEventLog.js"
