@@ -1,0 +1,124 @@
+/**
+ * Everything that is not the collector's hot path, as an Effect HttpRouter: the tag, health, metrics, the events
+ * inspector, and in demo mode the demo shop. Errors become problem details; unknown routes a 404 problem.
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { SequencedEvent } from "@openaudience/storage-sql"
+import { EventStore } from "@openaudience/storage-sql"
+import * as Effect from "effect/Effect"
+import * as DemoSites from "./DemoSites.js"
+import { Metrics } from "./Metrics.js"
+import * as Problem from "./Problem.js"
+import { ServerConfig } from "./ServerConfig.js"
+import * as TagAsset from "./TagAsset.js"
+import { type Role, Tenants } from "./Tenants.js"
+
+class ProblemError {
+  readonly _tag = "ProblemError"
+  constructor(readonly problem: Problem.Problem) {}
+}
+
+/** Resolves the Bearer API key of the request to a tenant with one of `roles`. */
+export const authenticate = (authorization: string | undefined, roles: ReadonlyArray<Role>) =>
+  Effect.gen(function* () {
+    const tenants = yield* Tenants
+    const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    if (match === null) {
+      return yield* Effect.fail(
+        new ProblemError(Problem.make("unauthorized", "send the API key as 'Authorization: Bearer <key>'"))
+      )
+    }
+    const found = tenants.authenticate(match[1]!)
+    if (found === undefined)
+      return yield* Effect.fail(new ProblemError(Problem.make("unauthorized", "the API key is not valid")))
+    if (!roles.includes(found.role)) {
+      return yield* Effect.fail(
+        new ProblemError(Problem.make("forbidden", `this needs one of the roles: ${roles.join(", ")}`))
+      )
+    }
+    return found
+  })
+
+/** The inspector's view of a stored event: only what was stored, never more. */
+export const inspect = (event: SequencedEvent) => ({
+  id: event.eventId,
+  seq: event.seq,
+  type: event.type,
+  site: event.site,
+  receivedAt: new Date(event.receivedAt).toISOString(),
+  clientTs: event.clientTs === null ? null : new Date(event.clientTs).toISOString(),
+  visitor: event.visitor,
+  consent: event.consent,
+  data: event.payload
+})
+
+const parseLimit = (raw: string | undefined): number | undefined => {
+  if (raw === undefined) return 50
+  if (!/^\d{1,4}$/.test(raw)) return undefined
+  const n = Number(raw)
+  return n >= 1 && n <= 1000 ? n : undefined
+}
+
+const inspector = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const params = yield* HttpServerRequest.ParsedSearchParams
+  const rawLimit = params.limit
+  const limit = parseLimit(Array.isArray(rawLimit) ? "" : (rawLimit as string | undefined))
+  if (limit === undefined) {
+    return yield* Effect.fail(
+      new ProblemError(
+        Problem.make("invalid-parameter", "limit: expected an integer from 1 to 1000", { field: "limit" })
+      )
+    )
+  }
+  const store = yield* EventStore.EventStore
+  const events = yield* store.recent(tenant.id, limit)
+  return HttpServerResponse.unsafeJson({ events: events.map(inspect) }, { headers: { "cache-control": "no-store" } })
+})
+
+const health = Effect.gen(function* () {
+  const store = yield* EventStore.EventStore
+  const ok = yield* store.count("healthz").pipe(
+    Effect.as(true),
+    Effect.catchAll(() => Effect.succeed(false))
+  )
+  return HttpServerResponse.unsafeJson(
+    { status: ok ? "ok" : "degraded", storage: ok ? "ok" : "unavailable" },
+    { status: ok ? 200 : 503, headers: { "cache-control": "no-store" } }
+  )
+})
+
+export const router = (publicUrl: () => string) =>
+  Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const tag = yield* TagAsset.load
+    const metrics = yield* Metrics
+    let routes = HttpRouter.empty.pipe(
+      HttpRouter.get(
+        "/tag.js",
+        Effect.sync(() => TagAsset.respond(tag))
+      ),
+      HttpRouter.get("/healthz", health),
+      HttpRouter.get(
+        "/metrics",
+        Effect.sync(() => HttpServerResponse.text(metrics.render(), { contentType: "text/plain; version=0.0.4" }))
+      ),
+      HttpRouter.get("/v1/events", inspector),
+      HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
+    )
+    if (config.demo) routes = routes.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl)))
+    return routes.pipe(
+      Effect.catchTags({
+        ProblemError: (error: ProblemError) => Effect.succeed(Problem.response(error.problem)),
+        RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route")))
+      }),
+      Effect.catchAllCause((cause) =>
+        Effect.logError("request failed", cause).pipe(
+          Effect.as(Problem.response(Problem.make("internal", "the request could not be completed")))
+        )
+      )
+    )
+  })

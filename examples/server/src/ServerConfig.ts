@@ -1,0 +1,118 @@
+/**
+ * The reference server's configuration, read from environment variables with Effect `Config` (see the README
+ * for the table). Secrets are `Redacted`; in development a master secret is generated once and kept in the data
+ * folder, with a warning.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { randomBytes } from "node:crypto"
+
+export interface ServerConfigShape {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  readonly databaseUrl: string
+  readonly eventLog: string
+  readonly secret: Redacted.Redacted<Uint8Array>
+  readonly demo: boolean
+  readonly demoAdminKey: Redacted.Redacted<string>
+  /** The URL put in demo pages (OA_PUBLIC_URL); by default the URL the server listens on. */
+  readonly publicUrl: string | undefined
+  /** Largest accepted request body, bytes. */
+  readonly maxBodyBytes: number
+}
+
+export class ServerConfig extends Context.Tag("@openaudience/example-server/ServerConfig")<
+  ServerConfig,
+  ServerConfigShape
+>() {}
+
+const secretFile = "dev-secret.key"
+
+/** Loads the master secret from OA_SECRET (base64 or hex, at least 32 bytes) or from/into the data folder. */
+const loadSecret = (dataDir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const configured = yield* Config.option(Config.redacted("OA_SECRET"))
+    if (Option.isSome(configured)) {
+      const raw = Redacted.value(configured.value).trim()
+      const bytes =
+        /^[0-9a-f]+$/i.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64")
+      if (bytes.length < 32) {
+        return yield* Effect.fail(
+          ConfigError.InvalidData(["OA_SECRET"], "OA_SECRET must encode at least 32 bytes (hex or base64)")
+        )
+      }
+      return Redacted.make(new Uint8Array(bytes))
+    }
+    const file = path.join(dataDir, secretFile)
+    yield* fs.makeDirectory(dataDir, { recursive: true })
+    if (yield* fs.exists(file)) {
+      const bytes = Buffer.from((yield* fs.readFileString(file)).trim(), "base64")
+      if (bytes.length >= 32) return Redacted.make(new Uint8Array(bytes))
+    }
+    const fresh = randomBytes(32)
+    yield* fs.writeFileString(file, `${fresh.toString("base64")}\n`, { mode: 0o600 })
+    yield* Effect.logWarning(
+      `OA_SECRET is not set: generated a development master secret in ${file}. Set OA_SECRET in production.`
+    )
+    return Redacted.make(new Uint8Array(fresh))
+  })
+
+export const load = Effect.gen(function* () {
+  const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
+  const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+  const dataDir = yield* Config.string("OA_DATA_DIR").pipe(Config.withDefault("./data"))
+  const path = yield* Path.Path
+  const databaseUrl = yield* Config.string("OA_DATABASE_URL").pipe(
+    Config.withDefault(`sqlite:${path.join(dataDir, "openaudience.db")}`)
+  )
+  const eventLog = yield* Config.string("OA_EVENTLOG").pipe(Config.withDefault("sql"))
+  const demo = yield* Config.boolean("OA_DEMO").pipe(Config.withDefault(false))
+  const demoAdminKey = yield* Config.redacted("OA_DEMO_ADMIN_KEY").pipe(
+    Config.withDefault(Redacted.make("demo-admin-key"))
+  )
+  const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
+  const secret = yield* loadSecret(dataDir)
+  const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
+  return ServerConfig.of({
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    eventLog,
+    secret,
+    demo,
+    demoAdminKey,
+    publicUrl,
+    maxBodyBytes
+  })
+})
+
+export const layer = Layer.effect(ServerConfig, load)
+
+export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
+  Layer.succeed(
+    ServerConfig,
+    ServerConfig.of({
+      port: 0,
+      host: "127.0.0.1",
+      dataDir: "./data",
+      databaseUrl: "sqlite::memory:",
+      eventLog: "sql",
+      secret: Redacted.make(new Uint8Array(32).fill(7)),
+      demo: true,
+      demoAdminKey: Redacted.make("demo-admin-key"),
+      publicUrl: undefined,
+      maxBodyBytes: 64 * 1024,
+      ...overrides
+    })
+  )

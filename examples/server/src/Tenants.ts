@@ -1,0 +1,103 @@
+/**
+ * Tenants: who owns which site keys and API keys, and each tenant's keys derived from the master secret.
+ * Lookups are plain synchronous map reads because the collector's hot path calls them per event.
+ * API keys are kept only as SHA-256 digests and compared in constant time.
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { createHash, hkdfSync, timingSafeEqual } from "node:crypto"
+import { ServerConfig } from "./ServerConfig.js"
+
+export type Role = "admin" | "ingest"
+
+export interface Tenant {
+  readonly id: string
+  readonly name: string
+  readonly siteKeys: ReadonlySet<string>
+  /** HMAC key for pseudonymous visitor keys; never leaves the process. */
+  readonly visitorKey: Uint8Array
+}
+
+interface ApiKeyEntry {
+  readonly digest: Buffer
+  readonly tenant: Tenant
+  readonly role: Role
+}
+
+export interface TenantsShape {
+  readonly bySite: (siteKey: string) => Tenant | undefined
+  readonly byId: (tenantId: string) => Tenant | undefined
+  /** Resolves a bearer API key to its tenant and role. */
+  readonly authenticate: (apiKey: string) => { readonly tenant: Tenant; readonly role: Role } | undefined
+  readonly all: () => ReadonlyArray<Tenant>
+}
+
+export class Tenants extends Context.Tag("@openaudience/example-server/Tenants")<Tenants, TenantsShape>() {}
+
+const digest = (key: string): Buffer => createHash("sha256").update(key, "utf8").digest()
+
+/** Derives a tenant's key for a purpose from the master secret (HKDF-SHA256). */
+export const deriveKey = (secret: Uint8Array, tenantId: string, purpose: string): Uint8Array =>
+  new Uint8Array(hkdfSync("sha256", secret, "openaudience/v1", `${purpose}:${tenantId}`, 32))
+
+export interface TenantSpec {
+  readonly id: string
+  readonly name: string
+  readonly siteKeys: ReadonlyArray<string>
+  readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
+}
+
+export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): TenantsShape => {
+  const sites = new Map<string, Tenant>()
+  const ids = new Map<string, Tenant>()
+  const keys: Array<ApiKeyEntry> = []
+  for (const spec of specs) {
+    const tenant: Tenant = {
+      id: spec.id,
+      name: spec.name,
+      siteKeys: new Set(spec.siteKeys),
+      visitorKey: deriveKey(secret, spec.id, "visitor")
+    }
+    ids.set(spec.id, tenant)
+    for (const site of spec.siteKeys) {
+      if (sites.has(site)) throw new Error(`site key ${site} is claimed by two tenants`)
+      sites.set(site, tenant)
+    }
+    for (const apiKey of spec.apiKeys)
+      keys.push({ digest: digest(Redacted.value(apiKey.key)), tenant, role: apiKey.role })
+  }
+  return {
+    bySite: (siteKey) => sites.get(siteKey),
+    byId: (tenantId) => ids.get(tenantId),
+    authenticate: (apiKey) => {
+      const candidate = digest(apiKey)
+      let found: ApiKeyEntry | undefined
+      // Compare against every key so timing does not reveal which prefix matched.
+      for (const entry of keys) if (timingSafeEqual(entry.digest, candidate)) found = entry
+      return found === undefined ? undefined : { tenant: found.tenant, role: found.role }
+    },
+    all: () => [...ids.values()]
+  }
+}
+
+/** The demo tenant: site key `demo`, admin key from OA_DEMO_ADMIN_KEY. */
+export const demoTenant = (adminKey: Redacted.Redacted<string>): TenantSpec => ({
+  id: "demo",
+  name: "Demo shop",
+  siteKeys: ["demo"],
+  apiKeys: [{ key: adminKey, role: "admin" }]
+})
+
+export const layer = Layer.effect(
+  Tenants,
+  Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const specs = config.demo ? [demoTenant(config.demoAdminKey)] : []
+    if (specs.length === 0) {
+      yield* Effect.logWarning("No tenant is configured: set OA_DEMO=1 to run the demo tenant")
+    }
+    return make(Redacted.value(config.secret), specs)
+  })
+)

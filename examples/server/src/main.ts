@@ -1,0 +1,20 @@
+/**
+ * Runs the reference server (and, in the embedded shape, the worker in the same process) until SIGINT/SIGTERM:
+ * then it stops accepting, commits what is queued, and exits 0.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as App from "./App.js"
+import * as ServerConfig from "./ServerConfig.js"
+
+const main = Layer.launch(
+  Layer.effectDiscard(App.announce).pipe(
+    Layer.provideMerge(App.layer),
+    Layer.provide(ServerConfig.layer),
+    Layer.provide(NodeContext.layer)
+  )
+)
+
+NodeRuntime.runMain(main.pipe(Effect.tapErrorCause(Effect.logError)))

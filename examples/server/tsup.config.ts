@@ -1,0 +1,14 @@
+import { defineConfig } from "tsup"
+
+// Bundles the server (and the workspace libraries it uses, which publish TypeScript sources in the repo) into
+// one ESM file for deployment; third-party dependencies stay external and come from node_modules.
+export default defineConfig({
+  entry: ["src/main.ts"],
+  format: ["esm"],
+  platform: "node",
+  target: "node20",
+  outDir: "dist",
+  sourcemap: true,
+  clean: true,
+  noExternal: [/^@openaudience\//]
+})
