@@ -110,7 +110,7 @@ export const make = (deps: CollectorDeps) => {
     res: ServerResponse,
     route: string,
     outcome: ReadonlyArray<EventResult> | { readonly failed: string }
-  ): void => {
+  ) => {
     if ("failed" in outcome) {
       metrics.countRequest(route, 503)
       return Problem.send(res, Problem.make("unavailable", outcome.failed), { "retry-after": "1" })
@@ -163,7 +163,7 @@ export const make = (deps: CollectorDeps) => {
   }
 
   /** Reads a request body up to `maxBodyBytes`, as UTF-8 text; answers 413/400 itself on failure. */
-  const readText = (req: IncomingMessage, res: ServerResponse, route: string, then: (text: string) => void): void => {
+  const readText = (req: IncomingMessage, res: ServerResponse, route: string, then: (text: string) => void) => {
     const declared = Number(req.headers["content-length"] ?? "0")
     if (declared > deps.maxBodyBytes) {
       metrics.countRequest(route, 413)
