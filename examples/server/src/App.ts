@@ -1,9 +1,12 @@
 /**
  * The whole reference server as one layer: configuration, database (SQLite by default, PostgreSQL by URL),
- * migrations, the event store, the group-commit writer and the HTTP listener. Tests build it with their own
+ * migrations, the event store and event log, the group-commit writer, the worker (embedded shape) and the
+ * HTTP listener. Tests build it with their own
  * configuration; `main.ts` runs it.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import { SqlEventLog } from "@openaudience/eventlog"
+import { Worker } from "@openaudience/example-worker"
 import { Database, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -15,10 +18,13 @@ import * as Tenants from "./Tenants.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
-const storage = EventStore.layer.pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
+const storage = Layer.mergeAll(EventStore.layer, SqlEventLog.layer).pipe(
+  Layer.provideMerge(Migrations.layer),
+  Layer.provideMerge(database)
+)
 
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer).pipe(
+export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, Worker.layer).pipe(
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
 )

@@ -141,7 +141,11 @@ export const layer = Layer.scoped(
       routed(req, res)
     }
 
+    // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients
+    // move off and `server.close()` finishes instead of waiting for the 10 s cut-off.
+    let closing = false
     const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
+      if (closing) res.setHeader("connection", "close")
       try {
         dispatch(req, res)
       } catch (error) {
@@ -166,6 +170,7 @@ export const layer = Layer.scoped(
     })
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
+        closing = true
         server.close(() => resume(Effect.void))
         server.closeIdleConnections()
         // Connections still busy after 10 s are cut so shutdown always ends.

@@ -7,6 +7,8 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { SequencedEvent } from "@openaudience/storage-sql"
 import { EventStore } from "@openaudience/storage-sql"
+import { DailyCounts } from "@openaudience/example-worker"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
@@ -79,6 +81,24 @@ const inspector = Effect.gen(function* () {
   return HttpServerResponse.unsafeJson({ events: events.map(inspect) }, { headers: { "cache-control": "no-store" } })
 })
 
+/** `GET /v1/stats/daily?days=N`: the worker's per-day event counts for the tenant (N from 1 to 366, default 7). */
+const dailyStats = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const params = yield* HttpServerRequest.ParsedSearchParams
+  const raw = params.days
+  const days = raw === undefined ? 7 : typeof raw === "string" && /^\d{1,3}$/.test(raw) ? Number(raw) : 0
+  if (days < 1 || days > 366) {
+    return yield* Effect.fail(
+      new ProblemError(Problem.make("invalid-parameter", "days: expected an integer from 1 to 366", { field: "days" }))
+    )
+  }
+  const now = yield* Clock.currentTimeMillis
+  const since = new Date(now - (days - 1) * 86_400_000).toISOString().slice(0, 10)
+  const counts = yield* DailyCounts.read(tenant.id, since)
+  return HttpServerResponse.unsafeJson({ since, days: counts }, { headers: { "cache-control": "no-store" } })
+})
+
 const health = Effect.gen(function* () {
   const store = yield* EventStore.EventStore
   const ok = yield* store.count("healthz").pipe(
@@ -107,6 +127,7 @@ export const router = (publicUrl: () => string) =>
         Effect.sync(() => HttpServerResponse.text(metrics.render(), { contentType: "text/plain; version=0.0.4" }))
       ),
       HttpRouter.get("/v1/events", inspector),
+      HttpRouter.get("/v1/stats/daily", dailyStats),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
     if (config.demo) routes = routes.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl)))

@@ -245,3 +245,28 @@ describe("README", () => {
     assert.include(readme, Snippet.snippet("https://collector.example.com", "demo"))
   })
 })
+
+describe("embedded worker", () => {
+  it("consumes the event log: stored events show up in the daily counts, duplicates do not", async () => {
+    const before = async () => {
+      const response = await fetch(`${server.url}/v1/stats/daily?days=2`, {
+        headers: { authorization: `Bearer ${adminKey}` }
+      })
+      assert.strictEqual(response.status, 200)
+      const body = (await response.json()) as { days: Array<{ type: string; events: number; identified: number }> }
+      return body.days.filter((d) => d.type === "add_to_cart").reduce((n, d) => n + d.events, 0)
+    }
+    const start = await before()
+    const event = productView({ type: "add_to_cart", quantity: 2 })
+    await s2s([event, productView({ type: "add_to_cart", quantity: 1 })])
+    await s2s([event])
+    let seen = start
+    for (let i = 0; i < 50 && seen < start + 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      seen = await before()
+    }
+    assert.strictEqual(seen, start + 2)
+    const bad = await fetch(`${server.url}/v1/stats/daily?days=0`, { headers: { authorization: `Bearer ${adminKey}` } })
+    assert.strictEqual(bad.status, 400)
+  })
+})

@@ -1,0 +1,117 @@
+/**
+ * The worker's first job: per tenant, per UTC day and event type, how many events were stored, and how many
+ * of them carried a pseudonymous visitor. It reads the event log and writes its counts and its log offset in
+ * one transaction, so a crash never counts an event twice or skips one.
+ */
+import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
+import { Migrations } from "@openaudience/storage-sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+
+/** The consumer name this job commits its offsets under. */
+export const consumer = "worker/daily-counts"
+
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  {
+    id: 1,
+    name: "daily_event_counts",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE IF NOT EXISTS daily_event_counts (
+        tenant TEXT NOT NULL,
+        day TEXT NOT NULL,
+        type TEXT NOT NULL,
+        events BIGINT NOT NULL,
+        identified BIGINT NOT NULL,
+        PRIMARY KEY (tenant, day, type)
+      )`
+    })
+  }
+]
+
+export const migrate = Migrations.run({ table: "worker_migrations", migrations })
+
+/** What the collector logs for each stored event (see the server's GroupCommit). */
+export interface LoggedEvent {
+  readonly seq: number
+  readonly eventId: string
+  readonly type: string
+  readonly site: string
+  readonly receivedAt: number
+  readonly visitor: string | null
+  readonly data: unknown
+}
+
+type Count = {
+  tenant: string
+  day: string
+  type: string
+  events: number
+  identified: number
+}
+
+/** Folds a batch of log records into counts per (tenant, day, type). */
+export const fold = (records: ReadonlyArray<LoggedRecord>): Array<Count> => {
+  const counts = new Map<string, Count>()
+  for (const record of records) {
+    const event = record.payload as Partial<LoggedEvent> | null
+    if (event === null || typeof event !== "object" || typeof event.type !== "string") continue
+    const receivedAt = typeof event.receivedAt === "number" ? event.receivedAt : record.appendedAt
+    const day = new Date(receivedAt).toISOString().slice(0, 10)
+    const key = `${record.tenant}\u0000${day}\u0000${event.type}`
+    let count = counts.get(key)
+    if (count === undefined) {
+      count = { tenant: record.tenant, day, type: event.type, events: 0, identified: 0 }
+      counts.set(key, count)
+    }
+    count.events++
+    if (typeof event.visitor === "string") count.identified++
+  }
+  return [...counts.values()]
+}
+
+/** Handles the next batch of the log, if any; returns how many records it handled. */
+export const step = (max = 1000) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const log = yield* EventLog.EventLog
+    const records = yield* log.read(consumer, max)
+    if (records.length === 0) return 0
+    const counts = fold(records)
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        for (const c of counts) {
+          yield* sql`INSERT INTO daily_event_counts ${sql.insert(c)}
+              ON CONFLICT (tenant, day, type) DO UPDATE SET
+                events = daily_event_counts.events + excluded.events,
+                identified = daily_event_counts.identified + excluded.identified`
+        }
+        yield* log.commit(consumer, records[records.length - 1]!.offset)
+      })
+    )
+    return records.length
+  })
+
+export interface DailyCount {
+  readonly day: string
+  readonly type: string
+  readonly events: number
+  readonly identified: number
+}
+
+/** A tenant's counts for the last `days` days (by UTC date string), newest first. */
+export const read = (tenant: string, since: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ day: string; type: string; events: number | string; identified: number | string }>`
+      SELECT day, type, events, identified FROM daily_event_counts
+      WHERE tenant = ${tenant} AND day >= ${since} ORDER BY day DESC, type`
+    return rows.map(
+      (row): DailyCount => ({
+        day: row.day,
+        type: row.type,
+        events: Number(row.events),
+        identified: Number(row.identified)
+      })
+    )
+  })

@@ -1,0 +1,5 @@
+/**
+ * The reference worker, importable so the server can run it in-process (embedded shape).
+ */
+export * as DailyCounts from "./DailyCounts.js"
+export * as Worker from "./Worker.js"
