@@ -1,0 +1,84 @@
+/**
+ * The same server on PostgreSQL (the scale-out database): events in, inspector and worker out, in a schema of
+ * the test's own that is dropped afterwards. Fails in CI when PostgreSQL is unreachable.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { WireFormat } from "@openaudience/pixel"
+import { Database } from "@openaudience/storage-sql"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import { adminKey, inspect, startServer, type TestServer } from "./support/server.js"
+
+const postgresUrl = process.env.OA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+const schema = `oa_test_server_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+const admin = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
+  Effect.runPromise(
+    Effect.flatMap(SqlClient.SqlClient, statement).pipe(
+      Effect.provide(Database.layerFromUrl(postgresUrl)),
+      Effect.timeout("5 seconds")
+    )
+  )
+
+const reachable = await admin((sql) => sql`SELECT 1`).then(
+  () => undefined,
+  (error) => String(error)
+)
+
+if (reachable !== undefined && process.env.CI !== "true") {
+  console.warn(`server on PostgreSQL: not run, PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
+}
+
+describe.runIf(reachable === undefined || process.env.CI === "true")("server on PostgreSQL", () => {
+  let server: TestServer
+  beforeAll(async () => {
+    if (reachable !== undefined) throw new Error(`PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
+    await admin((sql) => sql`CREATE SCHEMA ${sql(schema)}`)
+    server = await startServer({
+      databaseUrl: `${postgresUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
+    })
+  })
+  afterAll(async () => {
+    await server?.stop()
+    if (reachable === undefined) await admin((sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)
+  })
+
+  it("collects, deduplicates, inspects and feeds the worker", async () => {
+    const id = `evt_pg_${randomUUID().slice(0, 12)}`
+    const event = {
+      type: "product_view",
+      id,
+      site: "demo",
+      visitorId: "vis_pg_0123456789",
+      productId: "sku-boots",
+      unitPrice: 12900,
+      currency: "EUR"
+    } as const
+    assert.strictEqual((await fetch(`${server.url}/px.gif?${WireFormat.encodeQuery(event)}`)).status, 200)
+    const s2s = await fetch(`${server.url}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify([event, { ...event, id: `${id}_2`, type: "add_to_cart", quantity: 1 }])
+    })
+    assert.deepStrictEqual(
+      ((await s2s.json()) as any).events.map((e: any) => e.status),
+      ["duplicate", "accepted"]
+    )
+    const events = await inspect(server.url, 10)
+    assert.deepStrictEqual(
+      events.map((e) => e.id),
+      [`${id}_2`, id]
+    )
+    assert.strictEqual(events[1].data.unitPrice, 12900)
+    assert.isString(events[1].visitor)
+    let total = 0
+    for (let i = 0; i < 50 && total < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const stats = (await (
+        await fetch(`${server.url}/v1/stats/daily?days=1`, { headers: { authorization: `Bearer ${adminKey}` } })
+      ).json()) as { days: Array<{ events: number }> }
+      total = stats.days.reduce((n, d) => n + d.events, 0)
+    }
+    assert.strictEqual(total, 2)
+  })
+})
