@@ -1,0 +1,31 @@
+/**
+ * The collector benchmark's baseline: a bare node:http server that answers every request with the same 43-byte
+ * GIF and headers as the collector's `GET /px.gif`, and does nothing else. It runs in its own process (like the
+ * reference server) on 127.0.0.1:$PORT; `GET /healthz` answers 200 once it listens.
+ */
+import { createServer } from "node:http"
+import * as Gif from "../packages/pixel/src/Gif.ts"
+
+const gifHeaders = {
+  "content-type": "image/gif",
+  "content-length": String(Gif.bytes.length),
+  "cache-control": "no-store, max-age=0",
+  "x-content-type-options": "nosniff"
+}
+
+const server = createServer({ keepAliveTimeout: 5_000 }, (_req, res) => {
+  res.writeHead(200, gifHeaders)
+  res.end(Gif.bytes)
+})
+
+server.listen(Number(process.env.PORT ?? "0"), "127.0.0.1", () => {
+  const address = server.address()
+  process.stdout.write(`bare server listening on ${typeof address === "object" && address ? address.port : address}\n`)
+})
+
+const stop = () => {
+  server.close(() => process.exit(0))
+  server.closeAllConnections()
+}
+process.once("SIGTERM", stop)
+process.once("SIGINT", stop)

@@ -1,0 +1,310 @@
+/**
+ * Collector throughput: requests per second of `GET /px.gif` carrying a realistic product view through the
+ * reference server's whole path (decode, validate, tenant check, durable append to SQLite with group commit),
+ * divided by the requests per second of a bare node:http server answering the same GIF. Both servers run in
+ * child processes on 127.0.0.1, so autocannon's own CPU is spent in this process; both are driven the same way
+ * (50 connections, identical request lines and headers, every request with a unique event id) in interleaved
+ * rounds of warm-up + measurement. Afterwards the collector's /metrics and inspector must show every answered
+ * event as stored: a fast server that drops events would be no result at all.
+ */
+import autocannon, { type Result } from "autocannon"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { WireFormat } from "../packages/pixel/src/index.ts"
+import { eventId, productView } from "./events.ts"
+import { type Figure, log, median, significant } from "./stats.ts"
+
+export interface CollectorOptions {
+  /** Interleaved rounds (bare, collector, then collector, bare, …); medians are reported. */
+  readonly rounds: number
+  /** Measured seconds per server per round. */
+  readonly durationS: number
+  /** Warm-up seconds before each measured run (same load, not recorded). */
+  readonly warmupS: number
+  readonly connections: number
+}
+
+const adminKey = "demo-admin-key"
+
+/** Headers of a browser's image request, sent to both servers so they parse the same bytes. */
+const browserHeaders = {
+  "user-agent":
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  accept: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+  "accept-language": "en-US,en;q=0.9",
+  referer: "https://shop.example.com/"
+}
+
+/**
+ * Request paths with a fresh event id each: 64 product-view templates split around their id, so that making a
+ * path costs autocannon a string concatenation rather than an encode.
+ */
+const pathSource = (runTag: string): { readonly next: () => string; readonly sent: () => number } => {
+  const placeholder = "IDPLACEHOLDER0000"
+  const templates = Array.from({ length: 64 }, (_, n) => {
+    const query = WireFormat.encodeQuery(productView(placeholder, n))
+    const at = query.indexOf(placeholder)
+    if (at === -1 || query.indexOf(placeholder, at + 1) !== -1) throw new Error("collector: the id must occur once")
+    return { prefix: `/px.gif?${query.slice(0, at)}`, suffix: query.slice(at + placeholder.length) }
+  })
+  let counter = 0
+  const next = (): string => {
+    const template = templates[counter % templates.length]!
+    return template.prefix + eventId(runTag, counter++) + template.suffix
+  }
+  const sample = next()
+  const decoded = WireFormat.decodeQuery(sample.slice(sample.indexOf("?") + 1))
+  if (decoded._tag !== "Right")
+    throw new Error(`collector: the benchmark request does not decode: ${decoded.left.message}`)
+  log(`collector: request line ${sample.length} bytes, e.g. GET ${sample}`)
+  return { next, sent: () => counter }
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+interface Child {
+  readonly name: string
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+/** Starts a server in a child process and waits until `GET /healthz` answers 200. */
+const startChild = async (
+  name: string,
+  root: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string>
+): Promise<Child> => {
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-8_000)
+  }
+  child.stdout!.on("data", keep)
+  child.stderr!.on("data", keep)
+  let exited: string | undefined
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      exited = `exit ${code ?? signal}`
+      resolve()
+    })
+  )
+  const deadline = performance.now() + 60_000
+  for (;;) {
+    if (exited !== undefined) throw new Error(`${name} stopped before it was ready (${exited}):\n${output}`)
+    if (performance.now() > deadline) {
+      child.kill("SIGKILL")
+      throw new Error(`${name} did not answer GET /healthz within 60 s:\n${output}`)
+    }
+    const ok = await fetch(`${url}/healthz`).then(
+      (response) => response.status === 200,
+      () => false
+    )
+    if (ok) break
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  log(`${name}: ready at ${url} (pid ${child.pid})`)
+  return {
+    name,
+    url,
+    stop: async () => {
+      if (exited !== undefined) return
+      child.kill("SIGTERM")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+      await exit
+      clearTimeout(timer)
+    }
+  }
+}
+
+interface Run {
+  readonly rps: number
+  readonly p99: number
+  readonly ok: number
+  readonly non2xx: number
+  readonly errors: number
+}
+
+const load = async (child: Child, next: () => string, options: CollectorOptions, seconds: number): Promise<Run> => {
+  const result: Result = await autocannon({
+    url: child.url,
+    connections: options.connections,
+    duration: seconds,
+    headers: browserHeaders,
+    requests: [
+      {
+        method: "GET",
+        setupRequest: (request) => {
+          request.path = next()
+          return request
+        }
+      }
+    ]
+  })
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts
+  }
+}
+
+interface Stored {
+  /** `oa_events_total{type="product_view",outcome="…"}` by outcome. */
+  readonly outcomes: Record<string, number>
+  readonly commits: number
+  readonly commitMs: number
+  readonly committedEvents: number
+}
+
+/** What the collector's /metrics says it stored, and how its group commits went. */
+const storedCounts = async (url: string): Promise<Stored> => {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const outcomes: Record<string, number> = {}
+  for (const match of text.matchAll(/^oa_events_total\{type="product_view",outcome="([a-z]+)"\} (\d+)$/gm)) {
+    outcomes[match[1]!] = Number(match[2])
+  }
+  const value = (name: string): number => Number(new RegExp(`^${name} ([0-9.]+)$`, "m").exec(text)?.[1] ?? Number.NaN)
+  return {
+    outcomes,
+    commits: value("oa_commit_duration_ms_count"),
+    commitMs: value("oa_commit_duration_ms_sum"),
+    committedEvents: value("oa_committed_events_total")
+  }
+}
+
+/** Runs both servers through the interleaved rounds and checks what the collector stored. */
+export const run = async (root: string, options: CollectorOptions): Promise<ReadonlyArray<Figure>> => {
+  const dataDir = mkdtempSync(join(tmpdir(), "oa-bench-"))
+  const runTag = `b${process.pid.toString(36)}`
+  const paths = pathSource(runTag)
+  const children: Array<Child> = []
+  try {
+    const bare = await startChild("bare server", root, ["--import", "tsx", "bench/bareServer.ts"], {})
+    children.push(bare)
+    const collector = await startChild("reference server", root, ["--import", "tsx", "examples/server/src/main.ts"], {
+      OA_DATA_DIR: dataDir,
+      OA_DEMO: "1"
+    })
+    children.push(collector)
+
+    const measured = { bare: [] as Array<Run>, collector: [] as Array<Run> }
+    let collectorOk = 0
+    const ratios: Array<number> = []
+    for (let round = 0; round < options.rounds; round++) {
+      const order = round % 2 === 0 ? (["bare", "collector"] as const) : (["collector", "bare"] as const)
+      for (const which of order) {
+        const child = which === "bare" ? bare : collector
+        const warm = await load(child, paths.next, options, options.warmupS)
+        const result = await load(child, paths.next, options, options.durationS)
+        if (which === "collector") collectorOk += warm.ok + result.ok
+        measured[which].push(result)
+        log(
+          `round ${round + 1}/${options.rounds} ${which}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ` +
+            `non-2xx ${result.non2xx}, errors ${result.errors}`
+        )
+      }
+      ratios.push(measured.collector[round]!.rps / measured.bare[round]!.rps)
+    }
+
+    // Every 2xx the collector answered is an event it says is durable: the store must hold at least that many
+    // (a few more when autocannon closed connections with answers in flight), and no duplicates.
+    const stored = await storedCounts(collector.url)
+    const counts = stored.outcomes
+    const accepted = counts.accepted ?? 0
+    const inspector = await fetch(`${collector.url}/v1/events?limit=1`, {
+      headers: { authorization: `Bearer ${adminKey}` }
+    })
+    const latest =
+      inspector.status === 200 ? ((await inspector.json()) as { events?: Array<{ id?: string }> }) : undefined
+    log(
+      `collector stored: ${accepted} product views accepted (metrics), ${counts.duplicate ?? 0} duplicates, ` +
+        `${counts.rejected ?? 0} rejected, ${counts.failed ?? 0} failed; ${collectorOk} answered 2xx; ` +
+        `${paths.sent()} ids used (both servers); inspector ${inspector.status}, latest ${JSON.stringify(latest?.events?.[0]?.id)}`
+    )
+    log(
+      `collector group commits: ${stored.commits}, ${(stored.committedEvents / stored.commits).toFixed(1)} events ` +
+        `and ${(stored.commitMs / stored.commits).toFixed(2)} ms each on average`
+    )
+    const shortfall = collectorOk - accepted
+    if (shortfall > 0) log(`WARNING: ${shortfall} events answered 2xx are missing from the store`)
+    if ((latest?.events?.length ?? 0) === 0) log("WARNING: the inspector shows no stored event")
+
+    const sum = (runs: ReadonlyArray<Run>, key: "non2xx" | "errors") => runs.reduce((n, r) => n + r[key], 0)
+    const non2xx = sum(measured.collector, "non2xx")
+    if (non2xx > 0) log(`WARNING: the collector answered ${non2xx} non-2xx responses during measurement`)
+    return [
+      {
+        name: "collector.ratio_vs_bare",
+        value: significant(median(ratios), 3),
+        unit: "×",
+        note: "collector req/s ÷ bare node:http req/s (median of paired rounds)"
+      },
+      {
+        name: "collector.rps",
+        value: significant(median(measured.collector.map((r) => r.rps))),
+        unit: "req/s",
+        note: `GET /px.gif, full path to SQLite, ${options.connections} connections`
+      },
+      {
+        name: "bare.rps",
+        value: significant(median(measured.bare.map((r) => r.rps))),
+        unit: "req/s",
+        note: "baseline: bare node:http answering the same GIF"
+      },
+      {
+        name: "collector.p99_ms",
+        value: median(measured.collector.map((r) => r.p99)),
+        unit: "ms",
+        note: "p99 latency, median of rounds"
+      },
+      {
+        name: "bare.p99_ms",
+        value: median(measured.bare.map((r) => r.p99)),
+        unit: "ms",
+        note: "p99 latency, median of rounds"
+      },
+      {
+        name: "collector.accepted_events",
+        value: accepted,
+        unit: "events",
+        note: `stored per /metrics (vs ${collectorOk} answered 2xx, warm-ups included)`
+      },
+      { name: "collector.non2xx", value: non2xx, unit: "responses", note: "non-2xx during measured runs" },
+      {
+        name: "collector.errors",
+        value: sum(measured.collector, "errors"),
+        unit: "requests",
+        note: "connection errors and timeouts during measured runs"
+      },
+      {
+        name: "bare.non2xx",
+        value: sum(measured.bare, "non2xx"),
+        unit: "responses",
+        note: "non-2xx during measured runs"
+      }
+    ]
+  } finally {
+    for (const child of children.reverse()) await child.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, collector),
+ * prints a table, and writes `bench/results.json` (a flat `{ "name": number }` object) and `bench/results.md`.
+ * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
+ * on the machine and are for reading, never for gating CI.
+ *
+ * Arguments select benchmarks (`pnpm bench decoder tag`); results files are written only when all ran.
+ * Environment: BENCH_ROUNDS (collector rounds, default 3), BENCH_DURATION (measured seconds per collector run,
+ * default 10), BENCH_WARMUP (warm-up seconds, default 2), BENCH_CONNECTIONS (default 50).
+ */
+import { writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Collector from "./collector.ts"
+import * as Decoder from "./decoder.ts"
+import { type Figure, log } from "./stats.ts"
+import * as Tag from "./tag.ts"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+const envNumber = (name: string, fallback: number): number => {
+  const raw = process.env[name]
+  if (raw === undefined || raw === "") return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`)
+  return value
+}
+
+const collectorOptions: Collector.CollectorOptions = {
+  rounds: envNumber("BENCH_ROUNDS", 3),
+  durationS: envNumber("BENCH_DURATION", 10),
+  warmupS: envNumber("BENCH_WARMUP", 2),
+  connections: envNumber("BENCH_CONNECTIONS", 50)
+}
+
+const benchmarks: ReadonlyArray<{
+  readonly name: string
+  readonly run: () => ReadonlyArray<Figure> | Promise<ReadonlyArray<Figure>>
+}> = [
+  { name: "tag", run: () => Tag.run(root) },
+  { name: "decoder", run: () => Decoder.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_500 }) },
+  { name: "collector", run: () => Collector.run(root, collectorOptions) }
+]
+
+const table = (figures: ReadonlyArray<Figure>): Array<string> => {
+  const rows = figures.map((f) => [
+    f.name,
+    f.value.toLocaleString("en-US", { maximumFractionDigits: 3 }),
+    f.unit,
+    f.note
+  ])
+  const header = ["figure", "value", "unit", "what"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd()
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)]
+}
+
+const markdown = (figures: ReadonlyArray<Figure>, seconds: number): string => {
+  const cpu = cpus()
+  return [
+    "# Benchmark results",
+    "",
+    `Written by \`pnpm bench\` on ${new Date().toISOString()}: Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ` +
+      `collector ${collectorOptions.rounds} rounds of ${collectorOptions.warmupS} s warm-up + ${collectorOptions.durationS} s ` +
+      `at ${collectorOptions.connections} connections, ${seconds.toFixed(0)} s in all. See README.md for how to read them.`,
+    "",
+    "| figure | value | unit | what |",
+    "| --- | ---: | --- | --- |",
+    ...figures.map(
+      (f) =>
+        `| \`${f.name}\` | ${f.value.toLocaleString("en-US", { maximumFractionDigits: 3 })} | ${f.unit} | ${f.note} |`
+    ),
+    ""
+  ].join("\n")
+}
+
+const main = async (): Promise<number> => {
+  const selected = process.argv.slice(2)
+  const unknown = selected.filter((name) => !benchmarks.some((b) => b.name === name))
+  if (unknown.length > 0) {
+    console.error(
+      `unknown benchmark(s): ${unknown.join(", ")}; choose from ${benchmarks.map((b) => b.name).join(", ")}`
+    )
+    return 2
+  }
+  const started = performance.now()
+  const figures: Array<Figure> = []
+  let failed = 0
+  for (const benchmark of benchmarks) {
+    if (selected.length > 0 && !selected.includes(benchmark.name)) continue
+    log(`${benchmark.name}: starting`)
+    try {
+      figures.push(...(await benchmark.run()))
+    } catch (error) {
+      failed++
+      console.error(`benchmark ${benchmark.name} failed:`, error instanceof Error ? error.message : error)
+    }
+  }
+  const seconds = (performance.now() - started) / 1000
+  console.log(`\n${table(figures).join("\n")}\n`)
+  if (failed > 0 || selected.length > 0) {
+    log(
+      failed > 0
+        ? `${failed} benchmark(s) failed: results files not written`
+        : "a subset ran: results files not written"
+    )
+    return failed > 0 ? 1 : 0
+  }
+  const results = Object.fromEntries(figures.map((f) => [f.name, f.value]))
+  writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(join(root, "bench/results.md"), markdown(figures, seconds))
+  log(`wrote bench/results.json and bench/results.md in ${seconds.toFixed(0)} s`)
+  return 0
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error) => {
+    console.error(error)
+    process.exitCode = 1
+  }
+)
