@@ -32,3 +32,10 @@ export * from "./LogRecord.js"
  * @since 0.1.0
  */
 export * as SqlEventLog from "./SqlEventLog.js"
+
+/**
+ * The event log on NATS JetStream.
+ *
+ * @since 0.1.0
+ */
+export * as NatsEventLog from "./NatsEventLog.js"
