@@ -5,19 +5,26 @@
  * at least once, so handlers must be idempotent.
  *
  * This module holds the service, the consumer loop (`processNext`, `consume`) that works with every
- * implementation, and an in-memory implementation. `SqlEventLog` stores the log in the application
- * database (SQLite or PostgreSQL); `NatsEventLog` uses NATS JetStream for scale-out.
+ * implementation, and the layers: `layer` stores the log in the application database (SQLite or
+ * PostgreSQL, see `SqlEventLog`), `layerNats` uses NATS JetStream for scale-out (see `NatsEventLog`),
+ * `layerConfig` picks one from `OA_EVENTLOG`, and `layerMemory` is for tests.
  *
  * @since 0.1.0
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { EventLogError } from "./EventLogError.js"
+import * as Service from "./internal/service.js"
 import { checkConsumer, checkOffset, encodeRecords, normalizeMax } from "./internal/validate.js"
-import type { LoggedRecord, LogRecord } from "./LogRecord.js"
+import type { LoggedRecord } from "./LogRecord.js"
+import * as NatsEventLog from "./NatsEventLog.js"
+import * as SqlEventLog from "./SqlEventLog.js"
 
 /**
  * The operations of an event log.
@@ -25,18 +32,15 @@ import type { LoggedRecord, LogRecord } from "./LogRecord.js"
  * @since 0.1.0
  * @category models
  */
-export interface EventLogService {
-  /** Appends records atomically; returns their offsets in input order. */
-  readonly append: (records: ReadonlyArray<LogRecord>) => Effect.Effect<ReadonlyArray<number>, EventLogError>
-  /** Up to `max` records after the consumer's committed offset, in offset order. Reading does not commit. */
-  readonly read: (consumer: string, max: number) => Effect.Effect<ReadonlyArray<LoggedRecord>, EventLogError>
-  /** Records that the consumer handled every record up to `offset`. A lower offset than the committed one is ignored. */
-  readonly commit: (consumer: string, offset: number) => Effect.Effect<void, EventLogError>
-  /** The consumer's committed offset (0 before its first commit). */
-  readonly committed: (consumer: string) => Effect.Effect<number, EventLogError>
-  /** The offset of the newest record (0 when the log is empty); `lastOffset - committed` is a consumer's lag. */
-  readonly lastOffset: Effect.Effect<number, EventLogError>
-}
+export type EventLogService = Service.EventLogService
+
+/**
+ * The event log service (tag `@openaudience/eventlog/EventLog`).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const EventLog = Service.EventLog
 
 /**
  * The event log service.
@@ -44,7 +48,7 @@ export interface EventLogService {
  * @since 0.1.0
  * @category services
  */
-export class EventLog extends Context.Tag("@openaudience/eventlog/EventLog")<EventLog, EventLogService>() {}
+export type EventLog = Service.EventLog
 
 /**
  * Options of the consumer loop.
@@ -161,3 +165,69 @@ export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
  * @category layers
  */
 export const layerMemory: Layer.Layer<EventLog> = Layer.effect(EventLog, makeMemory)
+
+/**
+ * The SQL event log in the application database (see `SqlEventLog`); needs an `SqlClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<EventLog, EventLogError, SqlClient.SqlClient> = SqlEventLog.layer
+
+/**
+ * The NATS JetStream event log (see `NatsEventLog`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNats: (options: NatsEventLog.NatsEventLogOptions) => Layer.Layer<EventLog, EventLogError> =
+  NatsEventLog.layer
+
+/**
+ * The event log chosen by configuration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventLogSelection =
+  | { readonly _tag: "Sql" }
+  | { readonly _tag: "Nats"; readonly servers: ReadonlyArray<string> }
+
+/**
+ * Which event log to use, from `OA_EVENTLOG`: `sql` (default) or `nats://host:4222` (several servers
+ * separated by commas).
+ *
+ * @since 0.1.0
+ * @category configs
+ */
+export const selectionConfig: Config.Config<EventLogSelection> = Config.string("OA_EVENTLOG").pipe(
+  Config.withDefault("sql"),
+  Config.mapOrFail((value): Either.Either<EventLogSelection, ConfigError.ConfigError> => {
+    const text = value.trim()
+    if (text === "" || text.toLowerCase() === "sql") return Either.right({ _tag: "Sql" as const })
+    const servers = text.split(",").map((server) => server.trim())
+    if (servers.every((server) => /^(nats|tls):\/\/[^\s]+$/i.test(server))) {
+      return Either.right({ _tag: "Nats" as const, servers })
+    }
+    return Either.left(
+      ConfigError.InvalidData(
+        ["OA_EVENTLOG"],
+        `OA_EVENTLOG must be "sql" or nats://host:4222 (comma-separated for several), got "${text}"`
+      )
+    )
+  })
+)
+
+/**
+ * The event log chosen by `OA_EVENTLOG` (see `selectionConfig`). The SQL log uses the `SqlClient` in
+ * context; the NATS log uses the stream `OA_EVENTS` with subjects `oa.events.<tenant>.<key>`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<EventLog, EventLogError | ConfigError.ConfigError, SqlClient.SqlClient> =
+  Layer.unwrapEffect(
+    Effect.map(selectionConfig, (selection) =>
+      selection._tag === "Sql" ? layer : layerNats({ servers: selection.servers })
+    )
+  )

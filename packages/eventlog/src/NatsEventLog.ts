@@ -30,7 +30,7 @@ import {
   RetentionPolicy,
   StorageType
 } from "nats"
-import { EventLog, type EventLogService } from "./EventLog.js"
+import { EventLog, type EventLogService } from "./internal/service.js"
 import { EventLogError, type EventLogErrorReason } from "./EventLogError.js"
 import { checkConsumer, checkOffset, encodeRecords, normalizeMax } from "./internal/validate.js"
 import type { LoggedRecord } from "./LogRecord.js"
