@@ -256,8 +256,8 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
       {
         name: "collector.ratio_vs_bare",
         value: significant(median(ratios), 3),
-        unit: "×",
-        note: "collector req/s ÷ bare node:http req/s (median of paired rounds)"
+        unit: "ratio",
+        note: "collector req/s / bare node:http req/s (median of paired rounds)"
       },
       {
         name: "collector.rps",

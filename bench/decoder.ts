@@ -122,8 +122,8 @@ export const run = (options: DecoderOptions): ReadonlyArray<Figure> => {
     {
       name: "decoder.ratio_vs_json_parse",
       value: significant(median(ratios), 3),
-      unit: "×",
-      note: "decoder ÷ JSON.parse (median of paired rounds)"
+      unit: "ratio",
+      note: "decoder / JSON.parse (median of paired rounds)"
     }
   ]
 }

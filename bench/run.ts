@@ -43,6 +43,9 @@ const benchmarks: ReadonlyArray<{
   { name: "collector", run: () => Collector.run(root, collectorOptions) }
 ]
 
+const formatValue = (value: number): string =>
+  value.toLocaleString("en-US", Number.isInteger(value) ? {} : { maximumSignificantDigits: 4 })
+
 const table = (figures: ReadonlyArray<Figure>): Array<string> => {
   const rows = figures.map((f) => [
     f.name,
@@ -60,20 +63,29 @@ const table = (figures: ReadonlyArray<Figure>): Array<string> => {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)]
 }
 
+/** A Markdown table laid out the way biome formats one (padded cells, right-aligned numbers). */
+const markdownTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, right: number) => {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((cell, i) => (i === right ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(" | ")} |`
+  const rule = widths.map((w, i) => (i === right ? `${"-".repeat(w - 1)}:` : "-".repeat(w)))
+  return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)]
+}
+
 const markdown = (figures: ReadonlyArray<Figure>, seconds: number): string => {
   const cpu = cpus()
   return [
     "# Benchmark results",
     "",
-    `Written by \`pnpm bench\` on ${new Date().toISOString()}: Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ` +
-      `collector ${collectorOptions.rounds} rounds of ${collectorOptions.warmupS} s warm-up + ${collectorOptions.durationS} s ` +
-      `at ${collectorOptions.connections} connections, ${seconds.toFixed(0)} s in all. See README.md for how to read them.`,
+    `Written by \`pnpm bench\` on ${new Date().toISOString()}: Node ${process.version}, ${cpu.length} x ` +
+      `${cpu[0]?.model.trim() ?? "unknown CPU"}; collector ${collectorOptions.rounds} rounds of ` +
+      `${collectorOptions.warmupS} s warm-up + ${collectorOptions.durationS} s at ${collectorOptions.connections} ` +
+      `connections; ${seconds.toFixed(0)} s in all. See [README.md](./README.md) for how to read the figures.`,
     "",
-    "| figure | value | unit | what |",
-    "| --- | ---: | --- | --- |",
-    ...figures.map(
-      (f) =>
-        `| \`${f.name}\` | ${f.value.toLocaleString("en-US", { maximumFractionDigits: 3 })} | ${f.unit} | ${f.note} |`
+    ...markdownTable(
+      ["figure", "value", "unit", "what"],
+      figures.map((f) => [`\`${f.name}\``, formatValue(f.value), f.unit, f.note]),
+      1
     ),
     ""
   ].join("\n")
