@@ -104,6 +104,18 @@ export class WireFormatError extends Schema.TaggedError<WireFormatError>()("Wire
 const fail = (reason: Reason, field: string, message: string, line?: number): WireFormatError =>
   new WireFormatError(line === undefined ? { reason, field, message } : { reason, field, message, line }, true)
 
+// Rejections of untrusted input are frequent and their stack traces say nothing: capturing them would make
+// every hostile line several times dearer than a valid one (an easy way to burn collector CPU).
+const withoutStackTraces = <A>(f: () => A): A => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return f()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /**
  * Encodes an event as a GET query string (without the leading `?`). `serverTs` and `userAgent` are set by the
  * server and are not carried. Lone surrogates, which UTF-8 cannot carry, are sent as U+FFFD.
@@ -231,7 +243,10 @@ const decodeRange = (
  * @since 0.1.0
  * @category decoding
  */
-export const decodeQuery = (query: string): Either.Either<Event.Event, WireFormatError> => {
+export const decodeQuery = (query: string): Either.Either<Event.Event, WireFormatError> =>
+  withoutStackTraces(() => decodeQueryUnsafe(query))
+
+const decodeQueryUnsafe = (query: string): Either.Either<Event.Event, WireFormatError> => {
   if (typeof query !== "string") return Either.left(fail("Malformed", "event", "event: expected a query string"))
   const start = query.charCodeAt(0) === 63 /* ? */ ? 1 : 0
   if (query.length - start > MaxBatchBytes) {
@@ -252,6 +267,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
  * @category decoding
  */
 export const decodeBatch = (
+  body: string | Uint8Array
+): Either.Either<ReadonlyArray<Either.Either<Event.Event, WireFormatError>>, WireFormatError> =>
+  withoutStackTraces(() => decodeBatchUnsafe(body))
+
+const decodeBatchUnsafe = (
   body: string | Uint8Array
 ): Either.Either<ReadonlyArray<Either.Either<Event.Event, WireFormatError>>, WireFormatError> => {
   let text: string

@@ -87,6 +87,8 @@ const KEYS = new Map<string, KeySpec>(specs.map((spec, index) => [spec.key, { ..
 const COUNT = specs.length
 const V = KEYS.get("v")!.index
 const E = KEYS.get("e")!.index
+const ID = KEYS.get(FIELD_KEYS.id!)!.index
+const SITE = KEYS.get(FIELD_KEYS.site!)!.index
 
 /** Every wire key, in table order (for documentation and tests). */
 export const wireKeys: ReadonlyArray<string> = specs.map((spec) => spec.key)
@@ -189,6 +191,7 @@ export const parseEvent = (
     const key = input.slice(i, eq === -1 ? amp : eq)
     const spec = KEYS.get(key)
     if (spec === undefined) {
+      if (key === "") return new Failure("Malformed", "event", "event: a value without a key (expected key=value)")
       const name = shown(key)
       return new Failure("UnknownKey", name, `${name}: unknown key (wire version ${VERSION} has no such key)`)
     }
@@ -219,6 +222,10 @@ export const parseEvent = (
   if (type === undefined) {
     return new Failure("InvalidValue", "e", `e (type): expected one of pv, vw, ac, cv, en, got ${quoted(code)}`)
   }
+
+  // The two keys every event needs, checked here because a schema failure costs more than a valid event.
+  if (raws[ID] === undefined) return new Failure("MissingKey", "id", "id: the event id is missing")
+  if (raws[SITE] === undefined) return new Failure("MissingKey", "s", "s (site): the site key is missing")
 
   const event: Record<string, unknown> = { type: type.type }
   let consent: Record<string, unknown> | undefined

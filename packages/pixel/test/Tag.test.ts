@@ -1,0 +1,376 @@
+import { afterEach, assert, beforeEach, describe, it, vi } from "@effect/vitest"
+import { Either } from "effect"
+import { install } from "../src/tag/Tag.js"
+import * as WireFormat from "../src/WireFormat.js"
+import { element, type FakeWindow, type FakeWindowOptions, makeWindow } from "./helpers/FakeWindow.js"
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
+const ENDPOINT = "https://collect.example"
+
+/** A page with the snippet's queue (`init` plus `extra` commands) on which the tag then loads. */
+const load = (options: FakeWindowOptions = {}, init: Record<string, unknown> = {}, ...extra: Array<Array<unknown>>) => {
+  const fake = makeWindow(options)
+  fake.window.oa = { q: [["init", "demo", { endpoint: ENDPOINT, ...init }], ...extra] }
+  install(fake.window)
+  return fake
+}
+
+const flushed = (fake: FakeWindow) => {
+  fake.runTimers()
+  return fake.sentEvents()
+}
+
+describe("browser tag", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] })
+    vi.setSystemTime(NOW)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it("replays the snippet queue: a page view on init, then the queued commands, in one beacon", () => {
+    const fake = load({ href: "https://shop.example/p/sku-1?utm_source=x", referrer: "https://search.example/" }, {}, [
+      "track",
+      "product_view",
+      { productId: "SKU-1", category: "shoes", unitPrice: 1999, currency: "EUR" }
+    ])
+    assert.strictEqual(fake.beacons.length, 0, "events wait for the flush timer")
+    assert.strictEqual(fake.pendingTimers(), 1)
+    const events = flushed(fake)
+    assert.strictEqual(fake.beacons.length, 1)
+    assert.strictEqual(fake.beacons[0]!.url, `${ENDPOINT}/collect`)
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ["page_view", "product_view"]
+    )
+    const [page, view] = events as [any, any]
+    assert.strictEqual(page.site, "demo")
+    assert.strictEqual(page.url, "https://shop.example/p/sku-1?utm_source=x")
+    assert.strictEqual(page.referrer, "https://search.example/")
+    assert.strictEqual(page.clientTs, NOW)
+    assert.strictEqual(view.productId, "SKU-1")
+    assert.strictEqual(view.unitPrice, 1999)
+    assert.strictEqual(view.currency, "EUR")
+    assert.strictEqual(view.category, "shoes")
+    assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+    assert.strictEqual(view.visitorId, page.visitorId)
+    assert.match(page.id, /^[A-Za-z0-9_-]{16,64}$/)
+    assert.notStrictEqual(page.id, view.id)
+    assert.isUndefined(page.consent)
+  })
+
+  it("keeps the visitor id in a 13-month SameSite=Lax first-party cookie and in localStorage", () => {
+    const fake = load({ href: "https://shop.example/" })
+    const [page] = flushed(fake) as [any]
+    const write = fake.cookieWrites.find((c) => c.startsWith("_oa_vid="))!
+    assert.strictEqual(write.split(";")[0], `_oa_vid=${page.visitorId}`)
+    assert.include(write, ";max-age=34128000")
+    assert.include(write, ";path=/")
+    assert.include(write, ";SameSite=Lax")
+    assert.include(write, ";Secure")
+    assert.notInclude(write.toLowerCase(), "domain=")
+    assert.strictEqual(fake.storage.get("_oa_vid"), page.visitorId)
+  })
+
+  it("reuses the visitor id from the cookie, or from localStorage when the cookie was deleted", () => {
+    const known = "0123456789abcdef0123456789abcdef"
+    const fromCookie = load({ cookie: `other=1; _oa_vid=${known}` })
+    assert.strictEqual((flushed(fromCookie)[0] as any).visitorId, known)
+
+    const fromStorage = load({ localStorage: { _oa_vid: known } })
+    assert.strictEqual((flushed(fromStorage)[0] as any).visitorId, known)
+    assert.strictEqual(fromStorage.jar.get("_oa_vid"), known, "the cookie is re-created")
+
+    const forged = load({ cookie: "_oa_vid=<script>" })
+    assert.match((flushed(forged)[0] as any).visitorId, /^[0-9a-f]{32}$/)
+  })
+
+  it("works when localStorage is disabled", () => {
+    const fake = load({ localStorage: "throws" })
+    const [page] = flushed(fake) as [any]
+    assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+  })
+
+  for (const [signal, options] of [
+    ["gpc", { gpc: true }],
+    ["dnt", { navigatorDnt: "1" }],
+    ["dnt", { windowDnt: "1" }],
+    ["optout", { cookie: "_oa_optout=1" }]
+  ] as const) {
+    it(`creates and sends no visitor id under ${signal} (${JSON.stringify(options)}) but forwards the signals`, () => {
+      const fake = load(options, {}, ["track", "add_to_cart", { productId: "SKU-1", quantity: 2 }])
+      const events = flushed(fake) as Array<any>
+      assert.strictEqual(events.length, 2)
+      for (const event of events) {
+        assert.isUndefined(event.visitorId)
+        assert.strictEqual(event.consent[signal], true)
+      }
+      assert.isUndefined(fake.jar.get("_oa_vid"))
+      assert.strictEqual(fake.storage.size, 0)
+    })
+  }
+
+  it('does not treat doNotTrack values other than "1" as a signal', () => {
+    const fake = load({ navigatorDnt: "unspecified", gpc: false })
+    const [page] = flushed(fake) as [any]
+    assert.isDefined(page.visitorId)
+    assert.isUndefined(page.consent)
+  })
+
+  it("calls made after the tag loaded are handled directly; unknown commands and types are ignored", () => {
+    const fake = load()
+    fake.window.oa("track", "conversion", {
+      orderId: "order-7",
+      conversionType: "purchase",
+      currency: "EUR",
+      value: 3998,
+      items: [{ productId: "SKU,1;2", quantity: 2, unitPrice: 1999, category: "shoes & bags" }]
+    })
+    fake.window.oa("track", "constructor", {})
+    fake.window.oa("track", "bogus", {})
+    fake.window.oa("nonsense")
+    fake.window.oa("page")
+    const events = flushed(fake) as Array<any>
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ["page_view", "conversion", "page_view"]
+    )
+    assert.deepStrictEqual(events[1].items, [
+      { productId: "SKU,1;2", quantity: 2, unitPrice: 1999, category: "shoes & bags" }
+    ])
+    assert.strictEqual(events[1].value, 3998)
+  })
+
+  it("lets fields set the event id (to deduplicate with the conversions API) but not the type or site", () => {
+    const fake = load()
+    fake.window.oa("track", "conversion", {
+      id: "order-7-conversion",
+      type: "page_view",
+      site: "other",
+      orderId: "order-7",
+      conversionType: "lead",
+      items: []
+    })
+    const conversion = flushed(fake)[1] as any
+    assert.strictEqual(conversion.type, "conversion")
+    assert.strictEqual(conversion.site, "demo")
+    assert.strictEqual(conversion.id, "order-7-conversion")
+  })
+
+  it("holds commands issued before init until init runs", () => {
+    const fake = makeWindow()
+    fake.window.oa = { q: [["track", "add_to_cart", { productId: "A", quantity: 1 }]] }
+    install(fake.window)
+    fake.runTimers()
+    assert.strictEqual(fake.beacons.length, 0)
+    fake.window.oa("init", "demo", { endpoint: ENDPOINT })
+    assert.deepStrictEqual(
+      flushed(fake).map((e) => e.type),
+      ["page_view", "add_to_cart"]
+    )
+  })
+
+  it("ignores a second init and a second copy of the tag", () => {
+    const fake = load()
+    fake.window.oa("init", "other", { endpoint: "https://elsewhere.example" })
+    const oa = fake.window.oa
+    install(fake.window)
+    assert.strictEqual(fake.window.oa, oa)
+    const events = flushed(fake)
+    assert.strictEqual(events.length, 1)
+    assert.strictEqual(fake.beacons[0]!.url, `${ENDPOINT}/collect`)
+  })
+
+  it("beforeSend can edit or drop events, and a throwing beforeSend drops the event", () => {
+    const fake = load(
+      {},
+      {
+        beforeSend: (event: any) => {
+          if (event.type === "product_view") return null
+          if (event.type === "add_to_cart") throw new Error("integrator bug")
+          return {
+            ...event,
+            url: "https://shop.example/redacted",
+            consent: { tcf: "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA" }
+          }
+        }
+      }
+    )
+    fake.window.oa("track", "product_view", { productId: "A" })
+    fake.window.oa("track", "add_to_cart", { productId: "A", quantity: 1 })
+    const events = flushed(fake) as Array<any>
+    assert.strictEqual(events.length, 1)
+    assert.strictEqual(events[0].url, "https://shop.example/redacted")
+    assert.strictEqual(events[0].consent.tcf, "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA")
+  })
+
+  it("sends page views on pushState and popstate URL changes, with the previous URL as referrer", () => {
+    const fake = load({ href: "https://shop.example/" })
+    fake.window.history.pushState({}, "", "/p/2")
+    fake.window.history.replaceState({ scroll: 1 }, "", "/p/2")
+    fake.window.history.replaceState({ scroll: 2 }, "")
+    fake.popTo("https://shop.example/")
+    const events = flushed(fake) as Array<any>
+    assert.deepStrictEqual(
+      events.map((e) => [e.type, e.url, e.referrer]),
+      [
+        ["page_view", "https://shop.example/", undefined],
+        ["page_view", "https://shop.example/p/2", "https://shop.example/"],
+        ["page_view", "https://shop.example/", "https://shop.example/p/2"]
+      ]
+    )
+  })
+
+  it("wrapped history methods still behave and return what the originals return", () => {
+    const fake = makeWindow()
+    fake.window.history.pushState = () => "original"
+    fake.window.oa = { q: [["init", "demo", { endpoint: ENDPOINT }]] }
+    install(fake.window)
+    assert.strictEqual(fake.window.history.pushState({}, "", "/x"), "original")
+  })
+
+  it("with spa: false, route changes send nothing", () => {
+    const fake = load({}, { spa: false })
+    fake.window.history.pushState({}, "", "/p/2")
+    assert.strictEqual(flushed(fake).length, 1)
+  })
+
+  it("engagement: labelled clicks with coarse pointer position, scroll depth and time on page on hide", () => {
+    const fake = load({}, { engagement: true })
+    fake.click(element("add-to-cart"), 250, 400)
+    fake.click(element(null), 10, 10)
+    fake.scrollTo(400)
+    fake.scrollTo(100)
+    vi.setSystemTime(NOW + 12_345)
+    fake.hide()
+    assert.strictEqual(fake.beacons.length, 1, "hiding flushes at once, without waiting for the timer")
+    const events = fake.sentEvents() as Array<any>
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ["page_view", "engagement", "engagement"]
+    )
+    assert.strictEqual(events[1].element, "add-to-cart")
+    assert.strictEqual(events[1].pointerX, 25)
+    assert.strictEqual(events[1].pointerY, 50)
+    // (scrollY 400 + innerHeight 800) / scrollHeight 2000
+    assert.strictEqual(events[2].scrollDepth, 60)
+    assert.strictEqual(events[2].timeOnPage, 12_345)
+    fake.pagehide()
+    assert.strictEqual(fake.beacons.length, 1, "the summary is sent once per page")
+  })
+
+  it("engagement: a route change reports the page being left", () => {
+    const fake = load({ href: "https://shop.example/a" }, { engagement: true })
+    vi.setSystemTime(NOW + 5000)
+    fake.window.history.pushState({}, "", "/b")
+    const events = flushed(fake) as Array<any>
+    assert.deepStrictEqual(
+      events.map((e) => [e.type, e.url]),
+      [
+        ["page_view", "https://shop.example/a"],
+        ["engagement", "https://shop.example/a"],
+        ["page_view", "https://shop.example/b"]
+      ]
+    )
+    assert.strictEqual(events[1].timeOnPage, 5000)
+  })
+
+  it("without the engagement option, clicks and scrolls are not listened to", () => {
+    const fake = load()
+    assert.isFalse(fake.documentListeners.some((l) => l.type === "click"))
+    assert.isFalse(fake.windowListeners.some((l) => l.type === "scroll"))
+    fake.hide()
+    assert.deepStrictEqual(
+      fake.sentEvents().map((e) => e.type),
+      ["page_view"]
+    )
+  })
+
+  it("flushes without waiting once 20 events are queued", () => {
+    const fake = load()
+    for (let i = 0; i < 19; i++) fake.window.oa("track", "add_to_cart", { productId: `P${i}`, quantity: 1 })
+    assert.strictEqual(fake.beacons.length, 1)
+    assert.strictEqual(fake.sentEvents().length, 20)
+    assert.strictEqual(fake.pendingTimers(), 0)
+  })
+
+  it("splits batches over 64 KiB into several bodies, each within the budget", () => {
+    const fake = load()
+    const long = "https://shop.example/é" + "é".repeat(2000)
+    for (let i = 0; i < 10; i++) fake.window.oa("track", "engagement", { url: long, scrollDepth: i })
+    fake.runTimers()
+    assert.isAbove(fake.beacons.length, 1)
+    for (const { body } of fake.beacons) assert.isAtMost(new TextEncoder().encode(body).byteLength, 65536)
+    assert.strictEqual(fake.sentEvents().length, 11)
+  })
+
+  it("falls back to fetch keepalive (text/plain, no preflight) when sendBeacon refuses", async () => {
+    const fake = load({ beacon: "refuse" })
+    fake.runTimers()
+    assert.strictEqual(fake.fetches.length, 1)
+    const { url, init } = fake.fetches[0]!
+    assert.strictEqual(url, `${ENDPOINT}/collect`)
+    assert.strictEqual(init.method, "POST")
+    assert.strictEqual(init.keepalive, true)
+    assert.strictEqual(init.mode, "no-cors")
+    assert.strictEqual(typeof init.body, "string", "a string body is sent as text/plain")
+    assert.isUndefined(init.headers)
+    const batch = WireFormat.decodeBatch(init.body)
+    assert.isTrue(Either.isRight(batch) && batch.right.every(Either.isRight))
+    await Promise.resolve()
+    assert.strictEqual(fake.images.length, 0)
+  })
+
+  it("falls back to GET pixels when fetch fails too, and when neither exists", async () => {
+    for (const options of [
+      { beacon: "refuse", fetch: "reject" },
+      { beacon: "throws", fetch: "ok" },
+      { beacon: "missing", fetch: "missing" }
+    ] as const) {
+      const fake = load(options)
+      fake.window.oa("track", "add_to_cart", { productId: "A", quantity: 1 })
+      fake.runTimers()
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      assert.strictEqual(fake.images.length, 2, JSON.stringify(options))
+      for (const src of fake.images) {
+        assert.isTrue(src.startsWith(`${ENDPOINT}/px.gif?v=1&e=`))
+        assert.isTrue(WireFormat.fitsGet(src))
+        assert.isTrue(Either.isRight(WireFormat.decodeQuery(src.slice(src.indexOf("?")))))
+      }
+    }
+  })
+
+  it("skips GET pixels for events too long for a URL", async () => {
+    const fake = load({ beacon: "missing", fetch: "missing" })
+    fake.window.oa("track", "engagement", { url: "https://shop.example/" + "x".repeat(2020) })
+    fake.runTimers()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    assert.strictEqual(fake.images.length, 1, "only the page view fits")
+  })
+
+  it("truncates URLs and referrers to the model's 2,048 characters", () => {
+    const long = "https://shop.example/" + "a".repeat(3000)
+    const fake = load({ href: long, referrer: long })
+    const [page] = flushed(fake) as [any]
+    assert.strictEqual(page.url.length, 2048)
+    assert.strictEqual(page.referrer.length, 2048)
+  })
+
+  it("never throws into the host page, even when the environment is broken", () => {
+    const fake = makeWindow()
+    Object.defineProperty(fake.window.document, "cookie", {
+      get() {
+        throw new Error("SecurityError")
+      }
+    })
+    fake.window.crypto = undefined
+    fake.window.oa = { q: [["init", "demo", { endpoint: ENDPOINT }]] }
+    assert.doesNotThrow(() => install(fake.window))
+    assert.doesNotThrow(() => fake.window.oa("track", "product_view", { productId: "A" }))
+    assert.doesNotThrow(() => fake.window.oa())
+    assert.doesNotThrow(() => fake.window.history.pushState({}, "", "/b"))
+    assert.doesNotThrow(() => fake.hide())
+    assert.doesNotThrow(() => fake.click({}, 1, 1))
+  })
+})

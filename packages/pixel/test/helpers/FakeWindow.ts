@@ -1,0 +1,203 @@
+/**
+ * A minimal fake browser window for running the tag in Node: a cookie jar, localStorage, location and history,
+ * event listeners, manual timers, and recorders for `sendBeacon`, `fetch` and `new Image().src`.
+ */
+import { Either } from "effect"
+import * as WireFormat from "../../src/WireFormat.js"
+
+export interface FakeWindowOptions {
+  readonly href?: string
+  readonly referrer?: string
+  readonly gpc?: boolean
+  readonly navigatorDnt?: string
+  readonly windowDnt?: string
+  readonly cookie?: string
+  readonly localStorage?: Record<string, string> | "throws"
+  /** What `navigator.sendBeacon` does: queue the body (default), refuse it, throw, or not exist. */
+  readonly beacon?: "accept" | "refuse" | "throws" | "missing"
+  /** What `fetch` does: resolve (default), reject, or not exist. */
+  readonly fetch?: "ok" | "reject" | "missing"
+}
+
+export interface Listener {
+  readonly type: string
+  readonly f: (event: any) => void
+  readonly options: unknown
+}
+
+export interface FakeElement {
+  readonly label: string | null
+  closest(selector: string): FakeElement | null
+  getAttribute(name: string): string | null
+}
+
+/** An element whose nearest `[data-oa-label]` ancestor carries `label` (or none when `label` is null). */
+export const element = (label: string | null): FakeElement => {
+  const self: FakeElement = {
+    label,
+    closest: (selector) => (selector === "[data-oa-label]" && label !== null ? self : null),
+    getAttribute: (name) => (name === "data-oa-label" ? label : null)
+  }
+  return self
+}
+
+export const makeWindow = (options: FakeWindowOptions = {}) => {
+  const jar = new Map<string, string>()
+  const cookieWrites: Array<string> = []
+  for (const part of (options.cookie ?? "").split("; ")) {
+    const eq = part.indexOf("=")
+    if (eq > 0) jar.set(part.slice(0, eq), part.slice(eq + 1))
+  }
+  const storage = new Map<string, string>(
+    options.localStorage === "throws" ? [] : Object.entries(options.localStorage ?? {})
+  )
+  const windowListeners: Array<Listener> = []
+  const documentListeners: Array<Listener> = []
+  const beacons: Array<{ url: string; body: string }> = []
+  const fetches: Array<{ url: string; init: any }> = []
+  const images: Array<string> = []
+  let timers: Array<{ id: number; f: () => void }> = []
+  let nextTimer = 1
+  const location = { href: options.href ?? "https://shop.example/", protocol: "" }
+  const setHref = (href: string) => {
+    location.href = new URL(href, location.href).href
+    location.protocol = new URL(location.href).protocol
+  }
+  setHref(location.href)
+
+  const document = {
+    referrer: options.referrer ?? "",
+    visibilityState: "visible",
+    documentElement: { scrollHeight: 2000 },
+    get cookie(): string {
+      return [...jar].map(([k, v]) => `${k}=${v}`).join("; ")
+    },
+    set cookie(value: string) {
+      cookieWrites.push(value)
+      const first = value.split(";")[0]!
+      const eq = first.indexOf("=")
+      jar.set(first.slice(0, eq), first.slice(eq + 1))
+    },
+    addEventListener: (type: string, f: (event: any) => void, options?: unknown) =>
+      documentListeners.push({ type, f, options })
+  }
+
+  const navigator: Record<string, unknown> = {}
+  if (options.gpc !== undefined) navigator.globalPrivacyControl = options.gpc
+  if (options.navigatorDnt !== undefined) navigator.doNotTrack = options.navigatorDnt
+  if (options.beacon !== "missing") {
+    navigator.sendBeacon = (url: string, body: string) => {
+      if (options.beacon === "throws") throw new TypeError("beacon failed")
+      if (options.beacon === "refuse") return false
+      beacons.push({ url, body })
+      return true
+    }
+  }
+
+  const history = {
+    length: 1,
+    pushState: (_state: unknown, _title: string, url?: string) => {
+      if (url !== undefined) setHref(url)
+    },
+    replaceState: (_state: unknown, _title: string, url?: string) => {
+      if (url !== undefined) setHref(url)
+    }
+  }
+
+  const win: Record<string, any> = {
+    document,
+    navigator,
+    location,
+    history,
+    crypto: globalThis.crypto,
+    innerWidth: 1000,
+    innerHeight: 800,
+    scrollY: 0,
+    setTimeout: (f: () => void) => {
+      const id = nextTimer++
+      timers.push({ id, f })
+      return id
+    },
+    clearTimeout: (id: number) => {
+      timers = timers.filter((timer) => timer.id !== id)
+    },
+    Image: class {
+      set src(value: string) {
+        images.push(value)
+      }
+    },
+    addEventListener: (type: string, f: (event: any) => void, options?: unknown) =>
+      windowListeners.push({ type, f, options })
+  }
+  if (options.windowDnt !== undefined) win.doNotTrack = options.windowDnt
+  if (options.localStorage === "throws") {
+    Object.defineProperty(win, "localStorage", {
+      get() {
+        throw new Error("SecurityError: storage is disabled")
+      }
+    })
+  } else {
+    win.localStorage = {
+      getItem: (key: string) => storage.get(key) ?? null,
+      setItem: (key: string, value: string) => void storage.set(key, value)
+    }
+  }
+  if (options.fetch !== "missing") {
+    win.fetch = (url: string, init: any) => {
+      fetches.push({ url, init })
+      return options.fetch === "reject" ? Promise.reject(new TypeError("network")) : Promise.resolve({ ok: true })
+    }
+  }
+
+  const fire = (listeners: Array<Listener>, type: string, event: unknown = {}) => {
+    for (const listener of listeners) if (listener.type === type) listener.f(event)
+  }
+
+  return {
+    window: win,
+    jar,
+    cookieWrites,
+    storage,
+    beacons,
+    fetches,
+    images,
+    windowListeners,
+    documentListeners,
+    /** The number of pending timers. */
+    pendingTimers: () => timers.length,
+    /** Runs the timers that are due (all of them: the tag only uses its 1-second flush timer). */
+    runTimers: () => {
+      const due = timers
+      timers = []
+      for (const timer of due) timer.f()
+    },
+    /** Navigates within the page as a router would, then fires `popstate`. */
+    popTo: (href: string) => {
+      setHref(href)
+      fire(windowListeners, "popstate")
+    },
+    hide: () => {
+      document.visibilityState = "hidden"
+      fire(documentListeners, "visibilitychange")
+    },
+    pagehide: () => fire(windowListeners, "pagehide"),
+    click: (target: unknown, clientX: number, clientY: number) =>
+      fire(documentListeners, "click", { target, clientX, clientY }),
+    scrollTo: (y: number) => {
+      win.scrollY = y
+      fire(windowListeners, "scroll")
+    },
+    /** Every event sent by beacon, decoded with the Node-side decoder (failing on any bad line). */
+    sentEvents: () =>
+      beacons.flatMap(({ body }) => {
+        const batch = WireFormat.decodeBatch(body)
+        if (Either.isLeft(batch)) throw new Error(batch.left.message)
+        return batch.right.map((line) => {
+          if (Either.isLeft(line)) throw new Error(line.left.message)
+          return line.right
+        })
+      })
+  }
+}
+
+export type FakeWindow = ReturnType<typeof makeWindow>
