@@ -47,12 +47,7 @@ const formatValue = (value: number): string =>
   value.toLocaleString("en-US", Number.isInteger(value) ? {} : { maximumSignificantDigits: 4 })
 
 const table = (figures: ReadonlyArray<Figure>): Array<string> => {
-  const rows = figures.map((f) => [
-    f.name,
-    f.value.toLocaleString("en-US", { maximumFractionDigits: 3 }),
-    f.unit,
-    f.note
-  ])
+  const rows = figures.map((f) => [f.name, formatValue(f.value), f.unit, f.note])
   const header = ["figure", "value", "unit", "what"]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: ReadonlyArray<string>) =>
