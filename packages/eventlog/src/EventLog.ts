@@ -112,7 +112,19 @@ export const consume = <E, R>(
  * @category constructors
  */
 export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
-  const records: Array<LoggedRecord> = []
+  let records: Array<LoggedRecord> = []
+  let nextOffset = 1
+  /** Index of the first record with an offset above `offset` (records are sorted by offset). */
+  const firstAfter = (offset: number) => {
+    let low = 0
+    let high = records.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (records[mid]!.offset <= offset) low = mid + 1
+      else high = mid
+    }
+    return low
+  }
   const committed = new Map<string, number>()
   const committedOf = (consumer: string) => committed.get(consumer) ?? 0
 
@@ -122,7 +134,7 @@ export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
         const encoded = yield* encodeRecords(input)
         const appendedAt = yield* Clock.currentTimeMillis
         return encoded.map((record) => {
-          const offset = records.length + 1
+          const offset = nextOffset++
           records.push({
             offset,
             tenant: record.tenant,
@@ -137,8 +149,7 @@ export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
       Effect.zipRight(
         checkConsumer(consumer),
         Effect.sync(() => {
-          // Offsets are positions + 1, so the records after offset n start at index n.
-          const from = committedOf(consumer)
+          const from = firstAfter(committedOf(consumer))
           return records.slice(from, from + normalizeMax(max))
         })
       ),
@@ -154,7 +165,13 @@ export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
         checkConsumer(consumer),
         Effect.sync(() => committedOf(consumer))
       ),
-    lastOffset: Effect.sync(() => records.length)
+    lastOffset: Effect.sync(() => records[records.length - 1]?.offset ?? 0),
+    eraseKey: (tenant, key) =>
+      Effect.sync(() => {
+        const before = records.length
+        records = records.filter((record) => record.tenant !== tenant || record.key !== key)
+        return before - records.length
+      })
   })
 })
 

@@ -227,7 +227,11 @@ export const make = (options: NatsEventLogOptions): Effect.Effect<EventLogServic
       return fetched
     }
 
-    const floorOf = async (state: ConsumerState): Promise<number> => (await state.consumer.info()).ack_floor.stream_seq
+    /** The ack floor; a consumer started after offset n counts as committed up to n before its first ack. */
+    const floorOf = async (state: ConsumerState): Promise<number> => {
+      const info = await state.consumer.info()
+      return Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1)
+    }
 
     return EventLog.of({
       append: (records) =>
@@ -302,7 +306,39 @@ export const make = (options: NatsEventLogOptions): Effect.Effect<EventLogServic
       lastOffset: Effect.tryPromise({
         try: async () => (await jsm.streams.info(stream)).state.last_seq,
         catch: failure("Reading the JetStream stream")
-      })
+      }),
+      eraseKey: (tenant, key) =>
+        Effect.tryPromise({
+          try: async () => {
+            // Deleted one by one (and overwritten): a filtered purge would also move every consumer
+            // past the unrelated records published in between.
+            const subject = `${prefix}.${subjectToken(tenant)}.${subjectToken(key)}`
+            const info = await jsm.streams.info(stream, { subjects_filter: subject })
+            const count = info.state.subjects?.[subject] ?? 0
+            if (count === 0) return 0
+            // One subject as a string: servers before 2.10 ignore a list of filters.
+            const reader = await js.consumers.get(stream, { filterSubjects: subject })
+            const sequences: Array<number> = []
+            for await (const msg of await reader.fetch({ max_messages: count, expires: 2000 })) {
+              sequences.push(msg.seq)
+            }
+            for (const seq of sequences) await jsm.streams.deleteMessage(stream, seq, true)
+            return sequences.length
+          },
+          catch: failure("Erasing JetStream records")
+        }).pipe(
+          // Records this process fetched but did not commit must not be handed out again.
+          Effect.tap(() =>
+            Effect.sync(() => {
+              for (const state of states.values()) {
+                for (const [offset, held] of state.held) {
+                  if (held.record.tenant === tenant && held.record.key === key) state.held.delete(offset)
+                }
+              }
+            })
+          ),
+          lock.withPermits(1)
+        )
     })
   })
 

@@ -66,6 +66,14 @@ export const migrations: ReadonlyArray<Migrator.Migration> = [
         updated_at ${int64} NOT NULL
       )`
     })
+  },
+  {
+    id: 2,
+    name: "index_event_log_tenant_key",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE INDEX event_log_tenant_key ON event_log (tenant, partition_key)`
+    })
   }
 ]
 
@@ -213,7 +221,12 @@ export const make: Effect.Effect<EventLogService, never, SqlClient.SqlClient> = 
     lastOffset: sql<{ readonly last: number | string | null }>`SELECT MAX(log_offset) AS last FROM event_log`.pipe(
       Effect.map((rows) => Number(rows[0]?.last ?? 0)),
       Effect.mapError(fromSqlError("Reading the last offset"))
-    )
+    ),
+    eraseKey: (tenant, key) =>
+      sql`DELETE FROM event_log WHERE tenant = ${tenant} AND partition_key = ${key} RETURNING log_offset`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.mapError(fromSqlError("Erasing event log records"))
+      )
   })
 })
 

@@ -70,6 +70,7 @@ export const eventLogSuite = (it: Vitest.MethodsNonLive<EventLog.EventLog, true>
       const log = yield* EventLog.EventLog
       const a = yield* freshConsumer
       const b = yield* freshConsumer
+      assert.strictEqual(yield* log.committed(a), yield* log.lastOffset)
       const offsets = yield* log.append(["x", "y", "z"].map((k) => record("t", k)))
       yield* log.commit(a, offsets[2]!)
       assert.deepStrictEqual(yield* log.read(a, 10), [])
@@ -124,6 +125,34 @@ export const eventLogSuite = (it: Vitest.MethodsNonLive<EventLog.EventLog, true>
       yield* Fiber.interrupt(worker)
       assert.deepStrictEqual(seen, ["a", "b", "c", "d", "e"])
       assert.strictEqual(yield* log.committed(consumer), yield* log.lastOffset)
+    })
+  )
+
+  it.effect("eraseKey removes one tenant's records of one key, and consumers never receive them", () =>
+    Effect.gen(function* () {
+      const log = yield* EventLog.EventLog
+      const consumer = yield* freshConsumer
+      const a = unique("ta")
+      const b = unique("tb")
+      yield* log.append([
+        record(a, "visitor-1"),
+        record(b, "visitor-1"),
+        record(a, "visitor-2"),
+        record(a, "visitor-1", { second: true })
+      ])
+      assert.strictEqual(yield* log.eraseKey(a, "visitor-1"), 2)
+      assert.strictEqual(yield* log.eraseKey(a, "visitor-1"), 0)
+      const read = yield* log.read(consumer, 10)
+      assert.deepStrictEqual(
+        read.map((r) => [r.tenant, r.key]),
+        [
+          [b, "visitor-1"],
+          [a, "visitor-2"]
+        ]
+      )
+      yield* log.commit(consumer, read[1]!.offset)
+      yield* log.append([record(a, "visitor-3")])
+      assert.deepStrictEqual(keys(yield* log.read(consumer, 10)), ["visitor-3"])
     })
   )
 

@@ -21,6 +21,11 @@ export interface EventLogService {
   readonly committed: (consumer: string) => Effect.Effect<number, EventLogError>
   /** The offset of the newest record (0 when the log is empty); `lastOffset - committed` is a consumer's lag. */
   readonly lastOffset: Effect.Effect<number, EventLogError>
+  /**
+   * Removes every record of one partition key of a tenant (a data subject's erasure when the key is
+   * the visitor's pseudonym); returns how many were removed.
+   */
+  readonly eraseKey: (tenant: string, key: string) => Effect.Effect<number, EventLogError>
 }
 
 /**
