@@ -79,10 +79,15 @@ export const parseUrl = (input: string | Redacted.Redacted<string>): Either.Eith
   return invalid(`Unsupported database URL scheme "${scheme}:": ${examples}`)
 }
 
-const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  return error instanceof Error ? error.message : String(error)
+const describeError = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error)
+  const code = "code" in error && typeof error.code === "string" ? error.code : ""
+  const own = error.message !== "" ? error.message : code
+  const inner = error.cause === undefined ? "" : describeError(error.cause)
+  return inner === "" || own.includes(inner) ? own : `${own} (${inner})`
 }
+
+const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
 
 const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> => {
   const pragmas = Layer.effectDiscard(
