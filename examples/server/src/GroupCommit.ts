@@ -54,6 +54,12 @@ export const toLogRecord = (event: SequencedEvent) => ({
   }
 })
 
+/** Resumes after the event loop's current poll phase (`setImmediate` runs once pending I/O callbacks ran). */
+const afterPendingIo = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** Most events committed in one transaction; the rest wait for the next round. */
 const maxEventsPerCommit = 4096
 
@@ -102,9 +108,12 @@ export const layer = Layer.scoped(
       )
     }
 
-    // Take whatever is queued (at least one job), bounded by events per commit.
+    // Take whatever is queued (at least one job), bounded by events per commit. After the first job arrives the
+    // writer yields to the macrotask queue once: the I/O callbacks of every request already readable run first
+    // and queue their events, so one commit (one fsync) covers all of them instead of one request each.
     const takeBatch = Effect.gen(function* () {
       const first = yield* Queue.take(queue)
+      yield* afterPendingIo
       const jobs = [first]
       let size = first.events.length
       while (size < maxEventsPerCommit) {
