@@ -10,6 +10,7 @@ import { Worker } from "@openaudience/example-worker"
 import { Database, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Committer from "./Committer.js"
 import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
@@ -25,6 +26,7 @@ const storage = Layer.mergeAll(EventStore.layer, SqlEventLog.layer).pipe(
 
 /** Everything below the HTTP listener. */
 export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, Worker.layer).pipe(
+  Layer.provideMerge(Committer.layer),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
 )

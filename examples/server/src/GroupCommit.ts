@@ -5,14 +5,13 @@
  *
  * `submit` is synchronous and callback-based so the node:http hot path never enters Effect per request.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { EventStore, type AppendOutcome, type SequencedEvent, type StoredEvent } from "@openaudience/storage-sql"
+import type { AppendOutcome, StoredEvent } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import { Committer } from "./Committer.js"
 import { Metrics } from "./Metrics.js"
 
 export type Outcome =
@@ -39,21 +38,6 @@ export class GroupCommit extends Context.Tag("@openaudience/example-server/Group
   GroupCommitShape
 >() {}
 
-/** The event log record of a stored event: keyed by visitor (or event id) so one visitor's events stay in order. */
-export const toLogRecord = (event: SequencedEvent) => ({
-  tenant: event.tenant,
-  key: event.visitor ?? event.eventId,
-  payload: {
-    seq: event.seq,
-    eventId: event.eventId,
-    type: event.type,
-    site: event.site,
-    receivedAt: event.receivedAt,
-    visitor: event.visitor,
-    data: event.payload
-  }
-})
-
 /** Resumes after the event loop's current poll phase (`setImmediate` runs once pending I/O callbacks ran). */
 const afterPendingIo = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
@@ -66,14 +50,7 @@ const maxEventsPerCommit = 4096
 export const layer = Layer.scoped(
   GroupCommit,
   Effect.gen(function* () {
-    const store = yield* EventStore.EventStore
-    const sql = yield* SqlClient.SqlClient
-    // Accepted events enter the event log in the same transaction as the store, so the worker sees exactly
-    // the stored events, each once.
-    const appendOptions = {
-      inTransaction: (accepted: ReadonlyArray<SequencedEvent>) =>
-        SqlEventLog.appendInTransaction(accepted.map(toLogRecord)).pipe(Effect.provideService(SqlClient.SqlClient, sql))
-    }
+    const committer = yield* Committer
     const metrics = yield* Metrics
     const queue = yield* Queue.unbounded<Job>()
     let open = true
@@ -82,7 +59,7 @@ export const layer = Layer.scoped(
       const events: Array<StoredEvent> = []
       for (const job of jobs) for (const event of job.events) events.push(event)
       const started = performance.now()
-      return store.append(events, appendOptions).pipe(
+      return committer.commit(events).pipe(
         Effect.map((result): Outcome => ({ _tag: "Stored", outcomes: result.outcomes })),
         Effect.catchAllCause((cause) =>
           Effect.logError("commit failed; answering its requests with 503", cause).pipe(
