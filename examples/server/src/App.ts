@@ -1,11 +1,14 @@
 /**
  * The whole reference server as one layer: configuration, database (SQLite by default, PostgreSQL by URL),
  * migrations, the event store and event log, the group-commit writer, the worker (embedded shape) and the
- * HTTP listener. Tests build it with their own
- * configuration; `main.ts` runs it.
+ * HTTP listener. Tests build it with their own configuration; `main.ts` runs it.
+ *
+ * The collector always writes the SQL event log in its commit transaction (an outbox). Workers read that log
+ * directly (`OA_EVENTLOG=sql`, the default), or NATS JetStream (`OA_EVENTLOG=nats://…`), which the relay
+ * fills from it.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { SqlEventLog } from "@openaudience/eventlog"
+import { EventLog, NatsEventLog, SqlEventLog } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
 import { Database, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
@@ -14,18 +17,37 @@ import * as Committer from "./Committer.js"
 import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
+import * as Relay from "./Relay.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
-const storage = Layer.mergeAll(EventStore.layer, SqlEventLog.layer).pipe(
+const storage = Layer.mergeAll(EventStore.layer, Layer.effectDiscard(SqlEventLog.migrate)).pipe(
   Layer.provideMerge(Migrations.layer),
   Layer.provideMerge(database)
 )
 
+/** The log workers consume, and in the NATS shape the relay that feeds it. */
+const workers = Layer.unwrapEffect(
+  Effect.map(ServerConfig, (config) => {
+    if (config.eventLog._tag === "Sql") return Worker.layer.pipe(Layer.provide(SqlEventLog.layer))
+    const nats = Layer.scoped(
+      EventLog.EventLog,
+      NatsEventLog.make({
+        servers: config.eventLog.servers,
+        stream: config.eventLogStream,
+        subjectPrefix: config.eventLogSubjects
+      })
+    )
+    return Layer.unwrapScoped(
+      Effect.map(EventLog.EventLog, (target) => Layer.merge(Relay.layer(target), Worker.layer))
+    ).pipe(Layer.provide(nats))
+  })
+)
+
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, Worker.layer).pipe(
+export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, workers).pipe(
   Layer.provideMerge(Committer.layer),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
@@ -44,7 +66,8 @@ export const announce = Effect.gen(function* () {
     `  pixel:     ${url}/px.gif   batch: POST ${url}/collect`,
     `  events:    POST ${url}/v1/events   inspector: GET ${url}/v1/events?limit=20`,
     `  health:    ${url}/healthz   metrics: ${url}/metrics`,
-    `  database:  ${config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@")}`
+    `  database:  ${config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@")}`,
+    `  event log: ${config.eventLog._tag === "Sql" ? "sql (the database)" : `NATS ${config.eventLog.servers.join(", ")} stream ${config.eventLogStream}`}`
   ]
   if (config.demo) {
     lines.push(

@@ -4,6 +4,7 @@
  * folder, with a warning.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import { EventLog } from "@openaudience/eventlog"
 import * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -19,7 +20,12 @@ export interface ServerConfigShape {
   readonly host: string
   readonly dataDir: string
   readonly databaseUrl: string
-  readonly eventLog: string
+  /** Where workers read events: the SQL log table, or NATS JetStream fed from it (OA_EVENTLOG). */
+  readonly eventLog: EventLog.EventLogSelection
+  /** JetStream stream name when the log is on NATS (OA_EVENTLOG_STREAM, default `OA_EVENTS`). */
+  readonly eventLogStream: string
+  /** JetStream subject prefix (OA_EVENTLOG_SUBJECTS, default `oa.events`). */
+  readonly eventLogSubjects: string
   readonly secret: Redacted.Redacted<Uint8Array>
   readonly demo: boolean
   readonly demoAdminKey: Redacted.Redacted<string>
@@ -75,7 +81,9 @@ export const load = Effect.gen(function* () {
   const databaseUrl = yield* Config.string("OA_DATABASE_URL").pipe(
     Config.withDefault(`sqlite:${path.join(dataDir, "openaudience.db")}`)
   )
-  const eventLog = yield* Config.string("OA_EVENTLOG").pipe(Config.withDefault("sql"))
+  const eventLog = yield* EventLog.selectionConfig
+  const eventLogStream = yield* Config.string("OA_EVENTLOG_STREAM").pipe(Config.withDefault("OA_EVENTS"))
+  const eventLogSubjects = yield* Config.string("OA_EVENTLOG_SUBJECTS").pipe(Config.withDefault("oa.events"))
   const demo = yield* Config.boolean("OA_DEMO").pipe(Config.withDefault(false))
   const demoAdminKey = yield* Config.redacted("OA_DEMO_ADMIN_KEY").pipe(
     Config.withDefault(Redacted.make("demo-admin-key"))
@@ -89,6 +97,8 @@ export const load = Effect.gen(function* () {
     dataDir,
     databaseUrl,
     eventLog,
+    eventLogStream,
+    eventLogSubjects,
     secret,
     demo,
     demoAdminKey,
@@ -107,7 +117,9 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       host: "127.0.0.1",
       dataDir: "./data",
       databaseUrl: "sqlite::memory:",
-      eventLog: "sql",
+      eventLog: { _tag: "Sql" },
+      eventLogStream: "OA_EVENTS",
+      eventLogSubjects: "oa.events",
       secret: Redacted.make(new Uint8Array(32).fill(7)),
       demo: true,
       demoAdminKey: Redacted.make("demo-admin-key"),

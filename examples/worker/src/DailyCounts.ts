@@ -1,7 +1,9 @@
 /**
  * The worker's first job: per tenant, per UTC day and event type, how many events were stored, and how many
- * of them carried a pseudonymous visitor. It reads the event log and writes its counts and its log offset in
- * one transaction, so a crash never counts an event twice or skips one.
+ * of them carried a pseudonymous visitor. It reads the event log and writes its counts together with the
+ * position of the last record applied, in one transaction; records at or below that position are skipped, so
+ * redelivery (a crash before the log commit, NATS redelivering unacknowledged messages, the relay forwarding a
+ * record twice) never counts an event twice, and the log commit afterwards never skips one.
  */
 import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
 import { Migrations } from "@openaudience/storage-sql"
@@ -24,6 +26,17 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
         events BIGINT NOT NULL,
         identified BIGINT NOT NULL,
         PRIMARY KEY (tenant, day, type)
+      )`
+    })
+  },
+  {
+    id: 2,
+    name: "worker_positions",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE IF NOT EXISTS worker_positions (
+        consumer TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
       )`
     })
   }
@@ -70,25 +83,46 @@ export const fold = (records: ReadonlyArray<LoggedRecord>): Array<Count> => {
   return [...counts.values()]
 }
 
-/** Handles the next batch of the log, if any; returns how many records it handled. */
+/**
+ * A record's position in the collector's SQL log: its own offset there, or the `sourceOffset` the relay adds
+ * when it forwards the record to NATS. The same event has the same position in both.
+ */
+export const position = (record: LoggedRecord): number => {
+  const source = (record.payload as { readonly sourceOffset?: unknown } | null)?.sourceOffset
+  return typeof source === "number" ? source : record.offset
+}
+
+/** Handles the next batch of the log, if any; returns how many records it read. */
 export const step = (max = 1000) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
     const records = yield* log.read(consumer, max)
     if (records.length === 0) return 0
-    const counts = fold(records)
     yield* sql.withTransaction(
       Effect.gen(function* () {
-        for (const c of counts) {
+        const rows = yield* sql<{ readonly position: number | string }>`
+          SELECT position FROM worker_positions WHERE consumer = ${consumer}`
+        // Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
+        let high = Number(rows[0]?.position ?? 0)
+        const fresh = records.filter((record) => {
+          const p = position(record)
+          if (p <= high) return false
+          high = p
+          return true
+        })
+        if (fresh.length === 0) return
+        for (const c of fold(fresh)) {
           yield* sql`INSERT INTO daily_event_counts ${sql.insert(c)}
-              ON CONFLICT (tenant, day, type) DO UPDATE SET
-                events = daily_event_counts.events + excluded.events,
-                identified = daily_event_counts.identified + excluded.identified`
+            ON CONFLICT (tenant, day, type) DO UPDATE SET
+              events = daily_event_counts.events + excluded.events,
+              identified = daily_event_counts.identified + excluded.identified`
         }
-        yield* log.commit(consumer, records[records.length - 1]!.offset)
+        yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: high })}
+          ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`
       })
     )
+    yield* log.commit(consumer, records[records.length - 1]!.offset)
     return records.length
   })
 

@@ -52,3 +52,24 @@ describe("DailyCounts", () => {
     assert.deepStrictEqual(counts, [{ tenant: "a", day: "2026-11-28", type: "page_view", events: 1, identified: 0 }])
   })
 })
+
+describe("DailyCounts with redelivery", () => {
+  it.effect("applies a record once even when the log delivers it again (relay duplicates, uncommitted reads)", () =>
+    Effect.gen(function* () {
+      yield* DailyCounts.migrate
+      const log = yield* EventLog.EventLog
+      const forwarded = (sourceOffset: number, type: string) => ({
+        ...record("a", type, "v1"),
+        payload: { ...record("a", type, "v1").payload, sourceOffset }
+      })
+      // The relay forwarded offsets 1 and 2, crashed before committing, and forwarded them again with 3.
+      yield* log.append([forwarded(1, "page_view"), forwarded(2, "add_to_cart")])
+      yield* log.append([forwarded(1, "page_view"), forwarded(2, "add_to_cart"), forwarded(3, "page_view")])
+      assert.strictEqual(yield* DailyCounts.step(), 5)
+      assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
+        { day: "2026-11-28", type: "add_to_cart", events: 1, identified: 1 },
+        { day: "2026-11-28", type: "page_view", events: 2, identified: 2 }
+      ])
+    }).pipe(Effect.provide(layer()))
+  )
+})
