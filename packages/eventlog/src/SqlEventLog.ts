@@ -22,7 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { EventLog, type EventLogService } from "./internal/service.js"
 import { EventLogError, fromSqlError } from "./EventLogError.js"
-import * as Migrator from "./internal/migrator.js"
+import * as Migrations from "@openaudience/storage-sql/Migrations"
 import { checkConsumer, checkOffset, type EncodedRecord, encodeRecords, normalizeMax } from "./internal/validate.js"
 import type { LoggedRecord, LogRecord } from "./LogRecord.js"
 
@@ -40,7 +40,7 @@ export const migrationsTable = "eventlog_migrations"
  * @since 0.1.0
  * @category models
  */
-export const migrations: ReadonlyArray<Migrator.Migration> = [
+export const migrations: ReadonlyArray<Migrations.Migration> = [
   {
     id: 1,
     name: "create_event_log",
@@ -83,10 +83,19 @@ export const migrations: ReadonlyArray<Migrator.Migration> = [
  * @since 0.1.0
  * @category combinators
  */
-export const migrate: Effect.Effect<ReadonlyArray<number>, EventLogError, SqlClient.SqlClient> = Migrator.run({
+export const migrate: Effect.Effect<ReadonlyArray<number>, EventLogError, SqlClient.SqlClient> = Migrations.run({
   table: migrationsTable,
   migrations
-})
+}).pipe(
+  Effect.mapError(
+    (error) =>
+      new EventLogError({
+        reason: error.reason === "Unavailable" ? "Unavailable" : "MigrationFailed",
+        message: error.message,
+        cause: error
+      })
+  )
+)
 
 /**
  * How many records one INSERT carries (4 values each: far below both dialects' variable limits).
