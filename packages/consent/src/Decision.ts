@@ -1,0 +1,142 @@
+/**
+ * One ConsentDecision per event: may it be kept at all, with a pseudonymous identifier, for audiences and
+ * personalized ads, for measurement — decided from every signal present under the tenant's policy, the most
+ * restrictive signal winning. A malformed consent string never throws: the decision fails closed and records the
+ * rule that was broken. `receipt` is the compact record stored with each event.
+ *
+ * Plain synchronous code: it runs once per event on the collector's hot path (use `DecisionCache` there).
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as Internal from "./internal/decide.js"
+import { Jurisdiction } from "./Jurisdiction.js"
+import * as Policy from "./Policy.js"
+import type { Signals } from "./Signals.js"
+
+/**
+ * What may be done with one event.
+ *
+ * - `collect`: the event may be kept at all (stored without identifier, or counted); false only when the policy
+ *   says `disallowed: "drop"` and nothing else is allowed.
+ * - `identifier`: a pseudonymous visitor identifier may be kept with it.
+ * - `personalization`: it may feed audiences and personalized ads (never without `identifier`).
+ * - `measurement`: it may be used, identifier-free unless `identifier`, for measurement and reports.
+ * - `child`: a child signal was present (child-directed site, COPPA flag, GPP known child).
+ * - `policyVersion`, `model`, `jurisdiction`: what the decision was made under.
+ * - `reasons`: every restriction that applied, such as `gpc`, `dnt`, `optout`, `tcf:no-purpose-1-consent`,
+ *   `tcf:invalid:policy-version`, `gpp:sale-opt-out`, `child:coppa`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConsentDecision = Schema.Struct({
+  collect: Schema.Boolean,
+  identifier: Schema.Boolean,
+  personalization: Schema.Boolean,
+  measurement: Schema.Boolean,
+  child: Schema.Boolean,
+  policyVersion: Schema.String,
+  model: Policy.Model,
+  jurisdiction: Jurisdiction,
+  reasons: Schema.Array(Schema.String)
+}).annotations({ identifier: "ConsentDecision" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ConsentDecision = typeof ConsentDecision.Type
+
+/**
+ * Decides what may be done with an event carrying `signals`, for a visitor in `jurisdiction`, under `policy`.
+ * Decodes every consent string each time; `DecisionCache` gives the identical answer with each distinct string
+ * decoded once.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const decide = (signals: Signals, policy: Policy.Policy, jurisdiction: Jurisdiction): ConsentDecision =>
+  Internal.decide(Internal.direct, signals, policy, jurisdiction)
+
+/**
+ * The consent receipt stored with an event: the policy version, the signals seen (flags, and which strings were
+ * present — never the strings themselves) and the decision.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Receipt = Schema.Struct({
+  v: Schema.Literal(1),
+  policy: Schema.String,
+  model: Policy.Model,
+  jurisdiction: Jurisdiction,
+  signals: Schema.Struct({
+    gpc: Schema.Boolean,
+    dnt: Schema.Boolean,
+    optout: Schema.Boolean,
+    coppa: Schema.Boolean,
+    tcf: Schema.Boolean,
+    gpp: Schema.Boolean,
+    usp: Schema.Boolean,
+    gppSid: Schema.optionalWith(Schema.Array(Schema.Int), { exact: true })
+  }),
+  decision: Schema.Struct({
+    collect: Schema.Boolean,
+    identifier: Schema.Boolean,
+    personalization: Schema.Boolean,
+    measurement: Schema.Boolean,
+    child: Schema.Boolean,
+    reasons: Schema.Array(Schema.String)
+  })
+}).annotations({ identifier: "ConsentReceipt" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Receipt = typeof Receipt.Type
+
+/**
+ * The receipt for a decision and the signals it was made from (see `Receipt`). JSON-ready.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const receipt = (decision: ConsentDecision, signals: Signals): Receipt => ({
+  v: 1,
+  policy: decision.policyVersion,
+  model: decision.model,
+  jurisdiction: decision.jurisdiction,
+  signals: {
+    gpc: signals.gpc,
+    dnt: signals.dnt,
+    optout: signals.optout,
+    coppa: signals.coppa === true,
+    tcf: signals.tcf !== undefined,
+    gpp: signals.gpp !== undefined,
+    usp: signals.usp !== undefined,
+    ...(signals.gppSid === undefined || signals.gppSid.length === 0 ? {} : { gppSid: signals.gppSid })
+  },
+  decision: {
+    collect: decision.collect,
+    identifier: decision.identifier,
+    personalization: decision.personalization,
+    measurement: decision.measurement,
+    child: decision.child,
+    reasons: decision.reasons
+  }
+})
+
+/**
+ * Whether `narrower` allows nothing that `wider` forbids: the order in which restrictions may only ever be
+ * added, never lifted, by later stages.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isWithin = (narrower: ConsentDecision, wider: ConsentDecision): boolean =>
+  (!narrower.collect || wider.collect) &&
+  (!narrower.identifier || wider.identifier) &&
+  (!narrower.personalization || wider.personalization) &&
+  (!narrower.measurement || wider.measurement)

@@ -1,0 +1,107 @@
+/**
+ * Consent strings repeat heavily in real traffic: the same CMP writes the same TC and GPP strings for every page
+ * a visitor sees. A DecisionCache decodes each distinct string once and keeps the result (success or failure) in
+ * bounded least-recently-used maps keyed by the string's value, so a decision costs a few map lookups. Its
+ * decisions are identical to `Decision.decide`'s; only the work differs.
+ *
+ * The cache is plain mutable state for the hot path: create one per process (or per worker) and share it.
+ *
+ * @since 0.1.0
+ */
+import type * as Either from "effect/Either"
+import type { ConsentStringError } from "./ConsentStringError.js"
+import type { ConsentDecision } from "./Decision.js"
+import type * as Gpp from "./Gpp.js"
+import * as Internal from "./internal/decide.js"
+import { Lru } from "./internal/lru.js"
+import type { Jurisdiction } from "./Jurisdiction.js"
+import type { Policy } from "./Policy.js"
+import type { Signals } from "./Signals.js"
+import * as Tcf from "./Tcf.js"
+import type * as Usp from "./Usp.js"
+
+/**
+ * A decision function with memory of the strings it decoded.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecisionCache {
+  /** Most entries kept per kind of string (TC, GPP, US Privacy). */
+  readonly capacity: number
+  /** Same as `Decision.decide`, with each distinct string decoded once while it stays cached. */
+  readonly decide: (signals: Signals, policy: Policy, jurisdiction: Jurisdiction) => ConsentDecision
+  /** How many strings of each kind are cached, and how many decodes ran in all. */
+  readonly stats: () => { readonly tcf: number; readonly gpp: number; readonly usp: number; readonly decodes: number }
+  /** Forgets every cached string. */
+  readonly clear: () => void
+}
+
+/**
+ * Default capacity: distinct strings kept per kind.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultCapacity = 10_000
+
+/**
+ * A new cache keeping at most `capacity` strings of each kind (a non-positive capacity caches nothing).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (capacity: number = DefaultCapacity): DecisionCache => {
+  const size = Number.isFinite(capacity) ? Math.max(0, Math.floor(capacity)) : DefaultCapacity
+  const tcf = new Lru<string, Either.Either<Tcf.TcData, ConsentStringError>>(size)
+  const gpp = new Lru<string, Either.Either<Gpp.GppData, ConsentStringError>>(size)
+  const usp = new Lru<string, Either.Either<Usp.UspData, ConsentStringError>>(size)
+  // Activities per decoded TC string and vendor id; entries live as long as the decoded string is referenced.
+  let explained = new WeakMap<Tcf.TcData, Map<number, Tcf.Explained>>()
+  let decodes = 0
+
+  const cached =
+    <A>(
+      lru: Lru<string, Either.Either<A, ConsentStringError>>,
+      decode: (s: string) => Either.Either<A, ConsentStringError>
+    ) =>
+    (value: string): Either.Either<A, ConsentStringError> => {
+      const hit = lru.get(value)
+      if (hit !== undefined) return hit
+      decodes++
+      const result = decode(value)
+      lru.set(value, result)
+      return result
+    }
+
+  const decoders: Internal.Decoders = {
+    tcf: cached(tcf, Internal.direct.tcf),
+    gpp: cached(gpp, Internal.direct.gpp),
+    usp: cached(usp, Internal.direct.usp),
+    explain: (tc, vendorId) => {
+      let byVendor = explained.get(tc)
+      if (byVendor === undefined) {
+        byVendor = new Map()
+        explained.set(tc, byVendor)
+      }
+      let result = byVendor.get(vendorId)
+      if (result === undefined) {
+        result = Tcf.explain(tc, vendorId)
+        byVendor.set(vendorId, result)
+      }
+      return result
+    }
+  }
+
+  return {
+    capacity: size,
+    decide: (signals, policy, jurisdiction) => Internal.decide(decoders, signals, policy, jurisdiction),
+    stats: () => ({ tcf: tcf.size, gpp: gpp.size, usp: usp.size, decodes }),
+    clear: () => {
+      tcf.clear()
+      gpp.clear()
+      usp.clear()
+      explained = new WeakMap()
+    }
+  }
+}

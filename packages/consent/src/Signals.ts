@@ -1,0 +1,222 @@
+/**
+ * The raw consent signals of one event, gathered from untrusted input: the request's `Sec-GPC` and `DNT` headers,
+ * the opt-out cookie, the standard consent query parameters, and the signals the tag forwards inside the event.
+ * Parsing is strict (only `Sec-GPC: 1`, `DNT: 1`, `oa_optout=1` count) and merging keeps the most restrictive
+ * value of every signal.
+ *
+ * @since 0.1.0
+ */
+import type { Event } from "@openaudience/event-schema"
+import * as Cookie from "cookie"
+import * as Schema from "effect/Schema"
+
+/**
+ * Which consent strings arrived with two different values (from the request and from the event, say). A conflict
+ * is treated as an invalid string: the decision fails closed.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StringSignal = Schema.Literal("tcf", "gpp", "usp")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type StringSignal = typeof StringSignal.Type
+
+/**
+ * The signals of one event. `gpc`, `dnt`, `optout`: Global Privacy Control, Do Not Track, our opt-out cookie or
+ * the tag's first-party opt-out flag. `tcf`: a TC string; `gpp` and `gppSid`: a GPP string and the sections the
+ * CMP says apply; `usp`: a legacy US Privacy string; `coppa`: the page or request is flagged as directed to
+ * children.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Signals = Schema.Struct({
+  gpc: Schema.Boolean,
+  dnt: Schema.Boolean,
+  optout: Schema.Boolean,
+  tcf: Schema.optionalWith(Schema.String, { exact: true }),
+  gpp: Schema.optionalWith(Schema.String, { exact: true }),
+  gppSid: Schema.optionalWith(Schema.Array(Schema.Int), { exact: true }),
+  usp: Schema.optionalWith(Schema.String, { exact: true }),
+  coppa: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  conflicts: Schema.optionalWith(Schema.Array(StringSignal), { exact: true })
+}).annotations({ identifier: "Signals" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Signals = typeof Signals.Type
+
+/**
+ * No signal at all.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const empty: Signals = { gpc: false, dnt: false, optout: false }
+
+/**
+ * The name of the opt-out cookie `/optout` sets.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const OptOutCookie = "oa_optout"
+
+/**
+ * Request headers as Node (`IncomingHttpHeaders`) and `@effect/platform` (`Headers`) give them: lower-case
+ * names, a string or a list of strings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeaderBag = { readonly [name: string]: string | ReadonlyArray<string> | undefined }
+
+const values = (value: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
+  value === undefined ? [] : typeof value === "string" ? [value] : value
+
+/** `1` exactly (surrounding whitespace ignored), in any of the header's values. */
+const headerIsOne = (value: string | ReadonlyArray<string> | undefined): boolean =>
+  values(value).some((v) => v.trim() === "1")
+
+/**
+ * Whether a Cookie header carries the opt-out cookie with the value `1` (strictly; any other value does not
+ * count). When the cookie appears more than once, any `1` counts.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const hasOptOutCookie = (
+  cookieHeader: string | ReadonlyArray<string> | undefined,
+  cookieName: string = OptOutCookie
+): boolean => {
+  for (const header of values(cookieHeader)) {
+    if (!header.includes(cookieName)) continue
+    for (const pair of header.split(";")) {
+      if (Cookie.parse(pair)[cookieName] === "1") return true
+    }
+  }
+  return false
+}
+
+/**
+ * The signals a request carries by itself: `Sec-GPC: 1`, `DNT: 1` and the opt-out cookie.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromRequest = (headers: HeaderBag, cookieName: string = OptOutCookie): Signals => ({
+  gpc: headerIsOne(headers["sec-gpc"]),
+  dnt: headerIsOne(headers.dnt),
+  optout: hasOptOutCookie(headers.cookie, cookieName)
+})
+
+/** Largest GPP section id accepted in `gpp_sid`. */
+const MAX_SECTION_ID = 1_000
+
+/**
+ * The signals in a pixel URL's standard consent parameters: `gdpr_consent` (TC string), `gpp`, `gpp_sid`
+ * (comma-separated section ids; `-1` means none applies), `us_privacy` and `coppa=1`. Unparseable ids are
+ * ignored.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromQuery = (params: URLSearchParams): Signals => {
+  const tcf = params.get("gdpr_consent")
+  const gpp = params.get("gpp")
+  const usp = params.get("us_privacy")
+  const sid = params.get("gpp_sid")
+  const gppSid =
+    sid === null
+      ? []
+      : sid
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => /^\d{1,4}$/.test(s))
+          .map(Number)
+          .filter((n) => n >= 1 && n <= MAX_SECTION_ID)
+  return {
+    ...empty,
+    ...(tcf === null || tcf === "" ? {} : { tcf }),
+    ...(gpp === null || gpp === "" ? {} : { gpp }),
+    ...(gppSid.length === 0 ? {} : { gppSid: [...new Set(gppSid)].sort((a, b) => a - b) }),
+    ...(usp === null || usp === "" ? {} : { usp }),
+    ...(params.get("coppa") === "1" ? { coppa: true } : {})
+  }
+}
+
+/**
+ * The signals an event carries in its `consent` field, as the tag or a server-to-server sender saw them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEvent = (consent: Event.ConsentSignals | undefined): Signals =>
+  consent === undefined
+    ? empty
+    : {
+        gpc: consent.gpc === true,
+        dnt: consent.dnt === true,
+        optout: consent.optout === true,
+        ...(consent.tcf === undefined ? {} : { tcf: consent.tcf }),
+        ...(consent.gpp === undefined ? {} : { gpp: consent.gpp })
+      }
+
+const mergeString = (
+  name: StringSignal,
+  a: string | undefined,
+  b: string | undefined,
+  conflicts: Array<StringSignal>
+): string | undefined => {
+  if (a === undefined) return b
+  if (b !== undefined && a !== b) conflicts.push(name)
+  return a
+}
+
+/**
+ * Merges two sets of signals for the same event, the most restrictive value winning: any `true` flag stays true,
+ * GPP section ids are united, and a consent string that arrives with two different values is kept from `a` and
+ * recorded in `conflicts` (the decision then treats it as invalid).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const merge = (a: Signals, b: Signals): Signals => {
+  const conflicts: Array<StringSignal> = [...(a.conflicts ?? [])]
+  for (const c of b.conflicts ?? []) conflicts.push(c)
+  const tcf = mergeString("tcf", a.tcf, b.tcf, conflicts)
+  const gpp = mergeString("gpp", a.gpp, b.gpp, conflicts)
+  const usp = mergeString("usp", a.usp, b.usp, conflicts)
+  const sids = a.gppSid === undefined ? b.gppSid : b.gppSid === undefined ? a.gppSid : [...a.gppSid, ...b.gppSid]
+  const coppa = a.coppa === true || b.coppa === true ? true : a.coppa === false || b.coppa === false ? false : undefined
+  const uniqueConflicts = [...new Set(conflicts)]
+  return {
+    gpc: a.gpc || b.gpc,
+    dnt: a.dnt || b.dnt,
+    optout: a.optout || b.optout,
+    ...(tcf === undefined ? {} : { tcf }),
+    ...(gpp === undefined ? {} : { gpp }),
+    ...(sids === undefined ? {} : { gppSid: [...new Set(sids)].sort((x, y) => x - y) }),
+    ...(usp === undefined ? {} : { usp }),
+    ...(coppa === undefined ? {} : { coppa }),
+    ...(uniqueConflicts.length === 0 ? {} : { conflicts: uniqueConflicts })
+  }
+}
+
+/**
+ * The signals of an event received over HTTP: the request's own signals merged with those the event carries.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromRequestAndEvent = (
+  headers: HeaderBag,
+  consent: Event.ConsentSignals | undefined,
+  cookieName: string = OptOutCookie
+): Signals => merge(fromRequest(headers, cookieName), fromEvent(consent))
