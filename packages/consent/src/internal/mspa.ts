@@ -87,22 +87,22 @@ export const states: ReadonlyMap<number, Layout> = new Map(
     layout(12, "usct", `${vaHead} SensitiveDataProcessing:8 KnownChildSensitiveDataConsents:3 ${mspaTail}`, "gpc"),
     ...(
       [
-        [13, "usfl", 8, 3, "none"],
-        [14, "usmt", 8, 3, "gpc"],
-        [15, "usor", 11, 3, "gpc"],
-        [16, "ustx", 8, 0, "gpc"],
-        [17, "usde", 9, 5, "gpc"],
-        [19, "usne", 8, 0, "gpc"],
-        [20, "usnh", 8, 3, "gpc"],
-        [21, "usnj", 10, 5, "gpc"],
-        [22, "ustn", 8, 0, "gpc"],
-        [23, "usmn", 8, 0, "gpc"]
+        [13, "usfl", stateHead, 8, 3, "none"],
+        [14, "usmt", vaHead, 8, 3, "gpc"],
+        [15, "usor", stateHead, 11, 3, "gpc"],
+        [16, "ustx", stateHead, 8, 0, "gpc"],
+        [17, "usde", stateHead, 9, 5, "gpc"],
+        [19, "usne", stateHead, 8, 0, "gpc"],
+        [20, "usnh", stateHead, 8, 3, "gpc"],
+        [21, "usnj", stateHead, 10, 5, "gpc"],
+        [22, "ustn", stateHead, 8, 0, "gpc"],
+        [23, "usmn", stateHead, 8, 0, "gpc"]
       ] as const
-    ).map(([id, name, sensitive, child, sub]) =>
+    ).map(([id, name, head, sensitive, child, sub]) =>
       layout(
         id,
         name,
-        `${stateHead} SensitiveDataProcessing:${sensitive} KnownChildSensitiveDataConsents${child === 0 ? "" : `:${child}`} ` +
+        `${head} SensitiveDataProcessing:${sensitive} KnownChildSensitiveDataConsents${child === 0 ? "" : `:${child}`} ` +
           `AdditionalDataProcessingConsent ${mspaTail}`,
         sub
       )
