@@ -10,6 +10,7 @@
 import type { Event } from "@openaudience/event-schema"
 import type { StoredEvent } from "@openaudience/storage-sql"
 import { createHmac } from "node:crypto"
+import { isOptedOut } from "./OptOut.js"
 import type { Tenant } from "./Tenants.js"
 
 /** What the HTTP request says about consent, independent of what the tag claims. */
@@ -35,7 +36,7 @@ export const requestSignals = (headers: {
 }): RequestSignals => ({
   gpc: headers["sec-gpc"] === "1",
   dnt: headers.dnt === "1",
-  optout: headers.cookie !== undefined && /(?:^|;\s*)oa_optout=1(?:;|$)/.test(headers.cookie)
+  optout: headers.cookie !== undefined && headers.cookie.includes("oa_optout=1") && isOptedOut(headers.cookie)
 })
 
 /** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */

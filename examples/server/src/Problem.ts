@@ -28,7 +28,7 @@ const titles: Record<ProblemType, string> = {
   "unsupported-media-type": "Unsupported media type",
   "unknown-site": "Unknown site key",
   unauthorized: "Missing or invalid API key",
-  forbidden: "The API key may not do this",
+  forbidden: "Forbidden",
   "not-found": "Not found",
   "method-not-allowed": "Method not allowed",
   "invalid-parameter": "Invalid query parameter",

@@ -12,6 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
+import * as OptOut from "./OptOut.js"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
@@ -128,6 +129,10 @@ export const router = (publicUrl: () => string) =>
       ),
       HttpRouter.get("/v1/events", inspector),
       HttpRouter.get("/v1/stats/daily", dailyStats),
+      HttpRouter.get("/optout", OptOut.show),
+      HttpRouter.post("/optout", OptOut.submit(publicUrl)),
+      HttpRouter.get("/optout/status", OptOut.status),
+      HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
     if (config.demo) routes = routes.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl)))

@@ -1,0 +1,158 @@
+/**
+ * The opt-out: a long-lived cookie on the collector's own domain that the collector honours server-side, so it
+ * works whatever the tag on a site does. `GET /optout` explains it with one button; `POST /optout` sets it
+ * (plain form post, no JavaScript needed) and, from this page only, clears it again (opt back in);
+ * `GET /optout/status` reports it as JSON; `GET /.well-known/gpc.json` states that Global Privacy Control is
+ * honoured. The cookie is the only state: deleting cookies deletes the opt-out, which the page says.
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { parse, serialize } from "cookie"
+import * as Effect from "effect/Effect"
+import * as Problem from "./Problem.js"
+
+/** The opt-out cookie's name (the collector reads it with `Collect.requestSignals`). */
+export const cookieName = "oa_optout"
+
+/** Five years: "long-lived", yet not forever. */
+const maxAgeSeconds = 5 * 365 * 24 * 60 * 60
+
+const isSecure = (request: HttpServerRequest.HttpServerRequest, publicUrl: string): boolean =>
+  publicUrl.startsWith("https:") || request.headers["x-forwarded-proto"] === "https"
+
+/** The Set-Cookie value that opts out (or, with `optIn`, removes the opt-out). */
+export const setCookie = (secure: boolean, optIn = false): string =>
+  serialize(cookieName, optIn ? "" : "1", {
+    path: "/",
+    httpOnly: true,
+    // Third-party context (the collector is on another site than the shop) needs SameSite=None, which needs Secure.
+    sameSite: secure ? "none" : "lax",
+    secure,
+    maxAge: optIn ? 0 : maxAgeSeconds
+  })
+
+export const isOptedOut = (cookieHeader: string | undefined): boolean =>
+  cookieHeader !== undefined && parse(cookieHeader)[cookieName] === "1"
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+
+/** The opt-out page. */
+export const page = (state: {
+  readonly optedOut: boolean
+  readonly gpc: boolean
+  readonly message?: string
+}) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Opt out of interest-based ads · OpenAudience</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.55; color: #1d1d1f; }
+.status { padding: .75rem 1rem; border-radius: .5rem; background: #eef3fd; }
+.status.out { background: #e6f4ea; }
+button { font: inherit; padding: .6rem 1.2rem; border-radius: .4rem; border: 1px solid #0b57d0; background: #0b57d0; color: #fff; cursor: pointer; }
+button.secondary { background: #fff; color: #0b57d0; }
+button:focus-visible, a:focus-visible { outline: 3px solid #f9ab00; outline-offset: 2px; }
+</style>
+</head>
+<body>
+<main>
+<h1>Opt out of interest-based ads</h1>
+${state.message === undefined ? "" : `<p role="status"><strong>${escapeHtml(state.message)}</strong></p>`}
+<p class="status${state.optedOut ? " out" : ""}" id="status">${
+  state.optedOut ? "You are opted out in this browser." : "You are not opted out in this browser."
+}${state.gpc ? " Your browser also sends Global Privacy Control, which we honour as an opt-out." : ""}</p>
+<h2>What opting out does</h2>
+<ul>
+<li>Sites using OpenAudience stop linking your visits to a pseudonymous identifier: no profile is built, and you are not added to audiences for retargeted ads.</li>
+<li>Events may still be counted without any identifier (for example, how many people viewed a page), which cannot be tied to you.</li>
+<li>The opt-out is stored in a cookie on this domain. If you delete your cookies or use another browser, opt out again. Global Privacy Control and Do Not Track are honoured without a cookie.</li>
+</ul>
+${
+  state.optedOut
+    ? `<form method="post" action="/optout">
+<input type="hidden" name="action" value="optin">
+<button type="submit" class="secondary">Opt back in</button>
+</form>`
+    : `<form method="post" action="/optout">
+<input type="hidden" name="action" value="optout">
+<button type="submit" id="optout-button">Opt out</button>
+</form>`
+}
+<p><a href="/optout/status">Status as JSON</a> · <a href="/.well-known/gpc.json">GPC support statement</a></p>
+</main>
+</body>
+</html>`
+
+const html = (body: string, headers: Record<string, string> = {}) =>
+  HttpServerResponse.html(body).pipe(
+    HttpServerResponse.setHeaders({
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      ...headers
+    })
+  )
+
+export const show = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const params = yield* HttpServerRequest.ParsedSearchParams
+  const optedOut = isOptedOut(request.headers.cookie)
+  const done =
+    params.done === "optout"
+      ? "Done: you are opted out."
+      : params.done === "optin"
+        ? "Done: you are opted back in."
+        : undefined
+  return html(
+    page({ optedOut, gpc: request.headers["sec-gpc"] === "1", ...(done === undefined ? {} : { message: done }) })
+  )
+})
+
+/** Whether a request comes from this server's own pages (for opting back in, which must not be forgeable). */
+const sameOrigin = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const site = request.headers["sec-fetch-site"]
+  if (site !== undefined) return site === "same-origin"
+  const origin = request.headers.origin
+  const host = request.headers.host
+  return origin !== undefined && host !== undefined && new URL(origin).host === host
+}
+
+export const submit = (publicUrl: () => string) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = yield* request.text.pipe(Effect.orElseSucceed(() => ""))
+    const action = new URLSearchParams(body.slice(0, 1024)).get("action") ?? "optout"
+    const secure = isSecure(request, publicUrl())
+    const wantsJson = (request.headers.accept ?? "").includes("application/json")
+    if (action !== "optout" && action !== "optin") {
+      return Problem.response(Problem.make("invalid-body", 'action: expected "optout" or "optin"', { field: "action" }))
+    }
+    // Opting out may come from anywhere (a publisher's button); opting back in only from this page.
+    if (action === "optin" && !sameOrigin(request)) {
+      return Problem.response(Problem.make("forbidden", "opting back in is only possible from the opt-out page itself"))
+    }
+    const headers = { "set-cookie": setCookie(secure, action === "optin"), "cache-control": "no-store" }
+    return wantsJson
+      ? HttpServerResponse.unsafeJson({ optedOut: action === "optout" }, { headers })
+      : HttpServerResponse.empty({ status: 303, headers: { ...headers, location: `/optout?done=${action}` } })
+  })
+
+export const status = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  return HttpServerResponse.unsafeJson(
+    {
+      optedOut: isOptedOut(request.headers.cookie),
+      gpc: request.headers["sec-gpc"] === "1",
+      dnt: request.headers.dnt === "1"
+    },
+    { headers: { "cache-control": "no-store" } }
+  )
+})
+
+/** The GPC support resource (https://privacycg.github.io/gpc-spec/#gpc-support-resource). */
+export const gpcJson = HttpServerResponse.unsafeJson(
+  { gpc: true, lastUpdate: "2026-11-29" },
+  { headers: { "cache-control": "public, max-age=86400" } }
+)
