@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, collector),
+ * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, collector),
  * prints a table, and writes `bench/results.json` (a flat `{ "name": number }` object) and `bench/results.md`.
  * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
  * on the machine and are for reading, never for gating CI.
@@ -13,6 +13,7 @@ import { cpus } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Collector from "./collector.ts"
+import * as Consent from "./consent.ts"
 import * as Decoder from "./decoder.ts"
 import { type Figure, log } from "./stats.ts"
 import * as Tag from "./tag.ts"
@@ -40,6 +41,7 @@ const benchmarks: ReadonlyArray<{
 }> = [
   { name: "tag", run: () => Tag.run(root) },
   { name: "decoder", run: () => Decoder.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_500 }) },
+  { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "collector", run: () => Collector.run(root, collectorOptions) }
 ]
 
