@@ -109,7 +109,7 @@ export const run = (options: ConsentOptions): ReadonlyArray<Figure> => {
     let n = 0
     for (let i = 0; i < events.length; i++) {
       const { tcf, gpp } = events[i]!.signals
-      n += referenceTc(tcf!).cmpId
+      n += Number(referenceTc(tcf!).cmpId)
       n += Object.keys(referenceGpp(gpp!)).length
     }
     return n
