@@ -22,7 +22,8 @@ const terserPlugin = {
       compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true },
       mangle: { toplevel: true }
     })
-    return { code: result.code }
+    // esbuild marks the IIFE strict because the sources are modules; the tag does not depend on strict mode.
+    return { code: result.code.replace(/^"use strict";/, "") }
   }
 }
 

@@ -305,25 +305,18 @@ describe("browser tag", () => {
     assert.strictEqual(fake.sentEvents().length, 11)
   })
 
-  it("falls back to fetch keepalive (text/plain, no preflight) when sendBeacon refuses", async () => {
-    const fake = load({ beacon: "refuse" })
+  it("sends batches with sendBeacon as text/plain (no preflight), never with fetch", () => {
+    const fake = load()
     fake.runTimers()
-    assert.strictEqual(fake.fetches.length, 1)
-    const { url, init } = fake.fetches[0]!
-    assert.strictEqual(url, `${ENDPOINT}/collect`)
-    assert.strictEqual(init.method, "POST")
-    assert.strictEqual(init.keepalive, true)
-    assert.strictEqual(init.mode, "no-cors")
-    assert.strictEqual(typeof init.body, "string", "a string body is sent as text/plain")
-    assert.isUndefined(init.headers)
-    const batch = WireFormat.decodeBatch(init.body)
-    assert.isTrue(Either.isRight(batch) && batch.right.every(Either.isRight))
-    await Promise.resolve()
+    assert.strictEqual(fake.beacons.length, 1)
+    assert.strictEqual(typeof fake.beacons[0]!.body, "string", "a string body is sent as text/plain")
+    assert.strictEqual(fake.fetches.length, 0)
     assert.strictEqual(fake.images.length, 0)
   })
 
-  it("falls back to GET pixels when fetch fails too, and when neither exists", async () => {
+  it("falls back to GET pixels when sendBeacon refuses (over the keepalive quota), throws or is missing", async () => {
     for (const options of [
+      { beacon: "refuse", fetch: "ok" },
       { beacon: "refuse", fetch: "reject" },
       { beacon: "throws", fetch: "ok" },
       { beacon: "missing", fetch: "missing" }
@@ -333,6 +326,7 @@ describe("browser tag", () => {
       fake.runTimers()
       await new Promise((resolve) => setTimeout(resolve, 0))
       assert.strictEqual(fake.images.length, 2, JSON.stringify(options))
+      assert.strictEqual(fake.fetches.length, 0, "fetch keepalive shares sendBeacon's quota: it is not tried")
       for (const src of fake.images) {
         assert.isTrue(src.startsWith(`${ENDPOINT}/px.gif?v=1&e=`))
         assert.isTrue(WireFormat.fitsGet(src))

@@ -8,7 +8,7 @@ import { buildTag, TAG_BUDGET_GZIP, tagSize } from "../scripts/tag-build.mjs"
 import * as Snippet from "../src/Snippet.js"
 import * as TagBundle from "../src/TagBundle.js"
 import * as WireFormat from "../src/WireFormat.js"
-import { makeWindow } from "./helpers/FakeWindow.js"
+import { element, makeWindow } from "./helpers/FakeWindow.js"
 
 // The bundle is built fresh from the sources, into a temporary folder, so the size checked is never stale.
 const built = (async () => {
@@ -54,7 +54,7 @@ describe("built tag (dist/tag.js)", () => {
       value: 3998,
       items: [{ productId: "SKU;1", quantity: 2, unitPrice: 1999 }]
     })
-    fake.click({ closest: () => ({ getAttribute: () => "checkout" }) }, 500, 400)
+    fake.click(element("checkout"), 500, 400)
     fake.hide()
     assert.strictEqual(fake.beacons.length, 1)
     const events = fake.sentEvents() as Array<any>

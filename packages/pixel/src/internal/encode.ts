@@ -79,7 +79,9 @@ const add = (source: any, keys: Record<string, string>, escaper: (value: unknown
   let out = ""
   for (const field in keys) {
     const value = source[field]
-    if (value != null) out += "&" + keys[field] + "=" + (typeof value === "boolean" ? +value : escaper(value))
+    // Booleans (`value === !!value`) travel as 1 or 0. An empty string is left out like a missing value: no
+    // field of the model may be empty (the tag relies on this for an empty referrer or label).
+    if (value != null && value !== "") out += "&" + keys[field] + "=" + (value === !!value ? +value : escaper(value))
   }
   return out
 }
@@ -92,19 +94,15 @@ export const encodeLine = (event: any, escaper: (value: unknown) => string = esc
   let out = "e=" + TYPE_CODES[event.type] + add(event, FIELD_KEYS, escaper)
   const consent = event.consent
   if (consent) out += add(consent, CONSENT_KEYS, escaper) || "&c=1"
-  const items: ReadonlyArray<any> = event.items || []
-  if (items.length) {
-    out +=
-      "&it=" +
-      items
-        .map((item) =>
-          [item.productId, item.quantity, item.unitPrice]
-            .concat(item.category != null ? [item.category] : [])
-            .map(escaper)
-            .join(",")
-        )
-        .join(";")
-  }
+  const items = (event.items || [])
+    .map((item: any) =>
+      [item.productId, item.quantity, item.unitPrice]
+        .concat(item.category || []) // no category part without a category
+        .map(escaper)
+        .join(",")
+    )
+    .join(";")
+  if (items) out += "&it=" + items
   return out
 }
 

@@ -2,11 +2,13 @@
  * The browser tag, bundled by tsup into `dist/tag.js` (a minified ES2017 IIFE, budget 2,048 bytes gzipped).
  * `install` takes the window it runs in, so tests can drive it with a fake one. It replays the commands the
  * snippet queued, sends a page view on `init` and on single-page-app route changes, keeps a first-party
- * visitor id unless a privacy signal (GPC, DNT, the `_oa_optout` cookie) is set, and batches events to
- * `POST /collect` with `sendBeacon`, then `fetch` keepalive, then the GET pixel. Nothing here may throw into
- * the host page: every entry point is wrapped.
+ * visitor id unless a privacy signal says no (GPC, DNT, the `_oa_optout` cookie, or an IAB TCF consent that
+ * is denied or not given yet), forwards the TCF string of the page's CMP, and batches events to
+ * `POST /collect` with `sendBeacon`, falling back to the GET pixel. Nothing here may throw into the host page
+ * (or into a CMP): every entry point is wrapped. Every byte ships to every visitor, so the code is written
+ * for the minifier: see the README's size notes before adding to it.
  */
-import { encodeLine, HEADER, MAX_GET_URL, packBatch, TYPE_CODES } from "../internal/encode.js"
+import { encodeLine, HEADER, MAX_BATCH, MAX_GET_URL, TYPE_CODES } from "../internal/encode.js"
 
 /** An event in its JSON form, as `beforeSend` sees it. */
 export type TagEvent = Record<string, any>
@@ -21,6 +23,10 @@ export interface TagOptions {
   readonly spa?: boolean
   /** Edits an event before it is queued; return `null` to drop it. */
   readonly beforeSend?: (event: TagEvent) => TagEvent | null | undefined | false
+  /** Our IAB TCF vendor id: without vendor consent, no visitor id (default: TCF purpose 1 alone decides). */
+  readonly tcfVendorId?: number
+  /** How long events wait for the TCF CMP's first answer, in ms (default 500); then they go without visitor id. */
+  readonly cmpTimeout?: number
 }
 
 const VID = "_oa_vid"
@@ -29,6 +35,8 @@ const VID_MAX_AGE = 34128000
 const MAX_QUEUE = 20
 const FLUSH_MS = 1000
 const MAX_URL = 2048
+/** The event model's limit for a TC string. */
+const MAX_CONSENT_STRING = 4096
 
 /** Installs the tag on `w` (the browser's `window`), replaying the commands the snippet queued in `w.oa.q`. */
 export const install = (w: any): void => {
@@ -41,47 +49,43 @@ export const install = (w: any): void => {
   let site: string | undefined
   let options: TagOptions = {}
   let endpoint = ""
-  let queue: Array<string> = []
-  let timer: any = 0
+  const queue: Array<TagEvent> = []
+  let timer: any
   let visitorId: string | undefined
   let last = ""
   let start = 0
   let depth = 0
-  let reported = false
-  const pending: Array<ArrayLike<any>> = []
+  const pending: Array<Array<any>> = []
+  // Events wait while the TCF CMP has not answered yet; `denied`: TCF does not allow (or not yet) the visitor id.
+  let waiting = 0
+  let denied: unknown
+  let tcf: string | undefined
 
-  const guard = (f: () => void): void => {
-    try {
-      f()
-    } catch {}
-  }
+  // Wraps `f` so that it can never throw (into the page, a CMP, a timer).
+  const safe =
+    <A extends Array<any>>(f: (...args: A) => unknown) =>
+    (...args: A): void => {
+      try {
+        f(...args)
+      } catch {}
+    }
 
   const now = (): number => Date.now()
 
-  const randomId = (): string => {
-    let id = ""
-    for (const b of w.crypto.getRandomValues(new Uint8Array(16))) id += (b | 256).toString(16).slice(1)
-    return id
-  }
+  const randomId = (): string =>
+    [...w.crypto.getRandomValues(new Uint8Array(32))].map((b: number) => (b & 15).toString(16)).join("")
 
   const cookie = (name: string): string | undefined => (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2]
 
   // The cookie is rewritten once per page load, so it lives 13 months after the last visit.
   const visitor = (): string => {
-    if (!visitorId) {
-      let id = cookie(VID)
-      try {
-        id = id || w.localStorage.getItem(VID)
-      } catch {}
-      if (!/^[\da-f]{32}$/.test(id!)) id = randomId()
-      d.cookie =
-        VID + "=" + id + ";max-age=" + VID_MAX_AGE + ";path=/;SameSite=Lax" + (l.protocol === "https:" ? ";Secure" : "")
-      try {
-        w.localStorage.setItem(VID, id)
-      } catch {}
-      visitorId = id
-    }
-    return visitorId!
+    let id = cookie(VID)
+    safe(() => (id = id || w.localStorage.getItem(VID)))()
+    if (!/^[\da-f]{32}$/.test(id!)) id = randomId()
+    d.cookie =
+      VID + "=" + id + ";max-age=" + VID_MAX_AGE + ";path=/;SameSite=Lax" + (l.protocol === "https:" ? ";Secure" : "")
+    safe(() => w.localStorage.setItem(VID, id))()
+    return id!
   }
 
   const pixels = (body: string): void => {
@@ -91,60 +95,98 @@ export const install = (w: any): void => {
     }
   }
 
-  // sendBeacon; if it refuses (over quota), fetch keepalive; if that fails too, one GET pixel per event.
+  // sendBeacon; if it refuses or is missing, one GET pixel per event. (A fetch keepalive fallback would add
+  // nothing: sendBeacon refuses when the keepalive quota is used up, and fetch keepalive shares that quota.)
   const post = (body: string): void => {
-    const url = endpoint + "/collect"
     try {
-      n.sendBeacon(url, body) ||
-        w
-          .fetch(url, { method: "POST", body, keepalive: true, mode: "no-cors", credentials: "include" })
-          .catch(() => pixels(body))
+      n.sendBeacon(endpoint + "/collect", body) || pixels(body)
     } catch {
       pixels(body)
     }
   }
 
+  // Events are completed (consent, visitor id, `beforeSend`) when they are sent, not before a CMP answered.
   const flush = (): void => {
-    w.clearTimeout(timer)
-    timer = 0
-    const lines = queue
-    queue = []
-    for (const body of packBatch(lines)) post(body)
+    timer = w.clearTimeout(timer)
+    if (!waiting) {
+      // Packs the lines into bodies within the keepalive budget (a line alone over it fails, as it must).
+      let body = ""
+      for (const line of queue.splice(0).map(finish)) {
+        if (line) {
+          if (body && body.length + line.length >= MAX_BATCH) {
+            post(body)
+            body = ""
+          }
+          body = (body || HEADER) + "\n" + line
+        }
+      }
+      if (body) post(body)
+    }
+  }
+
+  const schedule = (): void => {
+    timer = timer || w.setTimeout(safe(flush), FLUSH_MS)
   }
 
   const send = (type: string, fields?: TagEvent, url?: string): void => {
-    let event: any = Object.assign(
-      { id: randomId(), clientTs: now(), url: (url || l.href).slice(0, MAX_URL) },
-      fields,
-      {
+    queue.push(
+      Object.assign({ id: randomId(), clientTs: now(), url: (url || l.href).slice(0, MAX_URL) }, fields, {
         type,
         site
-      }
+      })
     )
-    const consent = {
-      gpc: n.globalPrivacyControl === true,
-      dnt: n.doNotTrack === "1" || w.doNotTrack === "1",
-      optout: cookie("_oa_optout") === "1"
-    }
-    // Any privacy signal: no visitor id is created or sent; the signals go along for the server to decide.
-    if (consent.gpc || consent.dnt || consent.optout) event.consent = consent
-    else event.visitorId = visitor()
-    if (options.beforeSend) {
-      try {
-        event = options.beforeSend(event)
-      } catch {
-        event = 0
-      }
-    }
-    if (event) {
-      queue.push(encodeLine(event))
-      if (queue.length >= MAX_QUEUE) flush()
-      else timer = timer || w.setTimeout(() => guard(flush), FLUSH_MS)
+    queue.length < MAX_QUEUE ? schedule() : flush()
+  }
+
+  // The event's wire line, or nothing if it is dropped (by `beforeSend`, or because it cannot be encoded).
+  const finish = (event: any): string | undefined => {
+    try {
+      const gpc = n.globalPrivacyControl === true
+      const dnt = (n.doNotTrack || w.doNotTrack) === "1"
+      const optout = cookie("_oa_optout") === "1"
+      // Any signal against it: no visitor id is created or sent; the signals go along for the server to decide.
+      const no = gpc || dnt || optout || denied
+      if (no || tcf) event.consent = { gpc, dnt, optout, tcf }
+      if (!no) event.visitorId = visitorId = visitorId || visitor()
+      if (options.beforeSend) event = options.beforeSend(event)
+      return event && encodeLine(event)
+    } catch {}
+  }
+
+  // The CMP answered, the wait is over or the page is left: the queued events may go.
+  const release = (): void => {
+    waiting = 0
+    schedule()
+  }
+
+  // The page's IAB TCF v2 CMP (`__tcfapi`): its TC string goes with every event sent after it answered, and it
+  // decides here too: where GDPR applies, no visitor id without consent to purpose 1 (storing and reading an
+  // identifier) and, with `tcfVendorId`, for our vendor. Events wait for its first answer, at most `cmpTimeout`
+  // (then, or when the page is left first, they go without visitor id). Later answers (the visitor changed
+  // their choice) apply to the events sent after them.
+  const cmp = (): void => {
+    const tcfapi = w.__tcfapi
+    if (tcfapi) {
+      waiting = denied = 1
+      w.setTimeout(safe(release), options.cmpTimeout || 500)
+      safe(tcfapi)(
+        "addEventListener",
+        2,
+        safe((data: any, ok: unknown) => {
+          if (ok && /loaded|complete/.test(data.eventStatus)) {
+            // Fail closed: if reading the answer throws, the visitor id stays forbidden.
+            denied = 1
+            tcf = (data.tcString || "").slice(0, MAX_CONSENT_STRING)
+            const vendor = options.tcfVendorId
+            denied = data.gdprApplies && !(data.purpose.consents[1] && (!vendor || data.vendor.consents[vendor]))
+            release()
+          }
+        })
+      )
     }
   }
 
-  const percent = (part: number, whole: number): number =>
-    Math.max(0, Math.min(100, Math.round((part / whole) * 100) || 0))
+  const percent = (part: number, whole: number): number => Math.min(100, Math.round((part / whole) * 100) || 0)
 
   const scroll = (): void => {
     depth = Math.max(depth, percent(w.scrollY + w.innerHeight, d.documentElement.scrollHeight))
@@ -152,19 +194,18 @@ export const install = (w: any): void => {
 
   // The engagement summary of the page being left: its deepest scroll and how long it was open.
   const summary = (): void => {
-    if (options.engagement && !reported) {
-      reported = true
+    if (options.engagement && start) {
       scroll()
       send("engagement", { scrollDepth: depth, timeOnPage: Math.min(864e5, now() - start) }, last)
+      start = 0
     }
   }
 
   const page = (): void => {
-    send("page_view", { referrer: (last || d.referrer || "").slice(0, MAX_URL) || undefined })
+    send("page_view", { referrer: (last || d.referrer).slice(0, MAX_URL) })
     last = l.href
     start = now()
     depth = 0
-    reported = false
   }
 
   const route = (): void => {
@@ -174,28 +215,27 @@ export const install = (w: any): void => {
     }
   }
 
+  // Leaving the page: nothing waits any longer for the CMP.
   const hide = (): void => {
+    release()
     summary()
     flush()
   }
 
   // Adds a listener that can never throw into the page.
   const on = (target: any, type: string, f: (e: any) => unknown, capture?: unknown): void =>
-    target.addEventListener(type, (e: unknown) => guard(() => f(e)), capture)
+    target.addEventListener(type, safe(f), capture)
 
   const listen = (): void => {
-    on(d, "visibilitychange", () => d.visibilityState === "hidden" && hide())
-    on(w, "pagehide", hide)
+    on(d, "visibilitychange", () => d.hidden && hide())
     if (options.spa !== false) {
       const history = w.history
       for (const method of ["pushState", "replaceState"]) {
         const original = history[method]
         history[method] = function (this: unknown, ...args: Array<unknown>) {
-          try {
-            return original.apply(this, args)
-          } finally {
-            guard(route)
-          }
+          const result = original.apply(this, args)
+          safe(route)()
+          return result
         }
       }
       on(w, "popstate", route)
@@ -208,7 +248,7 @@ export const install = (w: any): void => {
           const element = e.target.closest("[data-oa-label]")
           if (element) {
             send("engagement", {
-              element: element.getAttribute("data-oa-label").slice(0, 128) || undefined,
+              element: element.dataset.oaLabel.slice(0, 128),
               pointerX: percent(e.clientX, w.innerWidth),
               pointerY: percent(e.clientY, w.innerHeight)
             })
@@ -216,33 +256,32 @@ export const install = (w: any): void => {
         },
         true
       )
-      on(w, "scroll", scroll, { passive: true })
+      on(w, "scroll", scroll)
     }
   }
 
-  const run = (args: ArrayLike<any>): void =>
-    guard(() => {
-      const command = args[0]
-      if (command === "init") {
-        if (!site && args[1]) {
-          site = args[1]
-          options = args[2] || {}
-          endpoint = (options.endpoint || "").replace(/\/+$/, "")
-          listen()
-          page()
-          for (const queued of pending.splice(0)) run(queued)
-        }
-      } else if (!site) {
-        pending.push(args)
-      } else if (command === "page") {
+  const run = safe(([command, a, b]: Array<any>) => {
+    if (command === "init") {
+      if (!site && a) {
+        site = a
+        options = b || {}
+        endpoint = (options.endpoint || "").replace(/\/+$/, "")
+        cmp()
+        listen()
         page()
-      } else if (command === "track" && typeof TYPE_CODES[args[1]] === "string") {
-        send(args[1], args[2])
+        pending.splice(0).map(run)
       }
-    })
+    } else if (!site) {
+      pending.push([command, a, b])
+    } else if (command === "page") {
+      page()
+    } else if (command === "track" && typeof TYPE_CODES[a] === "string") {
+      send(a, b)
+    }
+  })
 
   const oa: any = (...args: Array<any>) => run(args)
   oa.v = 1
   w.oa = oa
-  for (const queued of previous.q || []) run(queued)
+  ;(previous.q || []).map(run)
 }

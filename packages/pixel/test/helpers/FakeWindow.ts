@@ -27,6 +27,7 @@ export interface Listener {
 
 export interface FakeElement {
   readonly label: string | null
+  readonly dataset: Record<string, string>
   closest(selector: string): FakeElement | null
   getAttribute(name: string): string | null
 }
@@ -35,6 +36,7 @@ export interface FakeElement {
 export const element = (label: string | null): FakeElement => {
   const self: FakeElement = {
     label,
+    dataset: label === null ? {} : { oaLabel: label },
     closest: (selector) => (selector === "[data-oa-label]" && label !== null ? self : null),
     getAttribute: (name) => (name === "data-oa-label" ? label : null)
   }
@@ -56,7 +58,7 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
   const beacons: Array<{ url: string; body: string }> = []
   const fetches: Array<{ url: string; init: any }> = []
   const images: Array<string> = []
-  let timers: Array<{ id: number; f: () => void }> = []
+  let timers: Array<{ id: number; f: () => void; ms: number }> = []
   let nextTimer = 1
   const location = { href: options.href ?? "https://shop.example/", protocol: "" }
   const setHref = (href: string) => {
@@ -68,6 +70,9 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
   const document = {
     referrer: options.referrer ?? "",
     visibilityState: "visible",
+    get hidden(): boolean {
+      return this.visibilityState === "hidden"
+    },
     documentElement: { scrollHeight: 2000 },
     get cookie(): string {
       return [...jar].map(([k, v]) => `${k}=${v}`).join("; ")
@@ -113,9 +118,9 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
     innerWidth: 1000,
     innerHeight: 800,
     scrollY: 0,
-    setTimeout: (f: () => void) => {
+    setTimeout: (f: (...args: Array<unknown>) => void, ms = 0, ...args: Array<unknown>) => {
       const id = nextTimer++
-      timers.push({ id, f })
+      timers.push({ id, f: () => f(...args), ms })
       return id
     },
     clearTimeout: (id: number) => {
@@ -165,10 +170,12 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
     documentListeners,
     /** The number of pending timers. */
     pendingTimers: () => timers.length,
-    /** Runs the timers that are due (all of them: the tag only uses its 1-second flush timer). */
-    runTimers: () => {
-      const due = timers
-      timers = []
+    /** The delays (ms) of the pending timers. */
+    timerDelays: () => timers.map((timer) => timer.ms),
+    /** Runs the pending timers (in the order they were set), or only those set with a delay of at most `ms`. */
+    runTimers: (ms = Number.POSITIVE_INFINITY) => {
+      const due = timers.filter((timer) => timer.ms <= ms)
+      timers = timers.filter((timer) => timer.ms > ms)
       for (const timer of due) timer.f()
     },
     /** Navigates within the page as a router would, then fires `popstate`. */
