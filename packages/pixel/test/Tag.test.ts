@@ -2,7 +2,16 @@ import { afterEach, assert, beforeEach, describe, it, vi } from "@effect/vitest"
 import { Either } from "effect"
 import { install } from "../src/tag/Tag.js"
 import * as WireFormat from "../src/WireFormat.js"
-import { element, type FakeWindow, type FakeWindowOptions, makeWindow } from "./helpers/FakeWindow.js"
+import {
+  element,
+  type FakeWindow,
+  type FakeWindowOptions,
+  makeWindow,
+  stubCmp,
+  TC_STRINGS,
+  tcData,
+  VENDOR_ID
+} from "./helpers/FakeWindow.js"
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
 const ENDPOINT = "https://collect.example"
@@ -366,5 +375,169 @@ describe("browser tag", () => {
     assert.doesNotThrow(() => fake.window.history.pushState({}, "", "/b"))
     assert.doesNotThrow(() => fake.hide())
     assert.doesNotThrow(() => fake.click({}, 1, 1))
+  })
+
+  describe("IAB TCF v2 CMP", () => {
+    /** Nothing identifies the visitor: no visitor id on any event, no `_oa_vid` cookie, nothing in storage. */
+    const assertNoVisitorId = (fake: FakeWindow, events: ReadonlyArray<any>) => {
+      assert.isAbove(events.length, 0)
+      for (const event of events) assert.isUndefined(event.visitorId)
+      assert.isUndefined(fake.jar.get("_oa_vid"))
+      assert.isFalse(fake.cookieWrites.some((c) => c.startsWith("_oa_vid=")))
+      assert.strictEqual(fake.storage.size, 0)
+    }
+
+    it("purpose 1 denied: events go without visitor id and no cookie is set, with the TC string", () => {
+      const cmp = stubCmp({ initial: tcData({ purposes: [2, 3, 4, 7], vendors: [VENDOR_ID] }) })
+      const fake = load({ tcfapi: cmp.api }, { tcfVendorId: VENDOR_ID }, [
+        "track",
+        "add_to_cart",
+        { productId: "SKU-1", quantity: 1 }
+      ])
+      assert.deepStrictEqual(cmp.calls, [{ command: "addEventListener", version: 2 }])
+      const events = flushed(fake) as Array<any>
+      assert.deepStrictEqual(
+        events.map((e) => e.type),
+        ["page_view", "add_to_cart"]
+      )
+      assertNoVisitorId(fake, events)
+      for (const event of events) {
+        assert.deepStrictEqual(event.consent, { gpc: false, dnt: false, optout: false, tcf: TC_STRINGS.purpose1Denied })
+      }
+    })
+
+    it("purpose 1 and our vendor consented: the visitor id as usual, with the TC string", () => {
+      const cmp = stubCmp({ initial: tcData({ purposes: [1, 2, 3, 4, 7], vendors: [VENDOR_ID] }) })
+      const fake = load({ tcfapi: cmp.api }, { tcfVendorId: VENDOR_ID })
+      const [page] = flushed(fake) as [any]
+      assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+      assert.strictEqual(fake.jar.get("_oa_vid"), page.visitorId)
+      assert.strictEqual(page.consent.tcf, TC_STRINGS.purpose1Granted)
+      assert.isFalse(page.consent.gpc)
+    })
+
+    it("purpose 1 consented but not our vendor: no visitor id; without tcfVendorId purpose 1 alone decides", () => {
+      const data = tcData({ purposes: [1, 2, 3, 4, 7], vendors: [VENDOR_ID + 1] })
+      const withVendor = load({ tcfapi: stubCmp({ initial: data }).api }, { tcfVendorId: VENDOR_ID })
+      assertNoVisitorId(withVendor, flushed(withVendor))
+
+      const withoutVendor = load({ tcfapi: stubCmp({ initial: data }).api })
+      assert.match((flushed(withoutVendor)[0] as any).visitorId, /^[0-9a-f]{32}$/)
+    })
+
+    it("GDPR does not apply: the visitor id as usual, and the TC string goes along", () => {
+      const cmp = stubCmp({ initial: tcData({}, { gdprApplies: false }) })
+      const fake = load({ tcfapi: cmp.api }, { tcfVendorId: VENDOR_ID })
+      const [page] = flushed(fake) as [any]
+      assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+      assert.strictEqual(page.consent.tcf, TC_STRINGS.purpose1Denied)
+    })
+
+    it("GDPR does not apply and the CMP gives no TC string: the visitor id, and no consent object", () => {
+      const cmp = stubCmp({ initial: tcData({}, { gdprApplies: false, tcString: undefined }) })
+      const [page] = flushed(load({ tcfapi: cmp.api })) as [any]
+      assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+      assert.isUndefined(page.consent)
+    })
+
+    it("a CMP that never answers: events wait (even 20 of them), then go after the timeout without visitor id", () => {
+      const cmp = stubCmp()
+      const fake = load({ tcfapi: cmp.api })
+      for (let i = 0; i < 24; i++) fake.window.oa("track", "add_to_cart", { productId: `P${i}`, quantity: 1 })
+      assert.strictEqual(fake.beacons.length, 0, "nothing goes while the CMP may still answer")
+      assert.include(fake.timerDelays(), 500)
+      fake.runTimers(500)
+      assert.strictEqual(fake.beacons.length, 0, "after the timeout, the events go with the next batch")
+      const events = flushed(fake) as Array<any>
+      assert.strictEqual(events.length, 25)
+      assertNoVisitorId(fake, events)
+      for (const event of events) assert.isUndefined(event.consent.tcf)
+      assert.strictEqual(cmp.listeners.length, 1)
+    })
+
+    it("cmpTimeout sets the wait; an answer within it counts, status cmpuishown and failed calls do not", () => {
+      const cmp = stubCmp()
+      const fake = load({ tcfapi: cmp.api }, { cmpTimeout: 3000, tcfVendorId: VENDOR_ID })
+      assert.include(fake.timerDelays(), 3000)
+      fake.runTimers(1000)
+      assert.strictEqual(fake.beacons.length, 0, "the first batch waits for the CMP, beyond the usual second")
+      const granted = tcData({ purposes: [1], vendors: [VENDOR_ID] })
+      cmp.answer({ ...granted, eventStatus: "cmpuishown" })
+      cmp.answer(granted, false)
+      fake.runTimers(1000)
+      assert.strictEqual(fake.beacons.length, 0, "the consent dialog is shown: no answer yet")
+      cmp.answer({ ...granted, eventStatus: "useractioncomplete" })
+      const [page] = flushed(fake) as [any]
+      assert.match(page.visitorId, /^[0-9a-f]{32}$/)
+      assert.strictEqual(page.consent.tcf, TC_STRINGS.purpose1Granted)
+    })
+
+    it("a later choice applies to the events sent after it: consent withdrawn, no visitor id any more", () => {
+      const cmp = stubCmp({ initial: tcData({ purposes: [1], vendors: [VENDOR_ID] }) })
+      const fake = load({ tcfapi: cmp.api })
+      assert.isDefined((flushed(fake)[0] as any).visitorId)
+      cmp.answer(tcData({ purposes: [2] }, { eventStatus: "useractioncomplete" }))
+      fake.window.oa("page")
+      const later = flushed(fake).slice(1) as Array<any>
+      assert.strictEqual(later.length, 1)
+      assert.isUndefined(later[0].visitorId)
+      assert.strictEqual(later[0].consent.tcf, TC_STRINGS.purpose1Denied)
+    })
+
+    it("the page is left before the CMP answered: the events go at once, without visitor id", () => {
+      const fake = load({ tcfapi: stubCmp().api }, { engagement: true })
+      fake.hide()
+      assert.strictEqual(fake.beacons.length, 1)
+      const events = fake.sentEvents() as Array<any>
+      assert.deepStrictEqual(
+        events.map((e) => e.type),
+        ["page_view", "engagement"]
+      )
+      assertNoVisitorId(fake, events)
+    })
+
+    it("a throwing or broken CMP never throws into the page, and no visitor id is kept", () => {
+      const throwing = stubCmp({ throws: true })
+      const fake = makeWindow({ tcfapi: throwing.api })
+      fake.window.oa = { q: [["init", "demo", { endpoint: ENDPOINT }]] }
+      assert.doesNotThrow(() => install(fake.window))
+      assert.doesNotThrow(() => fake.window.oa("track", "product_view", { productId: "A" }))
+      assert.strictEqual(throwing.calls.length, 1)
+      assertNoVisitorId(fake, flushed(fake))
+
+      for (const answer of [null, "tcloaded", { eventStatus: "tcloaded", gdprApplies: true }]) {
+        const broken = stubCmp()
+        const page = load({ tcfapi: broken.api })
+        assert.doesNotThrow(() => broken.answer(answer))
+        assertNoVisitorId(page, flushed(page))
+      }
+      const notAFunction = load({ tcfapi: { cmp: "not a function" } })
+      assertNoVisitorId(notAFunction, flushed(notAFunction))
+    })
+
+    it("a consent answer never overrides GPC, DNT or the opt-out cookie", () => {
+      const granted = tcData({ purposes: [1], vendors: [VENDOR_ID] })
+      for (const options of [{ gpc: true }, { navigatorDnt: "1" }, { cookie: "_oa_optout=1" }]) {
+        const fake = load({ ...options, tcfapi: stubCmp({ initial: granted }).api })
+        const [page] = flushed(fake) as [any]
+        assertNoVisitorId(fake, [page])
+        assert.strictEqual(page.consent.tcf, TC_STRINGS.purpose1Granted)
+      }
+    })
+
+    it("a TC string longer than the event model allows is cut to 4,096 characters, so the event still decodes", () => {
+      const long = TC_STRINGS.purpose1Denied + ".".repeat(5000)
+      const fake = load({ tcfapi: stubCmp({ initial: tcData({}, { tcString: long }) }).api })
+      const [page] = flushed(fake) as [any]
+      assert.strictEqual(page.consent.tcf, long.slice(0, 4096))
+    })
+
+    it("without __tcfapi nothing waits and no consent object is sent", () => {
+      const fake = load()
+      assert.deepStrictEqual(fake.timerDelays(), [1000])
+      const [page] = flushed(fake) as [any]
+      assert.isDefined(page.visitorId)
+      assert.isUndefined(page.consent)
+    })
   })
 })

@@ -8,7 +8,7 @@ import { buildTag, TAG_BUDGET_GZIP, tagSize } from "../scripts/tag-build.mjs"
 import * as Snippet from "../src/Snippet.js"
 import * as TagBundle from "../src/TagBundle.js"
 import * as WireFormat from "../src/WireFormat.js"
-import { element, makeWindow } from "./helpers/FakeWindow.js"
+import { element, makeWindow, stubCmp, TC_STRINGS, tcData, VENDOR_ID } from "./helpers/FakeWindow.js"
 
 // The bundle is built fresh from the sources, into a temporary folder, so the size checked is never stale.
 const built = (async () => {
@@ -70,6 +70,31 @@ describe("built tag (dist/tag.js)", () => {
     assert.isDefined(events[4].timeOnPage)
     assert.strictEqual(new Set(events.map((e) => e.visitorId)).size, 1)
     assert.isTrue(Either.isRight(WireFormat.decodeBatch(fake.beacons[0]!.body)))
+  })
+
+  it("with a TCF CMP on the page: no visitor id until purpose 1 and vendor consent, the TC string forwarded", async () => {
+    const { source } = await built
+    const cmp = stubCmp()
+    const fake = makeWindow({ href: "https://shop.example/", tcfapi: cmp.api })
+    const page = fake.window
+    page.window = page
+    const context = vm.createContext(page)
+    page.oa = { q: [["init", "demo", { endpoint: "https://collect.example", tcfVendorId: VENDOR_ID }]] }
+    vm.runInContext(source, context)
+    cmp.answer(tcData({ purposes: [2, 3, 4, 7], vendors: [VENDOR_ID] }))
+    fake.runTimers()
+    const [denied] = fake.sentEvents() as Array<any>
+    assert.isUndefined(denied.visitorId)
+    assert.isUndefined(fake.jar.get("_oa_vid"))
+    assert.strictEqual(denied.consent.tcf, TC_STRINGS.purpose1Denied)
+
+    cmp.answer(tcData({ purposes: [1, 2, 3, 4, 7], vendors: [VENDOR_ID] }, { eventStatus: "useractioncomplete" }))
+    page.oa("page")
+    fake.runTimers()
+    const [, granted] = fake.sentEvents() as Array<any>
+    assert.match(granted.visitorId, /^[0-9a-f]{32}$/)
+    assert.strictEqual(fake.jar.get("_oa_vid"), granted.visitorId)
+    assert.strictEqual(granted.consent.tcf, TC_STRINGS.purpose1Granted)
   })
 
   it("TagBundle.fileUrl points at dist/tag.js of this package", () => {

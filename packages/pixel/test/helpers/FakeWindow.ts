@@ -17,6 +17,81 @@ export interface FakeWindowOptions {
   readonly beacon?: "accept" | "refuse" | "throws" | "missing"
   /** What `fetch` does: resolve (default), reject, or not exist. */
   readonly fetch?: "ok" | "reject" | "missing"
+  /** The page's IAB TCF v2 CMP API (`window.__tcfapi`), e.g. a `stubCmp().api`. */
+  readonly tcfapi?: unknown
+}
+
+/** The `tcData` an IAB TCF v2 CMP passes to `addEventListener` callbacks (the fields the tag reads, and more). */
+export interface TcData {
+  readonly tcString?: unknown
+  readonly eventStatus?: string
+  readonly cmpStatus?: string
+  readonly gdprApplies?: boolean
+  readonly listenerId?: number
+  readonly purpose?: {
+    readonly consents: Record<number, boolean>
+    readonly legitimateInterests: Record<number, boolean>
+  }
+  readonly vendor?: {
+    readonly consents: Record<number, boolean>
+    readonly legitimateInterests: Record<number, boolean>
+  }
+}
+
+/**
+ * TC strings built with the IAB reference encoder (@iabtcf/core, core segment, CMP 31, policy version 5), for
+ * vendor 1000: consent to purposes 2, 3, 4 and 7 but not 1, and to purposes 1, 2, 3, 4 and 7. The tag forwards
+ * them untouched; only the server decodes them.
+ */
+export const TC_STRINGS = {
+  purpose1Denied: "CQgaI1AQgdbxAAfAHBDECWFgAHIAAAAAAAYgH0QAQH0AAAAA",
+  purpose1Granted: "CQgaI1AQgdbxAAfAHBDECWFgAPIAAAAAAAYgH0QAQH0AAAAA"
+} as const
+
+/** The vendor id the TC strings above consent to. */
+export const VENDOR_ID = 1000
+
+/**
+ * A stub IAB TCF v2 CMP. `addEventListener` registers the tag's callback; `answer(data, ok?)` calls every
+ * registered callback (as a CMP does when it has loaded consent or the visitor made a choice). With `throws`,
+ * every call throws, like a broken CMP.
+ */
+export const stubCmp = (options: { readonly throws?: boolean; readonly initial?: TcData } = {}) => {
+  const listeners: Array<(data: unknown, ok: boolean) => void> = []
+  const calls: Array<{ command: string; version: unknown }> = []
+  const api = (command: string, version: unknown, callback: (data: unknown, ok: boolean) => void) => {
+    calls.push({ command, version })
+    if (options.throws) throw new Error("CMP not ready")
+    if (command === "addEventListener") {
+      listeners.push(callback)
+      if (options.initial) callback({ listenerId: listeners.length, ...options.initial }, true)
+    }
+  }
+  return {
+    api,
+    calls,
+    listeners,
+    answer: (data: unknown, ok = true) => {
+      for (const listener of listeners) listener(data, ok)
+    }
+  }
+}
+
+/** TCF data as a loaded CMP reports it: GDPR applies, and `consents` lists the purposes and vendors consented. */
+export const tcData = (
+  consents: { readonly purposes?: ReadonlyArray<number>; readonly vendors?: ReadonlyArray<number> } = {},
+  overrides: Partial<TcData> = {}
+): TcData => {
+  const flags = (ids: ReadonlyArray<number> = []) => Object.fromEntries(ids.map((id) => [id, true]))
+  return {
+    tcString: consents.purposes?.includes(1) ? TC_STRINGS.purpose1Granted : TC_STRINGS.purpose1Denied,
+    eventStatus: "tcloaded",
+    cmpStatus: "loaded",
+    gdprApplies: true,
+    purpose: { consents: flags(consents.purposes), legitimateInterests: {} },
+    vendor: { consents: flags(consents.vendors), legitimateInterests: {} },
+    ...overrides
+  }
 }
 
 export interface Listener {
@@ -135,6 +210,7 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
       windowListeners.push({ type, f, options })
   }
   if (options.windowDnt !== undefined) win.doNotTrack = options.windowDnt
+  if (options.tcfapi !== undefined) win.__tcfapi = options.tcfapi
   if (options.localStorage === "throws") {
     Object.defineProperty(win, "localStorage", {
       get() {
