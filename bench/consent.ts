@@ -61,8 +61,17 @@ const inputs = (): ReadonlyArray<Input> => {
   }
   // Skewed towards the first strings of each pool, as a few CMP configurations dominate real traffic.
   const pick = <A>(pool: ReadonlyArray<A>): A => pool[Math.min(next(pool.length), next(pool.length))]!
+  // Each event gets its own copy of its strings, as each request is parsed separately: cache lookups then
+  // compare contents, not just pointers.
+  const copy = (s: string) => Buffer.from(s, "latin1").toString("latin1")
   return Array.from({ length: eventCount }, () => ({
-    signals: { gpc: next(10) === 0, dnt: next(12) === 0, optout: false, tcf: pick(tcPool), gpp: pick(gppPool) },
+    signals: {
+      gpc: next(10) === 0,
+      dnt: next(12) === 0,
+      optout: false,
+      tcf: copy(pick(tcPool)),
+      gpp: copy(pick(gppPool))
+    },
     jurisdiction: pick(jurisdictions)
   }))
 }

@@ -48,6 +48,32 @@ const and = (a: Tcf.Activities, b: Tcf.Activities): Tcf.Activities => ({
   preciseGeolocation: a.preciseGeolocation && b.preciseGeolocation
 })
 
+/** Adds a reason once. */
+const note = (reasons: Array<string>, reason: string): void => {
+  if (!reasons.includes(reason)) reasons.push(reason)
+}
+
+/** What one TC string (decoded or not) allows our vendor, noting why anything is denied. */
+const tcActivities = (
+  decoders: Decoders,
+  result: Either.Either<Tcf.TcData, ConsentStringError>,
+  prefix: string,
+  vendorId: number | undefined,
+  reasons: Array<string>
+): Tcf.Activities => {
+  if (Either.isLeft(result)) {
+    note(reasons, `${prefix}:invalid:${result.left.rule}`)
+    return Tcf.none
+  }
+  if (vendorId === undefined) {
+    note(reasons, "tcf:no-vendor-id")
+    return Tcf.none
+  }
+  const explained = decoders.explain(result.right, vendorId)
+  for (const reason of explained.reasons) note(reasons, reason)
+  return explained.activities
+}
+
 /** Decides what may be done with one event. Never throws on any signal content. */
 export const decide = (
   decoders: Decoders,
@@ -56,9 +82,6 @@ export const decide = (
   jurisdiction: Jurisdiction
 ): DecisionShape => {
   const reasons: Array<string> = []
-  const note = (reason: string) => {
-    if (!reasons.includes(reason)) reasons.push(reason)
-  }
   const model = Policy.modelFor(policy, jurisdiction)
   // `optedOut` removes the identifier and personalization; measurement stays (identifier-free).
   let optedOut = false
@@ -67,103 +90,92 @@ export const decide = (
 
   if (signals.gpc) {
     optedOut = true
-    note("gpc")
+    note(reasons, "gpc")
   }
   if (signals.optout) {
     optedOut = true
-    note("optout")
+    note(reasons, "optout")
   }
   if (signals.dnt && policy.dnt === "opt-out") {
     optedOut = true
-    note("dnt")
+    note(reasons, "dnt")
   }
   if (policy.childDirected) {
     child = true
-    note("child:site")
+    note(reasons, "child:site")
   }
   if (signals.coppa === true) {
     child = true
-    note("child:coppa")
+    note(reasons, "child:coppa")
   }
   const conflicts = signals.conflicts ?? []
 
   // Every TC string present (on its own, or as the GPP tcfeuv2 section) bounds the activities; none at all
   // leaves `tcf` undefined.
   let tcf: Tcf.Activities | undefined
-  const useTc = (result: Either.Either<Tcf.TcData, ConsentStringError>, prefix: string) => {
-    let activities = Tcf.none
-    if (Either.isLeft(result)) {
-      note(`${prefix}:invalid:${result.left.rule}`)
-    } else if (policy.vendorId === undefined) {
-      note("tcf:no-vendor-id")
-    } else {
-      const explained = decoders.explain(result.right, policy.vendorId)
-      for (const reason of explained.reasons) note(reason)
-      activities = explained.activities
-    }
-    tcf = tcf === undefined ? activities : and(tcf, activities)
-  }
-
   if (conflicts.includes("tcf")) {
-    note("tcf:conflict")
+    note(reasons, "tcf:conflict")
     tcf = Tcf.none
   } else if (signals.tcf !== undefined) {
-    useTc(decoders.tcf(signals.tcf), "tcf")
+    tcf = tcActivities(decoders, decoders.tcf(signals.tcf), "tcf", policy.vendorId, reasons)
   }
 
   if (conflicts.includes("gpp")) {
-    note("gpp:conflict")
+    note(reasons, "gpp:conflict")
     optedOut = true
     tcf = Tcf.none
   } else if (signals.gpp !== undefined) {
     const result = decoders.gpp(signals.gpp)
     if (Either.isLeft(result)) {
       // Fail closed: an unreadable GPP string may have carried an opt-out or a TCF denial.
-      note(`gpp:invalid:${result.left.rule}`)
+      note(reasons, `gpp:invalid:${result.left.rule}`)
       optedOut = true
       tcf = Tcf.none
     } else {
       const gpp = result.right
-      if (gpp.tcfeuv2 !== undefined) useTc(Either.right(gpp.tcfeuv2), "gpp:tcfeuv2")
+      if (gpp.tcfeuv2 !== undefined) {
+        const activities = tcActivities(decoders, Either.right(gpp.tcfeuv2), "gpp:tcfeuv2", policy.vendorId, reasons)
+        tcf = tcf === undefined ? activities : and(tcf, activities)
+      }
       if (gpp.uspv1?.saleOptOut === true) {
         optedOut = true
-        note("gpp:usp-sale-opt-out")
+        note(reasons, "gpp:usp-sale-opt-out")
       }
       for (const section of gpp.us) {
         const s = section.signals
         if (s.knownChild) {
           child = true
-          note("child:gpp")
+          note(reasons, "child:gpp")
         }
         if (s.consentDenied) {
           optedOut = true
-          for (const denial of s.denials) note(`gpp:${denial}`)
+          for (const denial of s.denials) note(reasons, `gpp:${denial}`)
         }
       }
       for (const sid of signals.gppSid ?? []) {
         if (!gpp.sectionIds.includes(sid)) {
           // The CMP says a section applies but did not send it: as if that section denied everything.
-          note(`gpp:missing-section-${sid}`)
+          note(reasons, `gpp:missing-section-${sid}`)
           optedOut = true
           if (sid === 2) tcf = Tcf.none
         }
       }
     }
   } else if (signals.gppSid !== undefined && signals.gppSid.length > 0) {
-    note("gpp:missing")
+    note(reasons, "gpp:missing")
     optedOut = true
   }
 
   if (conflicts.includes("usp")) {
-    note("usp:conflict")
+    note(reasons, "usp:conflict")
     optedOut = true
   } else if (signals.usp !== undefined) {
     const result = decoders.usp(signals.usp)
     if (Either.isLeft(result)) {
-      note(`usp:invalid:${result.left.rule}`)
+      note(reasons, `usp:invalid:${result.left.rule}`)
       optedOut = true
     } else if (result.right.saleOptOut) {
-      note("usp:sale-opt-out")
+      note(reasons, "usp:sale-opt-out")
       optedOut = true
     }
   }
@@ -175,18 +187,18 @@ export const decide = (
     if (!tcf.personalizeAds) personalization = false
     if (!tcf.measure) measurement = false
   } else if (model === "opt-in") {
-    note("tcf:missing")
+    note(reasons, "tcf:missing")
     identifier = false
   }
   // Audiences and personalized ads are built around the pseudonymous identifier: no identifier, none of them.
   if (!identifier) personalization = false
   if (!identifier && !policy.allowIdentifierFreeEvents && measurement) {
     measurement = false
-    note("policy:no-identifier-free-events")
+    note(reasons, "policy:no-identifier-free-events")
   }
   const nothingAllowed = !identifier && !measurement
   const collect = !(nothingAllowed && policy.disallowed === "drop")
-  if (!collect) note("policy:drop")
+  if (!collect) note(reasons, "policy:drop")
   return {
     collect,
     identifier,
