@@ -95,8 +95,8 @@ export const install = (w: any): void => {
     }
   }
 
-  // sendBeacon; if it refuses or is missing, one GET pixel per event. (A fetch keepalive fallback would add
-  // nothing: sendBeacon refuses when the keepalive quota is used up, and fetch keepalive shares that quota.)
+  // sendBeacon; if it refuses or is missing, one GET pixel per event. (A fetch keepalive fallback would rarely
+  // help: sendBeacon refuses when the keepalive quota is used up, and fetch keepalive shares that quota.)
   const post = (body: string): void => {
     try {
       n.sendBeacon(endpoint + "/collect", body) || pixels(body)
@@ -142,7 +142,7 @@ export const install = (w: any): void => {
   const finish = (event: any): string | undefined => {
     try {
       const gpc = n.globalPrivacyControl === true
-      const dnt = (n.doNotTrack || w.doNotTrack) === "1"
+      const dnt = n.doNotTrack === "1" || w.doNotTrack === "1"
       const optout = cookie("_oa_optout") === "1"
       // Any signal against it: no visitor id is created or sent; the signals go along for the server to decide.
       const no = gpc || dnt || optout || denied
