@@ -31,8 +31,14 @@ export interface DecisionCache {
   readonly capacity: number
   /** Same as `Decision.decide`, with each distinct string decoded once while it stays cached. */
   readonly decide: (signals: Signals, policy: Policy, jurisdiction: Jurisdiction) => ConsentDecision
-  /** How many strings of each kind are cached, and how many decodes ran in all. */
-  readonly stats: () => { readonly tcf: number; readonly gpp: number; readonly usp: number; readonly decodes: number }
+  /** How many strings of each kind are cached, how many decodes ran in all, and the estimated bytes held. */
+  readonly stats: () => {
+    readonly tcf: number
+    readonly gpp: number
+    readonly usp: number
+    readonly decodes: number
+    readonly bytes: number
+  }
   /** Forgets every cached string. */
   readonly clear: () => void
 }
@@ -46,16 +52,42 @@ export interface DecisionCache {
 export const DefaultCapacity = 10_000
 
 /**
- * A new cache keeping at most `capacity` strings of each kind (a non-positive capacity caches nothing).
+ * Default memory budget per kind of string, in estimated bytes of the strings and their decoded form. It bounds
+ * what hostile strings (long, or with thousands of vendor ranges) can pin in memory: about 3 × 32 MB at most.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultMaxBytes = 32 * 1024 * 1024
+
+/** Rough bytes of a decoded TC string: a fixed part plus each vendor range (a two-element array). */
+const tcBytes = (tc: Tcf.TcData): number => {
+  let ranges = tc.vendorConsents.ranges.length + tc.vendorLegitimateInterests.ranges.length
+  ranges += tc.disclosedVendors?.ranges.length ?? 0
+  for (const restriction of tc.publisherRestrictions) ranges += restriction.vendors.length
+  return 1_024 + 48 * ranges
+}
+
+const ENTRY_BYTES = 256
+
+const weigh =
+  <A>(decodedBytes: (a: A) => number) =>
+  (key: string, result: Either.Either<A, ConsentStringError>): number =>
+    ENTRY_BYTES + 2 * key.length + (result._tag === "Right" ? decodedBytes(result.right) : 512)
+
+/**
+ * A new cache keeping at most `capacity` strings of each kind (a non-positive capacity caches nothing), and at
+ * most `maxBytes` (estimated) of strings and decoded data per kind.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (capacity: number = DefaultCapacity): DecisionCache => {
+export const make = (capacity: number = DefaultCapacity, maxBytes: number = DefaultMaxBytes): DecisionCache => {
   const size = Number.isFinite(capacity) ? Math.max(0, Math.floor(capacity)) : DefaultCapacity
-  const tcf = new Lru<string, Either.Either<Tcf.TcData, ConsentStringError>>(size)
-  const gpp = new Lru<string, Either.Either<Gpp.GppData, ConsentStringError>>(size)
-  const usp = new Lru<string, Either.Either<Usp.UspData, ConsentStringError>>(size)
+  const budget = Number.isNaN(maxBytes) ? DefaultMaxBytes : Math.max(0, maxBytes)
+  const tcf = new Lru<string, Either.Either<Tcf.TcData, ConsentStringError>>(size, budget)
+  const gpp = new Lru<string, Either.Either<Gpp.GppData, ConsentStringError>>(size, budget)
+  const usp = new Lru<string, Either.Either<Usp.UspData, ConsentStringError>>(size, budget)
   // Activities per decoded TC string and vendor id; entries live as long as the decoded string is referenced.
   let explained = new WeakMap<Tcf.TcData, Map<number, Tcf.Explained>>()
   let decodes = 0
@@ -63,21 +95,30 @@ export const make = (capacity: number = DefaultCapacity): DecisionCache => {
   const cached =
     <A>(
       lru: Lru<string, Either.Either<A, ConsentStringError>>,
-      decode: (s: string) => Either.Either<A, ConsentStringError>
+      decode: (s: string) => Either.Either<A, ConsentStringError>,
+      weight: (key: string, result: Either.Either<A, ConsentStringError>) => number
     ) =>
     (value: string): Either.Either<A, ConsentStringError> => {
       const hit = lru.get(value)
       if (hit !== undefined) return hit
       decodes++
       const result = decode(value)
-      lru.set(value, result)
+      lru.set(value, result, weight(value, result))
       return result
     }
 
   const decoders: Internal.Decoders = {
-    tcf: cached(tcf, Internal.direct.tcf),
-    gpp: cached(gpp, Internal.direct.gpp),
-    usp: cached(usp, Internal.direct.usp),
+    tcf: cached(tcf, Internal.direct.tcf, weigh(tcBytes)),
+    gpp: cached(
+      gpp,
+      Internal.direct.gpp,
+      weigh((data: Gpp.GppData) => (data.tcfeuv2 === undefined ? 0 : tcBytes(data.tcfeuv2)) + 2_048 * data.us.length)
+    ),
+    usp: cached(
+      usp,
+      Internal.direct.usp,
+      weigh(() => 0)
+    ),
     explain: (tc, vendorId) => {
       let byVendor = explained.get(tc)
       if (byVendor === undefined) {
@@ -96,7 +137,13 @@ export const make = (capacity: number = DefaultCapacity): DecisionCache => {
   return {
     capacity: size,
     decide: (signals, policy, jurisdiction) => Internal.decide(decoders, signals, policy, jurisdiction),
-    stats: () => ({ tcf: tcf.size, gpp: gpp.size, usp: usp.size, decodes }),
+    stats: () => ({
+      tcf: tcf.size,
+      gpp: gpp.size,
+      usp: usp.size,
+      decodes,
+      bytes: tcf.weight + gpp.weight + usp.weight
+    }),
     clear: () => {
       tcf.clear()
       gpp.clear()

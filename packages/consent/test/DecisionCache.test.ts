@@ -6,6 +6,7 @@ import type * as Jurisdiction from "../src/Jurisdiction.js"
 import * as Policy from "../src/Policy.js"
 import type * as Signals from "../src/Signals.js"
 import { mutations } from "./fixtures/mutations.js"
+import { tcString } from "./fixtures/reference.js"
 import { gppStrings, tcStrings, uspStrings } from "./fixtures/strings.js"
 
 const events: fc.Arbitrary<Signals.Signals> = fc.record(
@@ -64,7 +65,7 @@ describe("DecisionCache", () => {
     const signals = { gpc: false, dnt: false, optout: false, tcf: tcStrings.full, gpp: gppStrings.usnatAllowed }
     for (let i = 0; i < 1_000; i++) cache.decide(signals, Policy.demo, i % 2 === 0 ? "EU" : "US-CA")
     assert.strictEqual(cache.stats().decodes, 2)
-    assert.deepStrictEqual(cache.stats(), { tcf: 1, gpp: 1, usp: 0, decodes: 2 })
+    assert.deepInclude(cache.stats(), { tcf: 1, gpp: 1, usp: 0, decodes: 2 })
   })
 
   it("is bounded: the least recently used string is evicted first", () => {
@@ -81,7 +82,34 @@ describe("DecisionCache", () => {
     assert.strictEqual(cache.stats().decodes, 4)
     assert.strictEqual(cache.stats().tcf, 2)
     cache.clear()
-    assert.deepStrictEqual(cache.stats(), { tcf: 0, gpp: 0, usp: 0, decodes: 4 })
+    assert.deepStrictEqual(cache.stats(), { tcf: 0, gpp: 0, usp: 0, decodes: 4, bytes: 0 })
+  })
+
+  it("is bounded in memory: hostile strings with thousands of vendor ranges cannot pin more than the budget", () => {
+    const budget = 2 * 1024 * 1024
+    const cache = DecisionCache.make(1_000, budget)
+    // Alternating vendor bits: every string decodes to thousands of single-vendor ranges.
+    const hostile = (n: number) =>
+      tcString({
+        purposeConsents: [1],
+        vendorConsents: Array.from({ length: 2_000 }, (_, i) => 2 * i + 1 + (n % 2)),
+        cmpId: 2 + n
+      })
+    for (let n = 0; n < 100; n++) {
+      const tcf = hostile(n)
+      assert.deepStrictEqual(
+        cache.decide({ gpc: false, dnt: false, optout: false, tcf }, Policy.demo, "EU"),
+        Decision.decide({ gpc: false, dnt: false, optout: false, tcf }, Policy.demo, "EU")
+      )
+    }
+    const stats = cache.stats()
+    assert.isAtMost(stats.bytes, budget)
+    assert.isBelow(stats.tcf, 100)
+    assert.isAbove(stats.tcf, 0)
+    // A single entry heavier than the whole budget is decided but not kept.
+    const tiny = DecisionCache.make(10, 1_000)
+    tiny.decide({ gpc: false, dnt: false, optout: false, tcf: hostile(0) }, Policy.demo, "EU")
+    assert.deepInclude(tiny.stats(), { tcf: 0, bytes: 0 })
   })
 
   it("caches failures too: a malformed string is rejected once, then answered from the cache", () => {
