@@ -77,14 +77,13 @@ export const install = (w: any): void => {
 
   const cookie = (name: string): string | undefined => (d.cookie.match("(^|; )" + name + "=([^;]*)") || [])[2]
 
-  // The cookie is rewritten once per page load, so it lives 13 months after the last visit.
+  // The cookie is rewritten once per page load, so it lives 13 months after the last visit. It is the only copy:
+  // a visitor who deletes cookies gets a new id (nothing respawns the old one from other storage).
   const visitor = (): string => {
     let id = cookie(VID)
-    safe(() => (id = id || w.localStorage.getItem(VID)))()
     if (!/^[\da-f]{32}$/.test(id!)) id = randomId()
     d.cookie =
       VID + "=" + id + ";max-age=" + VID_MAX_AGE + ";path=/;SameSite=Lax" + (l.protocol === "https:" ? ";Secure" : "")
-    safe(() => w.localStorage.setItem(VID, id))()
     return id!
   }
 
