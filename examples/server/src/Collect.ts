@@ -1,42 +1,54 @@
 /**
- * The per-event part of the collector's hot path: a decoded event and what the request itself says
- * (headers, cookies, arrival time) become the row to store. Plain synchronous code, no allocation beyond
- * the row: it runs once per event at full request rate.
+ * The per-event part of the collector's hot path: a decoded event and what the request itself says (headers,
+ * cookies, where it comes from) become the consent decision and then the row to store, or nothing. Plain
+ * synchronous code: it runs once per event at full request rate, with consent strings decoded once per distinct
+ * value (bounded cache).
  *
- * What is kept: never an IP address, never the user-agent string, never the raw first-party id (only its
- * keyed HMAC, and only when no signal withholds it), and page URLs without query or fragment, referrers as
+ * The decision is recomputed here from the request, whatever the tag did: signals from the request (Sec-GPC,
+ * DNT, the opt-out cookie) and from the event (what the tag forwarded) are merged, the most restrictive winning,
+ * and decided under the tenant's policy for the visitor's jurisdiction. Its receipt is stored with the event, and
+ * every later stage reads it instead of deciding again.
+ *
+ * What is kept: never an IP address, never the user-agent string, never the raw first-party id (only its keyed
+ * HMAC, and only when the decision allows an identifier), and page URLs without query or fragment, referrers as
  * their origin (until the anonymizer's allowlist scrubbing replaces this blunt rule).
  */
+import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import type { StoredEvent } from "@openaudience/storage-sql"
 import { createHmac } from "node:crypto"
-import { isOptedOut } from "./OptOut.js"
 import type { Tenant } from "./Tenants.js"
 
-/** What the HTTP request says about consent, independent of what the tag claims. */
-export interface RequestSignals {
-  /** `Sec-GPC: 1` */
-  readonly gpc: boolean
-  /** `DNT: 1` */
-  readonly dnt: boolean
-  /** The opt-out cookie on the collector's domain. */
-  readonly optout: boolean
+/** What the HTTP request itself says, independent of what the tag claims. */
+export interface RequestContext {
+  /** Sec-GPC, DNT and the opt-out cookie. */
+  readonly signals: Signals.Signals
+  readonly jurisdiction: Jurisdiction.Jurisdiction
 }
 
-export const noRequestSignals: RequestSignals = { gpc: false, dnt: false, optout: false }
+export const emptyRequest: RequestContext = { signals: Signals.empty, jurisdiction: "unknown" }
 
-/** The policy version named in every consent receipt written by this collector. */
-export const policyVersion = "foundation-1"
+/** Where the visitor's country (and region) come from: headers set by a trusted edge, or nothing. */
+export interface GeoHeaders {
+  readonly country?: string | undefined
+  readonly region?: string | undefined
+}
 
-/** Reads the request's own consent signals from its headers. */
-export const requestSignals = (headers: {
-  readonly "sec-gpc"?: string | Array<string> | undefined
-  readonly dnt?: string | Array<string> | undefined
-  readonly cookie?: string | undefined
-}): RequestSignals => ({
-  gpc: headers["sec-gpc"] === "1",
-  dnt: headers.dnt === "1",
-  optout: headers.cookie !== undefined && headers.cookie.includes("oa_optout=1") && isOptedOut(headers.cookie)
+type Headers = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+const single = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof value === "string" ? value : undefined
+
+/** Reads the request's own consent signals and jurisdiction. */
+export const requestContext = (headers: Headers, geo: GeoHeaders = {}): RequestContext => ({
+  signals: Signals.fromRequest(headers),
+  jurisdiction:
+    geo.country === undefined
+      ? "unknown"
+      : Jurisdiction.fromCountry(
+          single(headers[geo.country]),
+          geo.region === undefined ? undefined : single(headers[geo.region])
+        )
 })
 
 /** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */
@@ -67,17 +79,29 @@ const envelopeFields = new Set([
   "referrer"
 ])
 
-/** Turns a decoded event into the row to store. */
-export const toStored = (
+/** The consent decision for one event of a request. */
+export const decide = (
+  cache: DecisionCache.DecisionCache,
   tenant: Tenant,
   event: Event.Event,
-  request: RequestSignals,
+  request: RequestContext
+): { readonly decision: Decision.ConsentDecision; readonly signals: Signals.Signals } => {
+  const signals =
+    event.consent === undefined ? request.signals : Signals.merge(request.signals, Signals.fromEvent(event.consent))
+  return { decision: cache.decide(signals, tenant.policy, request.jurisdiction), signals }
+}
+
+/** Turns a decoded event into the row to store, or `undefined` when its decision forbids collecting it. */
+export const toStored = (
+  cache: DecisionCache.DecisionCache,
+  tenant: Tenant,
+  event: Event.Event,
+  request: RequestContext,
   receivedAt: number
-): StoredEvent => {
-  const sent = event.consent
-  const withheld =
-    request.gpc || request.dnt || request.optout || sent?.gpc === true || sent?.dnt === true || sent?.optout === true
-  const visitor = !withheld && event.visitorId !== undefined ? visitorKey(tenant, event.visitorId) : null
+): StoredEvent | undefined => {
+  const { decision, signals } = decide(cache, tenant, event, request)
+  if (!decision.collect) return undefined
+  const visitor = decision.identifier && event.visitorId !== undefined ? visitorKey(tenant, event.visitorId) : null
   const payload: Record<string, unknown> = {}
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]
@@ -99,16 +123,6 @@ export const toStored = (
     clientTs: event.clientTs ?? null,
     visitor,
     payload,
-    consent: {
-      policy: policyVersion,
-      signals: {
-        gpc: request.gpc || sent?.gpc === true,
-        dnt: request.dnt || sent?.dnt === true,
-        optout: request.optout || sent?.optout === true,
-        tcf: sent?.tcf !== undefined,
-        gpp: sent?.gpp !== undefined
-      },
-      identifier: visitor !== null
-    }
+    consent: Decision.receipt(decision, signals)
   }
 }

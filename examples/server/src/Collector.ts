@@ -3,11 +3,12 @@
  * the server-to-server API. Per request it decodes, checks the site, builds rows synchronously and hands them
  * to the group-commit writer; it answers when the writer says they are durable. No Effect runs per request.
  */
+import type { DecisionCache } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
 import type { AppendOutcome, StoredEvent } from "@openaudience/storage-sql"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { requestSignals, type RequestSignals, toStored } from "./Collect.js"
+import { type GeoHeaders, type RequestContext, requestContext, toStored } from "./Collect.js"
 import type { GroupCommitShape } from "./GroupCommit.js"
 import type { MetricsShape } from "./Metrics.js"
 import * as Problem from "./Problem.js"
@@ -15,7 +16,7 @@ import type { Tenant, TenantsShape } from "./Tenants.js"
 
 /** One event's fate, as answered to the sender. */
 export type EventResult =
-  | { readonly index: number; readonly id: string; readonly status: "accepted" | "duplicate" }
+  | { readonly index: number; readonly id: string; readonly status: "accepted" | "duplicate" | "dropped" }
   | {
       readonly index: number
       readonly id?: string | undefined
@@ -38,6 +39,8 @@ export interface CollectorDeps {
   readonly metrics: MetricsShape
   readonly now: () => number
   readonly maxBodyBytes: number
+  readonly consent: DecisionCache.DecisionCache
+  readonly geo: GeoHeaders
 }
 
 const gifHeaders = {
@@ -58,7 +61,7 @@ export const make = (deps: CollectorDeps) => {
    */
   const ingest = (
     decoded: ReadonlyArray<Decoded>,
-    signals: RequestSignals,
+    request: RequestContext,
     tenantOf: (site: string) => Tenant | string,
     done: (results: ReadonlyArray<EventResult> | { readonly failed: string }) => void
   ): void => {
@@ -86,7 +89,14 @@ export const make = (deps: CollectorDeps) => {
         metrics.countEvent(event.type, "rejected")
         continue
       }
-      rows.push(toStored(tenant, event, signals, receivedAt))
+      const row = toStored(deps.consent, tenant, event, request, receivedAt)
+      if (row === undefined) {
+        // The decision forbids collecting it: an identifier-free counter is all that remains.
+        results[i] = { index: i, id: event.id, status: "dropped" }
+        metrics.countEvent(event.type, "dropped")
+        continue
+      }
+      rows.push(row)
       rowIndex.push(i)
     }
     commit.submit(rows, (outcome) => {
@@ -115,11 +125,12 @@ export const make = (deps: CollectorDeps) => {
       metrics.countRequest(route, 503)
       return Problem.send(res, Problem.make("unavailable", outcome.failed), { "retry-after": "1" })
     }
-    const summary = { accepted: 0, duplicates: 0, rejected: 0 }
+    const summary = { accepted: 0, duplicates: 0, dropped: 0, rejected: 0 }
     let firstRejected: Extract<EventResult, { status: "rejected" }> | undefined
     for (const result of outcome) {
       if (result.status === "accepted") summary.accepted++
       else if (result.status === "duplicate") summary.duplicates++
+      else if (result.status === "dropped") summary.dropped++
       else if (result.status === "rejected") {
         summary.rejected++
         if (firstRejected === undefined) firstRejected = result
@@ -149,7 +160,7 @@ export const make = (deps: CollectorDeps) => {
   /** `GET /px.gif?…`: one event in the query string; answers the GIF once it is durable. */
   const pixel = (req: IncomingMessage, res: ServerResponse, query: string): void => {
     const decoded = WireFormat.decodeQuery(query) as Decoded
-    ingest([decoded], requestSignals(req.headers), bySite, (outcome) => {
+    ingest([decoded], requestContext(req.headers, deps.geo), bySite, (outcome) => {
       if ("failed" in outcome) return answerBatch(res, "pixel", outcome)
       const result = outcome[0]!
       if (result.status === "rejected") {
@@ -214,7 +225,7 @@ export const make = (deps: CollectorDeps) => {
         metrics.countRequest("collect", 400)
         return Problem.send(res, Problem.make("invalid-body", batch.left.message, { field: batch.left.field }))
       }
-      ingest(batch.right as ReadonlyArray<Decoded>, requestSignals(req.headers), bySite, (outcome) =>
+      ingest(batch.right as ReadonlyArray<Decoded>, requestContext(req.headers, deps.geo), bySite, (outcome) =>
         answerBatch(res, "collect", outcome)
       )
     })

@@ -11,7 +11,8 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { requestSignals } from "./Collect.js"
+import { DecisionCache } from "@openaudience/consent"
+import { requestContext } from "./Collect.js"
 import * as Collector from "./Collector.js"
 import { GroupCommit } from "./GroupCommit.js"
 import { Metrics } from "./Metrics.js"
@@ -53,12 +54,15 @@ export const layer = Layer.scoped(
     const commit = yield* GroupCommit
     const metrics = yield* Metrics
     const clock = yield* Effect.clock
+    const geo = { country: config.countryHeader, region: config.regionHeader }
     const collector = Collector.make({
       tenants,
       commit,
       metrics,
       now: () => clock.unsafeCurrentTimeMillis(),
-      maxBodyBytes: config.maxBodyBytes
+      maxBodyBytes: config.maxBodyBytes,
+      consent: DecisionCache.make(),
+      geo
     })
     let listeningUrl = "http://127.0.0.1"
     const router = yield* Routes.router(() => config.publicUrl ?? listeningUrl)
@@ -116,7 +120,7 @@ export const layer = Layer.scoped(
         })
         collector.ingest(
           decoded,
-          requestSignals(req.headers),
+          requestContext(req.headers, geo),
           (site) => (auth.tenant.siteKeys.has(site) ? auth.tenant : `site: "${site}" is not a site of this tenant`),
           (outcome) => collector.answerBatch(res, "events", outcome)
         )

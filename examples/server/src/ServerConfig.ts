@@ -31,6 +31,12 @@ export interface ServerConfigShape {
   readonly demoAdminKey: Redacted.Redacted<string>
   /** The URL put in demo pages (OA_PUBLIC_URL); by default the URL the server listens on. */
   readonly publicUrl: string | undefined
+  /**
+   * Request headers a trusted edge (CDN, load balancer) sets to the visitor's country and region, for the
+   * consent jurisdiction (OA_COUNTRY_HEADER, OA_REGION_HEADER; e.g. `cf-ipcountry`). Unset: jurisdiction unknown.
+   */
+  readonly countryHeader: string | undefined
+  readonly regionHeader: string | undefined
   /** Largest accepted request body, bytes. */
   readonly maxBodyBytes: number
 }
@@ -88,6 +94,8 @@ export const load = Effect.gen(function* () {
   const demoAdminKey = yield* Config.redacted("OA_DEMO_ADMIN_KEY").pipe(
     Config.withDefault(Redacted.make("demo-admin-key"))
   )
+  const countryHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_COUNTRY_HEADER")))
+  const regionHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_REGION_HEADER")))
   const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
@@ -103,6 +111,8 @@ export const load = Effect.gen(function* () {
     demo,
     demoAdminKey,
     publicUrl,
+    countryHeader: countryHeader?.toLowerCase(),
+    regionHeader: regionHeader?.toLowerCase(),
     maxBodyBytes
   })
 })
@@ -125,6 +135,8 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       demoAdminKey: Redacted.make("demo-admin-key"),
       publicUrl: undefined,
       maxBodyBytes: 64 * 1024,
+      countryHeader: undefined,
+      regionHeader: undefined,
       ...overrides
     })
   )

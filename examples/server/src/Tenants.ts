@@ -3,6 +3,7 @@
  * Lookups are plain synchronous map reads because the collector's hot path calls them per event.
  * API keys are kept only as SHA-256 digests and compared in constant time.
  */
+import { Policy } from "@openaudience/consent"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,6 +17,8 @@ export interface Tenant {
   readonly id: string
   readonly name: string
   readonly siteKeys: ReadonlySet<string>
+  /** The consent policy every event of this tenant is decided under. */
+  readonly policy: Policy.Policy
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
   readonly visitorKey: Uint8Array
 }
@@ -46,6 +49,7 @@ export interface TenantSpec {
   readonly id: string
   readonly name: string
   readonly siteKeys: ReadonlyArray<string>
+  readonly policy: Policy.Policy
   readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
 }
 
@@ -58,6 +62,7 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       id: spec.id,
       name: spec.name,
       siteKeys: new Set(spec.siteKeys),
+      policy: spec.policy,
       visitorKey: deriveKey(secret, spec.id, "visitor")
     }
     ids.set(spec.id, tenant)
@@ -87,6 +92,7 @@ export const demoTenant = (adminKey: Redacted.Redacted<string>): TenantSpec => (
   id: "demo",
   name: "Demo shop",
   siteKeys: ["demo"],
+  policy: Policy.demo,
   apiKeys: [{ key: adminKey, role: "admin" }]
 })
 

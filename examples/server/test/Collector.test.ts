@@ -81,7 +81,7 @@ describe("GET /px.gif", () => {
       assert.strictEqual(response.status, 200)
       const stored = (await inspect(server.url)).find((e) => e.id === event.id)
       assert.isNull(stored.visitor, JSON.stringify({ fields, headers }))
-      assert.isFalse(stored.consent.identifier)
+      assert.isFalse(stored.consent.decision.identifier)
     }
   })
 

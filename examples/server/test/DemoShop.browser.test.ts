@@ -158,7 +158,7 @@ describe("the demo shop in headless Chromium", () => {
       assert.notStrictEqual(visitor, rawVisitorId)
       assert.notInclude(JSON.stringify(events), rawVisitorId!)
       for (const event of events) {
-        assert.isTrue(event.consent.identifier, event.type)
+        assert.isTrue(event.consent.decision.identifier, event.type)
         assert.strictEqual(event.site, "demo")
         assert.match(event.clientTs ?? "", /^\d{4}-\d\d-\d\dT/, `${event.type} carries the browser's timestamp`)
       }
