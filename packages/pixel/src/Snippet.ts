@@ -26,6 +26,10 @@ export interface SnippetOptions {
   readonly engagement?: boolean
   /** Send a page view on single-page-app route changes (default `true`). */
   readonly spa?: boolean
+  /** Your IAB TCF vendor id: with a CMP on the page, no visitor id without purpose 1 consent and this vendor's consent. */
+  readonly tcfVendorId?: number
+  /** How long events wait for the CMP's first answer before they go without a visitor id, ms (default 500). */
+  readonly cmpTimeout?: number
 }
 
 /**
@@ -40,6 +44,8 @@ export const snippetJs = (endpoint: string, siteKey: string, options: SnippetOpt
   const init: Record<string, unknown> = { endpoint: base }
   if (options.engagement !== undefined) init.engagement = options.engagement === true
   if (options.spa !== undefined) init.spa = options.spa === true
+  if (options.tcfVendorId !== undefined) init.tcfVendorId = options.tcfVendorId
+  if (options.cmpTimeout !== undefined) init.cmpTimeout = options.cmpTimeout
   return (
     "(function(w,d,e,k){" +
     "w.oa=w.oa||function(){(w.oa.q=w.oa.q||[]).push(arguments)};" +

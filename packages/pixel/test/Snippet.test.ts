@@ -41,11 +41,20 @@ describe("Snippet", () => {
   })
 
   it("writes snippet options into init", () => {
-    const { page } = runSnippet(Snippet.snippetJs("https://c.example", "demo", { engagement: true, spa: false }))
+    const { page } = runSnippet(
+      Snippet.snippetJs("https://c.example", "demo", {
+        engagement: true,
+        spa: false,
+        tcfVendorId: 1000,
+        cmpTimeout: 800
+      })
+    )
     assert.deepStrictEqual(JSON.parse(JSON.stringify(page.oa.q[0][2])), {
       endpoint: "https://c.example",
       engagement: true,
-      spa: false
+      spa: false,
+      tcfVendorId: 1000,
+      cmpTimeout: 800
     })
   })
 
