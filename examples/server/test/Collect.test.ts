@@ -1,0 +1,57 @@
+import { assert, describe, it } from "@effect/vitest"
+import { DecisionCache, Policy } from "@openaudience/consent"
+import type { Event } from "@openaudience/event-schema"
+import { emptyRequest, requestContext, toStored } from "../src/Collect.js"
+import * as Tenants from "../src/Tenants.js"
+
+const tenantWith = (policy: Policy.Policy) =>
+  Tenants.make(new Uint8Array(32).fill(1), [{ id: "t", name: "T", siteKeys: ["shop"], policy, apiKeys: [] }]).bySite(
+    "shop"
+  )!
+
+const event: Event.Event = {
+  type: "page_view",
+  id: "evt_collect_unit_1",
+  site: "shop",
+  visitorId: "vis_collect_unit_1",
+  url: "https://shop.example/cart?coupon=X#top",
+  referrer: "https://news.example/a/b?c=d"
+}
+
+const eu = requestContext({ "x-country": "FR" }, { country: "x-country" })
+
+describe("Collect.toStored", () => {
+  it("drops what may not be collected when the policy says drop, and counts it without identifier otherwise", () => {
+    const cache = DecisionCache.make()
+    // No identifier without TCF consent in the EU, and this tenant wants no identifier-free events either.
+    const strict = { ...Policy.defaultPolicy, allowIdentifierFreeEvents: false }
+    const drop = tenantWith({ ...strict, disallowed: "drop" })
+    const count = tenantWith({ ...Policy.defaultPolicy, disallowed: "count" })
+    assert.isUndefined(toStored(cache, drop, event, eu, 1_764_000_000_000))
+    const counted = toStored(cache, count, event, eu, 1_764_000_000_000)!
+    assert.isNull(counted.visitor)
+    assert.strictEqual((counted.consent as any).model, "opt-in")
+  })
+
+  it("never keeps an identifier for a child-directed tenant, even with no other signal", () => {
+    const cache = DecisionCache.make()
+    const child = tenantWith({ ...Policy.demo, childDirected: true })
+    const stored = toStored(cache, child, event, emptyRequest, 1_764_000_000_000)!
+    assert.isNull(stored.visitor)
+    assert.isTrue((stored.consent as any).decision.child)
+    const adult = toStored(cache, tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000)!
+    assert.isString(adult.visitor)
+  })
+
+  it("keeps a keyed pseudonym, not the raw id, and strips URLs to what is safe to keep", () => {
+    const stored = toStored(DecisionCache.make(), tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000)!
+    assert.notStrictEqual(stored.visitor, event.visitorId)
+    assert.strictEqual(stored.visitor!.length, 22)
+    assert.deepStrictEqual(stored.payload, { url: "https://shop.example/cart", referrer: "https://news.example" })
+    const other = Tenants.make(new Uint8Array(32).fill(2), [
+      { id: "t", name: "T", siteKeys: ["shop"], policy: Policy.demo, apiKeys: [] }
+    ]).bySite("shop")!
+    const again = toStored(DecisionCache.make(), other, event, emptyRequest, 1_764_000_000_000)!
+    assert.notStrictEqual(again.visitor, stored.visitor, "another secret gives another pseudonym")
+  })
+})
