@@ -11,6 +11,7 @@ import { WireFormat } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import { join } from "node:path"
+import { mutations } from "../../../packages/consent/test/fixtures/mutations.js"
 import { fullConsent, gppString, tcString } from "../../../packages/consent/test/fixtures/reference.js"
 import { inspect, startServer, type TestServer } from "./support/server.js"
 
@@ -207,5 +208,37 @@ describe("consent enforcement at the collector", () => {
     assert.isTrue(malformed.consent.decision.reasons.some((r: string) => r.startsWith("tcf:invalid")))
     assert.notInclude(JSON.stringify(events), strings.gpp.child)
     assert.notInclude(JSON.stringify(events), strings.tcf.malformed)
+  })
+
+  it("fails closed on random and mutated consent strings from the tag, never with a server error", async () => {
+    const text = fc
+      .oneof(mutations(strings.tcf.granted), mutations(strings.gpp.optedOut), fc.string({ maxLength: 300 }))
+      .filter((t) => t.length > 0 && t.isWellFormed() && !t.includes("\u0000"))
+    const ids: Array<string> = []
+    await fc.assert(
+      fc.asyncProperty(text, fc.constantFrom("tcf", "gpp"), async (value, kind) => {
+        const id = `evt_consent_fuzz_${(counter++).toString(36).padStart(6, "0")}`
+        const response = await fetch(`${server.url}/v1/events`, {
+          method: "POST",
+          headers: { authorization: "Bearer test-admin-key", "content-type": "application/json", "x-country": "DE" },
+          body: JSON.stringify([
+            { type: "page_view", id, site: "demo", visitorId: "vis_consent_fuzz_01", consent: { [kind]: value } }
+          ])
+        })
+        assert.strictEqual(response.status, 200, await response.text())
+        ids.push(id)
+      }),
+      { numRuns: 150 }
+    )
+    // In the EU only a valid TC string granting consent allows an identifier; a mutated one almost never does, and
+    // whatever was decided, the receipt says why.
+    const visitors = await storedVisitors(ids)
+    const events = await inspect(server.url, 200)
+    for (const id of ids) {
+      assert.isTrue(visitors.has(id))
+      const stored = events.find((e) => e.id === id)
+      assert.isDefined(stored)
+      if (stored.visitor === null) assert.isAbove(stored.consent.decision.reasons.length, 0)
+    }
   })
 })
