@@ -4,81 +4,10 @@
  * through the inspector: page views, the product view, the add to cart and the purchase, all under one
  * pseudonymous visitor and never the raw first-party id.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { existsSync } from "node:fs"
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
-import { inspect, startServer, type TestServer } from "./support/server.js"
+import { assert, describe, it } from "@effect/vitest"
+import { browserSuite, record, seenIds, visitorCookie, waitForEvents } from "./support/browser.js"
 
-const executablePath = "/usr/bin/chromium"
-const available = existsSync(executablePath)
-const inCi = process.env.CI === "true"
-
-let server: TestServer | undefined
-let browser: Browser | undefined
-
-beforeAll(async () => {
-  if (!available) return
-  server = await startServer()
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-  })
-}, 60_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
-})
-
-/** Fails in CI when Chromium is missing; elsewhere skips with the reason. */
-const requireBrowser = (ctx: { skip: (note?: string) => never }): { server: TestServer; browser: Browser } => {
-  if (!available) {
-    if (inCi) assert.fail(`${executablePath} is missing: install Debian's chromium package (CI=true, so this fails)`)
-    ctx.skip(`${executablePath} is missing: install Debian's chromium package to run the browser tests`)
-  }
-  return { server: server!, browser: browser! }
-}
-
-/** Records what the page and the tag did, to explain a failure. */
-const record = (page: Page, log: Array<string>): void => {
-  page.on("console", (message) => log.push(`console.${message.type()}: ${message.text()}`))
-  page.on("pageerror", (error) => log.push(`pageerror: ${error.message}`))
-  page.on("requestfailed", (request) =>
-    log.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ""}`)
-  )
-  page.on("response", (response) => {
-    if (/\/(collect|px\.gif|tag\.js)/.test(response.url())) {
-      log.push(`${response.status()} ${response.request().method()} ${response.url().slice(0, 160)}`)
-    }
-  })
-}
-
-/** Polls the inspector (the tag batches for a second) until `ready` holds for the events not seen before. */
-const waitForEvents = async (
-  url: string,
-  before: ReadonlySet<string>,
-  ready: (events: Array<any>) => boolean,
-  log: ReadonlyArray<string>,
-  timeoutMs = 10_000
-): Promise<Array<any>> => {
-  const deadline = Date.now() + timeoutMs
-  let events: Array<any> = []
-  while (Date.now() < deadline) {
-    events = (await inspect(url, 1000)).filter((event) => !before.has(event.id)).reverse()
-    if (ready(events)) return events
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  return assert.fail(
-    `the tag's events did not all arrive within ${timeoutMs} ms.\nstored: ${JSON.stringify(
-      events.map((e) => [e.type, e.data.url])
-    )}\nbrowser log:\n${log.join("\n")}`
-  )
-}
-
-const seenIds = async (url: string) => new Set((await inspect(url, 1000)).map((event) => event.id as string))
-
-const visitorCookie = async (context: BrowserContext): Promise<string | undefined> =>
-  (await context.cookies()).find((cookie) => cookie.name === "_oa_vid")?.value
+const requireBrowser = browserSuite()
 
 describe("the demo shop in headless Chromium", () => {
   it("sends page views, the product view, the add to cart and the purchase under one pseudonymous visitor", async (ctx) => {
