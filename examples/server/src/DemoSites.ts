@@ -5,6 +5,7 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Policy } from "@openaudience/consent"
 import { Snippet } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import { readFile } from "node:fs/promises"
@@ -49,7 +50,9 @@ export const serve = (publicUrl: () => string) =>
     const type = types[extname(file)] ?? "application/octet-stream"
     if (type.startsWith("text/html")) {
       return HttpServerResponse.text(
-        body.toString("utf8").replace("<!-- OA_SNIPPET -->", Snippet.snippet(publicUrl(), "demo")),
+        body
+          .toString("utf8")
+          .replace("<!-- OA_SNIPPET -->", Snippet.snippet(publicUrl(), "demo", { tcfVendorId: Policy.DemoVendorId })),
         {
           contentType: type,
           headers: { "cache-control": "no-cache" }

@@ -7,7 +7,9 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { parse, serialize } from "cookie"
+import type * as Cookies from "@effect/platform/Cookies"
+import { parse } from "cookie"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Problem from "./Problem.js"
 
@@ -15,21 +17,33 @@ import * as Problem from "./Problem.js"
 export const cookieName = "oa_optout"
 
 /** Five years: "long-lived", yet not forever. */
-const maxAgeSeconds = 5 * 365 * 24 * 60 * 60
+const maxAge = Duration.days(5 * 365)
 
 const isSecure = (request: HttpServerRequest.HttpServerRequest, publicUrl: string): boolean =>
   publicUrl.startsWith("https:") || request.headers["x-forwarded-proto"] === "https"
 
-/** The Set-Cookie value that opts out (or, with `optIn`, removes the opt-out). */
-export const setCookie = (secure: boolean, optIn = false): string =>
-  serialize(cookieName, optIn ? "" : "1", {
+/** The tag's first-party opt-out flag: readable by the tag when the collector shares the site (as in the demo). */
+export const tagCookieName = "_oa_optout"
+
+type CookieSpec = readonly [name: string, value: string, options: Cookies.Cookie["options"]]
+
+/**
+ * The cookies that opt out (or, with `optIn`, remove the opt-out): the HttpOnly cookie the collector honours, and
+ * the tag's readable flag so that a tag on the same site stops creating a visitor id at all.
+ */
+export const cookies = (secure: boolean, optIn = false): ReadonlyArray<CookieSpec> => {
+  const common = {
     path: "/",
-    httpOnly: true,
     // Third-party context (the collector is on another site than the shop) needs SameSite=None, which needs Secure.
-    sameSite: secure ? "none" : "lax",
+    sameSite: secure ? ("none" as const) : ("lax" as const),
     secure,
-    maxAge: optIn ? 0 : maxAgeSeconds
-  })
+    maxAge: optIn ? Duration.zero : maxAge
+  }
+  return [
+    [cookieName, optIn ? "" : "1", { ...common, httpOnly: true }],
+    [tagCookieName, optIn ? "" : "1", { ...common, httpOnly: false }]
+  ]
+}
 
 export const isOptedOut = (cookieHeader: string | undefined): boolean =>
   cookieHeader !== undefined && parse(cookieHeader)[cookieName] === "1"
@@ -133,10 +147,11 @@ export const submit = (publicUrl: () => string) =>
     if (action === "optin" && !sameOrigin(request)) {
       return Problem.response(Problem.make("forbidden", "opting back in is only possible from the opt-out page itself"))
     }
-    const headers = { "set-cookie": setCookie(secure, action === "optin"), "cache-control": "no-store" }
-    return wantsJson
+    const headers = { "cache-control": "no-store" }
+    const response = wantsJson
       ? HttpServerResponse.unsafeJson({ optedOut: action === "optout" }, { headers })
       : HttpServerResponse.empty({ status: 303, headers: { ...headers, location: `/optout?done=${action}` } })
+    return HttpServerResponse.unsafeSetCookies(response, cookies(secure, action === "optin"))
   })
 
 export const status = Effect.gen(function* () {

@@ -228,7 +228,7 @@ describe("admin and operations", () => {
     const shop = await fetch(`${server.url}/demo/shop/product.html?sku=sku-boots`)
     assert.strictEqual(shop.status, 200)
     const html = await shop.text()
-    assert.include(html, Snippet.snippet(server.url, "demo"))
+    assert.include(html, Snippet.snippet(server.url, "demo", { tcfVendorId: 1000 }))
     assert.notInclude(html, "OA_SNIPPET")
     const missing = await fetch(`${server.url}/nope`)
     assert.strictEqual(missing.status, 404)
@@ -242,7 +242,7 @@ describe("README", () => {
   it("tells integrators to paste exactly the snippet the demo shop embeds", async () => {
     const { readFileSync } = await import("node:fs")
     const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
-    assert.include(readme, Snippet.snippet("https://collector.example.com", "demo"))
+    assert.include(readme, Snippet.snippet("https://collector.example.com", "demo", { tcfVendorId: 1000 }))
   })
 })
 

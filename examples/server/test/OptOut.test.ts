@@ -32,11 +32,13 @@ describe("opt-out", () => {
     const response = await form("optout")
     assert.strictEqual(response.status, 303)
     assert.strictEqual(response.headers.get("location"), "/optout?done=optout")
-    const setCookie = response.headers.get("set-cookie") ?? ""
-    assert.match(setCookie, /^oa_optout=1;/)
-    assert.match(setCookie, /HttpOnly/i)
-    assert.match(setCookie, /Max-Age=15768\d{4}/)
-    const cookie = setCookie.split(";")[0]!
+    const [collector, tag] = response.headers.getSetCookie()
+    assert.match(collector!, /^oa_optout=1;/)
+    assert.match(collector!, /HttpOnly/i)
+    assert.match(collector!, /Max-Age=15768\d{4}/)
+    assert.match(tag!, /^_oa_optout=1;/)
+    assert.notMatch(tag!, /HttpOnly/i, "the tag on the same site reads it and creates no visitor id")
+    const cookie = collector!.split(";")[0]!
     const status = (await (await fetch(`${server.url}/optout/status`, { headers: { cookie } })).json()) as any
     assert.deepStrictEqual(status, { optedOut: true, gpc: false, dnt: false })
     const event = {
@@ -59,7 +61,9 @@ describe("opt-out", () => {
     assert.isNull(forged.headers.get("set-cookie"))
     const own = await form("optin", { "sec-fetch-site": "same-origin", cookie: "oa_optout=1" })
     assert.strictEqual(own.status, 303)
-    assert.match(own.headers.get("set-cookie") ?? "", /^oa_optout=;.*Max-Age=0/)
+    const cleared = own.headers.getSetCookie()
+    assert.strictEqual(cleared.length, 2)
+    for (const c of cleared) assert.match(c, /^_?oa_optout=;.*Max-Age=0/)
     const json = await fetch(`${server.url}/optout`, {
       method: "POST",
       headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
@@ -81,9 +85,11 @@ describe("opt-out", () => {
   })
 
   it("marks the cookie SameSite=None; Secure behind HTTPS, so it is sent in third-party requests", () => {
-    const secure = OptOut.setCookie(true)
-    assert.match(secure, /SameSite=None/)
-    assert.match(secure, /Secure/)
+    for (const [, , options] of OptOut.cookies(true)) {
+      assert.strictEqual(options?.sameSite, "none")
+      assert.isTrue(options?.secure)
+    }
+    for (const [, , options] of OptOut.cookies(false)) assert.strictEqual(options?.sameSite, "lax")
     assert.isFalse(OptOut.isOptedOut("oa_optout=0; other=1"))
     assert.isTrue(OptOut.isOptedOut("a=b; oa_optout=1"))
   })

@@ -121,6 +121,17 @@ describe("browser tag", () => {
     })
   }
 
+  it("removes a visitor id kept from before the visitor opted out, sent GPC or DNT", () => {
+    for (const options of [{ gpc: true }, { navigatorDnt: "1" }, { cookie: "_oa_optout=1" }]) {
+      const fake = load({ ...options, cookie: `_oa_vid=0123456789abcdef0123456789abcdef; ${options.cookie ?? ""}` })
+      const events = flushed(fake) as Array<any>
+      assert.isUndefined(events[0].visitorId)
+      const removal = fake.cookieWrites.find((c) => c.startsWith("_oa_vid="))
+      assert.isDefined(removal, JSON.stringify(options))
+      assert.match(removal!, /^_oa_vid=;max-age=0;path=\//)
+    }
+  })
+
   it('does not treat doNotTrack values other than "1" as a signal', () => {
     const fake = load({ navigatorDnt: "unspecified", gpc: false })
     const [page] = flushed(fake) as [any]
@@ -384,7 +395,8 @@ describe("browser tag", () => {
       assert.isAbove(events.length, 0)
       for (const event of events) assert.isUndefined(event.visitorId)
       assert.isUndefined(fake.jar.get("_oa_vid"))
-      assert.isFalse(fake.cookieWrites.some((c) => c.startsWith("_oa_vid=")))
+      // The only write allowed is the removal of an id kept from before (a standing GPC/DNT/opt-out choice).
+      assert.isFalse(fake.cookieWrites.some((c) => c.startsWith("_oa_vid=") && !/;max-age=0;/.test(c)))
       assert.strictEqual(fake.storage.size, 0)
     }
 

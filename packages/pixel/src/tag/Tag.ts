@@ -145,6 +145,8 @@ export const install = (w: any): void => {
       const optout = cookie("_oa_optout") === "1"
       // Any signal against it: no visitor id is created or sent; the signals go along for the server to decide.
       const no = gpc || dnt || optout || denied
+      // A standing choice (not a CMP that is merely slow) also removes an id kept from before it was made.
+      if (gpc || dnt || optout) d.cookie = VID + "=;max-age=0;path=/"
       if (no || tcf) event.consent = { gpc, dnt, optout, tcf }
       if (!no) event.visitorId = visitorId = visitorId || visitor()
       if (options.beforeSend) event = options.beforeSend(event)

@@ -156,7 +156,9 @@ export const makeWindow = (options: FakeWindowOptions = {}) => {
       cookieWrites.push(value)
       const first = value.split(";")[0]!
       const eq = first.indexOf("=")
-      jar.set(first.slice(0, eq), first.slice(eq + 1))
+      // As browsers do: max-age=0 (or negative) deletes the cookie.
+      if (/;\s*max-age=(0|-\d+)(;|$)/i.test(value)) jar.delete(first.slice(0, eq))
+      else jar.set(first.slice(0, eq), first.slice(eq + 1))
     },
     addEventListener: (type: string, f: (event: any) => void, options?: unknown) =>
       documentListeners.push({ type, f, options })
