@@ -1,0 +1,321 @@
+/**
+ * Page URLs and referrers scrubbed of personal data before they are stored. Query parameters are dropped except
+ * an allowlist (campaign `utm_*` parameters and product and category parameters by default, per tenant if
+ * configured); click ids (`gclid`, `fbclid`, `msclkid`, …) are always dropped; credentials in the URL are always
+ * dropped. Email addresses, phone numbers, card-like numbers (Luhn) and long random tokens are detected in the
+ * path, in the kept query values and in the fragment, through percent-encoding (also double), `+`-for-space and
+ * full-width characters, and redacted:
+ *
+ * - a path segment holding any of them becomes `:redacted` (the shape of the path stays, for page grouping);
+ * - a kept query parameter holding any of them keeps its name with the value `:redacted`;
+ * - a fragment is scrubbed like a path (`#/route/...`) or like a query (`#a=1&b=2`) when it looks like one, and
+ *   dropped otherwise when it holds any of them; matrix parameters (`;jsessionid=...`) are dropped from segments.
+ *
+ * Referrers from other sites are cut to their origin by default; same-site referrers are scrubbed like URLs.
+ * Anything that is not an absolute http(s) URL (after resolving against `pageOrigin`) gives `undefined`, never
+ * the raw input. Plain synchronous code for the collector's hot path; nothing here throws.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { detect, type PiiKind, percentDecode } from "./internal/pii.js"
+
+/**
+ * The kinds of personal data detected in URLs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Pii = Schema.Literal("email", "phone", "card", "token")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Pii = PiiKind
+
+/**
+ * What a redacted path segment or query value becomes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const Redacted = ":redacted"
+
+/**
+ * Query parameters kept by default: campaign parameters and common product and category parameters.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAllowParams: ReadonlyArray<string> = [
+  "utm_source",
+  "utm_medium",
+  "utm_campaign",
+  "utm_term",
+  "utm_content",
+  "utm_id",
+  "product",
+  "product_id",
+  "sku",
+  "category",
+  "category_id",
+  "cat",
+  "pid",
+  "variant"
+]
+
+/**
+ * Click and tracking ids, always dropped even when allowlisted: they identify one click, so one person.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const clickIds: ReadonlyArray<string> = [
+  "gclid",
+  "gclsrc",
+  "gbraid",
+  "wbraid",
+  "dclid",
+  "gad_source",
+  "gad_campaignid",
+  "srsltid",
+  "fbclid",
+  "igshid",
+  "msclkid",
+  "yclid",
+  "twclid",
+  "ttclid",
+  "li_fat_id",
+  "epik",
+  "sccid",
+  "rdt_cid",
+  "qclid",
+  "irclickid",
+  "ef_id",
+  "s_kwcid",
+  "mc_eid",
+  "mc_cid",
+  "_hsenc",
+  "_hsmi",
+  "__hstc",
+  "__hssc",
+  "__hsfp",
+  "hsctatracking",
+  "mkt_tok",
+  "_kx",
+  "vero_id",
+  "vero_conv",
+  "oly_enc_id",
+  "oly_anon_id",
+  "_openstat",
+  "wickedid",
+  "rb_clickid",
+  "ml_subscriber",
+  "ml_subscriber_hash",
+  "__s",
+  "cid_hash"
+]
+
+/**
+ * Options of `scrub`: the query parameters kept (`allowParams`, names compared case-insensitively) and the page
+ * origin relative URLs resolve against.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ScrubOptions = Schema.Struct({
+  allowParams: Schema.optional(Schema.Array(Schema.String)),
+  pageOrigin: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ScrubOptions = typeof ScrubOptions.Type
+
+/**
+ * The longest URL accepted; longer ones give `undefined`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MaxLength = 8_192
+
+const MAX_VALUE = 512
+const MAX_FRAGMENT = 512
+
+/**
+ * The first kind of personal data found in a piece of text (percent-encoded or not), or `undefined`.
+ *
+ * @since 0.1.0
+ * @category detection
+ */
+export const findPii = (text: string): Pii | undefined => detect(text)
+
+const formDecodeKey = (raw: string): string => percentDecode(raw.replace(/\+/g, " ")).trim().toLowerCase()
+
+const clickIdSet = new Set(clickIds)
+
+interface Compiled {
+  readonly allow: ReadonlySet<string>
+  readonly base: URL | undefined
+}
+
+const compile = (options: ScrubOptions): Compiled => {
+  const allow = new Set<string>()
+  for (const name of options.allowParams ?? defaultAllowParams) {
+    const key = name.trim().toLowerCase()
+    if (!clickIdSet.has(key)) allow.add(key)
+  }
+  return {
+    allow,
+    base:
+      options.pageOrigin !== undefined && URL.canParse(options.pageOrigin) ? new URL(options.pageOrigin) : undefined
+  }
+}
+
+const scrubSegment = (segment: string): string => {
+  const semicolon = segment.indexOf(";")
+  const bare = semicolon === -1 ? segment : segment.slice(0, semicolon)
+  return bare.length > MAX_VALUE || detect(bare) !== undefined ? Redacted : bare
+}
+
+const scrubPath = (path: string): string => path.split("/").map(scrubSegment).join("/")
+
+/** Keeps allowlisted parameters (in order), their values redacted when they hold personal data. */
+const scrubParams = (raw: string, allow: ReadonlySet<string>): string => {
+  if (raw === "") return ""
+  const kept: Array<string> = []
+  for (const pair of raw.split("&")) {
+    if (pair === "") continue
+    const eq = pair.indexOf("=")
+    const rawKey = eq === -1 ? pair : pair.slice(0, eq)
+    const key = formDecodeKey(rawKey)
+    if (!allow.has(key) || clickIdSet.has(key)) continue
+    const value = eq === -1 ? "" : pair.slice(eq + 1)
+    const safeKey = encodeURIComponent(key)
+    kept.push(
+      value.length > MAX_VALUE || detect(value) !== undefined
+        ? `${safeKey}=${Redacted}`
+        : eq === -1
+          ? safeKey
+          : `${safeKey}=${value}`
+    )
+  }
+  return kept.join("&")
+}
+
+const scrubFragment = (raw: string, allow: ReadonlySet<string>): string => {
+  if (raw === "" || raw.length > MAX_FRAGMENT) return ""
+  if (raw.startsWith("/") || raw.startsWith("!/")) {
+    // A client-side route: a path, perhaps with a query.
+    const question = raw.indexOf("?")
+    const path = scrubPath(question === -1 ? raw : raw.slice(0, question))
+    const query = question === -1 ? "" : scrubParams(raw.slice(question + 1), allow)
+    return query === "" ? path : `${path}?${query}`
+  }
+  if (raw.includes("=")) return scrubParams(raw, allow)
+  return detect(raw) === undefined ? raw : ""
+}
+
+const parseHttp = (input: string, base: URL | undefined): URL | undefined => {
+  if (input.length > MaxLength) return undefined
+  if (!URL.canParse(input, base)) return undefined
+  const url = new URL(input, base)
+  return url.protocol === "http:" || url.protocol === "https:" ? url : undefined
+}
+
+const scrubParsed = (url: URL, compiled: Compiled): string => {
+  const path = scrubPath(url.pathname)
+  const query = scrubParams(url.search.slice(1), compiled.allow)
+  const fragment = scrubFragment(url.hash.slice(1), compiled.allow)
+  return `${url.protocol}//${url.host}${path}${query === "" ? "" : `?${query}`}${fragment === "" ? "" : `#${fragment}`}`
+}
+
+/**
+ * A scrubbing function for fixed options (compile once per tenant, call per event).
+ *
+ * @since 0.1.0
+ * @category scrubbing
+ */
+export const scrubber = (options: ScrubOptions = {}): ((url: string | undefined | null) => string | undefined) => {
+  const compiled = compile(options)
+  return (url) => {
+    if (typeof url !== "string") return undefined
+    const parsed = parseHttp(url, compiled.base)
+    return parsed === undefined ? undefined : scrubParsed(parsed, compiled)
+  }
+}
+
+const defaultCompiled = compile({})
+const compiledByOptions = new WeakMap<ScrubOptions, Compiled>()
+
+const compiledFor = (options: ScrubOptions | undefined): Compiled => {
+  if (options === undefined) return defaultCompiled
+  let compiled = compiledByOptions.get(options)
+  if (compiled === undefined) {
+    compiled = compile(options)
+    compiledByOptions.set(options, compiled)
+  }
+  return compiled
+}
+
+/**
+ * Scrubs a page URL: allowlisted query parameters only, no click ids, no credentials, personal data redacted
+ * from path, query and fragment. `undefined` for anything that is not an absolute http(s) URL. Options objects
+ * are compiled once per object (keep them, or use `scrubber`).
+ *
+ * @since 0.1.0
+ * @category scrubbing
+ */
+export const scrub = (url: string | undefined | null, options?: ScrubOptions): string | undefined => {
+  if (typeof url !== "string") return undefined
+  const compiled = compiledFor(options)
+  const parsed = parseHttp(url, compiled.base)
+  return parsed === undefined ? undefined : scrubParsed(parsed, compiled)
+}
+
+/**
+ * Options of `scrubReferrer`: what other sites' referrers become (`"origin"`, the default, or `"drop"`), and the
+ * query parameters kept in same-site referrers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ReferrerOptions = Schema.Struct({
+  crossSite: Schema.optional(Schema.Literal("origin", "drop")),
+  allowParams: Schema.optional(Schema.Array(Schema.String))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ReferrerOptions = typeof ReferrerOptions.Type
+
+const siteHost = (host: string): string => (host.startsWith("www.") ? host.slice(4) : host)
+
+/**
+ * Scrubs a referrer. Same site (the page's host, ignoring a leading `www.`): scrubbed like a page URL. Another
+ * site: its origin (`https://www.example.com`), or `undefined` with `crossSite: "drop"`. Not an absolute
+ * http(s) URL: `undefined`. Without a valid `pageOrigin` every referrer counts as another site.
+ *
+ * @since 0.1.0
+ * @category scrubbing
+ */
+export const scrubReferrer = (
+  referrer: string | undefined | null,
+  pageOrigin: string | undefined,
+  options: ReferrerOptions = {}
+): string | undefined => {
+  if (typeof referrer !== "string") return undefined
+  const url = parseHttp(referrer, undefined)
+  if (url === undefined) return undefined
+  const page = pageOrigin === undefined ? undefined : parseHttp(pageOrigin, undefined)
+  if (page !== undefined && siteHost(page.hostname) === siteHost(url.hostname)) {
+    return scrubParsed(url, compiledFor(options.allowParams === undefined ? undefined : options))
+  }
+  return options.crossSite === "drop" ? undefined : url.origin
+}
