@@ -12,6 +12,7 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -105,29 +106,24 @@ export const makeMemory = (
     }
     return {
       charge: (tenant, partner, cost) =>
-        Effect.flatMap(Effect.either(validateCost(cost)), (valid) =>
-          valid._tag === "Left"
-            ? Effect.fail(valid.left)
-            : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                Effect.flatten(
-                  Ref.modify(ledgers, (map): readonly [Effect.Effect<Cost, BudgetExhausted>, Map<string, ReadonlyArray<Charge>>] => {
-                    const key = pairKey(tenant, partner)
-                    const charges = map.get(key)
-                    const remaining = left(tenant, partner, charges)
-                    if (cost.epsilon > remaining.epsilon + Tolerance || cost.delta > remaining.delta + 1e-15) {
-                      return [
-                        Effect.fail(new BudgetExhausted({ tenant, partner, requested: cost, remaining })),
-                        map
-                      ] as const
-                    }
-                    const next = new Map(map)
-                    const updated = [...(charges ?? []), { at, epsilon: cost.epsilon, delta: cost.delta }]
-                    next.set(key, updated)
-                    return [Effect.succeed(left(tenant, partner, updated)), next] as const
-                  })
-                )
-              )
-        ),
+        Effect.gen(function* () {
+          yield* validateCost(cost)
+          const at = yield* Clock.currentTimeMillis
+          const outcome = yield* Ref.modify(
+            ledgers,
+            (map): readonly [Either.Either<Cost, BudgetExhausted>, Map<string, ReadonlyArray<Charge>>] => {
+              const key = pairKey(tenant, partner)
+              const charges = map.get(key)
+              const remaining = left(tenant, partner, charges)
+              if (cost.epsilon > remaining.epsilon + Tolerance || cost.delta > remaining.delta + 1e-15) {
+                return [Either.left(new BudgetExhausted({ tenant, partner, requested: cost, remaining })), map]
+              }
+              const updated = [...(charges ?? []), { at, epsilon: cost.epsilon, delta: cost.delta }]
+              return [Either.right(left(tenant, partner, updated)), new Map(map).set(key, updated)]
+            }
+          )
+          return yield* outcome
+        }),
       remaining: (tenant, partner) =>
         Effect.map(Ref.get(ledgers), (map) => left(tenant, partner, map.get(pairKey(tenant, partner)))),
       ledger: (tenant, partner) => Effect.map(Ref.get(ledgers), (map) => map.get(pairKey(tenant, partner)) ?? [])

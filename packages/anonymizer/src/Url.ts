@@ -222,8 +222,8 @@ const scrubFragment = (raw: string, allow: ReadonlySet<string>): string => {
 
 const parseHttp = (input: string, base: URL | undefined): URL | undefined => {
   if (input.length > MaxLength) return undefined
-  if (!URL.canParse(input, base)) return undefined
-  const url = new URL(input, base)
+  if (!URL.canParse(input, base?.href)) return undefined
+  const url = new URL(input, base?.href)
   return url.protocol === "http:" || url.protocol === "https:" ? url : undefined
 }
 
