@@ -27,10 +27,11 @@ export type Uniform = () => number
  * @since 0.1.0
  * @category errors
  */
-export class InvalidPrivacyParameter extends Schema.TaggedError<InvalidPrivacyParameter>()(
-  "InvalidPrivacyParameter",
-  { parameter: Schema.String, value: Schema.Number, detail: Schema.String }
-) {
+export class InvalidPrivacyParameter extends Schema.TaggedError<InvalidPrivacyParameter>()("InvalidPrivacyParameter", {
+  parameter: Schema.String,
+  value: Schema.Number,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `invalid ${this.parameter} ${this.value}: ${this.detail}`
   }

@@ -299,10 +299,9 @@ export const kAnonymize = (
       }
     }
   }
-  const primary = fine.nodes.filter((n) => !n.published).length + margins.reduce(
-    (n, level) => n + level.nodes.filter((node) => !node.published).length,
-    0
-  )
+  const primary =
+    fine.nodes.filter((n) => !n.published).length +
+    margins.reduce((n, level) => n + level.nodes.filter((node) => !node.published).length, 0)
   let changed = true
   while (changed) {
     changed = false

@@ -46,7 +46,10 @@ const DAY_MS = 86_400_000
  * @since 0.1.0
  * @category models
  */
-export const Day = Schema.String.pipe(Schema.pattern(/^\d{4}-\d{2}-\d{2}$/), Schema.brand("@openaudience/anonymizer/Day"))
+export const Day = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}$/),
+  Schema.brand("@openaudience/anonymizer/Day")
+)
 
 /**
  * @since 0.1.0
@@ -159,35 +162,34 @@ export class SaltStore extends Context.Tag("@openaudience/anonymizer/SaltStore")
 const expired = (day: Day, now: number): boolean => now >= startOf(day) + Duration.toMillis(MaxAge)
 
 /**
- * A salt store in memory, drawing bytes from `SecureRandom`.
+ * A salt store in memory, drawing bytes from the `SecureRandom` it is built with.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory: Effect.Effect<SaltStore["Type"]> = Effect.gen(function* () {
+  const random = yield* SecureRandom
   const salts = yield* SynchronizedRef.make(new Map<Day, Salt>())
 
   const rotateAt = (now: number) =>
-    Effect.flatMap(SecureRandom, (random) =>
-      SynchronizedRef.modify(salts, (map): [Rotation & { readonly salt: Salt }, Map<Day, Salt>] => {
-        const next = new Map(map)
-        const destroyed: Array<Day> = []
-        for (const [day, salt] of map) {
-          if (expired(day, now)) {
-            salt.destroy()
-            next.delete(day)
-            destroyed.push(day)
-          }
+    SynchronizedRef.modify(salts, (map): [Rotation & { readonly salt: Salt }, Map<Day, Salt>] => {
+      const next = new Map(map)
+      const destroyed: Array<Day> = []
+      for (const [day, salt] of map) {
+        if (expired(day, now)) {
+          salt.destroy()
+          next.delete(day)
+          destroyed.push(day)
         }
-        const today = dayOf(now)
-        let salt = next.get(today)
-        if (salt === undefined) {
-          salt = new Salt(today, random.bytes(SaltBytes))
-          next.set(today, salt)
-        }
-        return [{ current: today, destroyed, salt }, next]
-      })
-    )
+      }
+      const today = dayOf(now)
+      let salt = next.get(today)
+      if (salt === undefined) {
+        salt = new Salt(today, random.bytes(SaltBytes))
+        next.set(today, salt)
+      }
+      return [{ current: today, destroyed, salt }, next]
+    })
 
   const rotate = Effect.map(Effect.flatMap(Clock.currentTimeMillis, rotateAt), ({ current, destroyed }) => ({
     current,
@@ -235,9 +237,7 @@ export const rotation: Effect.Effect<never, never, SaltStore> = Effect.flatMap(S
   Effect.forever(
     Effect.zipRight(
       store.rotate,
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sleep(Duration.millis(DAY_MS - (now % DAY_MS) + 1_000))
-      )
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(DAY_MS - (now % DAY_MS) + 1_000)))
     )
   )
 )

@@ -171,8 +171,7 @@ const compile = (options: ScrubOptions): Compiled => {
   }
   return {
     allow,
-    base:
-      options.pageOrigin !== undefined && URL.canParse(options.pageOrigin) ? new URL(options.pageOrigin) : undefined
+    base: options.pageOrigin !== undefined && URL.canParse(options.pageOrigin) ? new URL(options.pageOrigin) : undefined
   }
 }
 

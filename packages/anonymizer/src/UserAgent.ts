@@ -366,10 +366,7 @@ const ENTRY_BYTES = 96
  * @category constructors
  */
 export const make = (options: { readonly capacity?: number; readonly maxBytes?: number } = {}): Cache => {
-  const lru = new Lru<string, Generalized>(
-    options.capacity ?? DefaultCapacity,
-    options.maxBytes ?? DefaultMaxBytes
-  )
+  const lru = new Lru<string, Generalized>(options.capacity ?? DefaultCapacity, options.maxBytes ?? DefaultMaxBytes)
   let parses = 0
   return {
     generalize: (userAgent) => {
