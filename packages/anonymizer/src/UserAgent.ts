@@ -275,6 +275,22 @@ const desktopSystems = new Set([
   "Haiku"
 ])
 
+/**
+ * Every browser family `generalize` may report, besides `"other"` and `"unknown"`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const browserFamilies: ReadonlySet<string> = new Set(browsers.values())
+
+/**
+ * Every OS family `generalize` may report, besides `"other"` and `"unknown"`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const osFamilies: ReadonlySet<string> = new Set(systems.values())
+
 const family = (names: Map<string, string>, name: string | undefined): string =>
   name === undefined || name === "" ? "unknown" : (names.get(name.toLowerCase()) ?? "other")
 
