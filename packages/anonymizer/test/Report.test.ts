@@ -1,0 +1,271 @@
+import { assert, describe, it } from "@effect/vitest"
+import { FastCheck as fc } from "effect"
+import * as Report from "../src/Report.js"
+
+interface Row {
+  readonly visitor: string
+  readonly day: string
+  readonly category: string
+  readonly count: number
+}
+
+const contributions = (rows: ReadonlyArray<Row>): Array<Report.Contribution> =>
+  rows.map((r) => ({ visitor: r.visitor, dimensions: { day: r.day, category: r.category }, count: r.count }))
+
+/** The distinct visitors behind a set of (day, category) pairs, from the raw rows. */
+const visitorsIn = (rows: ReadonlyArray<Row>, keep: (row: Row) => boolean): number =>
+  new Set(rows.filter(keep).map((r) => r.visitor)).size
+
+const rowsFor = (day: string, category: string, visitors: number, prefix = `${day}/${category}`): Array<Row> =>
+  Array.from({ length: visitors }, (_, i) => ({ visitor: `${prefix}/${i}`, day, category, count: 2 }))
+
+describe("Report.aggregate", () => {
+  it("counts events and distinct visitors per cell", () => {
+    const cells = Report.aggregate(
+      contributions([
+        { visitor: "a", day: "d1", category: "shoes", count: 3 },
+        { visitor: "a", day: "d1", category: "shoes", count: 1 },
+        { visitor: "b", day: "d1", category: "shoes", count: 2 },
+        { visitor: "b", day: "d1", category: "hats", count: 1 }
+      ]),
+      ["day", "category"]
+    )
+    assert.deepStrictEqual(cells, [
+      { dimensions: { day: "d1", category: "hats" }, count: 1, visitors: 1 },
+      { dimensions: { day: "d1", category: "shoes" }, count: 6, visitors: 2 }
+    ])
+  })
+
+  it("bounds each visitor's contribution: at most maxContribution per cell, at most maxCells cells", () => {
+    const rows: Array<Row> = [
+      { visitor: "heavy", day: "d1", category: "a", count: 1_000 },
+      { visitor: "heavy", day: "d1", category: "b", count: 7 },
+      { visitor: "heavy", day: "d1", category: "c", count: 1 },
+      { visitor: "light", day: "d1", category: "c", count: 1 }
+    ]
+    const cells = Report.aggregate(contributions(rows), ["category"], { maxContribution: 5, maxCells: 2 })
+    assert.deepStrictEqual(
+      cells.map((c) => [c.dimensions.category, c.count, c.visitors]),
+      [
+        ["a", 5, 1],
+        ["b", 5, 1],
+        ["c", 1, 1]
+      ]
+    )
+  })
+
+  it.prop(
+    "removing one visitor changes the bounded table by at most maxContribution × maxCells (L1)",
+    [
+      fc.array(
+        fc.record({
+          visitor: fc.constantFrom("v1", "v2", "v3", "v4"),
+          day: fc.constantFrom("d1", "d2"),
+          category: fc.constantFrom("a", "b", "c"),
+          count: fc.integer({ min: 1, max: 20 })
+        }),
+        { maxLength: 30 }
+      ),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 4 })
+    ],
+    ([rows, maxContribution, maxCells]) => {
+      const bounds = { maxContribution, maxCells }
+      const full = Report.aggregate(contributions(rows), ["day", "category"], bounds)
+      const without = Report.aggregate(
+        contributions(rows.filter((r) => r.visitor !== "v1")),
+        ["day", "category"],
+        bounds
+      )
+      const key = (c: Report.Cell) => JSON.stringify(c.dimensions)
+      const other = new Map(without.map((c) => [key(c), c]))
+      let countDistance = 0
+      let visitorDistance = 0
+      for (const cell of full) {
+        countDistance += cell.count - (other.get(key(cell))?.count ?? 0)
+        visitorDistance += cell.visitors - (other.get(key(cell))?.visitors ?? 0)
+      }
+      assert.isAtMost(countDistance, maxContribution * maxCells)
+      assert.isAtMost(visitorDistance, maxCells)
+    }
+  )
+})
+
+describe("Report.withDomain", () => {
+  it("fills every combination of the public domain and drops cells outside it", () => {
+    const cells = Report.withDomain(
+      [
+        { dimensions: { day: "d1", category: "a" }, count: 5, visitors: 2 },
+        { dimensions: { day: "d1", category: "secret" }, count: 1, visitors: 1 }
+      ],
+      [
+        ["day", ["d1", "d2"]],
+        ["category", ["a", "b"]]
+      ]
+    )
+    assert.deepStrictEqual(
+      cells.map((c) => [c.dimensions.day, c.dimensions.category, c.count]),
+      [
+        ["d1", "a", 5],
+        ["d1", "b", 0],
+        ["d2", "a", 0],
+        ["d2", "b", 0]
+      ]
+    )
+  })
+})
+
+describe("Report.kAnonymize", () => {
+  it("withholds every cell with fewer than k distinct visitors (default 50)", () => {
+    const cells: Array<Report.Cell> = [
+      { dimensions: { c: "a" }, count: 900, visitors: 50 },
+      { dimensions: { c: "b" }, count: 900, visitors: 49 },
+      { dimensions: { c: "c" }, count: 3, visitors: 3 }
+    ]
+    const result = Report.kAnonymize(cells)
+    assert.strictEqual(result.k, 50)
+    assert.deepStrictEqual(
+      result.cells.map((c) => c.dimensions.c),
+      ["a"]
+    )
+    assert.strictEqual(result.suppressed, 2)
+    assert.deepStrictEqual(
+      Report.kAnonymize(cells, { k: 3 }).cells.map((c) => c.dimensions.c),
+      ["a", "b", "c"]
+    )
+  })
+
+  // Two overlapping queries: by day × category, and by day only. Day d1 has categories a (60 visitors), b (55)
+  // and c (3 visitors: the small group to protect).
+  const rows: Array<Row> = [
+    ...rowsFor("d1", "a", 60),
+    ...rowsFor("d1", "b", 55),
+    ...rowsFor("d1", "c", 3),
+    ...rowsFor("d2", "a", 70),
+    ...rowsFor("d2", "b", 80)
+  ]
+  const fine = Report.aggregate(contributions(rows), ["day", "category"])
+  const byDay = Report.aggregate(contributions(rows), ["day"])
+  const total = Report.aggregate(contributions(rows), [])
+
+  /** The attacker's view: each published day total minus the published day × category cells of that day. */
+  const differences = (cells: ReadonlyArray<Report.Cell>, dayTotals: ReadonlyArray<Report.Cell>) =>
+    dayTotals.map((t) => {
+      const published = cells.filter((c) => c.dimensions.day === t.dimensions.day)
+      return {
+        day: t.dimensions.day!,
+        count: t.count - published.reduce((n, c) => n + c.count, 0),
+        visitors: t.visitors - published.reduce((n, c) => n + c.visitors, 0),
+        withheld: fine.filter(
+          (f) => f.dimensions.day === t.dimensions.day && !published.some((p) => p.dimensions === f.dimensions)
+        )
+      }
+    })
+
+  it("differencing attack: two separately suppressed queries reveal the small cell exactly", () => {
+    const byCategory = Report.kAnonymize(fine)
+    const dayOnly = Report.kAnonymize(byDay)
+    const d1 = differences(byCategory.cells, dayOnly.cells).find((d) => d.day === "d1")!
+    // The attack works against naive suppression: c's 3 visitors and 6 events are recovered.
+    assert.strictEqual(d1.visitors, 3)
+    assert.strictEqual(d1.count, 6)
+  })
+
+  it("differencing attack: published together, no cell under k is recoverable", () => {
+    const result = Report.kAnonymize(fine, {
+      margins: [
+        { by: ["day"], cells: byDay },
+        { by: [], cells: total }
+      ]
+    })
+    const [dayTotals, grand] = result.margins
+    assert.strictEqual(dayTotals!.cells.length, 2)
+    assert.strictEqual(grand!.cells.length, 1)
+    for (const d of differences(result.cells, dayTotals!.cells)) {
+      if (d.count === 0) continue
+      // What differencing reveals is the sum over at least two withheld cells, with at least k visitors.
+      assert.isAtLeast(d.withheld.length, 2)
+      assert.isAtLeast(d.visitors, 50)
+      const withheld = new Set(d.withheld.map((c) => c.dimensions.category))
+      assert.isAtLeast(visitorsIn(rows, (r) => r.day === d.day && withheld.has(r.category)), 50)
+    }
+    // c is withheld, and b with it (the complementary suppression).
+    assert.deepStrictEqual(
+      result.cells.map((c) => `${c.dimensions.day}/${c.dimensions.category}`),
+      ["d1/a", "d2/a", "d2/b"]
+    )
+    assert.strictEqual(result.suppressed, 1)
+    assert.strictEqual(result.complementary, 1)
+  })
+
+  it("protects a small day inside the grand total too", () => {
+    const small = [...rows, ...rowsFor("d3", "a", 4)]
+    const result = Report.kAnonymize(Report.aggregate(contributions(small), ["day", "category"]), {
+      margins: [
+        { by: ["day"], cells: Report.aggregate(contributions(small), ["day"]) },
+        { by: [], cells: Report.aggregate(contributions(small), []) }
+      ]
+    })
+    const days = result.margins[0]!.cells
+    const grand = result.margins[1]!.cells[0]!
+    const remainder = grand.visitors - days.reduce((n, c) => n + c.visitors, 0)
+    // d3 (4 visitors) is withheld, so another day total is withheld with it: the remainder is not d3 alone.
+    assert.notInclude(
+      days.map((d) => d.dimensions.day),
+      "d3"
+    )
+    assert.isTrue(remainder === 0 || remainder >= 50, `remainder ${remainder}`)
+    assert.isAtMost(days.length, 2)
+  })
+
+  it.prop(
+    "for random data and k, every published figure has ≥ k visitors and every remainder is empty or ≥ k",
+    [
+      fc.array(
+        fc.record({
+          visitor: fc.integer({ min: 0, max: 400 }).map(String),
+          day: fc.constantFrom("d1", "d2", "d3"),
+          category: fc.constantFrom("a", "b", "c", "d", "e"),
+          count: fc.integer({ min: 1, max: 5 })
+        }),
+        { maxLength: 600 }
+      ),
+      fc.integer({ min: 2, max: 60 })
+    ],
+    ([data, k]) => {
+      const cells = Report.aggregate(contributions(data), ["day", "category"])
+      const days = Report.aggregate(contributions(data), ["day"])
+      const grandTotal = Report.aggregate(contributions(data), [])
+      const result = Report.kAnonymize(cells, {
+        k,
+        margins: [
+          { by: ["day"], cells: days },
+          { by: [], cells: grandTotal }
+        ]
+      })
+      const [publishedDays, publishedGrand] = [result.margins[0]!.cells, result.margins[1]!.cells]
+      for (const c of [...result.cells, ...publishedDays, ...publishedGrand]) assert.isAtLeast(c.visitors, k)
+      const isPublished = (c: Report.Cell) => result.cells.includes(c)
+      // Each published day total against its day's cells.
+      for (const day of publishedDays) {
+        const withheld = cells.filter((c) => c.dimensions.day === day.dimensions.day && !isPublished(c))
+        if (withheld.length === 0) continue
+        const names = new Set(withheld.map((c) => c.dimensions.category))
+        assert.isAtLeast(visitorsIn(data, (r) => r.day === day.dimensions.day && names.has(r.category)), k)
+      }
+      // The grand total against the cells and against the day totals.
+      if (publishedGrand.length === 1) {
+        const withheld = cells.filter((c) => !isPublished(c))
+        if (withheld.length > 0) {
+          const keys = new Set(withheld.map((c) => `${c.dimensions.day}/${c.dimensions.category}`))
+          assert.isAtLeast(visitorsIn(data, (r) => keys.has(`${r.day}/${r.category}`)), k)
+        }
+        const withheldDays = new Set(
+          days.filter((d) => !publishedDays.includes(d)).map((d) => d.dimensions.day)
+        )
+        if (withheldDays.size > 0) assert.isAtLeast(visitorsIn(data, (r) => withheldDays.has(r.day)), k)
+      }
+    },
+    { fastCheck: { numRuns: 200 } }
+  )
+})
