@@ -15,14 +15,21 @@ describe("Bot", () => {
     assert.strictEqual(Bot.reason(undefined), "empty")
     assert.strictEqual(Bot.reason("   "), "empty")
     assert.strictEqual(
-      Bot.reason("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"),
+      Bot.reason(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36"
+      ),
       "automation"
     )
     assert.strictEqual(
-      Bot.reason("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 PhantomJS/2.1"),
+      Bot.reason(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 PhantomJS/2.1"
+      ),
       "automation"
     )
-    assert.strictEqual(Bot.reason("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"), "crawler")
+    assert.strictEqual(
+      Bot.reason("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+      "crawler"
+    )
     assert.isUndefined(Bot.reason(people[0]![0]))
   })
 

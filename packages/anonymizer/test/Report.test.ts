@@ -187,7 +187,10 @@ describe("Report.kAnonymize", () => {
       assert.isAtLeast(d.withheld.length, 2)
       assert.isAtLeast(d.visitors, 50)
       const withheld = new Set(d.withheld.map((c) => c.dimensions.category))
-      assert.isAtLeast(visitorsIn(rows, (r) => r.day === d.day && withheld.has(r.category)), 50)
+      assert.isAtLeast(
+        visitorsIn(rows, (r) => r.day === d.day && withheld.has(r.category)),
+        50
+      )
     }
     // c is withheld, and b with it (the complementary suppression).
     assert.deepStrictEqual(
@@ -251,19 +254,27 @@ describe("Report.kAnonymize", () => {
         const withheld = cells.filter((c) => c.dimensions.day === day.dimensions.day && !isPublished(c))
         if (withheld.length === 0) continue
         const names = new Set(withheld.map((c) => c.dimensions.category))
-        assert.isAtLeast(visitorsIn(data, (r) => r.day === day.dimensions.day && names.has(r.category)), k)
+        assert.isAtLeast(
+          visitorsIn(data, (r) => r.day === day.dimensions.day && names.has(r.category)),
+          k
+        )
       }
       // The grand total against the cells and against the day totals.
       if (publishedGrand.length === 1) {
         const withheld = cells.filter((c) => !isPublished(c))
         if (withheld.length > 0) {
           const keys = new Set(withheld.map((c) => `${c.dimensions.day}/${c.dimensions.category}`))
-          assert.isAtLeast(visitorsIn(data, (r) => keys.has(`${r.day}/${r.category}`)), k)
+          assert.isAtLeast(
+            visitorsIn(data, (r) => keys.has(`${r.day}/${r.category}`)),
+            k
+          )
         }
-        const withheldDays = new Set(
-          days.filter((d) => !publishedDays.includes(d)).map((d) => d.dimensions.day)
-        )
-        if (withheldDays.size > 0) assert.isAtLeast(visitorsIn(data, (r) => withheldDays.has(r.day)), k)
+        const withheldDays = new Set(days.filter((d) => !publishedDays.includes(d)).map((d) => d.dimensions.day))
+        if (withheldDays.size > 0)
+          assert.isAtLeast(
+            visitorsIn(data, (r) => withheldDays.has(r.day)),
+            k
+          )
       }
     },
     { fastCheck: { numRuns: 200 } }

@@ -29,7 +29,7 @@ describe("SaltStore", () => {
       const b = yield* store.current
       assert.strictEqual(b.day, "2026-03-02")
       assert.notStrictEqual(b, a)
-      assert.deepStrictEqual(yield* store.days, ["2026-03-01", "2026-03-02"])
+      assert.deepStrictEqual<ReadonlyArray<string>>(yield* store.days, ["2026-03-01", "2026-03-02"])
       assert.isFalse(a.isZeroed())
     }).pipe(Effect.provide(layer))
   )

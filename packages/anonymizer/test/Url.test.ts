@@ -164,7 +164,8 @@ interface Secret {
   readonly needle: string
 }
 
-const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(""))
+const digits = (n: number) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(""))
 
 const luhnComplete = (body: string): string => {
   let sum = 0
@@ -338,7 +339,10 @@ describe("Url.scrub fuzz", () => {
 
   it.prop(
     "ordinary URLs without personal data keep their path and allowlisted parameters",
-    [fc.array(slug, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.constantFrom("utm_source", "sku", "category"), word), { maxLength: 3 })],
+    [
+      fc.array(slug, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.tuple(fc.constantFrom("utm_source", "sku", "category"), word), { maxLength: 3 })
+    ],
     ([segments, params]) => {
       const query = params.map(([k, v]) => `${k}=${v}`).join("&")
       const url = `https://shop.example/${segments.join("/")}${query === "" ? "" : `?${query}`}`

@@ -63,7 +63,10 @@ describe("UserAgent.generalize", () => {
     const started = performance.now()
     assert.deepStrictEqual(cache.generalize(huge), UserAgent.unknown)
     assert.isBelow(performance.now() - started, 50)
-    assert.deepStrictEqual(cache.generalize("Mozilla/5.0 (Windows NT 10.0)\u0000\u0001\u00ff Chrome/120"), UserAgent.unknown)
+    assert.deepStrictEqual(
+      cache.generalize("Mozilla/5.0 (Windows NT 10.0)\u0000\u0001\u00ff Chrome/120"),
+      UserAgent.unknown
+    )
     assert.deepStrictEqual(cache.generalize(`Mozilla/5.0 (Windows NT 10.0) ${"x".repeat(500)}`), UserAgent.unknown)
     const stats = cache.stats()
     assert.strictEqual(stats.entries, 1) // only the binary string, which is short
@@ -74,7 +77,13 @@ describe("UserAgent.generalize", () => {
 
   it.prop(
     "never throws and always returns a valid generalization, whatever the input",
-    [fc.oneof(fc.string({ maxLength: 600 }), fc.string({ unit: "binary", maxLength: 300 }), fc.uint8Array().map((b) => Buffer.from(b).toString("latin1")))],
+    [
+      fc.oneof(
+        fc.string({ maxLength: 600 }),
+        fc.string({ unit: "binary", maxLength: 300 }),
+        fc.uint8Array().map((b) => Buffer.from(b).toString("latin1"))
+      )
+    ],
     ([ua]) => {
       const result = UserAgent.generalize(ua)
       assert.isTrue(
@@ -110,7 +119,11 @@ describe("UserAgent.make (the cache)", () => {
 
   it.prop(
     "stays within its entry and byte bounds",
-    [fc.array(fc.constantFrom(...corpus.slice(0, 200)), { maxLength: 300 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 5_000 })],
+    [
+      fc.array(fc.constantFrom(...corpus.slice(0, 200)), { maxLength: 300 }),
+      fc.integer({ min: 0, max: 20 }),
+      fc.integer({ min: 0, max: 5_000 })
+    ],
     ([sequence, capacity, maxBytes]) => {
       const cache = UserAgent.make({ capacity, maxBytes })
       for (const ua of sequence) {
