@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, collector),
+ * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, user agents, collector),
  * prints a table, and writes `bench/results.json` (a flat `{ "name": number }` object) and `bench/results.md`.
  * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
  * on the machine and are for reading, never for gating CI.
@@ -17,6 +17,7 @@ import * as Consent from "./consent.ts"
 import * as Decoder from "./decoder.ts"
 import { type Figure, log } from "./stats.ts"
 import * as Tag from "./tag.ts"
+import * as Ua from "./ua.ts"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -42,6 +43,7 @@ const benchmarks: ReadonlyArray<{
   { name: "tag", run: () => Tag.run(root) },
   { name: "decoder", run: () => Decoder.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_500 }) },
   { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
+  { name: "ua", run: () => Ua.run(root, { rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "collector", run: () => Collector.run(root, collectorOptions) }
 ]
 

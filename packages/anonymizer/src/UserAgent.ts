@@ -362,15 +362,16 @@ export interface Cache {
  * @since 0.1.0
  * @category constants
  */
-export const DefaultCapacity = 10_000
+export const DefaultCapacity = 20_000
 
 /**
- * Default memory budget: estimated bytes of the cached strings (two per character) and entries.
+ * Default memory budget: estimated bytes of the cached strings (two per character) and entries. A typical user
+ * agent of 150 characters weighs about 400 bytes, so the entry count binds first (about 8 MB).
  *
  * @since 0.1.0
  * @category constants
  */
-export const DefaultMaxBytes = 8 * 1024 * 1024
+export const DefaultMaxBytes = 16 * 1024 * 1024
 
 const ENTRY_BYTES = 96
 
