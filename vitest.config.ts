@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    setupFiles: ["examples/server/test/support/browserFetch.ts"],
     sequence: { concurrent: false }
   }
 })

@@ -9,14 +9,16 @@
  * and decided under the tenant's policy for the visitor's jurisdiction. Its receipt is stored with the event, and
  * every later stage reads it instead of deciding again.
  *
- * What is kept: never an IP address, never the user-agent string, never the raw first-party id (only its keyed
- * HMAC, and only when the decision allows an identifier), and page URLs without query or fragment, referrers as
- * their origin (until the anonymizer's allowlist scrubbing replaces this blunt rule).
+ * Then @openaudience/anonymizer: what is kept is the truncated IP address (the full one lives in memory for this
+ * request only), the generalized user agent (bots are counted, never stored), a keyed HMAC of the first-party id
+ * (only when the decision allows an identifier), and the page URL and referrer scrubbed of personal data,
+ * click ids and non-allowlisted parameters (referrers from other sites cut to their origin). Never the raw IP,
+ * user-agent string or first-party id.
  */
+import { Ip, Pseudonym, Url, UserAgent } from "@openaudience/anonymizer"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import type { StoredEvent } from "@openaudience/storage-sql"
-import { createHmac } from "node:crypto"
 import type { Tenant } from "./Tenants.js"
 
 /** What the HTTP request itself says, independent of what the tag claims. */
@@ -24,9 +26,18 @@ export interface RequestContext {
   /** Sec-GPC, DNT and the opt-out cookie. */
   readonly signals: Signals.Signals
   readonly jurisdiction: Jurisdiction.Jurisdiction
+  /** The client's address truncated (IPv4 /24, IPv6 /48), or `"unknown"`; `undefined` for server-to-server calls. */
+  readonly ip: Ip.Truncated | undefined
+  /** The sender's user agent generalized; server-to-server events may bring their own. */
+  readonly userAgent: UserAgent.Generalized
 }
 
-export const emptyRequest: RequestContext = { signals: Signals.empty, jurisdiction: "unknown" }
+export const emptyRequest: RequestContext = {
+  signals: Signals.empty,
+  jurisdiction: "unknown",
+  ip: undefined,
+  userAgent: UserAgent.unknown
+}
 
 /** Where the visitor's country (and region) come from: headers set by a trusted edge, or nothing. */
 export interface GeoHeaders {
@@ -39,8 +50,16 @@ type Headers = Readonly<Record<string, string | ReadonlyArray<string> | undefine
 const single = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
   typeof value === "string" ? value : undefined
 
-/** Reads the request's own consent signals and jurisdiction. */
-export const requestContext = (headers: Headers, geo: GeoHeaders = {}): RequestContext => ({
+/**
+ * Reads what the request says: consent signals, jurisdiction, the client's truncated address and generalized
+ * user agent. `client` is the socket's peer and the trusted proxies, for a browser's request (tag or pixel); it is
+ * absent for server-to-server calls, whose peer is the advertiser's server, not the visitor.
+ */
+export const requestContext = (
+  headers: Headers,
+  geo: GeoHeaders = {},
+  client?: { readonly remoteAddress: string | undefined; readonly proxies: Ip.TrustedProxies }
+): RequestContext => ({
   signals: Signals.fromRequest(headers),
   jurisdiction:
     geo.country === undefined
@@ -48,23 +67,15 @@ export const requestContext = (headers: Headers, geo: GeoHeaders = {}): RequestC
       : Jurisdiction.fromCountry(
           single(headers[geo.country]),
           geo.region === undefined ? undefined : single(headers[geo.region])
-        )
+        ),
+  // The full address is used here, in memory, and only its truncation leaves this function.
+  ip: client === undefined ? undefined : Ip.truncate(Ip.clientAddress(client.remoteAddress, headers, client.proxies)),
+  userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(single(headers["user-agent"]))
 })
 
 /** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */
 export const visitorKey = (tenant: Tenant, visitorId: string): string =>
-  createHmac("sha256", tenant.visitorKey).update(visitorId).digest("base64url").slice(0, 22)
-
-const withoutQuery = (url: string): string | undefined => {
-  const cut = url.search(/[?#]/)
-  const base = cut === -1 ? url : url.slice(0, cut)
-  return /^https?:\/\/[^/\s]+/i.test(base) ? base : undefined
-}
-
-const originOf = (url: string): string | undefined => {
-  const match = /^(https?:\/\/[^/?#\s]+)/i.exec(url)
-  return match === null ? undefined : match[1]!.toLowerCase()
-}
+  Pseudonym.visitorKey(tenant.visitorKey, visitorId)
 
 const envelopeFields = new Set([
   "type",
@@ -91,28 +102,41 @@ export const decide = (
   return { decision: cache.decide(signals, tenant.policy, request.jurisdiction), signals }
 }
 
-/** Turns a decoded event into the row to store, or `undefined` when its decision forbids collecting it. */
+/** Why an event is not stored: its consent decision forbids collecting it, or it comes from a bot. */
+export type NotStored = "consent" | "bot"
+
+/** Turns a decoded event into the row to store, or why it is not stored. */
 export const toStored = (
   cache: DecisionCache.DecisionCache,
   tenant: Tenant,
   event: Event.Event,
   request: RequestContext,
   receivedAt: number
-): StoredEvent | undefined => {
+): StoredEvent | NotStored => {
+  const userAgent = event.userAgent === undefined ? request.userAgent : UserAgent.generalize(event.userAgent)
+  if (userAgent.bot) return "bot"
   const { decision, signals } = decide(cache, tenant, event, request)
-  if (!decision.collect) return undefined
+  if (!decision.collect) return "consent"
   const visitor = decision.identifier && event.visitorId !== undefined ? visitorKey(tenant, event.visitorId) : null
   const payload: Record<string, unknown> = {}
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]
   }
   if (event.url !== undefined) {
-    const url = withoutQuery(event.url)
+    const url = tenant.scrubUrl(event.url)
     if (url !== undefined) payload.url = url
   }
   if (event.referrer !== undefined) {
-    const referrer = originOf(event.referrer)
+    const referrer = Url.scrubReferrer(event.referrer, event.url, { allowParams: tenant.urlParams })
     if (referrer !== undefined) payload.referrer = referrer
+  }
+  payload.context = {
+    ...(request.ip === undefined ? {} : { ip: request.ip }),
+    browser: userAgent.browser,
+    browserMajor: userAgent.browserMajor,
+    os: userAgent.os,
+    device: userAgent.device,
+    ...(request.jurisdiction === "unknown" ? {} : { jurisdiction: request.jurisdiction })
   }
   return {
     tenant: tenant.id,

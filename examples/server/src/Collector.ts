@@ -3,12 +3,13 @@
  * the server-to-server API. Per request it decodes, checks the site, builds rows synchronously and hands them
  * to the group-commit writer; it answers when the writer says they are durable. No Effect runs per request.
  */
+import type { Ip } from "@openaudience/anonymizer"
 import type { DecisionCache } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
 import type { AppendOutcome, StoredEvent } from "@openaudience/storage-sql"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { type GeoHeaders, type RequestContext, requestContext, toStored } from "./Collect.js"
+import { type GeoHeaders, type NotStored, type RequestContext, requestContext, toStored } from "./Collect.js"
 import type { GroupCommitShape } from "./GroupCommit.js"
 import type { MetricsShape } from "./Metrics.js"
 import * as Problem from "./Problem.js"
@@ -16,7 +17,8 @@ import type { Tenant, TenantsShape } from "./Tenants.js"
 
 /** One event's fate, as answered to the sender. */
 export type EventResult =
-  | { readonly index: number; readonly id: string; readonly status: "accepted" | "duplicate" | "dropped" }
+  | { readonly index: number; readonly id: string; readonly status: "accepted" | "duplicate" }
+  | { readonly index: number; readonly id: string; readonly status: "dropped"; readonly reason: NotStored }
   | {
       readonly index: number
       readonly id?: string | undefined
@@ -41,6 +43,7 @@ export interface CollectorDeps {
   readonly maxBodyBytes: number
   readonly consent: DecisionCache.DecisionCache
   readonly geo: GeoHeaders
+  readonly proxies: Ip.TrustedProxies
 }
 
 const gifHeaders = {
@@ -90,10 +93,10 @@ export const make = (deps: CollectorDeps) => {
         continue
       }
       const row = toStored(deps.consent, tenant, event, request, receivedAt)
-      if (row === undefined) {
-        // The decision forbids collecting it: an identifier-free counter is all that remains.
-        results[i] = { index: i, id: event.id, status: "dropped" }
-        metrics.countEvent(event.type, "dropped")
+      if (typeof row === "string") {
+        // Its consent decision forbids collecting it, or a bot sent it: an identifier-free counter is all that remains.
+        results[i] = { index: i, id: event.id, status: "dropped", reason: row }
+        metrics.countEvent(event.type, row === "bot" ? "bot" : "dropped")
         continue
       }
       rows.push(row)
@@ -160,17 +163,22 @@ export const make = (deps: CollectorDeps) => {
   /** `GET /px.gif?…`: one event in the query string; answers the GIF once it is durable. */
   const pixel = (req: IncomingMessage, res: ServerResponse, query: string): void => {
     const decoded = WireFormat.decodeQuery(query) as Decoded
-    ingest([decoded], requestContext(req.headers, deps.geo), bySite, (outcome) => {
-      if ("failed" in outcome) return answerBatch(res, "pixel", outcome)
-      const result = outcome[0]!
-      if (result.status === "rejected") {
-        metrics.countRequest("pixel", 400)
-        return Problem.send(res, Problem.make("invalid-event", result.reason, { field: result.field }))
+    ingest(
+      [decoded],
+      requestContext(req.headers, deps.geo, { remoteAddress: req.socket.remoteAddress, proxies: deps.proxies }),
+      bySite,
+      (outcome) => {
+        if ("failed" in outcome) return answerBatch(res, "pixel", outcome)
+        const result = outcome[0]!
+        if (result.status === "rejected") {
+          metrics.countRequest("pixel", 400)
+          return Problem.send(res, Problem.make("invalid-event", result.reason, { field: result.field }))
+        }
+        metrics.countRequest("pixel", 200)
+        res.writeHead(200, gifHeaders)
+        res.end(Gif.bytes)
       }
-      metrics.countRequest("pixel", 200)
-      res.writeHead(200, gifHeaders)
-      res.end(Gif.bytes)
-    })
+    )
   }
 
   /** Reads a request body up to `maxBodyBytes`, as UTF-8 text; answers 413/400 itself on failure. */
@@ -225,8 +233,11 @@ export const make = (deps: CollectorDeps) => {
         metrics.countRequest("collect", 400)
         return Problem.send(res, Problem.make("invalid-body", batch.left.message, { field: batch.left.field }))
       }
-      ingest(batch.right as ReadonlyArray<Decoded>, requestContext(req.headers, deps.geo), bySite, (outcome) =>
-        answerBatch(res, "collect", outcome)
+      ingest(
+        batch.right as ReadonlyArray<Decoded>,
+        requestContext(req.headers, deps.geo, { remoteAddress: req.socket.remoteAddress, proxies: deps.proxies }),
+        bySite,
+        (outcome) => answerBatch(res, "collect", outcome)
       )
     })
 

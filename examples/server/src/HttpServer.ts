@@ -62,7 +62,8 @@ export const layer = Layer.scoped(
       now: () => clock.unsafeCurrentTimeMillis(),
       maxBodyBytes: config.maxBodyBytes,
       consent: DecisionCache.make(),
-      geo
+      geo,
+      proxies: config.trustedProxies
     })
     let listeningUrl = "http://127.0.0.1"
     const router = yield* Routes.router(() => config.publicUrl ?? listeningUrl)

@@ -7,7 +7,10 @@ import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 
 export interface MetricsShape {
-  readonly countEvent: (type: string, outcome: "accepted" | "duplicate" | "dropped" | "rejected" | "failed") => void
+  readonly countEvent: (
+    type: string,
+    outcome: "accepted" | "duplicate" | "dropped" | "bot" | "rejected" | "failed"
+  ) => void
   readonly countRequest: (route: string, status: number) => void
   readonly observeCommit: (events: number, millis: number) => void
   readonly render: () => string

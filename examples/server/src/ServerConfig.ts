@@ -4,6 +4,7 @@
  * folder, with a warning.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import { Ip } from "@openaudience/anonymizer"
 import { EventLog } from "@openaudience/eventlog"
 import * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
@@ -37,6 +38,11 @@ export interface ServerConfigShape {
    */
   readonly countryHeader: string | undefined
   readonly regionHeader: string | undefined
+  /**
+   * Proxies whose forwarding header (X-Forwarded-For, or Forwarded) is believed for the client's address
+   * (OA_TRUSTED_PROXIES: CIDRs or `loopback`, `private`; OA_FORWARDED_HEADER). None by default: the socket's peer.
+   */
+  readonly trustedProxies: Ip.TrustedProxies
   /** Largest accepted request body, bytes. */
   readonly maxBodyBytes: number
 }
@@ -96,6 +102,7 @@ export const load = Effect.gen(function* () {
   )
   const countryHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_COUNTRY_HEADER")))
   const regionHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_REGION_HEADER")))
+  const trustedProxies = yield* Ip.trustedProxiesConfig()
   const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
@@ -113,6 +120,7 @@ export const load = Effect.gen(function* () {
     publicUrl,
     countryHeader: countryHeader?.toLowerCase(),
     regionHeader: regionHeader?.toLowerCase(),
+    trustedProxies,
     maxBodyBytes
   })
 })
@@ -137,6 +145,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       maxBodyBytes: 64 * 1024,
       countryHeader: undefined,
       regionHeader: undefined,
+      trustedProxies: { cidrs: [], header: "x-forwarded-for" },
       ...overrides
     })
   )

@@ -3,12 +3,13 @@
  * Lookups are plain synchronous map reads because the collector's hot path calls them per event.
  * API keys are kept only as SHA-256 digests and compared in constant time.
  */
+import { Pseudonym, Url } from "@openaudience/anonymizer"
 import { Policy } from "@openaudience/consent"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { createHash, hkdfSync, timingSafeEqual } from "node:crypto"
+import { createHash, timingSafeEqual } from "node:crypto"
 import { ServerConfig } from "./ServerConfig.js"
 
 export type Role = "admin" | "ingest"
@@ -19,6 +20,10 @@ export interface Tenant {
   readonly siteKeys: ReadonlySet<string>
   /** The consent policy every event of this tenant is decided under. */
   readonly policy: Policy.Policy
+  /** Query parameters kept in page URLs and same-site referrers (everything else is dropped). */
+  readonly urlParams: ReadonlyArray<string>
+  /** Scrubs a page URL with this tenant's allowlist (compiled once). */
+  readonly scrubUrl: (url: string) => string | undefined
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
   readonly visitorKey: Uint8Array
 }
@@ -41,15 +46,13 @@ export class Tenants extends Context.Tag("@openaudience/example-server/Tenants")
 
 const digest = (key: string): Buffer => createHash("sha256").update(key, "utf8").digest()
 
-/** Derives a tenant's key for a purpose from the master secret (HKDF-SHA256). */
-export const deriveKey = (secret: Uint8Array, tenantId: string, purpose: string): Uint8Array =>
-  new Uint8Array(hkdfSync("sha256", secret, "openaudience/v1", `${purpose}:${tenantId}`, 32))
-
 export interface TenantSpec {
   readonly id: string
   readonly name: string
   readonly siteKeys: ReadonlyArray<string>
   readonly policy: Policy.Policy
+  /** Query parameters kept in URLs; default `Url.defaultAllowParams` (utm_*, product and category parameters). */
+  readonly urlParams?: ReadonlyArray<string>
   readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
 }
 
@@ -63,7 +66,9 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       name: spec.name,
       siteKeys: new Set(spec.siteKeys),
       policy: spec.policy,
-      visitorKey: deriveKey(secret, spec.id, "visitor")
+      urlParams: spec.urlParams ?? Url.defaultAllowParams,
+      scrubUrl: Url.scrubber({ allowParams: spec.urlParams ?? Url.defaultAllowParams }),
+      visitorKey: Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
     }
     ids.set(spec.id, tenant)
     for (const site of spec.siteKeys) {

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DecisionCache, Policy } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
-import { emptyRequest, requestContext, toStored } from "../src/Collect.js"
+import { emptyRequest, requestContext, type NotStored, toStored } from "../src/Collect.js"
+import type { StoredEvent } from "@openaudience/storage-sql"
 import * as Tenants from "../src/Tenants.js"
 
 const tenantWith = (policy: Policy.Policy) =>
@@ -18,6 +19,11 @@ const event: Event.Event = {
   referrer: "https://news.example/a/b?c=d"
 }
 
+const stored = (row: StoredEvent | NotStored): StoredEvent => {
+  if (typeof row === "string") throw new Error(`expected a stored row, got ${row}`)
+  return row
+}
+
 const eu = requestContext({ "x-country": "FR" }, { country: "x-country" })
 
 describe("Collect.toStored", () => {
@@ -27,8 +33,8 @@ describe("Collect.toStored", () => {
     const strict = { ...Policy.defaultPolicy, allowIdentifierFreeEvents: false }
     const drop = tenantWith({ ...strict, disallowed: "drop" })
     const count = tenantWith({ ...Policy.defaultPolicy, disallowed: "count" })
-    assert.isUndefined(toStored(cache, drop, event, eu, 1_764_000_000_000))
-    const counted = toStored(cache, count, event, eu, 1_764_000_000_000)!
+    assert.strictEqual(toStored(cache, drop, event, eu, 1_764_000_000_000), "consent")
+    const counted = stored(toStored(cache, count, event, eu, 1_764_000_000_000))
     assert.isNull(counted.visitor)
     assert.strictEqual((counted.consent as any).model, "opt-in")
   })
@@ -36,22 +42,24 @@ describe("Collect.toStored", () => {
   it("never keeps an identifier for a child-directed tenant, even with no other signal", () => {
     const cache = DecisionCache.make()
     const child = tenantWith({ ...Policy.demo, childDirected: true })
-    const stored = toStored(cache, child, event, emptyRequest, 1_764_000_000_000)!
-    assert.isNull(stored.visitor)
-    assert.isTrue((stored.consent as any).decision.child)
-    const adult = toStored(cache, tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000)!
+    const childRow = stored(toStored(cache, child, event, emptyRequest, 1_764_000_000_000))
+    assert.isNull(childRow.visitor)
+    assert.isTrue((childRow.consent as any).decision.child)
+    const adult = stored(toStored(cache, tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000))
     assert.isString(adult.visitor)
   })
 
   it("keeps a keyed pseudonym, not the raw id, and strips URLs to what is safe to keep", () => {
-    const stored = toStored(DecisionCache.make(), tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000)!
-    assert.notStrictEqual(stored.visitor, event.visitorId)
-    assert.strictEqual(stored.visitor!.length, 22)
-    assert.deepStrictEqual(stored.payload, { url: "https://shop.example/cart", referrer: "https://news.example" })
+    const row = stored(toStored(DecisionCache.make(), tenantWith(Policy.demo), event, emptyRequest, 1_764_000_000_000))
+    assert.notStrictEqual(row.visitor, event.visitorId)
+    assert.strictEqual(row.visitor!.length, 22)
+    const payload = row.payload as any
+    assert.strictEqual(payload.url, "https://shop.example/cart#top", "a parameter not allowlisted is dropped")
+    assert.strictEqual(payload.referrer, "https://news.example")
     const other = Tenants.make(new Uint8Array(32).fill(2), [
       { id: "t", name: "T", siteKeys: ["shop"], policy: Policy.demo, apiKeys: [] }
     ]).bySite("shop")!
-    const again = toStored(DecisionCache.make(), other, event, emptyRequest, 1_764_000_000_000)!
-    assert.notStrictEqual(again.visitor, stored.visitor, "another secret gives another pseudonym")
+    const again = stored(toStored(DecisionCache.make(), other, event, emptyRequest, 1_764_000_000_000))
+    assert.notStrictEqual(again.visitor, row.visitor, "another secret gives another pseudonym")
   })
 })

@@ -1,5 +1,6 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Snippet, WireFormat } from "@openaudience/pixel"
+import { browserUserAgent } from "./support/browserFetch.js"
 import { adminKey, inspect, startServer, type TestServer } from "./support/server.js"
 
 let server: TestServer
@@ -50,10 +51,10 @@ describe("GET /px.gif", () => {
     assert.match(stored.receivedAt, /^\d{4}-\d\d-\d\dT/)
   })
 
-  it("keeps only a keyed pseudonym of the visitor, never the raw id, URL query or user agent", async () => {
+  it("keeps only a keyed pseudonym, the truncated IP, the generalized user agent and the scrubbed URL", async () => {
     const event = productView()
     await fetch(`${server.url}/px.gif?${WireFormat.encodeQuery(event)}`, {
-      headers: { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) UniqueAgent/9.9" }
+      headers: { "user-agent": `${browserUserAgent} Zzqx/9.9` }
     })
     const stored = (await inspect(server.url)).find((e) => e.id === event.id)
     assert.isString(stored.visitor)
@@ -61,10 +62,17 @@ describe("GET /px.gif", () => {
     const json = JSON.stringify(stored)
     assert.notInclude(json, "vis_0123456789abcdef")
     assert.notInclude(json, "jane")
-    assert.notInclude(json, "UniqueAgent")
+    assert.notInclude(json, "Zzqx")
     assert.notInclude(json, "utm_source")
-    assert.strictEqual(stored.data.url, "https://shop.example/products/boots")
+    assert.strictEqual(stored.data.url, "https://shop.example/products/boots#reviews")
     assert.strictEqual(stored.data.referrer, "https://news.example")
+    assert.deepStrictEqual(stored.data.context, {
+      ip: "127.0.0.0",
+      browser: "Chrome",
+      browserMajor: "131",
+      os: "Linux",
+      device: "desktop"
+    })
   })
 
   it("keeps no visitor identifier when Sec-GPC, DNT or the event's own signals say so", async () => {
@@ -268,5 +276,27 @@ describe("embedded worker", () => {
     assert.strictEqual(seen, start + 2)
     const bad = await fetch(`${server.url}/v1/stats/daily?days=0`, { headers: { authorization: `Bearer ${adminKey}` } })
     assert.strictEqual(bad.status, 400)
+  })
+})
+
+describe("bots", () => {
+  it("counts events from bots and automation without storing them", async () => {
+    for (const ua of [
+      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+      "curl/8.5.0"
+    ]) {
+      const event = productView()
+      const response = await fetch(`${server.url}/px.gif?${WireFormat.encodeQuery(event)}`, {
+        headers: { "user-agent": ua }
+      })
+      assert.strictEqual(response.status, 200, ua)
+      assert.isUndefined(
+        (await inspect(server.url)).find((e) => e.id === event.id),
+        ua
+      )
+    }
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    assert.match(metrics, /oa_events_total\{type="product_view",outcome="bot"\} [3-9]/)
   })
 })

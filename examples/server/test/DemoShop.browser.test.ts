@@ -48,8 +48,8 @@ describe("the demo shop in headless Chromium", () => {
       const pageViews = events.filter((e) => e.type === "page_view")
       assert.sameMembers(
         pageViews.map((e) => e.data.url),
-        [shop, `${shop}product.html`, `${shop}checkout.html`, `${shop}thanks.html`],
-        "one page view per page, stored without the query string"
+        [shop, `${shop}product.html?sku=sku-boots`, `${shop}checkout.html`, `${shop}thanks.html`],
+        "one page view per page, keeping only allowlisted parameters (sku), never the order id"
       )
 
       const productView = events.find((e) => e.type === "product_view")
@@ -58,7 +58,7 @@ describe("the demo shop in headless Chromium", () => {
         category: "shoes",
         unitPrice: 12900,
         currency: "EUR",
-        url: `${shop}product.html`
+        url: `${shop}product.html?sku=sku-boots`
       })
 
       const addToCart = events.find((e) => e.type === "add_to_cart")
@@ -124,8 +124,12 @@ describe("the demo shop in headless Chromium", () => {
       assert.strictEqual(pageViews.length, 2, JSON.stringify(pageViews))
       assert.strictEqual(pageViews[0].data.url, shop)
       const routed = pageViews[1]
-      assert.strictEqual(routed.data.url, `${shop}spa/route-2`)
-      assert.strictEqual(routed.data.referrer, server.url, "the previous route is the referrer, kept as its origin")
+      assert.strictEqual(routed.data.url, `${shop}spa/route-2#top`, "a parameter not allowlisted is dropped")
+      assert.strictEqual(
+        routed.data.referrer,
+        `${shop}`,
+        "the previous route is the referrer: same site, so scrubbed like a URL rather than cut to its origin"
+      )
       assert.strictEqual(routed.visitor, first.visitor)
       assert.isString(routed.visitor)
       assert.notInclude(JSON.stringify(events), (await visitorCookie(context))!)

@@ -4,6 +4,7 @@
  * file and hands each test what it needs, failing in CI (CI=true) when Chromium is missing and skipping with the
  * reason elsewhere; the other helpers record what a page did and read the events back through the inspector.
  */
+import { browserUserAgent } from "./browserFetch.js"
 import { afterAll, assert, beforeAll } from "@effect/vitest"
 import { existsSync } from "node:fs"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
@@ -32,7 +33,15 @@ export const browserSuite = (): ((ctx: { skip: (note?: string) => never }) => Br
     server = await startServer()
     browser = await chromium.launch({
       executablePath,
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+      // Headless Chromium announces itself as HeadlessChrome, which the collector counts as a bot and does not
+      // store: the tests play a visitor's ordinary Chrome.
+      args: [
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        `--user-agent=${browserUserAgent}`
+      ]
     })
   }, 60_000)
 
