@@ -18,6 +18,7 @@ import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as Relay from "./Relay.js"
+import * as Salts from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
 
@@ -47,7 +48,7 @@ const workers = Layer.unwrapEffect(
 )
 
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, workers).pipe(
+export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, workers, Salts.layer).pipe(
   Layer.provideMerge(Committer.layer),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)

@@ -15,7 +15,7 @@
  * click ids and non-allowlisted parameters (referrers from other sites cut to their origin). Never the raw IP,
  * user-agent string or first-party id.
  */
-import { Ip, Pseudonym, Url, UserAgent } from "@openaudience/anonymizer"
+import { Ip, Pseudonym, type SaltStore, Url, UserAgent } from "@openaudience/anonymizer"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import type { StoredEvent } from "@openaudience/storage-sql"
@@ -30,6 +30,8 @@ export interface RequestContext {
   readonly ip: Ip.Truncated | undefined
   /** The sender's user agent generalized; server-to-server events may bring their own. */
   readonly userAgent: UserAgent.Generalized
+  /** Today's salt, for tenants in cookieless mode. */
+  readonly salt?: SaltStore.Salt | undefined
 }
 
 export const emptyRequest: RequestContext = {
@@ -58,7 +60,11 @@ const single = (value: string | ReadonlyArray<string> | undefined): string | und
 export const requestContext = (
   headers: Headers,
   geo: GeoHeaders = {},
-  client?: { readonly remoteAddress: string | undefined; readonly proxies: Ip.TrustedProxies }
+  client?: {
+    readonly remoteAddress: string | undefined
+    readonly proxies: Ip.TrustedProxies
+    readonly salt?: SaltStore.Salt | undefined
+  }
 ): RequestContext => ({
   signals: Signals.fromRequest(headers),
   jurisdiction:
@@ -70,7 +76,8 @@ export const requestContext = (
         ),
   // The full address is used here, in memory, and only its truncation leaves this function.
   ip: client === undefined ? undefined : Ip.truncate(Ip.clientAddress(client.remoteAddress, headers, client.proxies)),
-  userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(single(headers["user-agent"]))
+  userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(single(headers["user-agent"])),
+  salt: client?.salt
 })
 
 /** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */
@@ -89,6 +96,22 @@ const envelopeFields = new Set([
   "url",
   "referrer"
 ])
+
+/**
+ * The pseudonymous visitor of an event whose decision allows an identifier: the keyed HMAC of its first-party id,
+ * or in cookieless mode the HMAC of (today's salt, truncated IP, generalized user agent, site), which nobody can
+ * recompute once the salt is destroyed; the first-party id is then ignored.
+ */
+const visitorOf = (
+  tenant: Tenant,
+  event: Event.Event,
+  request: RequestContext,
+  userAgent: UserAgent.Generalized
+): string | null => {
+  if (!tenant.cookieless) return event.visitorId === undefined ? null : visitorKey(tenant, event.visitorId)
+  if (request.ip === undefined || request.ip === "unknown" || request.salt === undefined) return null
+  return Pseudonym.cookielessKey(request.salt, request.ip, userAgent, event.site) ?? null
+}
 
 /** The consent decision for one event of a request. */
 export const decide = (
@@ -117,7 +140,7 @@ export const toStored = (
   if (userAgent.bot) return "bot"
   const { decision, signals } = decide(cache, tenant, event, request)
   if (!decision.collect) return "consent"
-  const visitor = decision.identifier && event.visitorId !== undefined ? visitorKey(tenant, event.visitorId) : null
+  const visitor = decision.identifier ? visitorOf(tenant, event, request, userAgent) : null
   const payload: Record<string, unknown> = {}
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]

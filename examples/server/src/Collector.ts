@@ -3,7 +3,7 @@
  * the server-to-server API. Per request it decodes, checks the site, builds rows synchronously and hands them
  * to the group-commit writer; it answers when the writer says they are durable. No Effect runs per request.
  */
-import type { Ip } from "@openaudience/anonymizer"
+import type { Ip, SaltStore } from "@openaudience/anonymizer"
 import type { DecisionCache } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
@@ -44,6 +44,8 @@ export interface CollectorDeps {
   readonly consent: DecisionCache.DecisionCache
   readonly geo: GeoHeaders
   readonly proxies: Ip.TrustedProxies
+  /** Today's salt for cookieless tenants. */
+  readonly salt: () => SaltStore.Salt | undefined
 }
 
 const gifHeaders = {
@@ -165,7 +167,11 @@ export const make = (deps: CollectorDeps) => {
     const decoded = WireFormat.decodeQuery(query) as Decoded
     ingest(
       [decoded],
-      requestContext(req.headers, deps.geo, { remoteAddress: req.socket.remoteAddress, proxies: deps.proxies }),
+      requestContext(req.headers, deps.geo, {
+        remoteAddress: req.socket.remoteAddress,
+        proxies: deps.proxies,
+        salt: deps.salt()
+      }),
       bySite,
       (outcome) => {
         if ("failed" in outcome) return answerBatch(res, "pixel", outcome)
@@ -235,7 +241,11 @@ export const make = (deps: CollectorDeps) => {
       }
       ingest(
         batch.right as ReadonlyArray<Decoded>,
-        requestContext(req.headers, deps.geo, { remoteAddress: req.socket.remoteAddress, proxies: deps.proxies }),
+        requestContext(req.headers, deps.geo, {
+          remoteAddress: req.socket.remoteAddress,
+          proxies: deps.proxies,
+          salt: deps.salt()
+        }),
         bySite,
         (outcome) => answerBatch(res, "collect", outcome)
       )

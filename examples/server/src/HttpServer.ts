@@ -18,6 +18,7 @@ import { GroupCommit } from "./GroupCommit.js"
 import { Metrics } from "./Metrics.js"
 import * as Problem from "./Problem.js"
 import * as Routes from "./Routes.js"
+import { Salts } from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
 import { Tenants } from "./Tenants.js"
 
@@ -53,6 +54,7 @@ export const layer = Layer.scoped(
     const tenants = yield* Tenants
     const commit = yield* GroupCommit
     const metrics = yield* Metrics
+    const salts = yield* Salts
     const clock = yield* Effect.clock
     const geo = { country: config.countryHeader, region: config.regionHeader }
     const collector = Collector.make({
@@ -63,7 +65,8 @@ export const layer = Layer.scoped(
       maxBodyBytes: config.maxBodyBytes,
       consent: DecisionCache.make(),
       geo,
-      proxies: config.trustedProxies
+      proxies: config.trustedProxies,
+      salt: salts.current
     })
     let listeningUrl = "http://127.0.0.1"
     const router = yield* Routes.router(() => config.publicUrl ?? listeningUrl)

@@ -30,6 +30,8 @@ export interface ServerConfigShape {
   readonly secret: Redacted.Redacted<Uint8Array>
   readonly demo: boolean
   readonly demoAdminKey: Redacted.Redacted<string>
+  /** Run the demo tenant in cookieless mode (OA_DEMO_COOKIELESS). */
+  readonly demoCookieless: boolean
   /** The URL put in demo pages (OA_PUBLIC_URL); by default the URL the server listens on. */
   readonly publicUrl: string | undefined
   /**
@@ -103,6 +105,7 @@ export const load = Effect.gen(function* () {
   const countryHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_COUNTRY_HEADER")))
   const regionHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_REGION_HEADER")))
   const trustedProxies = yield* Ip.trustedProxiesConfig()
+  const demoCookieless = yield* Config.boolean("OA_DEMO_COOKIELESS").pipe(Config.withDefault(false))
   const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
@@ -117,6 +120,7 @@ export const load = Effect.gen(function* () {
     secret,
     demo,
     demoAdminKey,
+    demoCookieless,
     publicUrl,
     countryHeader: countryHeader?.toLowerCase(),
     regionHeader: regionHeader?.toLowerCase(),
@@ -141,6 +145,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       secret: Redacted.make(new Uint8Array(32).fill(7)),
       demo: true,
       demoAdminKey: Redacted.make("demo-admin-key"),
+      demoCookieless: false,
       publicUrl: undefined,
       maxBodyBytes: 64 * 1024,
       countryHeader: undefined,

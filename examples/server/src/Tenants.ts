@@ -24,6 +24,8 @@ export interface Tenant {
   readonly urlParams: ReadonlyArray<string>
   /** Scrubs a page URL with this tenant's allowlist (compiled once). */
   readonly scrubUrl: (url: string) => string | undefined
+  /** Cookieless mode: visitors keyed by a daily salt, truncated IP, generalized user agent and site. */
+  readonly cookieless: boolean
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
   readonly visitorKey: Uint8Array
 }
@@ -53,6 +55,8 @@ export interface TenantSpec {
   readonly policy: Policy.Policy
   /** Query parameters kept in URLs; default `Url.defaultAllowParams` (utm_*, product and category parameters). */
   readonly urlParams?: ReadonlyArray<string>
+  /** Key visitors without cookies (see `Tenant.cookieless`). */
+  readonly cookieless?: boolean
   readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
 }
 
@@ -68,6 +72,7 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       policy: spec.policy,
       urlParams: spec.urlParams ?? Url.defaultAllowParams,
       scrubUrl: Url.scrubber({ allowParams: spec.urlParams ?? Url.defaultAllowParams }),
+      cookieless: spec.cookieless === true,
       visitorKey: Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
     }
     ids.set(spec.id, tenant)
@@ -93,11 +98,12 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
 }
 
 /** The demo tenant: site key `demo`, admin key from OA_DEMO_ADMIN_KEY. */
-export const demoTenant = (adminKey: Redacted.Redacted<string>): TenantSpec => ({
+export const demoTenant = (adminKey: Redacted.Redacted<string>, cookieless = false): TenantSpec => ({
   id: "demo",
   name: "Demo shop",
   siteKeys: ["demo"],
   policy: Policy.demo,
+  cookieless,
   apiKeys: [{ key: adminKey, role: "admin" }]
 })
 
@@ -105,7 +111,7 @@ export const layer = Layer.effect(
   Tenants,
   Effect.gen(function* () {
     const config = yield* ServerConfig
-    const specs = config.demo ? [demoTenant(config.demoAdminKey)] : []
+    const specs = config.demo ? [demoTenant(config.demoAdminKey, config.demoCookieless)] : []
     if (specs.length === 0) {
       yield* Effect.logWarning("No tenant is configured: set OA_DEMO=1 to run the demo tenant")
     }
