@@ -14,7 +14,7 @@
 import * as Schema from "effect/Schema"
 import UAParser from "ua-parser-js"
 import * as Bot from "./Bot.js"
-import { Lru } from "./internal/lru.js"
+import { LRUCache } from "lru-cache"
 
 /**
  * The device classes.
@@ -383,20 +383,24 @@ const ENTRY_BYTES = 96
  * @category constructors
  */
 export const make = (options: { readonly capacity?: number; readonly maxBytes?: number } = {}): Cache => {
-  const lru = new Lru<string, Generalized>(options.capacity ?? DefaultCapacity, options.maxBytes ?? DefaultMaxBytes)
+  const capacity = Math.floor(options.capacity ?? DefaultCapacity)
+  const maxBytes = Math.floor(options.maxBytes ?? DefaultMaxBytes)
+  // lru-cache, bounded by entries and by estimated bytes; with no room at all, nothing is kept.
+  const lru =
+    capacity > 0 && maxBytes > 0 ? new LRUCache<string, Generalized>({ max: capacity, maxSize: maxBytes }) : undefined
   let parses = 0
   return {
     generalize: (userAgent) => {
       if (typeof userAgent !== "string" || userAgent.length > Bot.MaxLength) return generalizeUncached(userAgent)
-      const hit = lru.get(userAgent)
+      const hit = lru?.get(userAgent)
       if (hit !== undefined) return hit
       parses++
       const result = generalizeUncached(userAgent)
-      lru.set(userAgent, result, ENTRY_BYTES + 2 * userAgent.length)
+      lru?.set(userAgent, result, { size: ENTRY_BYTES + 2 * userAgent.length })
       return result
     },
-    stats: () => ({ entries: lru.size, bytes: lru.weight, parses }),
-    clear: () => lru.clear()
+    stats: () => ({ entries: lru?.size ?? 0, bytes: lru?.calculatedSize ?? 0, parses }),
+    clear: () => lru?.clear()
   }
 }
 

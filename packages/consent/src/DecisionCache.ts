@@ -13,7 +13,7 @@ import type { ConsentStringError } from "./ConsentStringError.js"
 import type { ConsentDecision } from "./Decision.js"
 import type * as Gpp from "./Gpp.js"
 import * as Internal from "./internal/decide.js"
-import { Lru } from "./internal/lru.js"
+import { LRUCache } from "lru-cache"
 import type { Jurisdiction } from "./Jurisdiction.js"
 import type { Policy } from "./Policy.js"
 import type { Signals } from "./Signals.js"
@@ -85,25 +85,30 @@ const weigh =
 export const make = (capacity: number = DefaultCapacity, maxBytes: number = DefaultMaxBytes): DecisionCache => {
   const size = Number.isFinite(capacity) ? Math.max(0, Math.floor(capacity)) : DefaultCapacity
   const budget = Number.isNaN(maxBytes) ? DefaultMaxBytes : Math.max(0, maxBytes)
-  const tcf = new Lru<string, Either.Either<Tcf.TcData, ConsentStringError>>(size, budget)
-  const gpp = new Lru<string, Either.Either<Gpp.GppData, ConsentStringError>>(size, budget)
-  const usp = new Lru<string, Either.Either<Usp.UspData, ConsentStringError>>(size, budget)
+  // lru-cache, bounded by entries and by the estimated bytes of each entry; with no room at all, nothing is kept.
+  const lru = <A>() =>
+    size > 0 && budget > 0
+      ? new LRUCache<string, Either.Either<A, ConsentStringError>>({ max: size, maxSize: budget })
+      : undefined
+  const tcf = lru<Tcf.TcData>()
+  const gpp = lru<Gpp.GppData>()
+  const usp = lru<Usp.UspData>()
   // Activities per decoded TC string and vendor id; entries live as long as the decoded string is referenced.
   let explained = new WeakMap<Tcf.TcData, Map<number, Tcf.Explained>>()
   let decodes = 0
 
   const cached =
     <A>(
-      lru: Lru<string, Either.Either<A, ConsentStringError>>,
+      lru: LRUCache<string, Either.Either<A, ConsentStringError>> | undefined,
       decode: (s: string) => Either.Either<A, ConsentStringError>,
       weight: (key: string, result: Either.Either<A, ConsentStringError>) => number
     ) =>
     (value: string): Either.Either<A, ConsentStringError> => {
-      const hit = lru.get(value)
+      const hit = lru?.get(value)
       if (hit !== undefined) return hit
       decodes++
       const result = decode(value)
-      lru.set(value, result, weight(value, result))
+      lru?.set(value, result, { size: Math.max(1, Math.ceil(weight(value, result))) })
       return result
     }
 
@@ -138,16 +143,16 @@ export const make = (capacity: number = DefaultCapacity, maxBytes: number = Defa
     capacity: size,
     decide: (signals, policy, jurisdiction) => Internal.decide(decoders, signals, policy, jurisdiction),
     stats: () => ({
-      tcf: tcf.size,
-      gpp: gpp.size,
-      usp: usp.size,
+      tcf: tcf?.size ?? 0,
+      gpp: gpp?.size ?? 0,
+      usp: usp?.size ?? 0,
       decodes,
-      bytes: tcf.weight + gpp.weight + usp.weight
+      bytes: (tcf?.calculatedSize ?? 0) + (gpp?.calculatedSize ?? 0) + (usp?.calculatedSize ?? 0)
     }),
     clear: () => {
-      tcf.clear()
-      gpp.clear()
-      usp.clear()
+      tcf?.clear()
+      gpp?.clear()
+      usp?.clear()
       explained = new WeakMap()
     }
   }
