@@ -17,6 +17,7 @@ import * as Committer from "./Committer.js"
 import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
+import * as PrivacyLedger from "./PrivacyLedger.js"
 import * as Relay from "./Relay.js"
 import * as Salts from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -48,11 +49,13 @@ const workers = Layer.unwrapEffect(
 )
 
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(GroupCommit.layer, Tenants.layer, workers, Salts.layer).pipe(
-  Layer.provideMerge(Committer.layer),
-  Layer.provideMerge(Metrics.layer),
-  Layer.provideMerge(storage)
-)
+export const services = Layer.mergeAll(
+  GroupCommit.layer,
+  Tenants.layer,
+  workers,
+  Salts.layer,
+  PrivacyLedger.layer
+).pipe(Layer.provideMerge(Committer.layer), Layer.provideMerge(Metrics.layer), Layer.provideMerge(storage))
 
 /** The server, given its configuration. */
 export const layer = HttpServer.layer.pipe(Layer.provideMerge(services), Layer.provideMerge(NodeContext.layer))

@@ -18,6 +18,7 @@ export type ProblemType =
   | "not-found"
   | "method-not-allowed"
   | "invalid-parameter"
+  | "privacy-budget-exhausted"
   | "unavailable"
   | "internal"
 
@@ -32,6 +33,7 @@ const titles: Record<ProblemType, string> = {
   "not-found": "Not found",
   "method-not-allowed": "Method not allowed",
   "invalid-parameter": "Invalid query parameter",
+  "privacy-budget-exhausted": "Privacy budget exhausted",
   unavailable: "Temporarily unavailable",
   internal: "Internal error"
 }
@@ -47,6 +49,7 @@ const statuses: Record<ProblemType, number> = {
   "not-found": 404,
   "method-not-allowed": 405,
   "invalid-parameter": 400,
+  "privacy-budget-exhausted": 429,
   unavailable: 503,
   internal: 500
 }

@@ -14,6 +14,7 @@ import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
 import * as Problem from "./Problem.js"
+import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
 import { type Role, Tenants } from "./Tenants.js"
@@ -100,6 +101,15 @@ const dailyStats = Effect.gen(function* () {
   return HttpServerResponse.unsafeJson({ since, days: counts }, { headers: { "cache-control": "no-store" } })
 })
 
+/** `GET /v1/reports/:report`: k-anonymous or differentially private aggregates for partners (see Reports.ts). */
+const report = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const { report } = yield* HttpRouter.params
+  const params = yield* HttpServerRequest.ParsedSearchParams
+  return yield* Reports.respond(tenant.id, report, params)
+})
+
 const health = Effect.gen(function* () {
   const store = yield* EventStore.EventStore
   const ok = yield* store.count("healthz").pipe(
@@ -129,6 +139,7 @@ export const router = (publicUrl: () => string) =>
       ),
       HttpRouter.get("/v1/events", inspector),
       HttpRouter.get("/v1/stats/daily", dailyStats),
+      HttpRouter.get("/v1/reports/:report", report),
       HttpRouter.get("/optout", OptOut.show),
       HttpRouter.post("/optout", OptOut.submit(publicUrl)),
       HttpRouter.get("/optout/status", OptOut.status),

@@ -47,6 +47,11 @@ export interface ServerConfigShape {
   readonly trustedProxies: Ip.TrustedProxies
   /** Largest accepted request body, bytes. */
   readonly maxBodyBytes: number
+  /**
+   * The differential-privacy budget of each (tenant, partner) pair, never renewed (OA_PRIVACY_BUDGET: ε, default
+   * 10; OA_PRIVACY_BUDGET_DELTA: δ, default 1e-5).
+   */
+  readonly privacyBudget: { readonly epsilon: number; readonly delta: number }
 }
 
 export class ServerConfig extends Context.Tag("@openaudience/example-server/ServerConfig")<
@@ -107,6 +112,14 @@ export const load = Effect.gen(function* () {
   const trustedProxies = yield* Ip.trustedProxiesConfig()
   const demoCookieless = yield* Config.boolean("OA_DEMO_COOKIELESS").pipe(Config.withDefault(false))
   const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
+  const budgetEpsilon = yield* Config.number("OA_PRIVACY_BUDGET").pipe(
+    Config.withDefault(10),
+    Config.validate({ message: "OA_PRIVACY_BUDGET must be a positive ε", validation: (n) => n > 0 && n < 1e6 })
+  )
+  const budgetDelta = yield* Config.number("OA_PRIVACY_BUDGET_DELTA").pipe(
+    Config.withDefault(1e-5),
+    Config.validate({ message: "OA_PRIVACY_BUDGET_DELTA must be in [0, 1)", validation: (n) => n >= 0 && n < 1 })
+  )
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
   return ServerConfig.of({
@@ -125,7 +138,8 @@ export const load = Effect.gen(function* () {
     countryHeader: countryHeader?.toLowerCase(),
     regionHeader: regionHeader?.toLowerCase(),
     trustedProxies,
-    maxBodyBytes
+    maxBodyBytes,
+    privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta }
   })
 })
 
@@ -151,6 +165,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       countryHeader: undefined,
       regionHeader: undefined,
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },
+      privacyBudget: { epsilon: 10, delta: 1e-5 },
       ...overrides
     })
   )

@@ -1,0 +1,487 @@
+/**
+ * Partner reports: `GET /v1/reports/product-views` and `GET /v1/reports/conversions`, aggregates of the caller's
+ * stored events by day, category, browser family, OS family, device class and country, safe to hand to advertisers,
+ * publishers and partners.
+ *
+ * Only events whose stored consent receipt allows measurement are counted. Every number is judged by distinct
+ * pseudonymous visitors: an event stored without a visitor key (identifier-free) adds to `count` but to no
+ * `visitors`, so a cell made only of such events has 0 known visitors and is withheld. (Counting each of them as
+ * its own visitor would let one person's many identifier-free events pass for a crowd.)
+ *
+ * Without `epsilon` the report is k-anonymous: the cells and the totals over every coarser breakdown (the grand
+ * total, per day, per category, …) are computed from the same rows and go through one `Report.kAnonymize` call,
+ * so no published total, nor any number of a coarser report over the same range, minus the published cells it
+ * covers leaves a remainder of fewer than k visitors. What k-anonymity does not cover (reports over different or
+ * overlapping date ranges, equations across breakdowns that do not nest) is what `epsilon` is for. With it the
+ * report is
+ * differentially private: per-visitor rows are aggregated with contribution bounds over a public domain of
+ * dimension values, and `Report.release` charges the (tenant, partner) budget before adding noise.
+ * Identifier-free events are left out of private reports: with no visitor key their contribution cannot be bounded.
+ */
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Noise, PrivacyBudget, Report, UserAgent } from "@openaudience/anonymizer"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as Problem from "./Problem.js"
+
+/** The reports and the event type each counts. */
+export const reports = { "product-views": "product_view", conversions: "conversion" } as const
+
+export type ReportName = keyof typeof reports
+
+/** The dimensions a report may be broken down by. */
+export const dimensions = ["day", "category", "browser", "os", "device", "country"] as const
+
+export type Dimension = (typeof dimensions)[number]
+
+/** The tenant floor of k: no report publishes a number describing fewer distinct visitors. */
+export const minK = Report.DefaultK
+/** The longest range, in days. */
+export const maxDays = 366
+/** The most dimensions one report may be broken down by (each subset is also published as totals). */
+export const maxDimensions = 4
+/** The largest ε one report may spend. */
+export const maxEpsilon = 1
+/** The largest δ one Gaussian report may spend. */
+export const maxDelta = 1e-3
+/** The most (visitor, dimensions) rows one report may read; a wider range is refused. */
+export const maxRows = 1_000_000
+/** The largest public domain (product of the dimension domains) a private report may cover. */
+export const maxDomainCells = 250_000
+
+/** A report query refused, with the parameter at fault. */
+export class ReportQueryError extends Schema.TaggedError<ReportQueryError>()("ReportQueryError", {
+  field: Schema.String,
+  detail: Schema.String
+}) {}
+
+/** The differential-privacy part of a query. */
+export interface Privacy {
+  readonly mechanism: Noise.Mechanism
+  readonly partner: string
+  readonly bounds: Report.Bounds
+  /** The public category domain (the catalogue's), when `by` has `category`. */
+  readonly categories: ReadonlyArray<string> | undefined
+}
+
+/** A parsed report query. */
+export interface Query {
+  readonly report: ReportName
+  readonly from: string
+  readonly to: string
+  /** First millisecond of `from` and first millisecond after `to` (UTC). */
+  readonly fromMs: number
+  readonly toMs: number
+  readonly by: ReadonlyArray<Dimension>
+  readonly k: number
+  readonly privacy: Privacy | undefined
+}
+
+type Params = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+const dayMs = 86_400_000
+const known = new Set([
+  "from",
+  "to",
+  "by",
+  "k",
+  "epsilon",
+  "mechanism",
+  "delta",
+  "partner",
+  "contribution",
+  "maxCells",
+  "categories"
+])
+
+const decimal = /^(?:\d{1,12}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][-+]?\d{1,3})?$/
+const partnerPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+
+const parseDay = (text: string): number | undefined => {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text)
+  if (match === null) return undefined
+  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))
+  return isoDay(ms) === text ? ms : undefined
+}
+
+const integerIn = (text: string, min: number, max: number): number | undefined => {
+  if (!/^\d{1,9}$/.test(text)) return undefined
+  const n = Number(text)
+  return n >= min && n <= max ? n : undefined
+}
+
+/** Values of each dimension a private report covers, whatever the data holds (the public domain). */
+export const publicDomain = (
+  dimension: Dimension,
+  query: Pick<Query, "fromMs" | "toMs"> & { readonly privacy?: Pick<Privacy, "categories"> | undefined }
+): ReadonlyArray<string> => {
+  switch (dimension) {
+    case "day": {
+      const days: Array<string> = []
+      for (let ms = query.fromMs; ms < query.toMs; ms += dayMs) days.push(isoDay(ms))
+      return days
+    }
+    case "category":
+      return unique([...(query.privacy?.categories ?? []), "other", "unknown"])
+    case "browser":
+      return [...UserAgent.browserFamilies, "other", "unknown"]
+    case "os":
+      return [...UserAgent.osFamilies, "other", "unknown"]
+    case "device":
+      return ["desktop", "mobile", "tablet", "other", "unknown"]
+    case "country":
+      return ["EU", "US", "other", "unknown"]
+  }
+}
+
+const unique = (values: ReadonlyArray<string>): Array<string> => [...new Set(values)]
+
+/** Parses and checks a report query; every refusal names its parameter. */
+export const parse = (report: string | undefined, params: Params): Either.Either<Query, ReportQueryError> => {
+  const fail = (field: string, detail: string) => Either.left(new ReportQueryError({ field, detail }))
+  if (report === undefined || !Object.hasOwn(reports, report)) {
+    return fail("report", `no such report: use ${Object.keys(reports).join(" or ")}`)
+  }
+  const values: Record<string, string> = {}
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue
+    if (!known.has(name)) return fail(name, `unknown parameter; expected one of ${[...known].join(", ")}`)
+    if (typeof value !== "string") return fail(name, "given more than once")
+    values[name] = value
+  }
+
+  const fromMs = values.from === undefined ? undefined : parseDay(values.from)
+  if (fromMs === undefined) return fail("from", "expected a date YYYY-MM-DD (the first UTC day, inclusive)")
+  const toDay = values.to === undefined ? undefined : parseDay(values.to)
+  if (toDay === undefined) return fail("to", "expected a date YYYY-MM-DD (the last UTC day, inclusive)")
+  if (toDay < fromMs) return fail("to", "must not be before from")
+  const days = (toDay - fromMs) / dayMs + 1
+  if (days > maxDays) return fail("to", `the range covers ${days} days; at most ${maxDays}`)
+  const toMs = toDay + dayMs
+
+  const by: Array<Dimension> = []
+  for (const name of (values.by ?? "day").split(",")) {
+    const dimension = dimensions.find((d) => d === name.trim())
+    if (dimension === undefined) return fail("by", `expected a comma list of ${dimensions.join(", ")}`)
+    if (by.includes(dimension)) return fail("by", `${dimension} is given twice`)
+    by.push(dimension)
+  }
+  if (by.length > maxDimensions) return fail("by", `at most ${maxDimensions} dimensions`)
+
+  const k = values.k === undefined ? minK : integerIn(values.k, 0, 100_000_000)
+  if (k === undefined) return fail("k", "expected an integer")
+  if (k < minK) return fail("k", `must be at least ${minK}, the tenant's floor`)
+
+  const base = { report: report as ReportName, from: values.from!, to: values.to!, fromMs, toMs, by, k }
+  if (values.epsilon === undefined) {
+    for (const name of ["mechanism", "delta", "partner", "contribution", "maxCells", "categories"]) {
+      if (values[name] !== undefined) return fail(name, "only for a differentially private report (give epsilon)")
+    }
+    return Either.right({ ...base, privacy: undefined })
+  }
+
+  const epsilon = decimal.test(values.epsilon) ? Number(values.epsilon) : Number.NaN
+  if (!(epsilon > 0 && epsilon <= maxEpsilon)) return fail("epsilon", `expected a number > 0 and ≤ ${maxEpsilon}`)
+  const mechanismName = values.mechanism ?? "laplace"
+  let mechanism: Noise.Mechanism
+  if (mechanismName === "laplace") {
+    if (values.delta !== undefined) return fail("delta", "only for mechanism=gaussian")
+    mechanism = { _tag: "Laplace", epsilon }
+  } else if (mechanismName === "gaussian") {
+    if (values.delta === undefined) return fail("delta", "required for mechanism=gaussian")
+    const delta = decimal.test(values.delta) ? Number(values.delta) : Number.NaN
+    if (!(delta > 0 && delta <= maxDelta)) return fail("delta", `expected a number > 0 and ≤ ${maxDelta}`)
+    mechanism = { _tag: "Gaussian", epsilon, delta }
+  } else {
+    return fail("mechanism", "expected laplace or gaussian")
+  }
+  const valid = Noise.validate(mechanism)
+  if (Either.isLeft(valid)) return fail(valid.left.parameter, valid.left.detail)
+
+  if (values.partner === undefined) return fail("partner", "required with epsilon: the budget is per partner")
+  if (!partnerPattern.test(values.partner)) return fail("partner", "expected 1 to 64 letters, digits, '.', '_' or '-'")
+  const contribution = values.contribution === undefined ? 1 : integerIn(values.contribution, 1, 100)
+  if (contribution === undefined) return fail("contribution", "expected an integer from 1 to 100")
+  const maxCells = values.maxCells === undefined ? 1 : integerIn(values.maxCells, 1, 1000)
+  if (maxCells === undefined) return fail("maxCells", "expected an integer from 1 to 1000")
+
+  let categories: Array<string> | undefined
+  if (by.includes("category")) {
+    if (values.categories === undefined) {
+      return fail("categories", "required with epsilon and by=category: the public list of catalogue categories")
+    }
+    categories = values.categories.split(",")
+    if (categories.length > 1000 || categories.some((c) => c.length === 0 || c.length > 128)) {
+      return fail("categories", "expected 1 to 1000 comma-separated categories of 1 to 128 characters")
+    }
+    if (new Set(categories).size !== categories.length) return fail("categories", "a category is given twice")
+  } else if (values.categories !== undefined) {
+    return fail("categories", "only with by=category")
+  }
+
+  const privacy: Privacy = {
+    mechanism,
+    partner: values.partner,
+    bounds: { maxContribution: contribution, maxCells },
+    categories
+  }
+  const query: Query = { ...base, privacy }
+  const size = by.reduce((n, dimension) => n * publicDomain(dimension, query).length, 1)
+  if (size > maxDomainCells) {
+    return fail("by", `a private report over these dimensions covers ${size} cells; at most ${maxDomainCells}`)
+  }
+  return Either.right(query)
+}
+
+/** One visitor's events (or the identifier-free events, `visitor: null`) in one combination of dimensions. */
+export interface Row {
+  readonly visitor: string | null
+  readonly dimensions: Readonly<Record<string, string>>
+  readonly count: number
+}
+
+/**
+ * The SQL expression of a dimension, per dialect. These are fixed strings chosen by name, never built from
+ * request values. A conversion's category is its line items' single category, `mixed` when they have several.
+ */
+const expression = (sql: SqlClient.SqlClient, report: ReportName, dimension: Dimension) => {
+  const context = (field: string) =>
+    sql.onDialectOrElse({
+      pg: () => sql.literal(`events.payload->'context'->>'${field}'`),
+      orElse: () => sql.literal(`json_extract(events.payload, '$.context.${field}')`)
+    })
+  switch (dimension) {
+    case "day":
+      // Integer division on both dialects: the UTC day number.
+      return sql.literal(`events.received_at / ${dayMs}`)
+    case "category":
+      return report === "product-views"
+        ? sql.onDialectOrElse({
+            pg: () => sql.literal(`events.payload->>'category'`),
+            orElse: () => sql.literal(`json_extract(events.payload, '$.category')`)
+          })
+        : sql.onDialectOrElse({
+            pg: () =>
+              sql.literal(
+                `(SELECT CASE WHEN count(DISTINCT item->>'category') > 1 THEN 'mixed' ELSE min(item->>'category') END
+                  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(events.payload->'items') = 'array'
+                    THEN events.payload->'items' ELSE '[]'::jsonb END) AS item)`
+              ),
+            orElse: () =>
+              sql.literal(
+                `(SELECT CASE WHEN count(DISTINCT json_extract(item.value, '$.category')) > 1 THEN 'mixed'
+                    ELSE min(json_extract(item.value, '$.category')) END
+                  FROM json_each(events.payload, '$.items') AS item)`
+              )
+          })
+    case "browser":
+      return context("browser")
+    case "os":
+      return context("os")
+    case "device":
+      return context("device")
+    case "country":
+      return context("jurisdiction")
+  }
+}
+
+const normalise = (dimension: Dimension, value: unknown): string => {
+  if (value === null || value === undefined || value === "") return "unknown"
+  if (dimension === "day") return isoDay(Number(value) * dayMs)
+  const text = String(value)
+  // The stored jurisdiction is the consent one: EU (EEA, UK, CH), US or US-<state>, other, unknown.
+  if (dimension === "country") return text.startsWith("US") ? "US" : text
+  return text
+}
+
+/**
+ * Reads the query's rows: events of the report's type in the range whose consent receipt allows measurement,
+ * grouped by visitor (NULL for identifier-free events) and the query's dimensions. Refuses more than `maxRows`.
+ */
+export const rows = (
+  tenant: string,
+  query: Query
+): Effect.Effect<Array<Row>, SqlError | ReportQueryError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Column names are d0, d1, …: fixed, never taken from the request.
+    const names = query.by.map((_, i) => sql.literal(`d${i}`))
+    const columns = query.by.map((dimension, i) => sql`${expression(sql, query.report, dimension)} AS ${names[i]!}`)
+    const measured = sql.onDialectOrElse({
+      pg: () => sql.literal(`(events.consent->'decision'->>'measurement') = 'true'`),
+      orElse: () => sql.literal(`json_extract(events.consent, '$.decision.measurement') = 1`)
+    })
+    const found = yield* sql<Record<string, unknown>>`SELECT visitor, ${sql.csv(names)}, count(*) AS n FROM (
+        SELECT events.visitor AS visitor, ${sql.csv(columns)}
+        FROM events
+        WHERE events.tenant = ${tenant} AND events.type = ${reports[query.report]}
+          AND events.received_at >= ${query.fromMs} AND events.received_at < ${query.toMs}
+          AND ${measured}
+      ) AS selected
+      GROUP BY visitor, ${sql.csv(names)}
+      LIMIT ${maxRows + 1}`
+    if (found.length > maxRows) {
+      return yield* new ReportQueryError({
+        field: "from",
+        detail: `the range holds more than ${maxRows} visitor rows; ask for fewer days or dimensions`
+      })
+    }
+    return found.map((row): Row => {
+      const dims: Record<string, string> = {}
+      query.by.forEach((dimension, i) => {
+        dims[dimension] = normalise(dimension, row[`d${i}`])
+      })
+      return {
+        visitor: typeof row.visitor === "string" ? row.visitor : null,
+        dimensions: dims,
+        count: Number(row.n)
+      }
+    })
+  })
+
+const keyOf = (dims: Readonly<Record<string, string>>, names: ReadonlyArray<string>) =>
+  JSON.stringify(names.map((name) => dims[name] ?? ""))
+
+/** Exact cells over `names`: events counted, distinct known visitors (identifier-free events add none). */
+export const tabulate = (input: ReadonlyArray<Row>, names: ReadonlyArray<string>): Array<Report.Cell> => {
+  const cells = new Map<string, { dimensions: Record<string, string>; count: number; visitors: Set<string> }>()
+  for (const row of input) {
+    const key = keyOf(row.dimensions, names)
+    let cell = cells.get(key)
+    if (cell === undefined) {
+      const dimensions: Record<string, string> = {}
+      for (const name of names) dimensions[name] = row.dimensions[name] ?? ""
+      cell = { dimensions, count: 0, visitors: new Set() }
+      cells.set(key, cell)
+    }
+    cell.count += row.count
+    if (row.visitor !== null) cell.visitors.add(row.visitor)
+  }
+  return [...cells]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, cell]) => ({ dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size }))
+}
+
+/**
+ * The totals published with the cells: the report over every proper subset of `by` (the grand total, per day,
+ * per category, …). Publishing them in the same `kAnonymize` call is what protects the cells against the totals,
+ * and against any coarser report: a report by `country` publishes exactly the `country` totals a report by
+ * `category,country` protected its cells against (the same rows, the same ≥ k rule), so subtracting one from the
+ * other never isolates fewer than k visitors.
+ */
+export const marginsOf = (by: ReadonlyArray<Dimension>): Array<Array<Dimension>> => {
+  const out: Array<Array<Dimension>> = []
+  for (let mask = 0; mask < (1 << by.length) - 1; mask++) out.push(by.filter((_, i) => (mask & (1 << i)) !== 0))
+  return out.sort((a, b) => a.length - b.length)
+}
+
+/** The k-anonymous report body. */
+export const kAnonymous = (query: Query, input: ReadonlyArray<Row>) => {
+  const cells = tabulate(input, query.by)
+  const margins = marginsOf(query.by).map((names) => ({ by: names, cells: tabulate(input, names) }))
+  const published = Report.kAnonymize(cells, { k: query.k, margins })
+  return {
+    cells: published.cells,
+    totals: published.margins.flatMap((margin) => margin.cells),
+    suppressed: cells.length - published.cells.length,
+    privacy: { mechanism: "none", epsilon: null, remainingEpsilon: null }
+  }
+}
+
+/** The differentially private report body: bounded per-visitor aggregation over the public domain, then release. */
+export const differentiallyPrivate = (tenant: string, query: Query, privacy: Privacy, input: ReadonlyArray<Row>) =>
+  Effect.gen(function* () {
+    const domain = query.by.map((dimension) => [dimension, publicDomain(dimension, query)] as const)
+    const inDomain = new Map(domain.map(([dimension, values]) => [dimension, new Set(values)]))
+    const contributions: Array<Report.Contribution> = []
+    for (const row of input) {
+      if (row.visitor === null) continue
+      const dims: Record<string, string> = {}
+      for (const dimension of query.by) {
+        const value = row.dimensions[dimension] ?? "unknown"
+        dims[dimension] = inDomain.get(dimension)!.has(value) ? value : "other"
+      }
+      contributions.push({ visitor: row.visitor, dimensions: dims, count: row.count })
+    }
+    const cells = Report.withDomain(Report.aggregate(contributions, query.by, privacy.bounds), domain)
+    const released = yield* Report.release({
+      tenant,
+      partner: privacy.partner,
+      cells,
+      options: { mechanism: privacy.mechanism, bounds: privacy.bounds, k: query.k }
+    })
+    const budget = yield* PrivacyBudget.PrivacyBudget
+    const remaining = yield* budget.remaining(tenant, privacy.partner)
+    return {
+      cells: released,
+      totals: [],
+      suppressed: cells.length - released.length,
+      privacy: {
+        mechanism: privacy.mechanism._tag === "Laplace" ? "laplace" : "gaussian",
+        epsilon: privacy.mechanism.epsilon,
+        delta: privacy.mechanism._tag === "Laplace" ? 0 : privacy.mechanism.delta,
+        partner: privacy.partner,
+        contribution: privacy.bounds.maxContribution,
+        maxCells: privacy.bounds.maxCells,
+        remainingEpsilon: remaining.epsilon,
+        remainingDelta: remaining.delta
+      }
+    }
+  })
+
+const json = (body: unknown) => HttpServerResponse.unsafeJson(body, { headers: { "cache-control": "no-store" } })
+
+/** Answers `GET /v1/reports/:report` for an authenticated tenant; refusals are problem details. */
+export const respond = (
+  tenant: string,
+  report: string | undefined,
+  params: Params
+): Effect.Effect<HttpServerResponse.HttpServerResponse, SqlError, SqlClient.SqlClient | PrivacyBudget.PrivacyBudget> =>
+  Effect.gen(function* () {
+    const query = yield* parse(report, params)
+    const input = yield* rows(tenant, query)
+    const body =
+      query.privacy === undefined
+        ? kAnonymous(query, input)
+        : yield* differentiallyPrivate(tenant, query, query.privacy, input)
+    return json({ report: query.report, from: query.from, to: query.to, by: query.by, k: query.k, ...body })
+  }).pipe(
+    Effect.catchTags({
+      ReportQueryError: (error) =>
+        Effect.succeed(
+          error.field === "report"
+            ? Problem.response(Problem.make("not-found", error.detail))
+            : Problem.response(
+                Problem.make("invalid-parameter", `${error.field}: ${error.detail}`, { field: error.field })
+              )
+        ),
+      InvalidPrivacyParameter: (error) =>
+        Effect.succeed(
+          Problem.response(
+            Problem.make("invalid-parameter", `${error.parameter}: ${error.detail}`, { field: error.parameter })
+          )
+        ),
+      BudgetExhausted: (error) =>
+        Effect.succeed(
+          Problem.response(
+            Problem.make(
+              "privacy-budget-exhausted",
+              `the privacy budget of partner ${error.partner} cannot pay ε=${error.requested.epsilon}` +
+                (error.requested.delta > 0 ? ` δ=${error.requested.delta}` : "") +
+                `: ε=${error.remaining.epsilon} and δ=${error.remaining.delta} remain, and budgets do not renew`,
+              {
+                partner: error.partner,
+                requested: error.requested,
+                remaining: error.remaining,
+                remainingEpsilon: error.remaining.epsilon
+              }
+            )
+          )
+        )
+    })
+  )
