@@ -63,6 +63,26 @@ describe("Url.scrub", () => {
     )
   })
 
+  it("finds phone numbers written the way forms encode them, and paired national formats", () => {
+    // Found by the end-to-end scan: "+33 6 40 60 62 70" from a form, with the plus as %2B and spaces as +.
+    for (const value of [
+      "%2B33+6+40+60+62+70",
+      "+33+6+40+60+62+70",
+      "06 40 60 62 70",
+      "06.40.60.62.70",
+      "06-40-60-62-70"
+    ]) {
+      assert.strictEqual(
+        Url.scrub(`https://shop.example/?utm_content=${value}&utm_source=a`),
+        "https://shop.example/?utm_content=:redacted&utm_source=a",
+        value
+      )
+    }
+    for (const value of ["spring+sale+2026", "size+42+wide", "2026-11-29"]) {
+      assert.include(Url.scrub(`https://shop.example/?utm_content=${value}`)!, value, value)
+    }
+  })
+
   it("scrubs fragments: routes like paths, parameters like queries, anchors kept or dropped", () => {
     assert.strictEqual(Url.scrub("https://a.example/p#reviews"), "https://a.example/p#reviews")
     assert.strictEqual(Url.scrub("https://a.example/p#jane@example.com"), "https://a.example/p")

@@ -48,7 +48,10 @@ export const normalise = (s: string): string => {
 }
 
 const email = /[\p{L}\p{N}._%+\-!#$&'*/=?^`{|}~]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/u
-const plusPhone = /(?:\+|\b00)[\s.\-()/]*\d(?:[\s.\-()/]*\d){6,14}/
+// `+` also separates digit groups: form encoding writes spaces as `+` ("+33+6+40+60+62+70").
+const plusPhone = /(?:\+|\b00)[\s.\-()/+]*\d(?:[\s.\-()/+]*\d){6,14}/
+// French and similar national formats: a leading 0 and four more pairs ("06 40 60 62 70", "06.40.60.62.70").
+const pairedPhone = /\b0[1-9](?:[\s.-]\d{2}){4}\b/
 const groupedPhone = /(?:\(\d{2,4}\)|\b\d{2,4})[\s.\-/]*\d{2,4}[\s.\-/]\d{3,5}(?:[\s.\-/]\d{2,5})?\b/g
 const digitRun = /\d(?:[ -]?\d)+/g
 const tokenRun = /[A-Za-z0-9_\-+/=]{24,}/g
@@ -81,7 +84,7 @@ const hasCard = (text: string): boolean => {
 }
 
 const hasPhone = (text: string): boolean => {
-  if (plusPhone.test(text)) return true
+  if (plusPhone.test(text) || pairedPhone.test(text)) return true
   for (const match of text.matchAll(groupedPhone)) {
     const n = digitsOf(match[0]).length
     if (n >= 9 && n <= 15) return true
@@ -136,5 +139,8 @@ const detectIn = (text: string): PiiKind | undefined => {
 /** The first kind of personal data found in `raw` (percent-encoded or not), or `undefined`. */
 export const detect = (raw: string): PiiKind | undefined => {
   const text = normalise(raw)
-  return detectIn(text) ?? (text.includes("+") ? detectIn(text.replace(/\+/g, " ")) : undefined)
+  if (!raw.includes("+")) return detectIn(text)
+  // `+` is ambiguous: a plus sign, or a space in form encoding (where a real plus is `%2B`). Read it both ways,
+  // and decode the form way before percent-decoding so that `%2B33+6+40` reads as "+33 6 40".
+  return detectIn(text) ?? detectIn(text.replace(/\+/g, " ")) ?? detectIn(normalise(raw.replace(/\+/g, " ")))
 }
