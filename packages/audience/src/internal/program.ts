@@ -245,7 +245,7 @@ export const compile = (
         const trackKeyField = distinct ? fields[aggregate.field!] : keyField
         track = trackFor(
           {
-            key: `ev|${matchers[matcher]!.key}|${fn}|${valueField?.name ?? ""}|${trackKeyField === undefined ? "" : `${distinct ? "d" : "b"}:${aggregate.field ?? bind}`}`,
+            key: `ev|${matchers[matcher]!.key}|${fn}|${valueField?.name ?? ""}|${distinct ? `d:${aggregate.field}` : bind === undefined ? "" : `b:${bind}`}`,
             matcher,
             fn,
             valueField,
