@@ -279,7 +279,9 @@ export const evaluate = (rule: AudienceRule.AudienceRule, events: ReadonlyArray<
         return
       default:
         if (c.bind === "productId" && positive) productGroups.push({ group: c, path })
-        c.conditions.forEach((child, i) => walk(child, c.bind ?? bind, positive, `${path}.conditions[${i}]`))
+        c.conditions.forEach((child, i) => {
+          walk(child, c.bind ?? bind, positive, `${path}.conditions[${i}]`)
+        })
     }
   }
   walk(rootGroup, undefined, true, "rule")

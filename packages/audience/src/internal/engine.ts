@@ -143,7 +143,7 @@ export const compare = (value: number, op: Leaf["op"], threshold: number): boole
 }
 
 /** Keys with activity in the windows of a bound group's leaves, with the latest such day of each. */
-const candidates = (s: State, group: Group, today: number): Map<number, number> => {
+export const candidates = (s: State, group: Group, today: number): Map<number, number> => {
   const out = new Map<number, number>()
   for (const leaf of group.leaves) {
     const [lo, hi] = windowOf(leaf, today)
@@ -156,7 +156,7 @@ const candidates = (s: State, group: Group, today: number): Map<number, number> 
   return out
 }
 
-const evalChildren = (p: Compiled, s: State, group: Group, today: number, key: number): boolean => {
+export const evalChildren = (p: Compiled, s: State, group: Group, today: number, key: number): boolean => {
   const children = group.children
   if (group.kind === "all") {
     for (let i = 0; i < children.length; i++) if (!evalNode(p, s, children[i]!, today, key)) return false
