@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, user agents, collector),
+ * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, user agents,
+ * audiences, collector),
  * prints a table, and writes `bench/results.json` (a flat `{ "name": number }` object) and `bench/results.md`.
  * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
  * on the machine and are for reading, never for gating CI.
@@ -12,6 +13,7 @@ import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Audience from "./audience.ts"
 import * as Collector from "./collector.ts"
 import * as Consent from "./consent.ts"
 import * as Decoder from "./decoder.ts"
@@ -44,6 +46,7 @@ const benchmarks: ReadonlyArray<{
   { name: "decoder", run: () => Decoder.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_500 }) },
   { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "ua", run: () => Ua.run(root, { rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
+  { name: "audience", run: () => Audience.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "collector", run: () => Collector.run(root, collectorOptions) }
 ]
 
