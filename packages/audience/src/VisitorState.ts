@@ -92,6 +92,7 @@ export const latestDay = (state: VisitorState): number | undefined => {
  */
 export const cellCount = (state: VisitorState): number => toState(state).n
 
+const encoder = new TextEncoder()
 const magic = 0x4f41 // "OA"
 const version = 1
 const headerBytes = 2 + 1 + 4 + 4 + 4 + 4 + 2 + 2 + 2
@@ -104,7 +105,6 @@ const headerBytes = 2 + 1 + 4 + 4 + 4 + 4 + 2 + 2 + 2
  */
 export const toBytes = (state: VisitorState): Uint8Array => {
   const s = toState(state)
-  const encoder = new TextEncoder()
   const keys = s.keys.slice(1).map((k) => encoder.encode(k))
   const size = headerBytes + s.n * 8 + s.pn * 16 + s.mn * 8 + keys.reduce((n, k) => n + 2 + k.length, 0)
   const bytes = new Uint8Array(size)
@@ -140,7 +140,7 @@ export const toBytes = (state: VisitorState): Uint8Array => {
 export const byteSize = (state: VisitorState): number => {
   const s = toState(state)
   let keys = 0
-  for (let i = 1; i < s.keys.length; i++) keys += 2 + Buffer.byteLength(s.keys[i]!)
+  for (let i = 1; i < s.keys.length; i++) keys += 2 + encoder.encode(s.keys[i]!).length
   return headerBytes + s.n * 8 + s.pn * 16 + s.mn * 8 + keys
 }
 
