@@ -508,7 +508,7 @@ export const Condition: Schema.Schema<Condition> = Schema.Union(
     kind: Schema.Literal("not"),
     condition: Schema.suspend((): Schema.Schema<Condition> => Condition)
   }).annotations({ identifier: "NotCondition", ...strict })
-) as any
+)
 
 /**
  * A rule document, version 1: `conditions` must all hold (for one value of `bind`, when given); membership
@@ -593,7 +593,12 @@ const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
 
 const decodeDocument = Schema.decodeUnknownEither(AudienceRule, { errors: "all", onExcessProperty: "error" })
 
-/** The window as days ago: `[from, to)`, from > to. */
+/**
+ * A window as days ago: `from` (exclusive) and `to` (inclusive), `from > to`; no window means the last 30 days.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
 export const windowBounds = (window: Window | undefined): { readonly from: number; readonly to: number } =>
   window === undefined
     ? { from: defaultWindowDays, to: 0 }

@@ -457,3 +457,62 @@ describe("edits", () => {
     assert.strictEqual(Batch.preview(v1.audiences[1]!.rule, events, T0 + DAY).exact!.size, 30)
   })
 })
+
+describe("bounds", () => {
+  it("keeps the 16 most recently seen values of a bound field, reports at most 8 products", () => {
+    const program = programOf({
+      viewers: Audience.make([Rule.viewed().within(days(30))], { bind: "productId" }),
+      explorers: Audience.make([Rule.viewed().distinct("productId").atLeast(15).within(days(7))])
+    })
+    const state = VisitorState.make()
+    const events = Array.from({ length: 40 }, (_, i) => view(T0 + i * HOUR, `p${i}`))
+    for (const e of events) Evaluator.update(program, state, e)
+    const now = T0 + 2 * DAY
+    const members = Evaluator.evaluate(program, state, now)
+    assert.deepStrictEqual(
+      members.map((m) => m.audienceId),
+      ["viewers", "explorers"]
+    )
+    // Products: most recent day first, then by id; the oldest views were forgotten.
+    const viewers = members.find((m) => m.audienceId === "viewers")!
+    assert.strictEqual(viewers.products.length, 8)
+    for (const p of viewers.products) assert.isAtLeast(Number(p.slice(1)), 24, `${p} is among the 16 latest`)
+    assert.isAtMost(VisitorState.byteSize(state), 1_024, "40 products viewed still fit in a kilobyte")
+    // Up to 16 values, distinct counts agree with the direct evaluation.
+    const few = events.slice(0, 16)
+    const small = VisitorState.make()
+    for (const e of few) Evaluator.update(program, small, e)
+    assert.deepStrictEqual(
+      Evaluator.evaluate(program, small, now).map((m) => m.audienceId),
+      program.audiences.filter((a) => Batch.evaluate(a.rule, few, now).member).map((a) => a.id)
+    )
+  })
+
+  it("handles years between events and events arriving late", () => {
+    const program = programOf({
+      year: Audience.make([Rule.viewed().atLeast(2).within(days(540))], { expiry: days(540) })
+    })
+    const state = VisitorState.make()
+    const events = [
+      view(T0, "p1"),
+      view(T0 + 3_000 * DAY, "p2"),
+      view(T0 + 5_000 * DAY, "p3"),
+      view(T0 + 5_001 * DAY, "p4")
+    ]
+    const seen: Array<VisitorEvent> = []
+    for (const e of events) {
+      seen.push(e)
+      Evaluator.update(program, state, e)
+      const now = e.receivedAt + HOUR
+      assert.strictEqual(
+        Evaluator.evaluate(program, state, now).length > 0,
+        Batch.evaluate(program.audiences[0]!.rule, seen, now).member
+      )
+    }
+    assert.deepStrictEqual(Evaluator.memberIds(program, state), ["year"])
+    // A late event (received earlier than the last one) still counts in its window.
+    const late = VisitorState.make()
+    Evaluator.update(program, late, view(T0 + 10 * DAY, "p1"))
+    assert.deepStrictEqual(tags(Evaluator.update(program, late, view(T0 + 2 * DAY, "p2"))), ["Entered:year"])
+  })
+})
