@@ -221,8 +221,13 @@ const scrubFragment = (raw: string, allow: ReadonlySet<string>): string => {
 
 const parseHttp = (input: string, base: URL | undefined): URL | undefined => {
   if (input.length > MaxLength) return undefined
-  if (!URL.canParse(input, base?.href)) return undefined
-  const url = new URL(input, base?.href)
+  let url: URL
+  try {
+    // One parse (URL.canParse first would parse twice; URL.parse needs Node 22).
+    url = new URL(input, base?.href)
+  } catch {
+    return undefined
+  }
   return url.protocol === "http:" || url.protocol === "https:" ? url : undefined
 }
 
