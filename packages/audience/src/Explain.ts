@@ -116,7 +116,7 @@ const typesOf = (t: AudienceRule.EventCondition["event"]): ReadonlyArray<string>
 
 /**
  * Explains an audience for a visitor at `now` (the state is not changed); `None` when the program has no such
- * audience.
+ * audience. Throws, like `Evaluator.update`, when the state belongs to another program.
  *
  * @since 0.1.0
  * @category explaining
@@ -131,6 +131,9 @@ export const explain = (
   const audience = p.byId.get(audienceId)
   if (audience === undefined) return Option.none()
   const s = state as unknown as State
+  if (s.fingerprint !== 0 && s.fingerprint !== p.fingerprint) {
+    throw new Error("VisitorState was built for another audience program: carry it over with Program.migrate first")
+  }
   const today = Math.floor(now / DAY)
   beginPass(p)
 

@@ -13,7 +13,7 @@ import * as Evaluator from "../src/Evaluator.js"
 import * as Program from "../src/Program.js"
 import type { VisitorEvent } from "../src/VisitorEvent.js"
 import * as VisitorState from "../src/VisitorState.js"
-import { rule, timeline } from "./fixtures/arbitraries.js"
+import { DAY, rule, timeline } from "./fixtures/arbitraries.js"
 
 /** Runs per property; raise it (AUDIENCE_PROPERTY_RUNS=20000) to hunt for rare disagreements. */
 const runs = Number(process.env.AUDIENCE_PROPERTY_RUNS ?? 400)
@@ -69,6 +69,29 @@ describe("incremental and batch evaluation agree", () => {
         }
       }),
       { numRuns: runs }
+    )
+  })
+
+  it("and nothing changes before the time nextCheckAt gives", () => {
+    fc.assert(
+      fc.property(fc.array(rule, { minLength: 1, maxLength: 3 }), timeline, (rules, steps) => {
+        const program = Either.getOrThrow(Program.makeEither(rules.map((r, i) => ({ id: `a${i}`, rule: r }))))
+        const state = VisitorState.make()
+        for (const step of steps) {
+          const now = step._tag === "event" ? step.event.receivedAt : step.at
+          if (step._tag === "event") Evaluator.update(program, state, step.event)
+          else Evaluator.advance(program, state, now)
+          const next = Evaluator.nextCheckAt(program, state, now)
+          if (next !== undefined) assert.isAbove(next, now)
+          const current = Evaluator.evaluate(program, state, now)
+          // Windows here are at most 8 days and expiries 30: 40 days cover every change.
+          const horizon = Math.min(next ?? Number.POSITIVE_INFINITY, now + 40 * DAY)
+          for (let t = Math.floor(now / DAY + 1) * DAY; t < horizon; t += DAY) {
+            assert.deepStrictEqual(Evaluator.evaluate(program, state, t), current, `changed before nextCheckAt`)
+          }
+        }
+      }),
+      { numRuns: Math.ceil(runs / 3) }
     )
   })
 

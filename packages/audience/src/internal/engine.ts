@@ -476,7 +476,8 @@ const reconcile = (
   }
 }
 
-const checkProgram = (p: Compiled, s: State): void => {
+/** Throws unless the state is new or belongs to the program (a misuse, not bad input). */
+export const checkProgram = (p: Compiled, s: State): void => {
   if (s.fingerprint === p.fingerprint) return
   if (s.base < 0 && s.mn === 0) {
     s.fingerprint = p.fingerprint
@@ -621,22 +622,9 @@ export const nextCheckAt = (p: Compiled, s: State, now: number): number | undefi
     if (d > today && d < next) next = d
   }
   if (s.base >= 0) {
-    const edges: Array<Array<number> | undefined> = p.tracks.map(() => undefined)
-    for (const audience of p.audiences) {
-      const visit = (n: Node): void => {
-        if (n.kind === "leaf") {
-          const list = edges[n.track] ?? []
-          edges[n.track] = list
-          if (!list.includes(n.from)) list.push(n.from)
-          if (n.to > 0 && !list.includes(n.to)) list.push(n.to)
-        } else if (n.kind === "not") visit(n.child)
-        else n.children.forEach(visit)
-      }
-      visit(audience.root)
-    }
     for (let i = 0; i < s.n; i++) {
       const w = s.cells[i * 2]!
-      const list = edges[w >>> 20]
+      const list = p.edges[w >>> 20]
       if (list === undefined) continue
       const day = (w & maxOffset) + s.base
       for (const e of list) consider(day + e)

@@ -129,6 +129,8 @@ export interface Compiled {
   readonly sequencesByMatcher: ReadonlyArray<ReadonlyArray<number>>
   /** Number of distinct leaf values. */
   readonly values: number
+  /** Per track, the window edges (days ago) at which a cell enters or leaves a window reading it. */
+  readonly edges: ReadonlyArray<ReadonlyArray<number>>
   readonly fingerprint: number
   // Scratch space of the evaluator (one program is used by one synchronous caller at a time).
   readonly scratch: Scratch
@@ -353,7 +355,16 @@ export const compile = (
     if (t.sequence === undefined) tracksByMatcher[t.matcher]!.push(t.index)
     else for (const m of new Set(t.sequence.steps)) sequencesByMatcher[m]!.push(t.index)
   }
-  // Matchers that feed nothing (cannot happen today) are dropped from the per-type lists.
+  const edges: Array<Array<number>> = tracks.map(() => [])
+  const collectEdges = (n: Node): void => {
+    if (n.kind === "leaf") {
+      const list = edges[n.track]!
+      if (!list.includes(n.from)) list.push(n.from)
+      if (n.to > 0 && !list.includes(n.to)) list.push(n.to)
+    } else if (n.kind === "not") collectEdges(n.child)
+    else n.children.forEach(collectEdges)
+  }
+  for (const a of audiences) collectEdges(a.root)
   const fingerprint = murmur3(
     `${tracks.map((t) => `${t.key}@${t.horizon}`).join("\n")}\n${audiences.map((a) => a.id).join("\n")}`,
     0x5eed
@@ -369,6 +380,7 @@ export const compile = (
     tracksByMatcher,
     sequencesByMatcher,
     values: valueIndex.size,
+    edges,
     fingerprint,
     scratch: {
       valueCache: new Float64Array(valueIndex.size),
