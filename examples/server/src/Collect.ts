@@ -153,14 +153,14 @@ export const toStored = (
     const referrer = Url.scrubReferrer(event.referrer, event.url, { allowParams: tenant.urlParams })
     if (referrer !== undefined) payload.referrer = referrer
   }
-  payload.context = {
-    ...(request.ip === undefined ? {} : { ip: request.ip }),
-    browser: userAgent.browser,
-    browserMajor: userAgent.browserMajor,
-    os: userAgent.os,
-    device: userAgent.device,
-    ...(request.jurisdiction === "unknown" ? {} : { jurisdiction: request.jurisdiction })
-  }
+  const context: Record<string, string> = {}
+  if (request.ip !== undefined) context.ip = request.ip
+  context.browser = userAgent.browser
+  context.browserMajor = userAgent.browserMajor
+  context.os = userAgent.os
+  context.device = userAgent.device
+  if (request.jurisdiction !== "unknown") context.jurisdiction = request.jurisdiction
+  payload.context = context
   return {
     tenant: tenant.id,
     eventId: event.id,

@@ -21,7 +21,11 @@ export interface CommitterShape {
 
 export class Committer extends Context.Tag("@openaudience/example-server/Committer")<Committer, CommitterShape>() {}
 
-/** The event log record of a stored event: keyed by visitor (or event id) so one visitor's events stay in order. */
+/**
+ * The event log record of a stored event: keyed by visitor (or event id) so one visitor's events stay in order.
+ * It carries the envelope, not the event's data: workers that need the data read the stored event by `seq`, and
+ * the hot path does not serialise and write every event twice.
+ */
 export const toLogRecord = (event: SequencedEvent) => ({
   tenant: event.tenant,
   key: event.visitor ?? event.eventId,
@@ -31,8 +35,7 @@ export const toLogRecord = (event: SequencedEvent) => ({
     type: event.type,
     site: event.site,
     receivedAt: event.receivedAt,
-    visitor: event.visitor,
-    data: event.payload
+    visitor: event.visitor
   }
 })
 

@@ -44,7 +44,7 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
 
 export const migrate = Migrations.run({ table: "worker_migrations", migrations })
 
-/** What the collector logs for each stored event (see the server's GroupCommit). */
+/** What the collector logs for each stored event (see the server's Committer): the envelope; the data is read by `seq`. */
 export interface LoggedEvent {
   readonly seq: number
   readonly eventId: string
@@ -52,7 +52,6 @@ export interface LoggedEvent {
   readonly site: string
   readonly receivedAt: number
   readonly visitor: string | null
-  readonly data: unknown
 }
 
 type Count = {

@@ -11,7 +11,7 @@ const day = Date.UTC(2026, 10, 28, 12)
 const record = (tenant: string, type: string, visitor: string | null, receivedAt = day) => ({
   tenant,
   key: visitor ?? "event",
-  payload: { seq: 1, eventId: "e", type, site: "s", receivedAt, visitor, data: {} }
+  payload: { seq: 1, eventId: "e", type, site: "s", receivedAt, visitor }
 })
 
 describe("DailyCounts", () => {

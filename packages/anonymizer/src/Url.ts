@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { LRUCache } from "lru-cache"
 import { detect, type PiiKind, percentDecode } from "./internal/pii.js"
 
 /**
@@ -246,10 +247,21 @@ const scrubParsed = (url: URL, compiled: Compiled): string => {
  */
 export const scrubber = (options: ScrubOptions = {}): ((url: string | undefined | null) => string | undefined) => {
   const compiled = compile(options)
+  // Page URLs repeat heavily. URLs that scrubbing leaves exactly as they are (nothing to drop or redact) are
+  // remembered, bounded, so they are not parsed again; a URL that held anything to remove is never kept here.
+  const clean = new LRUCache<string, true>({
+    max: 10_000,
+    maxSize: 4 * 1024 * 1024,
+    sizeCalculation: (_, key) => key.length * 2 + 64
+  })
   return (url) => {
     if (typeof url !== "string") return undefined
+    if (clean.get(url) === true) return url
     const parsed = parseHttp(url, compiled.base)
-    return parsed === undefined ? undefined : scrubParsed(parsed, compiled)
+    if (parsed === undefined) return undefined
+    const scrubbed = scrubParsed(parsed, compiled)
+    if (scrubbed === url) clean.set(url, true)
+    return scrubbed
   }
 }
 
