@@ -40,3 +40,10 @@ export * from "./StorageError.js"
  * @since 0.1.0
  */
 export * from "./StoredEvent.js"
+
+/**
+ * The audience package's `MembershipStore` over SQL (visitor states, memberships, migrations).
+ *
+ * @since 0.1.0
+ */
+export * as SqlMembershipStore from "./SqlMembershipStore.js"
