@@ -571,25 +571,7 @@ export const defaultLimits: Limits = { maxDepth: 5, maxLeaves: 24, maxWindows: 8
  * @since 0.1.0
  * @category formatting
  */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
-  let out = ""
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`
-    else out += out === "" ? String(key) : `.${String(key)}`
-  }
-  return out === "" ? "rule" : out
-}
-
-const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
-  switch (issue._tag) {
-    case "Missing":
-      return "is required"
-    case "Unexpected":
-      return "is not a known field"
-    default:
-      return issue.message
-  }
-}
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string => Event.formatPath(path, "rule")
 
 const decodeDocument = Schema.decodeUnknownEither(AudienceRule, { errors: "all", onExcessProperty: "error" })
 
@@ -749,7 +731,7 @@ export const decodeEither = (
     let first = issues[0]
     for (const issue of issues) if (first === undefined || issue.path.length > first.path.length) first = issue
     return Either.left(
-      first === undefined ? invalid("rule", "is invalid") : invalid(formatPath(first.path), issueMessage(first))
+      first === undefined ? invalid("rule", "is invalid") : invalid(formatPath(first.path), Event.issueMessage(first))
     )
   }
   return validate(decoded.right, limits)

@@ -346,21 +346,28 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
 }) {}
 
 /**
- * Renders a property path as `items[0].unitPrice`.
+ * Renders a property path as `items[0].unitPrice` (`root` names the empty path).
  *
  * @since 0.1.0
  * @category formatting
  */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+export const formatPath = (path: ReadonlyArray<PropertyKey>, root = "event"): string => {
   let out = ""
   for (const key of path) {
     if (typeof key === "number") out += `[${key}]`
     else out += out === "" ? String(key) : `.${String(key)}`
   }
-  return out === "" ? "event" : out
+  return out === "" ? root : out
 }
 
-const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
+/**
+ * The message of a schema issue in the words decoding errors use: "is required", "is not a known field", or the
+ * schema's own message.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
   switch (issue._tag) {
     case "Missing":
       return "is required"
