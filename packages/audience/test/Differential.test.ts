@@ -119,3 +119,51 @@ describe("incremental and batch evaluation agree", () => {
     )
   })
 })
+
+describe("found by the differential test", () => {
+  it("an event that does not count still moves the state's clock, so nextCheckAt sees memberships entered since", () => {
+    const rules = [
+      {
+        version: 1,
+        conditions: [
+          {
+            kind: "not",
+            condition: {
+              kind: "not",
+              condition: {
+                kind: "event",
+                event: "product_view",
+                window: { fromDaysAgo: 5, toDaysAgo: 1 },
+                aggregate: { fn: "sum", field: "unitPrice" },
+                compare: { op: "gte", value: 500 }
+              }
+            }
+          }
+        ],
+        bind: "productId",
+        expiry: { days: 4 }
+      }
+    ]
+    const program = Either.getOrThrow(Program.makeEither(rules.map((r, i) => ({ id: `a${i}`, rule: r as never }))))
+    const state = VisitorState.make()
+    const view = (receivedAt: number, personalization: boolean) => ({
+      type: "product_view",
+      receivedAt,
+      visitor: "visitor-1",
+      payload: { productId: "p1", unitPrice: 500, currency: "EUR" },
+      consent: { v: 1, decision: { personalization, child: false } }
+    })
+    const day1 = Date.UTC(2026, 2, 1, 9)
+    const day2 = Date.UTC(2026, 2, 2)
+    Evaluator.update(program, state, view(day1, true) as never)
+    // The next day an event without personalization consent arrives: it counts for nothing, but a0 entered today.
+    Evaluator.update(program, state, view(day2, false) as never)
+    const current = Evaluator.evaluate(program, state, day2)
+    assert.deepStrictEqual(
+      current.map((m) => m.audienceId),
+      ["a0"]
+    )
+    const next = Evaluator.nextCheckAt(program, state, day2)!
+    assert.isAtMost(next, current[0]!.expiresAt, "the membership's expiry is a check")
+  })
+})

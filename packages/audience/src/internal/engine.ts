@@ -498,7 +498,9 @@ export const fold = (p: Compiled, s: State, event: VisitorEvent): void => {
 }
 
 const apply = (p: Compiled, s: State, event: VisitorEvent, evaluate: boolean): ReadonlyArray<Membership.Change> => {
-  if (!counts(event)) return noChanges
+  // An event that does not count (no personalization consent, a child, no visitor) still tells the time: the
+  // state is brought to it like a clock tick, so memberships and the next check stay exact.
+  if (!counts(event)) return evaluate && Number.isFinite(event.receivedAt) ? advance(p, s, event.receivedAt) : noChanges
   checkProgram(p, s)
   const time = event.receivedAt
   const day = Math.floor(time / DAY)
