@@ -20,7 +20,7 @@ import * as Problem from "./Problem.js"
 import * as Routes from "./Routes.js"
 import { Salts } from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
-import { Tenants } from "./Tenants.js"
+import { bearerKey, Tenants } from "./Tenants.js"
 
 export class Listening extends Context.Tag("@openaudience/example-server/Listening")<
   Listening,
@@ -74,8 +74,8 @@ export const layer = Layer.scoped(
 
     /** `POST /v1/events`: server-to-server events as a JSON array (or `{ "events": [...] }`), per-event answers. */
     const serverToServer = (req: IncomingMessage, res: ServerResponse) => {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")
-      const auth = match === null ? undefined : tenants.authenticate(match[1]!)
+      const key = bearerKey(req.headers.authorization)
+      const auth = key === undefined ? undefined : tenants.authenticate(key)
       if (auth === undefined || (auth.role !== "admin" && auth.role !== "ingest")) {
         metrics.countRequest("events", 401)
         req.resume()

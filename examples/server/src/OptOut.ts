@@ -8,13 +8,13 @@
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Cookies from "@effect/platform/Cookies"
-import { parse } from "cookie"
+import { Signals } from "@openaudience/consent"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Problem from "./Problem.js"
 
 /** The opt-out cookie's name (the collector reads it with `Collect.requestSignals`). */
-export const cookieName = "oa_optout"
+export const cookieName = Signals.OptOutCookie
 
 /** Five years: "long-lived", yet not forever. */
 const maxAge = Duration.days(5 * 365)
@@ -45,8 +45,7 @@ export const cookies = (secure: boolean, optIn = false): ReadonlyArray<CookieSpe
   ]
 }
 
-export const isOptedOut = (cookieHeader: string | undefined): boolean =>
-  cookieHeader !== undefined && parse(cookieHeader)[cookieName] === "1"
+export const isOptedOut = (cookieHeader: string | undefined): boolean => Signals.hasOptOutCookie(cookieHeader)
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)

@@ -17,7 +17,7 @@ import * as Problem from "./Problem.js"
 import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
-import { type Role, Tenants } from "./Tenants.js"
+import { bearerKey, type Role, Tenants } from "./Tenants.js"
 
 class ProblemError {
   readonly _tag = "ProblemError"
@@ -28,13 +28,13 @@ class ProblemError {
 export const authenticate = (authorization: string | undefined, roles: ReadonlyArray<Role>) =>
   Effect.gen(function* () {
     const tenants = yield* Tenants
-    const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization)
-    if (match === null) {
+    const key = bearerKey(authorization)
+    if (key === undefined) {
       return yield* Effect.fail(
         new ProblemError(Problem.make("unauthorized", "send the API key as 'Authorization: Bearer <key>'"))
       )
     }
-    const found = tenants.authenticate(match[1]!)
+    const found = tenants.authenticate(key)
     if (found === undefined)
       return yield* Effect.fail(new ProblemError(Problem.make("unauthorized", "the API key is not valid")))
     if (!roles.includes(found.role)) {

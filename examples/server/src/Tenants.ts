@@ -60,6 +60,10 @@ export interface TenantSpec {
   readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
 }
 
+/** The API key of an `Authorization: Bearer <key>` header, if that is what the header holds. */
+export const bearerKey = (authorization: string | undefined): string | undefined =>
+  authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1]
+
 export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): TenantsShape => {
   const sites = new Map<string, Tenant>()
   const ids = new Map<string, Tenant>()
