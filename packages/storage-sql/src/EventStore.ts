@@ -60,6 +60,23 @@ export interface EventStoreService {
   readonly count: (tenant: string) => Effect.Effect<number, StorageError>
   /** Every event of one visitor of a tenant, oldest first (for data-subject access). */
   readonly byVisitor: (tenant: string, visitor: string) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /**
+   * The events of several visitors of a tenant in one read, grouped by visitor (in the order given) and oldest
+   * first within each: what audience backfills and previews replay, a page of visitors at a time.
+   */
+  readonly byVisitors: (
+    tenant: string,
+    visitors: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /**
+   * The distinct visitor keys of a tenant's stored events after `after` (in the database's key order), at most
+   * `limit`: pages through every visitor for backfills and previews.
+   */
+  readonly visitors: (
+    tenant: string,
+    after: string | undefined,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<string>, StorageError>
   /** Deletes every event of one visitor of a tenant; returns how many were removed. */
   readonly eraseVisitor: (tenant: string, visitor: string) => Effect.Effect<number, StorageError>
 }
@@ -128,6 +145,25 @@ const settle = (
     result: { outcomes, accepted: accepted.length, duplicates: events.length - accepted.length },
     accepted
   }
+}
+
+/** Keys per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
+const visitorsPerRead = 500
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** Events (in seq order) regrouped by visitor in the order of `visitors`, keeping seq order within each. */
+const groupByVisitor = (
+  visitors: ReadonlyArray<string>,
+  events: ReadonlyArray<SequencedEvent>
+): ReadonlyArray<SequencedEvent> => {
+  const groups = new Map<string, Array<SequencedEvent>>(visitors.map((v) => [v, []]))
+  for (const event of events) if (event.visitor !== null) groups.get(event.visitor)?.push(event)
+  return [...groups.values()].flat()
 }
 
 const normalizeLimit = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0)
@@ -200,6 +236,25 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
         "Reading a visitor's events",
         sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND visitor = ${visitor} ORDER BY seq`
       ),
+    byVisitors: (tenant, visitors) => {
+      if (visitors.length === 0) return Effect.succeed([])
+      return Effect.forEach(chunks(visitors, visitorsPerRead), (chunk) =>
+        query(
+          "Reading visitors' events",
+          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in("visitor", chunk)} ORDER BY seq`
+        )
+      ).pipe(Effect.map((pages) => groupByVisitor(visitors, pages.flat())))
+    },
+    visitors: (tenant, after, limit) => {
+      const n = normalizeLimit(limit)
+      if (n === 0) return Effect.succeed([])
+      const from = after === undefined ? sql.literal("") : sql`AND visitor > ${after}`
+      return sql<{ readonly visitor: string }>`SELECT DISTINCT visitor FROM events
+        WHERE tenant = ${tenant} AND visitor IS NOT NULL ${from} ORDER BY visitor LIMIT ${n}`.pipe(
+        Effect.map((rows) => rows.map((row) => row.visitor)),
+        Effect.mapError(fromSqlError("Listing visitors"))
+      )
+    },
     eraseVisitor: (tenant, visitor) =>
       sql`DELETE FROM events WHERE tenant = ${tenant} AND visitor = ${visitor} RETURNING seq`.pipe(
         Effect.map((rows) => rows.length),
@@ -304,6 +359,26 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
       Effect.sync(() =>
         select((event) => event.tenant === tenant && event.visitor === visitor, Number.POSITIVE_INFINITY, false)
       ),
+    byVisitors: (tenant, visitors) =>
+      Effect.sync(() => {
+        const wanted = new Set(visitors)
+        const found = select(
+          (event) => event.tenant === tenant && event.visitor !== null && wanted.has(event.visitor),
+          Number.POSITIVE_INFINITY,
+          false
+        )
+        return groupByVisitor([...wanted], found)
+      }),
+    visitors: (tenant, after, limit) =>
+      Effect.sync(() => {
+        const keys = new Set<string>()
+        for (const event of ordered) {
+          if (event.tenant === tenant && event.visitor !== null && (after === undefined || event.visitor > after)) {
+            keys.add(event.visitor)
+          }
+        }
+        return [...keys].sort().slice(0, normalizeLimit(limit))
+      }),
     eraseVisitor: (tenant, visitor) =>
       writer.withPermits(1)(
         Effect.sync(() => {

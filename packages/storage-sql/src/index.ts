@@ -47,3 +47,10 @@ export * from "./StoredEvent.js"
  * @since 0.1.0
  */
 export * as SqlMembershipStore from "./SqlMembershipStore.js"
+
+/**
+ * Audience definitions per tenant (name, status, rule document, version) and the revision workers apply.
+ *
+ * @since 0.1.0
+ */
+export * as AudienceStore from "./AudienceStore.js"

@@ -145,6 +145,43 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     })
   )
 
+  it.effect("visitors pages through every distinct visitor once; byVisitors groups their events by visitor", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const other = unique("t")
+      const keys = Array.from({ length: 23 }, (_, i) => `vis-${String(i).padStart(2, "0")}${i % 3 === 0 ? "_x" : ""}`)
+      yield* store.append(
+        keys.flatMap((v, i) => [
+          event(tenant, `${v}-a`, { visitor: v, receivedAt: 1_700_000_000_000 + i }),
+          event(tenant, `anon-${i}`, { visitor: null }),
+          event(tenant, `${v}-b`, { visitor: v, receivedAt: 1_600_000_000_000 + i })
+        ])
+      )
+      yield* store.append([event(other, "o1", { visitor: "vis-99" })])
+      const seen: Array<string> = []
+      let after: string | undefined
+      for (;;) {
+        const page = yield* store.visitors(tenant, after, 5)
+        if (page.length === 0) break
+        assert.isAtMost(page.length, 5)
+        seen.push(...page)
+        after = page[page.length - 1]
+      }
+      assert.deepStrictEqual([...seen].sort(), [...keys].sort())
+      assert.deepStrictEqual(yield* store.visitors(tenant, undefined, 0), [])
+      assert.deepStrictEqual(yield* store.visitors(unique("t"), undefined, 10), [])
+      const wanted = [keys[7]!, keys[2]!, "nobody"]
+      const events = yield* store.byVisitors(tenant, wanted)
+      // Grouped in the order asked, oldest stored first within a visitor (seq order, not receivedAt).
+      assert.deepStrictEqual(ids(events), [`${keys[7]}-a`, `${keys[7]}-b`, `${keys[2]}-a`, `${keys[2]}-b`])
+      assert.deepStrictEqual(yield* store.byVisitors(tenant, []), [])
+      assert.deepStrictEqual(yield* store.byVisitors(other, [keys[7]!]), [])
+      const many = yield* store.byVisitors(tenant, [...keys, ...Array.from({ length: 600 }, (_, i) => `none-${i}`)])
+      assert.strictEqual(many.length, keys.length * 2)
+    })
+  )
+
   it.effect("byVisitor lists a visitor's events oldest first and eraseVisitor removes exactly them", () =>
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore
