@@ -68,6 +68,11 @@ export interface EventStoreService {
     tenant: string,
     visitors: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /** The events of a tenant with the given `seq`s (those still stored), in `seq` order: what log consumers read. */
+  readonly bySeqs: (
+    tenant: string,
+    seqs: ReadonlyArray<number>
+  ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
   /**
    * The distinct visitor keys of a tenant's stored events after `after` (in the database's key order), at most
    * `limit`: pages through every visitor for backfills and previews.
@@ -147,7 +152,7 @@ const settle = (
   }
 }
 
-/** Keys per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
+/** Values per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
 const visitorsPerRead = 500
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
@@ -244,6 +249,15 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
           sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in("visitor", chunk)} ORDER BY seq`
         )
       ).pipe(Effect.map((pages) => groupByVisitor(visitors, pages.flat())))
+    },
+    bySeqs: (tenant, seqs) => {
+      if (seqs.length === 0) return Effect.succeed([])
+      return Effect.forEach(chunks(seqs, visitorsPerRead), (chunk) =>
+        query(
+          "Reading events by seq",
+          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in("seq", chunk)} ORDER BY seq`
+        )
+      ).pipe(Effect.map((pages) => pages.flat().sort((a, b) => a.seq - b.seq)))
     },
     visitors: (tenant, after, limit) => {
       const n = normalizeLimit(limit)
@@ -368,6 +382,11 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
           false
         )
         return groupByVisitor([...wanted], found)
+      }),
+    bySeqs: (tenant, seqs) =>
+      Effect.sync(() => {
+        const wanted = new Set(seqs)
+        return select((event) => event.tenant === tenant && wanted.has(event.seq), Number.POSITIVE_INFINITY, false)
       }),
     visitors: (tenant, after, limit) =>
       Effect.sync(() => {

@@ -179,6 +179,14 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
       assert.deepStrictEqual(yield* store.byVisitors(other, [keys[7]!]), [])
       const many = yield* store.byVisitors(tenant, [...keys, ...Array.from({ length: 600 }, (_, i) => `none-${i}`)])
       assert.strictEqual(many.length, keys.length * 2)
+      const some = yield* store.recent(tenant, 1000)
+      const seqs = [some[3]!.seq, some[0]!.seq, some[40]!.seq, 987_654_321]
+      assert.deepStrictEqual(
+        (yield* store.bySeqs(tenant, seqs)).map((e) => e.seq),
+        [some[40]!.seq, some[3]!.seq, some[0]!.seq]
+      )
+      assert.deepStrictEqual(yield* store.bySeqs(other, seqs), [])
+      assert.deepStrictEqual(yield* store.bySeqs(tenant, []), [])
     })
   )
 
