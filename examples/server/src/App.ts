@@ -10,7 +10,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { EventLog, NatsEventLog, SqlEventLog } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
-import { Database, EventStore, Migrations } from "@openaudience/storage-sql"
+import { AudienceStore, Database, EventStore, Migrations, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Committer from "./Committer.js"
@@ -25,10 +25,12 @@ import * as Tenants from "./Tenants.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
-const storage = Layer.mergeAll(EventStore.layer, Layer.effectDiscard(SqlEventLog.migrate)).pipe(
-  Layer.provideMerge(Migrations.layer),
-  Layer.provideMerge(database)
-)
+const storage = Layer.mergeAll(
+  EventStore.layer,
+  AudienceStore.layer,
+  SqlMembershipStore.layer,
+  Layer.effectDiscard(SqlEventLog.migrate)
+).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
 /** The log workers consume, and in the NATS shape the relay that feeds it. */
 const workers = Layer.unwrapEffect(

@@ -1,5 +1,6 @@
 /**
  * The reference worker, importable so the server can run it in-process (embedded shape).
  */
+export * as Audiences from "./Audiences.js"
 export * as DailyCounts from "./DailyCounts.js"
 export * as Worker from "./Worker.js"
