@@ -3,6 +3,7 @@
  * `type` URI, a human title, the HTTP status and, for input problems, the field at fault. Never a stack trace.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
 import type { ServerResponse } from "node:http"
 
 export const contentType = "application/problem+json"
@@ -18,6 +19,8 @@ export type ProblemType =
   | "not-found"
   | "method-not-allowed"
   | "invalid-parameter"
+  | "invalid-rule"
+  | "conflict"
   | "privacy-budget-exhausted"
   | "unavailable"
   | "internal"
@@ -33,6 +36,8 @@ const titles: Record<ProblemType, string> = {
   "not-found": "Not found",
   "method-not-allowed": "Method not allowed",
   "invalid-parameter": "Invalid query parameter",
+  "invalid-rule": "The audience rule is invalid",
+  conflict: "Conflict",
   "privacy-budget-exhausted": "Privacy budget exhausted",
   unavailable: "Temporarily unavailable",
   internal: "Internal error"
@@ -49,6 +54,8 @@ const statuses: Record<ProblemType, number> = {
   "not-found": 404,
   "method-not-allowed": 405,
   "invalid-parameter": 400,
+  "invalid-rule": 422,
+  conflict: 409,
   "privacy-budget-exhausted": 429,
   unavailable: 503,
   internal: 500
@@ -90,3 +97,13 @@ export const response = (problem: Problem, headers: Record<string, string> = {})
     contentType,
     headers: { "cache-control": "no-store", ...headers }
   })
+
+/** A failure that answers with a problem (Effect routes turn it into the response). */
+export class ProblemError {
+  readonly _tag = "ProblemError"
+  constructor(readonly problem: Problem) {}
+}
+
+/** Fails with a problem. */
+export const fail = (type: ProblemType, detail: string, extensions: Record<string, unknown> = {}) =>
+  Effect.fail(new ProblemError(make(type, detail, extensions)))

@@ -10,6 +10,7 @@ import { EventStore } from "@openaudience/storage-sql"
 import { DailyCounts } from "@openaudience/example-worker"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as AudiencesApi from "./AudiencesApi.js"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
@@ -17,33 +18,7 @@ import * as Problem from "./Problem.js"
 import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
-import { bearerKey, type Role, Tenants } from "./Tenants.js"
-
-class ProblemError {
-  readonly _tag = "ProblemError"
-  constructor(readonly problem: Problem.Problem) {}
-}
-
-/** Resolves the Bearer API key of the request to a tenant with one of `roles`. */
-export const authenticate = (authorization: string | undefined, roles: ReadonlyArray<Role>) =>
-  Effect.gen(function* () {
-    const tenants = yield* Tenants
-    const key = bearerKey(authorization)
-    if (key === undefined) {
-      return yield* Effect.fail(
-        new ProblemError(Problem.make("unauthorized", "send the API key as 'Authorization: Bearer <key>'"))
-      )
-    }
-    const found = tenants.authenticate(key)
-    if (found === undefined)
-      return yield* Effect.fail(new ProblemError(Problem.make("unauthorized", "the API key is not valid")))
-    if (!roles.includes(found.role)) {
-      return yield* Effect.fail(
-        new ProblemError(Problem.make("forbidden", `this needs one of the roles: ${roles.join(", ")}`))
-      )
-    }
-    return found
-  })
+import { authenticate } from "./Tenants.js"
 
 /** The inspector's view of a stored event: only what was stored, never more. */
 export const inspect = (event: SequencedEvent) => ({
@@ -73,7 +48,7 @@ const inspector = Effect.gen(function* () {
   const limit = parseLimit(Array.isArray(rawLimit) ? "" : (rawLimit as string | undefined))
   if (limit === undefined) {
     return yield* Effect.fail(
-      new ProblemError(
+      new Problem.ProblemError(
         Problem.make("invalid-parameter", "limit: expected an integer from 1 to 1000", { field: "limit" })
       )
     )
@@ -92,7 +67,9 @@ const dailyStats = Effect.gen(function* () {
   const days = raw === undefined ? 7 : typeof raw === "string" && /^\d{1,3}$/.test(raw) ? Number(raw) : 0
   if (days < 1 || days > 366) {
     return yield* Effect.fail(
-      new ProblemError(Problem.make("invalid-parameter", "days: expected an integer from 1 to 366", { field: "days" }))
+      new Problem.ProblemError(
+        Problem.make("invalid-parameter", "days: expected an integer from 1 to 366", { field: "days" })
+      )
     )
   }
   const now = yield* Clock.currentTimeMillis
@@ -127,7 +104,7 @@ export const router = (publicUrl: () => string) =>
     const config = yield* ServerConfig
     const tag = yield* TagAsset.load
     const metrics = yield* Metrics
-    let routes = HttpRouter.empty.pipe(
+    const routes = HttpRouter.empty.pipe(
       HttpRouter.get(
         "/tag.js",
         Effect.sync(() => TagAsset.respond(tag))
@@ -146,10 +123,11 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
-    if (config.demo) routes = routes.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl)))
-    return routes.pipe(
+    const withAudiences = AudiencesApi.routes(routes)
+    const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
+    return all.pipe(
       Effect.catchTags({
-        ProblemError: (error: ProblemError) => Effect.succeed(Problem.response(error.problem)),
+        ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
         RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route")))
       }),
       Effect.catchAllCause((cause) =>

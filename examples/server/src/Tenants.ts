@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
+import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
 
 export type Role = "admin" | "ingest"
@@ -122,3 +123,19 @@ export const layer = Layer.effect(
     return make(Redacted.value(config.secret), specs)
   })
 )
+
+/** Resolves the Bearer API key of a request to a tenant with one of `roles`, or fails with a 401/403 problem. */
+export const authenticate = (authorization: string | undefined, roles: ReadonlyArray<Role>) =>
+  Effect.gen(function* () {
+    const tenants = yield* Tenants
+    const key = bearerKey(authorization)
+    if (key === undefined) {
+      return yield* Problem.fail("unauthorized", "send the API key as 'Authorization: Bearer <key>'")
+    }
+    const found = tenants.authenticate(key)
+    if (found === undefined) return yield* Problem.fail("unauthorized", "the API key is not valid")
+    if (!roles.includes(found.role)) {
+      return yield* Problem.fail("forbidden", `this needs one of the roles: ${roles.join(", ")}`)
+    }
+    return found
+  })

@@ -93,7 +93,8 @@ const emptyProgram = (): Program.Program => {
   return empty.right
 }
 
-const applied = (tenant: string) =>
+/** The program the worker has applied for a tenant (empty before the first audience), with its revision. */
+export const applied = (tenant: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     let programs = cache.get(sql)
