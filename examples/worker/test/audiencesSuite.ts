@@ -333,6 +333,46 @@ export const audiencesSuite = (it: Vitest.MethodsNonLive<Services, false>) => {
     })
   )
 
+  it.effect("a backfill that fails half-way resumes where it stopped and counts every visitor once", () =>
+    Effect.gen(function* () {
+      yield* Audiences.migrate
+      yield* TestClock.setTime(T0)
+      const t = unique()
+      const visitors = Array.from({ length: 250 }, (_, i) => `v${String(i).padStart(3, "0")}`)
+      yield* collect(...visitors.flatMap((v) => [view(t, v, T0 - DAY, "p1"), view(t, v, T0 - HOUR, "p2")]))
+      yield* settle
+      yield* define(t, "twice", Audience.make([Rule.viewed().atLeast(2).within(days(14))]))
+      const store = yield* MembershipStore.MembershipStore
+      let commits = 0
+      const failing = MembershipStore.MembershipStore.of({
+        ...store,
+        commit: (tenant, visitor, commit) =>
+          ++commits > 220
+            ? Effect.fail(new MembershipStore.MembershipStoreError({ message: "disk full" }))
+            : store.commit(tenant, visitor, commit)
+      })
+      const failed = yield* Effect.flip(
+        Audiences.applyEdits(t).pipe(Effect.provideService(MembershipStore.MembershipStore, failing))
+      )
+      assert.strictEqual(failed._tag, "MembershipStoreError")
+      const stopped = Option.getOrThrow(yield* Audiences.status(t))
+      assert.strictEqual(stopped.sync, "backfilling")
+      assert.strictEqual(stopped.revision, 0, "the edit is not applied yet")
+      assert.isBelow(stopped.processed, stopped.total)
+      assert.isAbove(yield* members(t, "twice"), 0, "the first page was committed")
+      yield* settle
+      assert.strictEqual(yield* members(t, "twice"), 250)
+      for (const v of [visitors[0]!, visitors[199]!, visitors[200]!, visitors[249]!]) {
+        assert.strictEqual((yield* store.history(t, v)).length, 1, `${v} entered once`)
+      }
+      const done = Option.getOrThrow(yield* Audiences.status(t))
+      assert.deepStrictEqual([done.sync, done.revision, done.processed], ["ready", 1, 500])
+      assert.deepStrictEqual(yield* Audiences.daily(t, "twice", "2026-03-01"), [
+        { day: "2026-03-02", entered: 250, exited: 0 }
+      ])
+    })
+  )
+
   it.effect("redelivered log records are applied once", () =>
     Effect.gen(function* () {
       yield* Audiences.migrate
