@@ -3,49 +3,29 @@
  * scenario as on SQLite, in a schema of the test's own that is dropped afterwards. Fails in CI when PostgreSQL
  * is unreachable.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Database } from "@openaudience/storage-sql"
-import * as Effect from "effect/Effect"
-import { randomUUID } from "node:crypto"
+import { admin, freshSchema, runsOnPostgres, warnWhenSkipped } from "./support/postgres.js"
 import { differencing, ok, range, report, seed } from "./support/reports.js"
 import { startServer, type TestServer } from "./support/server.js"
 
-const postgresUrl = process.env.OA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
-const schema = `oa_test_reports_${randomUUID().replaceAll("-", "").slice(0, 12)}`
-const admin = <A>(statement: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
-  Effect.runPromise(
-    Effect.flatMap(SqlClient.SqlClient, statement).pipe(
-      Effect.provide(Database.layerFromUrl(postgresUrl)),
-      Effect.timeout("5 seconds")
-    )
-  )
+const schema = freshSchema("oa_test_reports")
 
-const reachable = await admin((sql) => sql`SELECT 1`).then(
-  () => undefined,
-  (error) => String(error)
-)
+warnWhenSkipped("reports on PostgreSQL")
 
-if (reachable !== undefined && process.env.CI !== "true") {
-  console.warn(`reports on PostgreSQL: not run, PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
-}
-
-describe.runIf(reachable === undefined || process.env.CI === "true")("partner reports on PostgreSQL", () => {
-  const databaseUrl = `${postgresUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
+describe.runIf(runsOnPostgres)("partner reports on PostgreSQL", () => {
   const budget = { epsilon: 1.5, delta: 1e-5 }
   let server: TestServer
   let second: TestServer
   beforeAll(async () => {
-    if (reachable !== undefined) throw new Error(`PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
-    await admin((sql) => sql`CREATE SCHEMA ${sql(schema)}`)
-    server = await startServer({ databaseUrl, countryHeader: "x-country", privacyBudget: budget })
-    second = await startServer({ databaseUrl, privacyBudget: budget })
+    await schema.create()
+    server = await startServer({ databaseUrl: schema.url, countryHeader: "x-country", privacyBudget: budget })
+    second = await startServer({ databaseUrl: schema.url, privacyBudget: budget })
     await seed(server.url)
   })
   afterAll(async () => {
     await server?.stop()
     await second?.stop()
-    if (reachable === undefined) await admin((sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)
+    await schema.drop()
   })
 
   it("withholds small cells, keeps totals safe, counts only measured events", async () => {
@@ -96,7 +76,7 @@ describe.runIf(reachable === undefined || process.env.CI === "true")("partner re
         sql<{
           n: string
           spent: number
-        }>`SELECT count(*) AS n, sum(epsilon) AS spent FROM ${sql(schema)}.privacy_charges
+        }>`SELECT count(*) AS n, sum(epsilon) AS spent FROM ${sql(schema.name)}.privacy_charges
           WHERE partner = 'initech'`
     )
     assert.strictEqual(Number(ledger[0]!.n), 15)

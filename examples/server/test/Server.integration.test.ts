@@ -2,45 +2,25 @@
  * The same server on PostgreSQL (the scale-out database): events in, inspector and worker out, in a schema of
  * the test's own that is dropped afterwards. Fails in CI when PostgreSQL is unreachable.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { WireFormat } from "@openaudience/pixel"
-import { Database } from "@openaudience/storage-sql"
-import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
+import { freshSchema, runsOnPostgres, warnWhenSkipped } from "./support/postgres.js"
 import { adminKey, inspect, startServer, type TestServer } from "./support/server.js"
 
-const postgresUrl = process.env.OA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
-const schema = `oa_test_server_${randomUUID().replaceAll("-", "").slice(0, 12)}`
-const admin = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
-  Effect.runPromise(
-    Effect.flatMap(SqlClient.SqlClient, statement).pipe(
-      Effect.provide(Database.layerFromUrl(postgresUrl)),
-      Effect.timeout("5 seconds")
-    )
-  )
+const schema = freshSchema("oa_test_server")
 
-const reachable = await admin((sql) => sql`SELECT 1`).then(
-  () => undefined,
-  (error) => String(error)
-)
+warnWhenSkipped("server on PostgreSQL")
 
-if (reachable !== undefined && process.env.CI !== "true") {
-  console.warn(`server on PostgreSQL: not run, PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
-}
-
-describe.runIf(reachable === undefined || process.env.CI === "true")("server on PostgreSQL", () => {
+describe.runIf(runsOnPostgres)("server on PostgreSQL", () => {
   let server: TestServer
   beforeAll(async () => {
-    if (reachable !== undefined) throw new Error(`PostgreSQL is unreachable at ${postgresUrl}: ${reachable}`)
-    await admin((sql) => sql`CREATE SCHEMA ${sql(schema)}`)
-    server = await startServer({
-      databaseUrl: `${postgresUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
-    })
+    await schema.create()
+    server = await startServer({ databaseUrl: schema.url })
   })
   afterAll(async () => {
     await server?.stop()
-    if (reachable === undefined) await admin((sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`)
+    await schema.drop()
   })
 
   it("collects, deduplicates, inspects and feeds the worker", async () => {
