@@ -12,7 +12,9 @@
  *   one transaction with its log position, so redelivery never applies an event twice.
  * - Time: `Pipeline.sweep` advances visitors whose windows slide or memberships expire, at the `Clock`'s time.
  *
- * Entries and exits are counted per audience and UTC day (`audience_daily`) for the statistics.
+ * Every change (entered, updated, exited) is emitted to the SQL event log as a membership record (see
+ * `toLogRecord`), in the transaction that makes it, and entries and exits are counted per audience and UTC day
+ * (`audience_daily`) for the statistics.
  * Edits are applied before the log is read further, so a backfill sees exactly the events up to the highest
  * `seq` applied so far and the log supplies the rest: nothing is counted twice or missed.
  */
@@ -28,7 +30,7 @@ import {
   VisitorEvent,
   VisitorState
 } from "@openaudience/audience"
-import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
+import { EventLog, type LoggedRecord, SqlEventLog } from "@openaudience/eventlog"
 import { AudienceStore, EventStore, Migrations, type SequencedEvent } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -119,10 +121,24 @@ export const applied = (tenant: string) =>
 
 const day = (at: number) => new Date(at).toISOString().slice(0, 10)
 
-/** Adds entries and exits to the per-day statistics. */
-const countChanges = (tenant: string, changes: ReadonlyArray<Membership.Change>) =>
+/**
+ * The log record of a membership change, emitted for other consumers (an ad server's cache, exports): keyed by
+ * visitor like the visitor's events. It carries no `seq`, so event consumers pass over it.
+ */
+export const toLogRecord = (tenant: string, visitor: string, change: Membership.Change) => {
+  const { _tag, ...fields } = change
+  return { tenant, key: visitor, payload: { membership: _tag, visitor, ...fields } }
+}
+
+/**
+ * Records a visitor's membership changes: emitted to the SQL event log (in the caller's transaction) and added to
+ * the per-day entries and exits of each audience.
+ */
+const recordChanges = (tenant: string, visitor: string, changes: ReadonlyArray<Membership.Change>) =>
   Effect.gen(function* () {
+    if (changes.length === 0) return
     const sql = yield* SqlClient.SqlClient
+    yield* SqlEventLog.appendInTransaction(changes.map((change) => toLogRecord(tenant, visitor, change)))
     const counts = new Map<string, { audience_id: string; day: string; entered: number; exited: number }>()
     for (const change of changes) {
       if (change._tag === "Updated") continue
@@ -253,7 +269,7 @@ export const applyEdits = (tenant: string) =>
             visitors,
             (visitor) =>
               Effect.flatMap(carryOver(tenant, visitor, from, to, byVisitor.get(visitor) ?? [], now), (changes) =>
-                countChanges(tenant, changes)
+                recordChanges(tenant, visitor, changes)
               ),
             { discard: true }
           )
@@ -267,11 +283,15 @@ export const applyEdits = (tenant: string) =>
       for (;;) {
         const visitors: ReadonlyArray<string> = yield* members.visitors(tenant, after, page)
         if (visitors.length === 0) break
-        yield* Effect.forEach(
-          visitors,
-          (visitor) =>
-            Effect.flatMap(carryOver(tenant, visitor, from, to, [], now), (changes) => countChanges(tenant, changes)),
-          { discard: true }
+        yield* sql.withTransaction(
+          Effect.forEach(
+            visitors,
+            (visitor) =>
+              Effect.flatMap(carryOver(tenant, visitor, from, to, [], now), (changes) =>
+                recordChanges(tenant, visitor, changes)
+              ),
+            { discard: true }
+          )
         )
         after = visitors[visitors.length - 1]
       }
@@ -334,7 +354,7 @@ export const ingest = (max = 500) =>
           if (program.audiences.length === 0) continue
           for (const event of yield* store.bySeqs(tenant, seqs)) {
             const changes = yield* Pipeline.ingest(tenant, program, visitorEvent(event))
-            yield* countChanges(tenant, changes)
+            yield* recordChanges(tenant, event.visitor!, changes)
           }
         }
         yield* sql`INSERT INTO audience_worker ${sql.insert({ consumer, position: high, high_seq: highSeq })}
@@ -357,7 +377,7 @@ export const sweep = (limit = 1_000) =>
         const changed = yield* sql.withTransaction(
           Effect.gen(function* () {
             const changes = yield* Pipeline.sweep(tenant, program, limit)
-            for (const list of changes.values()) yield* countChanges(tenant, list)
+            for (const [visitor, list] of changes) yield* recordChanges(tenant, visitor, list)
             return changes.size
           })
         )

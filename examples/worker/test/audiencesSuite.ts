@@ -163,6 +163,25 @@ export const audiencesSuite = (it: Vitest.MethodsNonLive<Services, false>) => {
       yield* TestClock.setTime(Date.UTC(2026, 2, 17))
       yield* settle
       assert.strictEqual(yield* members(t, "shoes"), 0, "the window slid past the first view")
+      // Every change was emitted to the event log, keyed by visitor, without a seq (event consumers pass over it).
+      const log = yield* EventLog.EventLog
+      const emitted = (yield* log.read(`test/${t}`, 10_000)).filter(
+        (r) => r.tenant === t && typeof (r.payload as { membership?: unknown }).membership === "string"
+      )
+      assert.deepStrictEqual(
+        emitted.map((r) => [r.key, (r.payload as { membership: string }).membership]),
+        [
+          ["v1", "Entered"],
+          ["v1", "Exited"]
+        ]
+      )
+      assert.deepStrictEqual(emitted[1]!.payload, {
+        membership: "Exited",
+        visitor: "v1",
+        audienceId: "shoes",
+        at: Date.UTC(2026, 2, 17),
+        reason: "rule"
+      })
       const stats = yield* Audiences.daily(t, "shoes", "2026-03-01")
       assert.deepStrictEqual(stats, [
         { day: "2026-03-17", entered: 0, exited: 1 },
