@@ -9,6 +9,7 @@ import { Audience, type AudienceRule, MembershipStore, Rule } from "@openaudienc
 import { EventLog, SqlEventLog } from "@openaudience/eventlog"
 import { AudienceStore, EventStore, type SequencedEvent, type StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
+import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
@@ -390,6 +391,75 @@ export const audiencesSuite = (it: Vitest.MethodsNonLive<Services, false>) => {
         { day: "2026-03-02", entered: 250, exited: 0 }
       ])
     })
+  )
+
+  it.effect.prop(
+    "events that may not personalize (refused, child, missing or malformed receipts) never change a membership",
+    [
+      fc.array(
+        fc.record({
+          visitor: fc.constantFrom("a", "b", "c"),
+          kind: fc.constantFrom("view", "cart", "buy"),
+          product: fc.constantFrom("p1", "p2"),
+          hour: fc.integer({ min: 0, max: 20 * 24 }),
+          consent: fc.constantFrom("allowed", "refused", "child", "none", "malformed", "string")
+        }),
+        { maxLength: 30 }
+      )
+    ],
+    ([history]) =>
+      Effect.gen(function* () {
+        yield* Audiences.migrate
+        yield* TestClock.setTime(T0 + 21 * DAY)
+        const everything = unique()
+        const allowedOnly = unique()
+        const rules = {
+          viewedNotBought: Audience.make(
+            [Rule.viewed().within(days(14)), Rule.not(Rule.purchased().within(days(30)))],
+            {
+              bind: "productId"
+            }
+          ),
+          keen: Audience.make([Rule.viewed().atLeast(2).within(days(7))], { expiry: days(3) }),
+          carted: Audience.make([Rule.sequence(Rule.viewed(), Rule.addedToCart()).within(hours(6))])
+        }
+        for (const t of [everything, allowedOnly]) {
+          for (const [id, rule] of Object.entries(rules)) yield* define(t, id, rule)
+        }
+        yield* settle
+        const consents: Record<string, unknown> = {
+          allowed: receipt(),
+          refused: receipt(false),
+          child: receipt(true, true),
+          none: null,
+          malformed: { decision: { personalization: "yes" } },
+          string: "personalization=true"
+        }
+        const make = (t: string, e: (typeof history)[number]) => {
+          const at = T0 + e.hour * HOUR
+          const base =
+            e.kind === "view"
+              ? view(t, e.visitor, at, e.product)
+              : e.kind === "cart"
+                ? cart(t, e.visitor, at, e.product)
+                : purchase(t, e.visitor, at, e.product)
+          return { ...base, consent: consents[e.consent] }
+        }
+        yield* collect(...history.map((e) => make(everything, e)))
+        yield* collect(...history.filter((e) => e.consent === "allowed").map((e) => make(allowedOnly, e)))
+        yield* settle
+        const store = yield* MembershipStore.MembershipStore
+        for (const v of ["a", "b", "c"]) {
+          assert.deepStrictEqual(yield* active(everything, v), yield* active(allowedOnly, v))
+          const shape = (h: ReadonlyArray<{ audienceId: string; enteredAt: number; exitedAt: number | null }>) =>
+            h.map((m) => [m.audienceId, m.enteredAt, m.exitedAt])
+          assert.deepStrictEqual(
+            shape(yield* store.history(everything, v)),
+            shape(yield* store.history(allowedOnly, v))
+          )
+        }
+      }),
+    { fastCheck: { numRuns: 12 } }
   )
 
   it.effect("redelivered log records are applied once", () =>
