@@ -12,7 +12,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
@@ -21,6 +21,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { StorageError } from "./StorageError.js"
 
@@ -89,12 +90,47 @@ const describeError = (error: unknown): string => {
 
 const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
 
+/**
+ * Whether a failure is SQLite refusing a write because another connection wrote since this transaction began
+ * reading (`SQLITE_BUSY_SNAPSHOT`, or `SQLITE_BUSY` once the busy timeout ran out), looked for through the
+ * error's causes and, where a caller re-wrapped it, in its message.
+ */
+export const isSqliteBusy = (error: unknown): boolean => {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 8; depth++) {
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown }
+    if (typeof code === "string" && code.startsWith("SQLITE_BUSY")) return true
+    if (typeof message === "string" && /\bSQLITE_BUSY|database is locked/.test(message)) return true
+    e = cause
+  }
+  return false
+}
+
+/**
+ * SQLite transactions begin deferred: one that reads first and writes later fails when another connection (a
+ * writer thread, a second process) committed in between. Retried from the start, it reads the new snapshot and
+ * goes through; only outermost transactions are retried (a savepoint cannot take a new snapshot).
+ */
+const retryBusyTransactions = (sql: SqliteClient.SqliteClient) => {
+  const original = sql.withTransaction
+  const retried: SqlClient.SqlClient["withTransaction"] = (effect) =>
+    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
+      Option.isSome(outer)
+        ? original(effect)
+        : original(effect).pipe(
+            // At once: the new attempt begins with a fresh snapshot (no sleep, so no dependence on the Clock).
+            Effect.retry({ while: isSqliteBusy, times: 12 })
+          )
+    )
+  ;(sql as { withTransaction: SqlClient.SqlClient["withTransaction"] }).withTransaction = retried
+}
+
 const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> => {
   const pragmas = Layer.effectDiscard(
     Effect.gen(function* () {
       const sql = yield* SqliteClient.SqliteClient
       yield* sql`PRAGMA synchronous = FULL`
       yield* sql`PRAGMA busy_timeout = ${sql.literal(String(sqliteBusyTimeoutMs))}`
+      retryBusyTransactions(sql)
     })
   )
   const client = Layer.unwrapEffect(

@@ -3,6 +3,8 @@ import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -154,6 +156,55 @@ describe("Database.layerFromUrl", () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OA_DATABASE_URL", "sqlite::memory:"]])))
       )
       assert.strictEqual(count, 1)
+    })
+  )
+})
+
+describe("SQLite beside another connection", () => {
+  it.scoped("a transaction that read before another connection wrote is retried from the start, not failed", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const url = `sqlite:${join(dir, "shared.db")}`
+      const open = Effect.map(Layer.build(Database.layerFromUrl(url)), (context) =>
+        Context.get(context, SqlClient.SqlClient)
+      )
+      const a = yield* open
+      const b = yield* open
+      yield* a`CREATE TABLE t (n INTEGER NOT NULL)`
+      yield* a`INSERT INTO t (n) VALUES (0)`
+      // The other connection writes from a fiber of its own (a statement inside `b`'s transaction would borrow
+      // `b`'s connection), while the transaction holds its read snapshot, on the first attempt only.
+      const read = yield* Deferred.make<void>()
+      const written = yield* Deferred.make<void>()
+      yield* Effect.fork(
+        Deferred.await(read).pipe(
+          Effect.zipRight(a`INSERT INTO t (n) VALUES (1)`),
+          Effect.zipRight(Deferred.succeed(written, undefined))
+        )
+      )
+      let attempts = 0
+      const seen = yield* b.withTransaction(
+        Effect.gen(function* () {
+          attempts++
+          const rows = yield* b<{ n: number }>`SELECT COUNT(*) AS n FROM t`
+          if (attempts === 1) {
+            yield* Deferred.succeed(read, undefined)
+            yield* Deferred.await(written)
+          }
+          yield* b`INSERT INTO t (n) VALUES (2)`
+          return rows[0]!.n
+        })
+      )
+      assert.strictEqual(attempts, 2, "the first attempt hit SQLITE_BUSY_SNAPSHOT and was retried")
+      assert.strictEqual(seen, 2, "the retry read the other connection's row")
+      const all = yield* a<{ n: number }>`SELECT n FROM t ORDER BY n`
+      assert.deepStrictEqual(
+        all.map((r) => r.n),
+        [0, 1, 2]
+      )
+      assert.isTrue(Database.isSqliteBusy({ cause: { code: "SQLITE_BUSY_SNAPSHOT" } }))
+      assert.isTrue(Database.isSqliteBusy(new Error("Committing: database is locked")))
+      assert.isFalse(Database.isSqliteBusy(new Error("UNIQUE constraint failed")))
     })
   )
 })
