@@ -197,19 +197,21 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
         }
       }
 
-      const store = (from: Segment, text: string, types: ReadonlyArray<string>) => {
+      /** Stores a group the writer thread reads back from the segment (from the page cache, in practice). */
+      const store = (from: Segment, position: number, length: number, types: ReadonlyArray<string>) => {
+        const write = () => writer.writeFrom(from.path, position, length, types.length, onResult)
         const onResult = (result: WriteResult) => {
           if ("error" in result) {
             // The events are durable in the segment: keep them and try again.
             console.error(`storing acknowledged pixel events failed, retrying in 1 s: ${result.error}`)
-            setTimeout(() => writer.write(text, types.length, onResult), 1000)
+            setTimeout(write, 1000)
             return
           }
           countOutcomes(metrics, types, result)
           release(from, types.length)
           settled(types.length)
         }
-        writer.write(text, types.length, onResult)
+        write()
       }
 
       const writeAll = (fd: number, buffer: Buffer, offset: number, then: (error: Error | null) => void) =>
@@ -241,9 +243,10 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
             settled(types.length)
           } else {
             metrics.observeAppend(types.length, performance.now() - started)
+            const position = target.size
             target.size += buffer.length
             // Handed to the writer before anyone is answered: a later direct write is stored after these.
-            store(target, text, types)
+            store(target, position, buffer.length, types)
             for (const job of jobs) job.done(undefined)
             if (target.size >= segmentBytes && target === segment) {
               target.closed = true

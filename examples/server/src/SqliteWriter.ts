@@ -31,6 +31,14 @@ export type WriteResult = ReadonlyArray<number> | { readonly error: string }
 export interface SqliteWriterShape {
   /** Stores `lines` event lines (see `eventLine`, each ending in "\n"); `done` once committed or failed. */
   readonly write: (text: string, lines: number, done: (result: WriteResult) => void) => void
+  /** The same for lines already in a file, `length` bytes at `position`: the writer thread reads them there. */
+  readonly writeFrom: (
+    file: string,
+    position: number,
+    length: number,
+    lines: number,
+    done: (result: WriteResult) => void
+  ) => void
 }
 
 export class SqliteWriter extends Context.Tag("@openaudience/example-server/SqliteWriter")<
@@ -89,7 +97,8 @@ type Reply =
   | { readonly fatal: string }
 
 interface Part {
-  readonly text: string
+  /** The lines, or where they are in a file: [path, position, length]. */
+  readonly text: string | readonly [string, number, number]
   readonly lines: number
   readonly done: (result: WriteResult) => void
 }
@@ -151,8 +160,11 @@ export const make = (filename: string) =>
       }
       const parts = queue.splice(0, count)
       inFlight = parts
-      const text = parts.length === 1 ? parts[0]!.text : parts.map((part) => part.text).join("")
-      thread.postMessage({ id: nextId++, text, appendedAt: clock.unsafeCurrentTimeMillis() })
+      thread.postMessage({
+        id: nextId++,
+        parts: parts.map((part) => part.text),
+        appendedAt: clock.unsafeCurrentTimeMillis()
+      })
     }
 
     const finish = (result: WriteResult) => {
@@ -190,13 +202,16 @@ export const make = (filename: string) =>
       })
     )
 
+    const enqueue = (part: Part) => {
+      if (part.lines === 0) return part.done([])
+      if (stopped !== undefined) return part.done({ error: stopped })
+      queue.push(part)
+      send()
+    }
+
     return SqliteWriter.of({
-      write: (text, lines, done) => {
-        if (lines === 0) return done([])
-        if (stopped !== undefined) return done({ error: stopped })
-        queue.push({ text, lines, done })
-        send()
-      }
+      write: (text, lines, done) => enqueue({ text, lines, done }),
+      writeFrom: (file, position, length, lines, done) => enqueue({ text: [file, position, length], lines, done })
     })
   })
 

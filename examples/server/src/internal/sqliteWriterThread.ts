@@ -6,7 +6,8 @@
  * accepted row's record into `event_log` (the outbox the workers read), then COMMIT, whose fsync happens here
  * instead of on the HTTP thread. It answers only after COMMIT returned.
  *
- * Message in: `{ id, text, appendedAt }`, `text` being event lines (see `eventLine`). Out: `{ id, seqs }` with
+ * Message in: `{ id, parts, appendedAt }`, each part event lines (see `eventLine`), as text or as `[path, position,
+ * length]` of a segment file that holds them (read here, so the HTTP thread does not copy them over). Out: `{ id, seqs }` with
  * per line the stored seq, 0 for a duplicate, -1 for a line that cannot be stored (then every other line was
  * stored in a transaction of its own, so one bad line never sinks the rest), or `{ id, error }` when no line
  * could be stored; `{ ready: true }` once open, `{ fatal }` if it cannot open.
@@ -15,6 +16,7 @@
 export const source = `
 "use strict"
 const { parentPort, workerData } = require("node:worker_threads")
+const fs = require("node:fs")
 let db
 try {
   const Database = require(workerData.driver)
@@ -92,6 +94,33 @@ const store = (text, appendedAt) => {
   }
   return seqs
 }
+// Open segment files, by path: the two most recently read stay open.
+const files = new Map()
+const readRange = (path, position, length) => {
+  let fd = files.get(path)
+  if (fd === undefined) {
+    fd = fs.openSync(path, "r")
+    if (files.size >= 2) {
+      const [oldest, oldFd] = files.entries().next().value
+      files.delete(oldest)
+      fs.closeSync(oldFd)
+    }
+  } else files.delete(path)
+  files.set(path, fd)
+  const buffer = Buffer.allocUnsafe(length)
+  let read = 0
+  while (read < length) {
+    const n = fs.readSync(fd, buffer, read, length - read, position + read)
+    if (n === 0) throw new Error("segment " + path + " is shorter than expected")
+    read += n
+  }
+  return buffer.toString("utf8")
+}
+const textOf = (parts) => {
+  let text = ""
+  for (const part of parts) text += typeof part === "string" ? part : readRange(part[0], part[1], part[2])
+  return text
+}
 parentPort.on("message", (message) => {
   if (message === "close") {
     db.close()
@@ -99,7 +128,7 @@ parentPort.on("message", (message) => {
     return
   }
   try {
-    parentPort.postMessage({ id: message.id, seqs: store(message.text, message.appendedAt) })
+    parentPort.postMessage({ id: message.id, seqs: store(textOf(message.parts), message.appendedAt) })
   } catch (error) {
     parentPort.postMessage({ id: message.id, error: String((error && error.message) || error) })
   }
