@@ -212,6 +212,7 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
           settled(types.length)
         }
         write()
+        if (waiters.length > 0) writer.hurry()
       }
 
       const writeAll = (fd: number, buffer: Buffer, offset: number, then: (error: Error | null) => void) =>
@@ -290,6 +291,7 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
         afterStored: (then) => {
           if (stored >= appended) return then()
           waiters.push({ target: appended, then })
+          writer.hurry()
         },
         pending: () => appended - stored
       })

@@ -22,6 +22,13 @@ import { Worker } from "node:worker_threads"
 import { Committer } from "./Committer.js"
 import { source } from "./internal/sqliteWriterThread.js"
 
+/**
+ * How long pixel groups may wait for more before they go to the writer thread. Larger transactions touch each hot
+ * index page (a visitor's, the event log's) once for many events: fewer WAL pages written and synced per event.
+ * Nobody waits on them (they are durable in their segment); a reader that must see them calls `hurry`.
+ */
+const backgroundDelayMs = 100
+
 /** Most event lines in one message (one transaction); the rest go in the next. */
 const maxLinesPerMessage = 16_384
 
@@ -39,6 +46,8 @@ export interface SqliteWriterShape {
     lines: number,
     done: (result: WriteResult) => void
   ) => void
+  /** Sends what is queued now without waiting for more (someone is waiting to read it). */
+  readonly hurry: () => void
 }
 
 export class SqliteWriter extends Context.Tag("@openaudience/example-server/SqliteWriter")<
@@ -100,6 +109,10 @@ interface Part {
   /** The lines, or where they are in a file: [path, position, length]. */
   readonly text: string | readonly [string, number, number]
   readonly lines: number
+  /** Someone waits for it: sent without delay. */
+  readonly urgent: boolean
+  /** When it was queued (`performance.now()`). */
+  readonly at: number
   readonly done: (result: WriteResult) => void
 }
 
@@ -145,8 +158,27 @@ export const make = (filename: string) =>
       }
     }
 
+    // Parts nobody waits on (pixels, durable in their segment already) may wait up to `backgroundDelayMs` for
+    // company; anything else, a waiting reader (`hurry`) or shutdown sends at once.
+    let urgent = 0
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let closing = false
     const send = () => {
       if (inFlight !== undefined || queue.length === 0) return
+      if (urgent === 0 && !closing && stopped === undefined && queue.length > 0) {
+        const wait = queue[0]!.at + backgroundDelayMs - performance.now()
+        if (wait > 0) {
+          timer ??= setTimeout(() => {
+            timer = undefined
+            send()
+          }, wait)
+          return
+        }
+      }
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        timer = undefined
+      }
       if (stopped !== undefined) {
         const parts = queue.splice(0)
         settle(parts, { error: stopped })
@@ -159,6 +191,7 @@ export const make = (filename: string) =>
         count++
       }
       const parts = queue.splice(0, count)
+      for (const part of parts) if (part.urgent) urgent--
       inFlight = parts
       thread.postMessage({
         id: nextId++,
@@ -191,6 +224,8 @@ export const make = (filename: string) =>
     // Stops after everything queued was written.
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
+        closing = true
+        send()
         const close = () => {
           drained = undefined
           if (stopped !== undefined) return resume(Effect.void)
@@ -206,12 +241,24 @@ export const make = (filename: string) =>
       if (part.lines === 0) return part.done([])
       if (stopped !== undefined) return part.done({ error: stopped })
       queue.push(part)
+      if (part.urgent) urgent++
       send()
     }
 
     return SqliteWriter.of({
-      write: (text, lines, done) => enqueue({ text, lines, done }),
-      writeFrom: (file, position, length, lines, done) => enqueue({ text: [file, position, length], lines, done })
+      write: (text, lines, done) => enqueue({ text, lines, done, urgent: true, at: performance.now() }),
+      writeFrom: (file, position, length, lines, done) =>
+        enqueue({ text: [file, position, length], lines, done, urgent: false, at: performance.now() }),
+      hurry: () => {
+        const last = queue[queue.length - 1]
+        if (last === undefined) return
+        if (!last.urgent) {
+          // Counted down with the message that takes it: everything queued before it goes first.
+          queue[queue.length - 1] = { ...last, urgent: true }
+          urgent++
+        }
+        send()
+      }
     })
   })
 
