@@ -1,10 +1,12 @@
 /**
  * Collector throughput: requests per second of `GET /px.gif` carrying a realistic product view through the
- * reference server's whole path (decode, validate, tenant check, durable append to SQLite with group commit),
- * divided by the requests per second of a bare node:http server answering the same GIF. Both servers run in
- * child processes on 127.0.0.1, so autocannon's own CPU is spent in this process; both are driven the same way
- * (50 connections, identical request lines and headers, every request with a unique event id) in interleaved
- * rounds of warm-up + measurement. Afterwards the collector's /metrics and inspector must show every answered
+ * reference server's whole path (decode, validate, tenant check, durable append: on SQLite an fsync'd segment
+ * file before the answer, then the database through its writer thread), divided by the requests per second of a
+ * bare node:http server answering the same GIF. Both servers run in child processes on 127.0.0.1, so
+ * autocannon's own CPU is spent in this process; both are driven the same way (50 connections, identical request
+ * lines and headers, every request with a unique event id) in interleaved rounds of warm-up + measurement. After
+ * each collector run the harness waits until the database holds every answered event (nothing else runs
+ * meanwhile) and reports that time; afterwards the collector's /metrics and inspector must show every answered
  * event as stored: a fast server that drops events would be no result at all.
  */
 import autocannon, { type Result } from "autocannon"
@@ -308,7 +310,7 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
       `collector group commits: ${stored.commits}, ${average(stored.committedEvents, stored.commits)} events ` +
         `and ${average(stored.commitMs, stored.commits)} ms each on average; append-log groups: ${stored.appends}, ` +
         `${average(stored.appendedEvents, stored.appends)} events and ${average(stored.appendMs, stored.appends)} ms ` +
-        `(write + fdatasync) each; ${stored.pending} events not yet in the database`
+        `each until durable; ${stored.pending} events not yet in the database`
     )
     const shortfall = collectorOk - accepted
     if (shortfall > 0) log(`WARNING: ${shortfall} events answered 2xx are missing from the store`)
@@ -340,7 +342,7 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         name: "collector.rps",
         value: significant(median(measured.collector.map((r) => r.rps))),
         unit: "req/s",
-        note: `GET /px.gif, full path to SQLite, ${options.connections} connections`
+        note: `GET /px.gif, durable before the answer, ${options.connections} connections`
       },
       {
         name: "bare.rps",

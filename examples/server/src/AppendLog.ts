@@ -1,10 +1,11 @@
 /**
  * The pixel's durable append. On a SQLite file (`layerSegments`) a `GET /px.gif` is answered once its event is
- * in an append-only segment file and that file was fdatasync'd: each group of events waiting meanwhile is one
- * `write` and one `fdatasync`, both on libuv's thread pool, so the HTTP thread keeps decoding requests while the
- * disk works. Right after the sync, the group is handed to the SQLite writer thread (`SqliteWriter`), which
- * stores it with everything else queued (idempotent on `(tenant, event_id)`, event log record in the same
- * transaction); a segment file is deleted once every event in it is in the database.
+ * in an append-only segment file, on disk: each group of events waiting meanwhile is one `write` to a file opened
+ * with `O_DSYNC` (it returns once the data is durable), on libuv's thread pool, so the HTTP thread keeps decoding
+ * requests while the disk works. Right after, the group is handed to the SQLite writer thread (`SqliteWriter`),
+ * which reads it back from the segment and stores it with everything else queued, within about 0.1 s
+ * (idempotent on `(tenant, event_id)`, event log record in the same transaction); a segment file is deleted once
+ * every event in it is in the database.
  *
  * Crash safety: segments live in a folder per server process beside the database (`<db>-segments/p<pid>-…`).
  * At startup every folder of a process that is no longer running is replayed into the database (an event

@@ -13,7 +13,7 @@ export interface MetricsShape {
   ) => void
   readonly countRequest: (route: string, status: number) => void
   readonly observeCommit: (events: number, millis: number) => void
-  /** One group of pixel events written and fdatasync'd to the append log. */
+  /** One group of pixel events written to the append log, until durable. */
   readonly observeAppend: (events: number, millis: number) => void
   /** Reads the number of acknowledged events not yet in the database (the append log's backlog). */
   readonly pendingFrom: (read: () => number) => void
@@ -81,7 +81,7 @@ export const make = (): MetricsShape => {
         ...lines("oa_committed_events_total", "Events written by group commits.", "counter", [
           `oa_committed_events_total ${committedEvents}`
         ]),
-        ...lines("oa_append_duration_ms", "Append-log group write and fdatasync time.", "summary", [
+        ...lines("oa_append_duration_ms", "Append-log group time until durable (one O_DSYNC write).", "summary", [
           `oa_append_duration_ms_sum ${appendMillis.toFixed(3)}`,
           `oa_append_duration_ms_count ${appends}`
         ]),
