@@ -1,15 +1,17 @@
 /**
  * Collector throughput: requests per second of `GET /px.gif` carrying a realistic product view through the
- * reference server's whole path (decode, validate, tenant check, durable append to SQLite with group commit),
- * divided by the requests per second of a bare node:http server answering the same GIF. Both servers run in
- * child processes on 127.0.0.1, so autocannon's own CPU is spent in this process; both are driven the same way
- * (50 connections, identical request lines and headers, every request with a unique event id) in interleaved
- * rounds of warm-up + measurement. Afterwards the collector's /metrics and inspector must show every answered
+ * reference server's whole path (decode, validate, tenant check, durable append: on SQLite an fsync'd segment
+ * file before the answer, then the database through its writer thread), divided by the requests per second of a
+ * bare node:http server answering the same GIF. Both servers run in child processes on 127.0.0.1, so
+ * autocannon's own CPU is spent in this process; both are driven the same way (50 connections, identical request
+ * lines and headers, every request with a unique event id) in interleaved rounds of warm-up + measurement. After
+ * each collector run the harness waits until the database holds every answered event (nothing else runs
+ * meanwhile) and reports that time; afterwards the collector's /metrics and inspector must show every answered
  * event as stored: a fast server that drops events would be no result at all.
  */
 import autocannon, { type Result } from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -77,6 +79,7 @@ const freePort = (): Promise<number> =>
 interface Child {
   readonly name: string
   readonly url: string
+  readonly pid: number | undefined
   readonly stop: () => Promise<void>
 }
 
@@ -125,6 +128,7 @@ const startChild = async (
   return {
     name,
     url,
+    pid: child.pid,
     stop: async () => {
       if (exited !== undefined) return
       child.kill("SIGTERM")
@@ -136,6 +140,8 @@ const startChild = async (
 }
 
 interface Run {
+  /** Server CPU time (all its threads) per request answered, µs: what the request rate costs the machine. */
+  readonly cpuUsPerRequest: number
   readonly rps: number
   readonly p99: number
   readonly ok: number
@@ -143,7 +149,19 @@ interface Run {
   readonly errors: number
 }
 
+/** CPU time (user + system, all threads) a process used so far, in ms; undefined where /proc is missing. */
+const cpuMs = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return undefined
+  }
+}
+
 const load = async (child: Child, next: () => string, options: CollectorOptions, seconds: number): Promise<Run> => {
+  const cpuBefore = cpuMs(child.pid)
   const result: Result = await autocannon({
     url: child.url,
     connections: options.connections,
@@ -159,7 +177,12 @@ const load = async (child: Child, next: () => string, options: CollectorOptions,
       }
     ]
   })
+  const cpuAfter = cpuMs(child.pid)
   return {
+    cpuUsPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+        ? Number.NaN
+        : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
     rps: result.requests.average,
     p99: result.latency.p99,
     ok: result["2xx"],
@@ -174,6 +197,11 @@ interface Stored {
   readonly commits: number
   readonly commitMs: number
   readonly committedEvents: number
+  readonly appends: number
+  readonly appendMs: number
+  readonly appendedEvents: number
+  /** Acknowledged events not yet in the database. */
+  readonly pending: number
 }
 
 /** What the collector's /metrics says it stored, and how its group commits went. */
@@ -188,7 +216,23 @@ const storedCounts = async (url: string): Promise<Stored> => {
     outcomes,
     commits: value("oa_commit_duration_ms_count"),
     commitMs: value("oa_commit_duration_ms_sum"),
-    committedEvents: value("oa_committed_events_total")
+    committedEvents: value("oa_committed_events_total"),
+    appends: value("oa_append_duration_ms_count"),
+    appendMs: value("oa_append_duration_ms_sum"),
+    appendedEvents: value("oa_appended_events_total"),
+    pending: value("oa_store_pending_events")
+  }
+}
+
+/** Waits until the collector's database holds every acknowledged event; returns how long that took (ms). */
+const caughtUp = async (url: string): Promise<number> => {
+  const started = performance.now()
+  for (;;) {
+    const { pending } = await storedCounts(url)
+    if (!(pending > 0)) return performance.now() - started
+    if (performance.now() - started > 300_000)
+      throw new Error(`collector: ${pending} events still not stored after 5 min`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
@@ -201,29 +245,49 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
   try {
     const bare = await startChild("bare server", root, ["--import", "tsx", "bench/bareServer.ts"], {})
     children.push(bare)
-    const collector = await startChild("reference server", root, ["--import", "tsx", "examples/server/src/main.ts"], {
-      OA_DATA_DIR: dataDir,
-      OA_DEMO: "1"
-    })
+    // BENCH_CPU_PROF=<dir>: the reference server writes a V8 CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF
+    const profileArgs = profile === undefined || profile === "" ? [] : ["--cpu-prof", "--cpu-prof-dir", profile]
+    const collector = await startChild(
+      "reference server",
+      root,
+      [...profileArgs, "--import", "tsx", "examples/server/src/main.ts"],
+      {
+        OA_DATA_DIR: dataDir,
+        OA_DEMO: "1"
+      }
+    )
     children.push(collector)
 
     const measured = { bare: [] as Array<Run>, collector: [] as Array<Run> }
     let collectorOk = 0
     const ratios: Array<number> = []
+    const catchUps: Array<number> = []
+    const sustained: Array<number> = []
+    const sustainedRatios: Array<number> = []
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? (["bare", "collector"] as const) : (["collector", "bare"] as const)
       for (const which of order) {
         const child = which === "bare" ? bare : collector
         const warm = await load(child, paths.next, options, options.warmupS)
         const result = await load(child, paths.next, options, options.durationS)
-        if (which === "collector") collectorOk += warm.ok + result.ok
+        // Pixels are answered once durable in the collector's append log and reach the database right after:
+        // wait until the database holds every answered event before anything else runs, and count that time.
+        const catchUp = which === "collector" ? await caughtUp(child.url) : 0
+        if (which === "collector") {
+          collectorOk += warm.ok + result.ok
+          catchUps.push(catchUp)
+          sustained.push((result.rps * options.durationS) / (options.durationS + catchUp / 1000))
+        }
         measured[which].push(result)
         log(
           `round ${round + 1}/${options.rounds} ${which}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ` +
-            `non-2xx ${result.non2xx}, errors ${result.errors}`
+            `non-2xx ${result.non2xx}, errors ${result.errors}, server CPU ${result.cpuUsPerRequest.toFixed(0)} µs/request` +
+            (which === "collector" ? `; database caught up ${catchUp.toFixed(0)} ms after the load` : "")
         )
       }
       ratios.push(measured.collector[round]!.rps / measured.bare[round]!.rps)
+      sustainedRatios.push(sustained[round]! / measured.bare[round]!.rps)
     }
 
     // Every 2xx the collector answered is an event it says is durable: the store must hold at least that many
@@ -241,9 +305,12 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         `${counts.rejected ?? 0} rejected, ${counts.failed ?? 0} failed; ${collectorOk} answered 2xx; ` +
         `${paths.sent()} ids used (both servers); inspector ${inspector.status}, latest ${JSON.stringify(latest?.events?.[0]?.id)}`
     )
+    const average = (total: number, n: number) => (n === 0 ? "0" : (total / n).toFixed(2))
     log(
-      `collector group commits: ${stored.commits}, ${(stored.committedEvents / stored.commits).toFixed(1)} events ` +
-        `and ${(stored.commitMs / stored.commits).toFixed(2)} ms each on average`
+      `collector group commits: ${stored.commits}, ${average(stored.committedEvents, stored.commits)} events ` +
+        `and ${average(stored.commitMs, stored.commits)} ms each on average; append-log groups: ${stored.appends}, ` +
+        `${average(stored.appendedEvents, stored.appends)} events and ${average(stored.appendMs, stored.appends)} ms ` +
+        `each until durable; ${stored.pending} events not yet in the database`
     )
     const shortfall = collectorOk - accepted
     if (shortfall > 0) log(`WARNING: ${shortfall} events answered 2xx are missing from the store`)
@@ -260,10 +327,22 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         note: "collector req/s / bare node:http req/s (median of paired rounds)"
       },
       {
+        name: "collector.sustained_ratio_vs_bare",
+        value: significant(median(sustainedRatios), 3),
+        unit: "ratio",
+        note: "the same, counting the time the database took to catch up after the load"
+      },
+      {
+        name: "collector.catchup_ms",
+        value: Math.round(median(catchUps)),
+        unit: "ms",
+        note: "after the load, until every answered event was in the database (median of rounds)"
+      },
+      {
         name: "collector.rps",
         value: significant(median(measured.collector.map((r) => r.rps))),
         unit: "req/s",
-        note: `GET /px.gif, full path to SQLite, ${options.connections} connections`
+        note: `GET /px.gif, durable before the answer, ${options.connections} connections`
       },
       {
         name: "bare.rps",

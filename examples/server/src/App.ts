@@ -8,11 +8,14 @@
  * fills from it.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { EventLog, NatsEventLog, SqlEventLog } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
 import { AudienceStore, Database, EventStore, Migrations, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as AppendLog from "./AppendLog.js"
 import * as Committer from "./Committer.js"
 import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
@@ -20,6 +23,7 @@ import * as Metrics from "./Metrics.js"
 import * as PrivacyLedger from "./PrivacyLedger.js"
 import * as Relay from "./Relay.js"
 import * as Salts from "./Salts.js"
+import * as SqliteWriter from "./SqliteWriter.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
 
@@ -31,6 +35,36 @@ const storage = Layer.mergeAll(
   SqlMembershipStore.layer,
   Layer.effectDiscard(SqlEventLog.migrate)
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
+
+/** The SQLite file behind the database URL, if it is one a second connection can open. */
+const sqliteFile = (databaseUrl: string): string | undefined => {
+  const url = Database.parseUrl(databaseUrl)
+  return Either.isRight(url) && url.right._tag === "Sqlite" && url.right.filename !== ":memory:"
+    ? url.right.filename
+    : undefined
+}
+
+/**
+ * How events are written. On a SQLite file: a writer thread stores them, and pixels are answered once in an
+ * fsync'd segment file (see `AppendLog`). Otherwise: group commit through @effect/sql for everything.
+ */
+const writing: Layer.Layer<
+  AppendLog.AppendLog | GroupCommit.GroupCommit | Committer.Committer,
+  Error,
+  ServerConfig | Metrics.Metrics | EventStore.EventStore | SqlClient.SqlClient
+> = Layer.unwrapEffect(
+  Effect.map(ServerConfig, (config) => {
+    const file = sqliteFile(config.databaseUrl)
+    if (file === undefined) {
+      return AppendLog.layerDirect.pipe(Layer.provideMerge(GroupCommit.layer), Layer.provideMerge(Committer.layer))
+    }
+    return AppendLog.layerSegments(`${file}-segments`).pipe(
+      Layer.provideMerge(GroupCommit.layer),
+      Layer.provideMerge(SqliteWriter.committer),
+      Layer.provideMerge(SqliteWriter.layer(file))
+    )
+  })
+)
 
 /** The log workers consume, and in the NATS shape the relay that feeds it. */
 const workers = Layer.unwrapEffect(
@@ -51,13 +85,10 @@ const workers = Layer.unwrapEffect(
 )
 
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(
-  GroupCommit.layer,
-  Tenants.layer,
-  workers,
-  Salts.layer,
-  PrivacyLedger.layer
-).pipe(Layer.provideMerge(Committer.layer), Layer.provideMerge(Metrics.layer), Layer.provideMerge(storage))
+export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, PrivacyLedger.layer).pipe(
+  Layer.provideMerge(Metrics.layer),
+  Layer.provideMerge(storage)
+)
 
 /** The server, given its configuration. */
 export const layer = HttpServer.layer.pipe(Layer.provideMerge(services), Layer.provideMerge(NodeContext.layer))

@@ -10,6 +10,7 @@ import { Gif, WireFormat } from "@openaudience/pixel"
 import type { AppendOutcome, StoredEvent } from "@openaudience/storage-sql"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type GeoHeaders, type NotStored, type RequestContext, requestContext, toStored } from "./Collect.js"
+import type { AppendLogShape } from "./AppendLog.js"
 import type { GroupCommitShape } from "./GroupCommit.js"
 import type { MetricsShape } from "./Metrics.js"
 import * as Problem from "./Problem.js"
@@ -38,6 +39,8 @@ export type Decoded =
 export interface CollectorDeps {
   readonly tenants: TenantsShape
   readonly commit: GroupCommitShape
+  /** Where pixels go: durable before they are answered, in the database soon after (see `AppendLog`). */
+  readonly append: AppendLogShape
   readonly metrics: MetricsShape
   readonly now: () => number
   readonly maxBodyBytes: number
@@ -68,7 +71,8 @@ export const make = (deps: CollectorDeps) => {
     decoded: ReadonlyArray<Decoded>,
     request: RequestContext,
     tenantOf: (site: string) => Tenant | string,
-    done: (results: ReadonlyArray<EventResult> | { readonly failed: string }) => void
+    done: (results: ReadonlyArray<EventResult> | { readonly failed: string }) => void,
+    durable: "stored" | "appended" = "stored"
   ): void => {
     const receivedAt = now()
     const results: Array<EventResult | undefined> = new Array(decoded.length)
@@ -103,6 +107,21 @@ export const make = (deps: CollectorDeps) => {
       }
       rows.push(row)
       rowIndex.push(i)
+    }
+    if (durable === "appended") {
+      // Durable in the append log; whether each event is new or a duplicate is known (and counted) once it
+      // reaches the database, so every stored row answers "accepted" here.
+      deps.append.append(rows, (failed) => {
+        if (failed !== undefined) {
+          for (const row of rows) metrics.countEvent(row.type, "failed")
+          return done({ failed })
+        }
+        for (let k = 0; k < rows.length; k++) {
+          results[rowIndex[k]!] = { index: rowIndex[k]!, id: rows[k]!.eventId, status: "accepted" }
+        }
+        done(results as Array<EventResult>)
+      })
+      return
     }
     commit.submit(rows, (outcome) => {
       if (outcome._tag === "Failed") {
@@ -183,7 +202,8 @@ export const make = (deps: CollectorDeps) => {
         metrics.countRequest("pixel", 200)
         res.writeHead(200, gifHeaders)
         res.end(Gif.bytes)
-      }
+      },
+      "appended"
     )
   }
 

@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net"
 import { DecisionCache } from "@openaudience/consent"
 import { requestContext } from "./Collect.js"
 import * as Collector from "./Collector.js"
+import { AppendLog } from "./AppendLog.js"
 import { GroupCommit } from "./GroupCommit.js"
 import { Metrics } from "./Metrics.js"
 import * as Problem from "./Problem.js"
@@ -53,6 +54,7 @@ export const layer = Layer.scoped(
     const config = yield* ServerConfig
     const tenants = yield* Tenants
     const commit = yield* GroupCommit
+    const append = yield* AppendLog
     const metrics = yield* Metrics
     const salts = yield* Salts
     const clock = yield* Effect.clock
@@ -60,6 +62,7 @@ export const layer = Layer.scoped(
     const collector = Collector.make({
       tenants,
       commit,
+      append,
       metrics,
       now: () => clock.unsafeCurrentTimeMillis(),
       maxBodyBytes: config.maxBodyBytes,
@@ -146,7 +149,9 @@ export const layer = Layer.scoped(
         return Problem.send(res, Problem.make("method-not-allowed", "use POST"), { allow: "POST" })
       }
       if (path === "/v1/events" && req.method === "POST") return serverToServer(req, res)
-      routed(req, res)
+      // Anything that may read events waits until every acknowledged pixel is in the database.
+      if (path === "/healthz" || path === "/metrics") return routed(req, res)
+      append.afterStored(() => routed(req, res))
     }
 
     // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients

@@ -13,6 +13,10 @@ export interface MetricsShape {
   ) => void
   readonly countRequest: (route: string, status: number) => void
   readonly observeCommit: (events: number, millis: number) => void
+  /** One group of pixel events written to the append log, until durable. */
+  readonly observeAppend: (events: number, millis: number) => void
+  /** Reads the number of acknowledged events not yet in the database (the append log's backlog). */
+  readonly pendingFrom: (read: () => number) => void
   readonly render: () => string
 }
 
@@ -27,6 +31,10 @@ export const make = (): MetricsShape => {
   let commits = 0
   let commitMillis = 0
   let committedEvents = 0
+  let appends = 0
+  let appendMillis = 0
+  let appendedEvents = 0
+  let pending = () => 0
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1)
   const lines = (name: string, help: string, type: string, body: Array<string>) => [
     `# HELP ${name} ${help}`,
@@ -41,6 +49,14 @@ export const make = (): MetricsShape => {
       commitMillis += millis
       committedEvents += n
       for (let i = 0; i < commitBuckets.length; i++) if (millis <= commitBuckets[i]!) commitLatency[i]!++
+    },
+    observeAppend: (n, millis) => {
+      appends++
+      appendMillis += millis
+      appendedEvents += n
+    },
+    pendingFrom: (read) => {
+      pending = read
     },
     render: () => {
       const out = [
@@ -64,6 +80,16 @@ export const make = (): MetricsShape => {
         ]),
         ...lines("oa_committed_events_total", "Events written by group commits.", "counter", [
           `oa_committed_events_total ${committedEvents}`
+        ]),
+        ...lines("oa_append_duration_ms", "Append-log group time until durable (one O_DSYNC write).", "summary", [
+          `oa_append_duration_ms_sum ${appendMillis.toFixed(3)}`,
+          `oa_append_duration_ms_count ${appends}`
+        ]),
+        ...lines("oa_appended_events_total", "Pixel events made durable in the append log.", "counter", [
+          `oa_appended_events_total ${appendedEvents}`
+        ]),
+        ...lines("oa_store_pending_events", "Acknowledged events not yet in the database.", "gauge", [
+          `oa_store_pending_events ${pending()}`
         ]),
         ...lines("oa_process_resident_memory_bytes", "Resident set size.", "gauge", [
           `oa_process_resident_memory_bytes ${process.memoryUsage.rss()}`

@@ -141,6 +141,9 @@ describe("consent enforcement at the collector", () => {
       where: "unknown"
     }
     sent.push([await send(plain), plain])
+    // A pixel is answered once durable in the collector's append log and reaches the database right after; the
+    // inspector answers once every acknowledged pixel is there, so the direct read below sees them all.
+    await inspect(server.url, 1)
     const visitors = await storedVisitors(sent.map(([id]) => id))
     let forbidden = 0
     for (const [id, c] of sent) {

@@ -100,6 +100,11 @@ export const step = (max = 1000) =>
     if (records.length === 0) return 0
     yield* sql.withTransaction(
       Effect.gen(function* () {
+        // Write first, so the transaction holds the write lock before it reads: on SQLite another connection
+        // (the collector's writer thread) commits all the time, and a transaction that read first could not
+        // write after such a commit (SQLITE_BUSY_SNAPSHOT) where a first write just waits its turn.
+        yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: 0 })}
+          ON CONFLICT (consumer) DO NOTHING`
         const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
         // Positions only grow along the log, so anything at or below the highest seen so far is a repeat.

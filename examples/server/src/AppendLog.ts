@@ -1,0 +1,319 @@
+/**
+ * The pixel's durable append. On a SQLite file (`layerSegments`) a `GET /px.gif` is answered once its event is
+ * in an append-only segment file, on disk: each group of events waiting meanwhile is one `write` to a file opened
+ * with `O_DSYNC` (it returns once the data is durable), on libuv's thread pool, so the HTTP thread keeps decoding
+ * requests while the disk works. Right after, the group is handed to the SQLite writer thread (`SqliteWriter`),
+ * which reads it back from the segment and stores it with everything else queued, within about 0.1 s
+ * (idempotent on `(tenant, event_id)`, event log record in the same transaction); a segment file is deleted once
+ * every event in it is in the database.
+ *
+ * Crash safety: segments live in a folder per server process beside the database (`<db>-segments/p<pid>-…`).
+ * At startup every folder of a process that is no longer running is replayed into the database (an event
+ * already stored is a duplicate and is skipped, so replaying twice is harmless; a torn last line, never
+ * acknowledged, is dropped) and removed, before the server listens. A clean shutdown stores everything first.
+ *
+ * Reads see every acknowledged event: `afterStored` calls back once every event appended so far is in the
+ * database, and the HTTP server routes every request that may read events through it. The server-to-server
+ * API and `POST /collect` keep storing directly through group commit (their answers say accepted or duplicate
+ * per event); a batch handed to the writer after a pixel's group is stored after it, so those answers are exact.
+ *
+ * On PostgreSQL (or SQLite in memory), `layerDirect` stores pixels through group commit as before.
+ */
+import type { StoredEvent } from "@openaudience/storage-sql"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { join } from "node:path"
+import { GroupCommit } from "./GroupCommit.js"
+import { Metrics, type MetricsShape } from "./Metrics.js"
+import { eventLine, SqliteWriter, type SqliteWriterShape, type WriteResult } from "./SqliteWriter.js"
+
+export interface AppendLogShape {
+  /** Makes events durable; `done` once they are (with `undefined`), or with why they are not. */
+  readonly append: (events: ReadonlyArray<StoredEvent>, done: (failed: string | undefined) => void) => void
+  /** Calls `then` once every event appended so far is in the database (at once when none is pending). */
+  readonly afterStored: (then: () => void) => void
+  /** Events acknowledged or being appended that are not in the database yet. */
+  readonly pending: () => number
+}
+
+export class AppendLog extends Context.Tag("@openaudience/example-server/AppendLog")<AppendLog, AppendLogShape>() {}
+
+/** A segment file is closed for appends past this size and deleted once all of its events are stored. */
+const segmentBytes = 64 * 1024 * 1024
+
+/** Event lines per message when replaying a segment. */
+const replayChunk = 4096
+
+/** The per-process folders: `p<pid>-<start time><random>` (several servers may share a process in tests). */
+const folderPattern = /^p(\d+)-[0-9a-z]+$/
+
+const isRunning = (pid: number): boolean => {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const fsyncPath = (path: string) => {
+  const fd = fs.openSync(path, "r")
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** Counts each line's outcome, as the direct path does for a stored batch. */
+const countOutcomes = (metrics: MetricsShape, types: ReadonlyArray<string>, result: ReadonlyArray<number>) => {
+  for (let i = 0; i < types.length; i++) {
+    const seq = result[i]!
+    metrics.countEvent(types[i]!, seq > 0 ? "accepted" : seq === 0 ? "duplicate" : "failed")
+  }
+}
+
+/** The event type of a whole event line, or undefined for anything else (a line torn by a crash). */
+const typeOf = (line: string): string | undefined => {
+  const tab = line.indexOf("\t")
+  if (tab === -1 || line.indexOf("\t", tab + 1) === -1) return undefined
+  try {
+    const type = (JSON.parse(line.slice(0, tab)) as Array<unknown>)[2]
+    return typeof type === "string" ? type : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Stores the segments of stopped processes, then deletes them. */
+const replay = (directory: string, writer: SqliteWriterShape, metrics: MetricsShape) =>
+  Effect.async<number, Error>((resume) => {
+    const files: Array<string> = []
+    const folders: Array<string> = []
+    for (const name of fs.readdirSync(directory)) {
+      const match = folderPattern.exec(name)
+      if (match === null || isRunning(Number(match[1]))) continue
+      const folder = join(directory, name)
+      folders.push(folder)
+      for (const file of fs.readdirSync(folder).sort()) if (file.endsWith(".seg")) files.push(join(folder, file))
+    }
+    const chunks: Array<{ readonly lines: Array<string>; readonly types: Array<string> }> = []
+    let torn = 0
+    for (const file of files) {
+      // Only whole lines: a line cut by a crash was never acknowledged.
+      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        const type = typeOf(line)
+        if (type === undefined) {
+          if (line !== "") torn++
+          continue
+        }
+        let chunk = chunks[chunks.length - 1]
+        if (chunk === undefined || chunk.lines.length === replayChunk) {
+          chunk = { lines: [], types: [] }
+          chunks.push(chunk)
+        }
+        chunk.lines.push(line)
+        chunk.types.push(type)
+      }
+    }
+    if (torn > 0) console.error(`segment replay: skipped ${torn} incomplete line(s) left by a crash`)
+    let replayed = 0
+    const next = (index: number) => {
+      if (index === chunks.length) {
+        for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true })
+        if (folders.length > 0) fsyncPath(directory)
+        return resume(Effect.succeed(replayed))
+      }
+      const { lines, types } = chunks[index]!
+      writer.write(`${lines.join("\n")}\n`, lines.length, (result) => {
+        if ("error" in result) return resume(Effect.fail(new Error(`Replaying segments failed: ${result.error}`)))
+        countOutcomes(metrics, types, result)
+        replayed += lines.length
+        next(index + 1)
+      })
+    }
+    next(0)
+  })
+
+interface Segment {
+  readonly fd: number
+  readonly path: string
+  size: number
+  /** Events written to it and not stored yet. */
+  pending: number
+  closed: boolean
+}
+
+interface Job {
+  readonly text: string
+  readonly types: ReadonlyArray<string>
+  readonly done: (failed: string | undefined) => void
+}
+
+/** Segment files beside a SQLite database, stored by the writer thread (see the module doc). */
+export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, SqliteWriter | Metrics> =>
+  Layer.scoped(
+    AppendLog,
+    Effect.gen(function* () {
+      const writer = yield* SqliteWriter
+      const metrics = yield* Metrics
+      fs.mkdirSync(directory, { recursive: true })
+      const replayed = yield* replay(directory, writer, metrics)
+      if (replayed > 0) yield* Effect.log(`stored ${replayed} event(s) left in segments by a stopped server`)
+
+      const folder = join(directory, `p${process.pid}-${Date.now().toString(36)}${randomBytes(4).toString("hex")}`)
+      fs.mkdirSync(folder)
+      fsyncPath(directory)
+      let segmentNumber = 0
+      const openSegment = (): Segment => {
+        const path = join(folder, `${String(++segmentNumber).padStart(6, "0")}.seg`)
+        const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = fs.constants
+        const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_DSYNC, 0o600)
+        fsyncPath(folder)
+        return { fd, path, size: 0, pending: 0, closed: false }
+      }
+      let segment = openSegment()
+
+      let queue: Array<Job> = []
+      let writing = false
+      let appended = 0
+      let stored = 0
+      const waiters: Array<{ readonly target: number; readonly then: () => void }> = []
+      let idle: (() => void) | undefined
+
+      const settled = (n: number) => {
+        stored += n
+        while (waiters.length > 0 && waiters[0]!.target <= stored) waiters.shift()!.then()
+        if (stored === appended) idle?.()
+      }
+
+      const release = (from: Segment, n: number) => {
+        from.pending -= n
+        if (from.closed && from.pending === 0) {
+          fs.close(from.fd, () => fs.unlink(from.path, () => undefined))
+        }
+      }
+
+      /** Stores a group the writer thread reads back from the segment (from the page cache, in practice). */
+      const store = (from: Segment, position: number, length: number, types: ReadonlyArray<string>) => {
+        const write = () => writer.writeFrom(from.path, position, length, types.length, onResult)
+        const onResult = (result: WriteResult) => {
+          if ("error" in result) {
+            // The events are durable in the segment: keep them and try again.
+            console.error(`storing acknowledged pixel events failed, retrying in 1 s: ${result.error}`)
+            setTimeout(write, 1000)
+            return
+          }
+          countOutcomes(metrics, types, result)
+          release(from, types.length)
+          settled(types.length)
+        }
+        write()
+        if (waiters.length > 0) writer.hurry()
+      }
+
+      const writeAll = (fd: number, buffer: Buffer, offset: number, then: (error: Error | null) => void) =>
+        fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) => {
+          if (error !== null) return then(error)
+          if (offset + written < buffer.length) return writeAll(fd, buffer, offset + written, then)
+          then(null)
+        })
+
+      // One write at a time, so groups never interleave in the file. The segment is opened with O_DSYNC: a write
+      // returns once its data is on disk (a write and an fdatasync in one call on the thread pool).
+      const flush = () => {
+        if (writing || queue.length === 0) return
+        writing = true
+        const jobs = queue
+        queue = []
+        const text = jobs.length === 1 ? jobs[0]!.text : jobs.map((job) => job.text).join("")
+        const types = jobs.length === 1 ? jobs[0]!.types : jobs.flatMap((job) => job.types)
+        const target = segment
+        target.pending += types.length
+        const buffer = Buffer.from(text, "utf8")
+        const started = performance.now()
+        writeAll(target.fd, buffer, 0, (error) => {
+          writing = false
+          if (error !== null) {
+            console.error("appending pixel events failed; answering their requests with 503", error)
+            for (const job of jobs) job.done("the event log is unavailable")
+            release(target, types.length)
+            settled(types.length)
+          } else {
+            metrics.observeAppend(types.length, performance.now() - started)
+            const position = target.size
+            target.size += buffer.length
+            // Handed to the writer before anyone is answered: a later direct write is stored after these.
+            store(target, position, buffer.length, types)
+            for (const job of jobs) job.done(undefined)
+            if (target.size >= segmentBytes && target === segment) {
+              target.closed = true
+              segment = openSegment()
+              release(target, 0)
+            }
+          }
+          flush()
+        })
+      }
+
+      yield* Effect.addFinalizer(() =>
+        Effect.async<void>((resume) => {
+          const close = () => {
+            idle = undefined
+            fs.closeSync(segment.fd)
+            fs.rmSync(folder, { recursive: true, force: true })
+            resume(Effect.void)
+          }
+          if (stored === appended) return close()
+          idle = close
+        })
+      )
+
+      metrics.pendingFrom(() => appended - stored)
+      return AppendLog.of({
+        append: (events, done) => {
+          if (events.length === 0) return done(undefined)
+          let text = ""
+          const types = new Array<string>(events.length)
+          for (let i = 0; i < events.length; i++) {
+            const line = eventLine(events[i]!, i)
+            if (typeof line !== "string") return done(line.message)
+            text += line
+            types[i] = events[i]!.type
+          }
+          appended += events.length
+          queue.push({ text, types, done })
+          flush()
+        },
+        afterStored: (then) => {
+          if (stored >= appended) return then()
+          waiters.push({ target: appended, then })
+          writer.hurry()
+        },
+        pending: () => appended - stored
+      })
+    })
+  )
+
+/** Pixels through group commit, stored before they are answered (PostgreSQL, SQLite in memory). */
+export const layerDirect: Layer.Layer<AppendLog, never, GroupCommit | Metrics> = Layer.effect(
+  AppendLog,
+  Effect.gen(function* () {
+    const commit = yield* GroupCommit
+    const metrics = yield* Metrics
+    return AppendLog.of({
+      append: (events, done) =>
+        commit.submit(events, (outcome) => {
+          if (outcome._tag === "Failed") return done(outcome.message)
+          for (let i = 0; i < events.length; i++) metrics.countEvent(events[i]!.type, outcome.outcomes[i]!)
+          done(undefined)
+        }),
+      afterStored: (then) => then(),
+      pending: () => 0
+    })
+  })
+)

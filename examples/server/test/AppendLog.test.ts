@@ -1,0 +1,152 @@
+/**
+ * The pixel's append log on SQLite: an acknowledged event is readable once `afterStored` calls back, with its
+ * event log record, and an id appended twice is stored once; segments left by a stopped server are stored at the
+ * next start (a line torn by the crash skipped, events stored already skipped as duplicates) and then removed,
+ * while those of a server still running are left alone.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import { SqlEventLog } from "@openaudience/eventlog"
+import { Database, EventStore, type StoredEvent } from "@openaudience/storage-sql"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as AppendLog from "../src/AppendLog.js"
+import * as Metrics from "../src/Metrics.js"
+import * as SqliteWriter from "../src/SqliteWriter.js"
+
+const event = (id: string, visitor: string | null = "v1"): StoredEvent => ({
+  tenant: "t",
+  eventId: id,
+  type: "product_view",
+  site: "shop",
+  receivedAt: 1_764_000_000_000,
+  clientTs: null,
+  visitor,
+  payload: { product: { id: "SKU-1" }, url: "https://shop.example/p/1" },
+  consent: { collect: true }
+})
+
+const line = (stored: StoredEvent): string => {
+  const text = SqliteWriter.eventLine(stored)
+  if (typeof text !== "string") throw text
+  return text
+}
+
+/** Runs `use` on a fresh database file with the storage tables; removed afterwards. */
+const withDatabase = <A, E>(use: (file: string) => Effect.Effect<A, E, Scope.Scope | SqlClient.SqlClient>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "oa-appendlog-"))),
+    (dir) =>
+      Effect.gen(function* () {
+        const file = join(dir, "test.db")
+        const database = yield* Layer.build(Database.layerFromUrl(`sqlite:${file}`))
+        yield* Effect.provide(Effect.zipRight(EventStore.layer.pipe(Layer.build), SqlEventLog.migrate), database)
+        return yield* Effect.provide(use(file), database)
+      }).pipe(Effect.scoped),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+/** The append log with its writer thread on `file`, open for the current scope. */
+const appendLog = (file: string) =>
+  Effect.gen(function* () {
+    const metrics = Metrics.make()
+    const context = yield* Layer.build(
+      AppendLog.layerSegments(`${file}-segments`).pipe(
+        Layer.provideMerge(SqliteWriter.layer(file)),
+        Layer.provide(Layer.succeed(Metrics.Metrics, metrics))
+      )
+    )
+    return { log: yield* Effect.provide(AppendLog.AppendLog, context), metrics }
+  })
+
+const append = (log: AppendLog.AppendLogShape, events: ReadonlyArray<StoredEvent>) =>
+  Effect.async<string | undefined>((resume) => log.append(events, (failed) => resume(Effect.succeed(failed))))
+
+const afterStored = (log: AppendLog.AppendLogShape) =>
+  Effect.async<void>((resume) => log.afterStored(() => resume(Effect.void)))
+
+const storedIds = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ readonly event_id: string }>`SELECT event_id FROM events ORDER BY seq`
+  const log = yield* sql<{ readonly payload: string }>`SELECT payload FROM event_log ORDER BY log_offset`
+  return {
+    events: rows.map((row) => row.event_id),
+    log: log.map((row) => (JSON.parse(row.payload) as { eventId: string }).eventId)
+  }
+})
+
+/** The pid of a process that has exited. */
+const deadPid = (): number => {
+  const child = spawnSync(process.execPath, ["-e", ""])
+  return child.pid!
+}
+
+describe("AppendLog on SQLite", () => {
+  it.effect("an acknowledged event is in the database once afterStored calls back, each id once", () =>
+    withDatabase((file) =>
+      Effect.gen(function* () {
+        const { log, metrics } = yield* appendLog(file)
+        assert.isUndefined(yield* append(log, [event("e1"), event("e2", null)]))
+        assert.isUndefined(yield* append(log, [event("e1"), event("e3")]))
+        yield* afterStored(log)
+        assert.strictEqual(log.pending(), 0)
+        const stored = yield* storedIds
+        assert.deepStrictEqual(stored.events, ["e1", "e2", "e3"])
+        assert.deepStrictEqual(stored.log, ["e1", "e2", "e3"])
+        const text = metrics.render()
+        assert.include(text, 'oa_events_total{type="product_view",outcome="accepted"} 3')
+        assert.include(text, 'oa_events_total{type="product_view",outcome="duplicate"} 1')
+        assert.include(text, "oa_store_pending_events 0")
+      })
+    )
+  )
+
+  it.effect("a bad event fails its own append and nothing else", () =>
+    withDatabase((file) =>
+      Effect.gen(function* () {
+        const { log } = yield* appendLog(file)
+        const failed = yield* append(log, [{ ...event("bad"), receivedAt: 1.5 }])
+        assert.include(failed, "receivedAt")
+        assert.isUndefined(yield* append(log, [event("good")]))
+        yield* afterStored(log)
+        assert.deepStrictEqual((yield* storedIds).events, ["good"])
+      })
+    )
+  )
+
+  it.effect("segments of a stopped server are stored at start, torn last line skipped, then removed", () =>
+    withDatabase((file) =>
+      Effect.gen(function* () {
+        const directory = `${file}-segments`
+        // e1 was stored before the crash; e2 and e3 were not; the last line was being written.
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const { log } = yield* appendLog(file)
+            yield* append(log, [event("e1")])
+            yield* afterStored(log)
+          })
+        )
+        const stopped = join(directory, `p${deadPid()}-abc`)
+        mkdirSync(stopped, { recursive: true })
+        const torn = line(event("e4")).slice(0, 40)
+        writeFileSync(join(stopped, "000001.seg"), line(event("e1")) + line(event("e2")))
+        writeFileSync(join(stopped, "000002.seg"), line(event("e3")) + torn)
+        const running = join(directory, `p${process.pid}-zzz`)
+        mkdirSync(running)
+        writeFileSync(join(running, "000001.seg"), line(event("e5")))
+
+        yield* Effect.scoped(appendLog(file))
+        assert.deepStrictEqual((yield* storedIds).events, ["e1", "e2", "e3"])
+        assert.isFalse(existsSync(stopped))
+        assert.isTrue(existsSync(join(running, "000001.seg")), "a running server's segments are its own")
+        // A clean stop leaves no segment of its own behind.
+        assert.deepStrictEqual(readdirSync(directory).sort(), [`p${process.pid}-zzz`])
+      })
+    )
+  )
+})
