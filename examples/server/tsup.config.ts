@@ -10,5 +10,9 @@ export default defineConfig({
   outDir: "dist",
   sourcemap: true,
   clean: true,
-  noExternal: [/^@openaudience\//]
+  noExternal: [/^@openaudience\//],
+  // CommonJS dependencies of the bundled libraries call `require` for Node built-ins: give the ESM bundle one.
+  banner: {
+    js: 'import { createRequire as __oaCreateRequire } from "node:module"; const require = __oaCreateRequire(import.meta.url);'
+  }
 })
