@@ -3,7 +3,8 @@ import { defineConfig } from "tsup"
 // Bundles the server (and the workspace libraries it uses, which publish TypeScript sources in the repo) into
 // one ESM file for deployment; third-party dependencies stay external and come from node_modules.
 export default defineConfig({
-  entry: ["src/main.ts"],
+  // WorkerThread.js is the embedded worker's thread (see src/WorkerThread.ts).
+  entry: ["src/main.ts", "src/WorkerThread.ts"],
   format: ["esm"],
   platform: "node",
   target: "node20",

@@ -26,6 +26,7 @@ import * as Salts from "./Salts.js"
 import * as SqliteWriter from "./SqliteWriter.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
+import * as WorkerThread from "./WorkerThread.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
@@ -69,7 +70,15 @@ const writing: Layer.Layer<
 /** The log workers consume, and in the NATS shape the relay that feeds it. */
 const workers = Layer.unwrapEffect(
   Effect.map(ServerConfig, (config) => {
-    if (config.eventLog._tag === "Sql") return Worker.layer.pipe(Layer.provide(SqlEventLog.layer))
+    if (config.eventLog._tag === "Sql") {
+      // On a SQLite file the worker gets a thread and a connection of its own, off the HTTP thread.
+      if (sqliteFile(config.databaseUrl) !== undefined)
+        return WorkerThread.layer(config.databaseUrl).pipe(Layer.mapError((error): Error => error))
+      return Worker.layer.pipe(
+        Layer.provide(SqlEventLog.layer),
+        Layer.mapError((error): Error => error)
+      )
+    }
     const nats = Layer.scoped(
       EventLog.EventLog,
       NatsEventLog.make({

@@ -15,7 +15,7 @@
  * click ids and non-allowlisted parameters (referrers from other sites cut to their origin). Never the raw IP,
  * user-agent string or first-party id.
  */
-import { Ip, Pseudonym, type SaltStore, Url, UserAgent } from "@openaudience/anonymizer"
+import { Ip, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import type { StoredEvent } from "@openaudience/storage-sql"
@@ -150,7 +150,7 @@ export const toStored = (
     if (url !== undefined) payload.url = url
   }
   if (event.referrer !== undefined) {
-    const referrer = Url.scrubReferrer(event.referrer, event.url, { allowParams: tenant.urlParams })
+    const referrer = tenant.scrubReferrer(event.referrer, event.url)
     if (referrer !== undefined) payload.referrer = referrer
   }
   const context: Record<string, string> = {}

@@ -25,6 +25,8 @@ export interface Tenant {
   readonly urlParams: ReadonlyArray<string>
   /** Scrubs a page URL with this tenant's allowlist (compiled once). */
   readonly scrubUrl: (url: string) => string | undefined
+  /** Scrubs a referrer seen on `pageUrl` with this tenant's allowlist (compiled once). */
+  readonly scrubReferrer: (referrer: string, pageUrl: string | undefined) => string | undefined
   /** Cookieless mode: visitors keyed by a daily salt, truncated IP, generalized user agent and site. */
   readonly cookieless: boolean
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
@@ -70,13 +72,17 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
   const ids = new Map<string, Tenant>()
   const keys: Array<ApiKeyEntry> = []
   for (const spec of specs) {
+    const urlParams = spec.urlParams ?? Url.defaultAllowParams
+    // One options object per tenant: the anonymizer compiles an options object once, on first use.
+    const referrerOptions: Url.ReferrerOptions = { allowParams: urlParams }
     const tenant: Tenant = {
       id: spec.id,
       name: spec.name,
       siteKeys: new Set(spec.siteKeys),
       policy: spec.policy,
-      urlParams: spec.urlParams ?? Url.defaultAllowParams,
-      scrubUrl: Url.scrubber({ allowParams: spec.urlParams ?? Url.defaultAllowParams }),
+      urlParams,
+      scrubUrl: Url.scrubber({ allowParams: urlParams }),
+      scrubReferrer: (referrer, pageUrl) => Url.scrubReferrer(referrer, pageUrl, referrerOptions),
       cookieless: spec.cookieless === true,
       visitorKey: Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
     }
