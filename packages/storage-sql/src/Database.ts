@@ -13,9 +13,11 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -105,21 +107,34 @@ export const isSqliteBusy = (error: unknown): boolean => {
   return false
 }
 
+/** The wall clock, for waits that must pass even when a test replaced the `Clock` (a `TestClock` never moves). */
+const wallClock = Clock.make()
+
+/** How long the `attempt`-th retry of a busy transaction waits: 2 ms growing to 200 ms, about 6 s over 40 tries. */
+const busyDelay = (attempt: number): number => Math.min(200, 2 * 1.5 ** attempt)
+
+/** Retries of one busy transaction. */
+const busyRetries = 40
+
 /**
  * SQLite transactions begin deferred: one that reads first and writes later fails when another connection (a
- * writer thread, a second process) committed in between. Retried from the start, it reads the new snapshot and
- * goes through; only outermost transactions are retried (a savepoint cannot take a new snapshot).
+ * writer thread, a second process) committed in between (`SQLITE_BUSY_SNAPSHOT`), or holds the write lock at that
+ * moment (`SQLITE_BUSY` at once: SQLite does not wait for a lock a reader would deadlock on). Retried from the
+ * start after a short wait, it reads the new snapshot and goes through; only outermost transactions are retried (a
+ * savepoint cannot take a new snapshot). The waits use the wall clock, so a `TestClock` never stalls them.
  */
 const retryBusyTransactions = (sql: SqliteClient.SqliteClient) => {
   const original = sql.withTransaction
+  const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>, n: number): Effect.Effect<A, E | SqlError, R> =>
+    original(effect).pipe(
+      Effect.catchIf(
+        (error) => n < busyRetries && isSqliteBusy(error),
+        () => Effect.zipRight(Effect.sleep(busyDelay(n)).pipe(Effect.withClock(wallClock)), attempt(effect, n + 1))
+      )
+    )
   const retried: SqlClient.SqlClient["withTransaction"] = (effect) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
-      Option.isSome(outer)
-        ? original(effect)
-        : original(effect).pipe(
-            // At once: the new attempt begins with a fresh snapshot (no sleep, so no dependence on the Clock).
-            Effect.retry({ while: isSqliteBusy, times: 12 })
-          )
+      Option.isSome(outer) ? original(effect) : attempt(effect, 0)
     )
   ;(sql as { withTransaction: SqlClient.SqlClient["withTransaction"] }).withTransaction = retried
 }

@@ -5,6 +5,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Fiber from "effect/Fiber"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -205,6 +207,46 @@ describe("SQLite beside another connection", () => {
       assert.isTrue(Database.isSqliteBusy({ cause: { code: "SQLITE_BUSY_SNAPSHOT" } }))
       assert.isTrue(Database.isSqliteBusy(new Error("Committing: database is locked")))
       assert.isFalse(Database.isSqliteBusy(new Error("UNIQUE constraint failed")))
+    })
+  )
+
+  it.scoped("a transaction that meets another connection's write lock waits and goes through (under a TestClock)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const url = `sqlite:${join(dir, "locked.db")}`
+      const open = Effect.map(Layer.build(Database.layerFromUrl(url)), (context) =>
+        Context.get(context, SqlClient.SqlClient)
+      )
+      const a = yield* open
+      const b = yield* open
+      yield* a`CREATE TABLE t (n INTEGER NOT NULL)`
+      const locked = yield* Deferred.make<void>()
+      // `a` holds the write lock for 100 ms of wall-clock time while `b` reads and then wants to write.
+      const holder = yield* Effect.fork(
+        a.withTransaction(
+          Effect.gen(function* () {
+            yield* a`INSERT INTO t (n) VALUES (1)`
+            yield* Deferred.succeed(locked, undefined)
+            yield* Effect.sleep("100 millis").pipe(Effect.withClock(Clock.make()))
+          })
+        )
+      )
+      yield* Deferred.await(locked)
+      let attempts = 0
+      yield* b.withTransaction(
+        Effect.gen(function* () {
+          attempts++
+          yield* b`SELECT COUNT(*) AS n FROM t`
+          yield* b`INSERT INTO t (n) VALUES (2)`
+        })
+      )
+      yield* Fiber.join(holder)
+      assert.isAbove(attempts, 1, "the first attempt met the lock (SQLITE_BUSY at once) and was retried")
+      const all = yield* a<{ n: number }>`SELECT n FROM t ORDER BY n`
+      assert.deepStrictEqual(
+        all.map((r) => r.n),
+        [1, 2]
+      )
     })
   )
 })
