@@ -9,16 +9,7 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import {
-  AudienceRule,
-  Batch,
-  Explain,
-  MembershipStore,
-  Program,
-  Size,
-  VisitorEvent,
-  VisitorState
-} from "@openaudience/audience"
+import { AudienceRule, Batch, Explain, MembershipStore, Program, Size, VisitorState } from "@openaudience/audience"
 import { Audiences } from "@openaudience/example-worker"
 import { AudienceStore, EventStore } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
@@ -225,22 +216,16 @@ const previewRule = (tenant: string, rule: AudienceRule.AudienceRule) =>
   Effect.gen(function* () {
     const events = yield* EventStore.EventStore
     const now = yield* Clock.currentTimeMillis
-    const size = Size.make()
+    let size = Size.make()
     let visitors = 0
     let scanned = 0
     let after: string | undefined
     for (;;) {
       const page: ReadonlyArray<string> = yield* events.visitors(tenant, after, previewPage)
       if (page.length === 0) break
-      const byVisitor = new Map<string, Array<VisitorEvent.VisitorEvent>>()
-      for (const event of yield* events.byVisitors(tenant, page)) {
-        scanned++
-        if (!VisitorEvent.counts(event)) continue
-        const list = byVisitor.get(event.visitor!) ?? []
-        list.push(event)
-        byVisitor.set(event.visitor!, list)
-      }
-      for (const [visitor, list] of byVisitor) if (Batch.evaluate(rule, list, now).member) Size.add(size, visitor)
+      const history = yield* events.byVisitors(tenant, page)
+      size = Size.merge(size, Batch.preview(rule, history, now))
+      scanned += history.length
       visitors += page.length
       after = page[page.length - 1]
       yield* Effect.yieldNow()

@@ -31,12 +31,13 @@ import {
   VisitorState
 } from "@openaudience/audience"
 import { EventLog, type LoggedRecord, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, EventStore, Migrations, type SequencedEvent } from "@openaudience/storage-sql"
+import { AudienceStore, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { position } from "./DailyCounts.js"
+import { unseen } from "./DailyCounts.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/audiences"
@@ -88,12 +89,8 @@ interface Applied {
 /** Compiled programs per tenant, as applied (the table is the truth; this saves recompiling). */
 const cache = new WeakMap<SqlClient.SqlClient, Map<string, Applied>>()
 
-const empty = Program.makeEither([])
-
-const emptyProgram = (): Program.Program => {
-  if (empty._tag === "Left") throw new Error("the empty audience program must compile")
-  return empty.right
-}
+/** The program of a tenant without active audiences (no audience, so nothing can fail to compile). */
+const emptyProgram = Either.getOrThrow(Program.makeEither([]))
 
 /** The program the worker has applied for a tenant (empty before the first audience), with its revision. */
 export const applied = (tenant: string) =>
@@ -108,7 +105,7 @@ export const applied = (tenant: string) =>
     const rows = yield* sql<{ readonly revision: number | string; readonly definitions: string }>`
       SELECT revision, definitions FROM audience_programs WHERE tenant = ${tenant}`
     const row = rows[0]
-    if (row === undefined) return { revision: 0, program: emptyProgram() }
+    if (row === undefined) return { revision: 0, program: emptyProgram }
     if (hit !== undefined && hit.revision === Number(row.revision)) return hit
     const definitions = yield* Schema.decode(Definitions)(row.definitions).pipe(Effect.orDie)
     const program = yield* Program.make(
@@ -154,9 +151,6 @@ const recordChanges = (tenant: string, visitor: string, changes: ReadonlyArray<M
           entered = audience_daily.entered + excluded.entered, exited = audience_daily.exited + excluded.exited`
     }
   })
-
-/** A stored event as the audience package reads it. */
-const visitorEvent = (event: SequencedEvent): VisitorEvent.VisitorEvent => event
 
 const saveProgress = (tenant: string, fields: { sync: string; processed: number; total: number; target: number }) =>
   Effect.gen(function* () {
@@ -261,7 +255,7 @@ export const applyEdits = (tenant: string) =>
         for (const event of history) {
           if (event.seq > highSeq) continue // not applied from the log yet: the log will bring it
           const list = byVisitor.get(event.visitor!) ?? []
-          list.push(visitorEvent(event))
+          list.push(event)
           byVisitor.set(event.visitor!, list)
         }
         yield* sql.withTransaction(
@@ -334,13 +328,10 @@ export const ingest = (max = 500) =>
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
           SELECT position, high_seq FROM audience_worker WHERE consumer = ${consumer}`
-        let high = Number(rows[0]?.position ?? 0)
+        const { fresh, high } = unseen(records, Number(rows[0]?.position ?? 0))
         let highSeq = Number(rows[0]?.high_seq ?? 0)
         const wanted = new Map<string, Array<number>>()
-        for (const record of records) {
-          const p = position(record)
-          if (p <= high) continue // a repeat: positions only grow along the log
-          high = p
+        for (const record of fresh) {
           const seq = seqOf(record)
           if (seq === undefined) continue
           highSeq = Math.max(highSeq, seq)
@@ -353,7 +344,7 @@ export const ingest = (max = 500) =>
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
           for (const event of yield* store.bySeqs(tenant, seqs)) {
-            const changes = yield* Pipeline.ingest(tenant, program, visitorEvent(event))
+            const changes = yield* Pipeline.ingest(tenant, program, event)
             yield* recordChanges(tenant, event.visitor!, changes)
           }
         }

@@ -91,6 +91,24 @@ export const position = (record: LoggedRecord): number => {
   return typeof source === "number" ? source : record.offset
 }
 
+/**
+ * The records of a batch past `after` (the highest position applied so far) and the new highest position.
+ * Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
+ */
+export const unseen = (
+  records: ReadonlyArray<LoggedRecord>,
+  after: number
+): { readonly fresh: ReadonlyArray<LoggedRecord>; readonly high: number } => {
+  let high = after
+  const fresh = records.filter((record) => {
+    const p = position(record)
+    if (p <= high) return false
+    high = p
+    return true
+  })
+  return { fresh, high }
+}
+
 /** Handles the next batch of the log, if any; returns how many records it read. */
 export const step = (max = 1000) =>
   Effect.gen(function* () {
@@ -100,21 +118,9 @@ export const step = (max = 1000) =>
     if (records.length === 0) return 0
     yield* sql.withTransaction(
       Effect.gen(function* () {
-        // Write first, so the transaction holds the write lock before it reads: on SQLite another connection
-        // (the collector's writer thread) commits all the time, and a transaction that read first could not
-        // write after such a commit (SQLITE_BUSY_SNAPSHOT) where a first write just waits its turn.
-        yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: 0 })}
-          ON CONFLICT (consumer) DO NOTHING`
         const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
-        // Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
-        let high = Number(rows[0]?.position ?? 0)
-        const fresh = records.filter((record) => {
-          const p = position(record)
-          if (p <= high) return false
-          high = p
-          return true
-        })
+        const { fresh, high } = unseen(records, Number(rows[0]?.position ?? 0))
         if (fresh.length === 0) return
         for (const c of fold(fresh)) {
           yield* sql`INSERT INTO daily_event_counts ${sql.insert(c)}

@@ -141,24 +141,6 @@ interface LeafData {
   readonly perEvent: ReadonlyArray<{ readonly day: number; readonly parts: ReadonlyArray<Contribution> }>
 }
 
-const compareValue = (value: number, op: AudienceRule.Compare["op"], threshold: number): boolean => {
-  if (Number.isNaN(value)) return false
-  switch (op) {
-    case "gte":
-      return value >= threshold
-    case "gt":
-      return value > threshold
-    case "lte":
-      return value <= threshold
-    case "lt":
-      return value < threshold
-    case "eq":
-      return value === threshold
-    case "ne":
-      return value !== threshold
-  }
-}
-
 /** Completions of a sequence, per event: the keys (or `undefined`) whose chain the event completes. */
 const sequenceCompletions = (
   c: AudienceRule.SequenceCondition,
@@ -357,7 +339,7 @@ export const evaluate = (rule: AudienceRule.AudienceRule, events: ReadonlyArray<
       case "event":
       case "sequence": {
         const leaf = leaves.get(path)!
-        return compareValue(leafValue(leaf, key), leaf.op, leaf.threshold)
+        return Engine.compare(leafValue(leaf, key), leaf.op, leaf.threshold)
       }
       case "not":
         return !holds(c.condition, key, `${path}.condition`)
