@@ -116,8 +116,18 @@ interface Part {
   readonly done: (result: WriteResult) => void
 }
 
+export interface WriterOptions {
+  /** SQLite's busy timeout on the writer's connection (ms). */
+  readonly busyTimeoutMs?: number
+  /**
+   * How long a message whose transaction meets a busy or locked database is tried again, in short sleeps, before
+   * it fails as a whole (ms); its caller decides what then (the append log tries again a second later).
+   */
+  readonly busyRetryMs?: number
+}
+
 /** Starts the writer thread on a SQLite file whose tables already exist; it stops (after its queue) with the scope. */
-export const make = (filename: string) =>
+export const make = (filename: string, options: WriterOptions = {}) =>
   Effect.gen(function* () {
     const queue: Array<Part> = []
     let inFlight: ReadonlyArray<Part> | undefined
@@ -132,7 +142,8 @@ export const make = (filename: string) =>
         workerData: {
           driver: createRequire(import.meta.url).resolve("better-sqlite3"),
           filename,
-          busyTimeoutMs: Database.sqliteBusyTimeoutMs
+          busyTimeoutMs: options.busyTimeoutMs ?? Database.sqliteBusyTimeoutMs,
+          busyRetryMs: options.busyRetryMs ?? 5_000
         }
       })
       const onStart = (reply: Reply) => {

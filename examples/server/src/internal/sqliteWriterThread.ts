@@ -10,7 +10,7 @@
  * length]` of a segment file that holds them (read here, so the HTTP thread does not copy them over). Out: `{ id, seqs }` with
  * per line the stored seq, 0 for a duplicate, -1 for a line that cannot be stored (then every other line was
  * stored in a transaction of its own, so one bad line never sinks the rest), or `{ id, error }` when no line
- * could be stored; `{ ready: true }` once open, `{ fatal }` if it cannot open.
+ * could be stored or the database itself failed (busy past the retries, full, I/O: nothing is marked unstorable); `{ ready: true }` once open, `{ fatal }` if it cannot open.
  */
 
 export const source = `
@@ -69,29 +69,46 @@ const transaction = (lines, from, to, seqs, appendedAt) => {
     throw error
   }
 }
+// Errors of the database rather than of a line (locked, busy, disk full, I/O): no line is to blame, so none is
+// marked unstorable; the whole message fails and the caller tries it again later.
+const transient = (error) =>
+  typeof (error && error.code) === "string" && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM|PROTOCOL|INTERRUPT)/.test(error.code)
+const pause = new Int32Array(new SharedArrayBuffer(4))
 const store = (text, appendedAt) => {
   const lines = text.split("\\n")
   if (lines[lines.length - 1] === "") lines.pop()
   const seqs = new Array(lines.length)
-  try {
-    transaction(lines, 0, lines.length, seqs, appendedAt)
-  } catch (error) {
-    // One line at a time: a line that fails alone is bad (-1); if every line fails, the database is (busy,
-    // full, gone…) and the whole message fails, to be retried.
-    let failed = 0
-    let last = error
-    for (let i = 0; i < lines.length; i++) {
-      try {
-        transaction(lines, i, i + 1, seqs, appendedAt)
-      } catch (lineError) {
-        seqs[i] = -1
-        failed++
-        last = lineError
-      }
+  let error
+  // A busy database (another connection's long transaction, a checkpoint) is waited out a little longer here,
+  // in short sleeps, before the message fails.
+  const started = Date.now()
+  for (let attempt = 0; ; attempt++) {
+    try {
+      transaction(lines, 0, lines.length, seqs, appendedAt)
+      return seqs
+    } catch (caught) {
+      error = caught
+      if (!transient(caught)) break
+      if (Date.now() - started >= Number(workerData.busyRetryMs)) throw caught
+      Atomics.wait(pause, 0, 0, Math.min(5 * 2 ** attempt, 200))
     }
-    if (failed === lines.length) throw last
-    console.error("SQLite writer: " + failed + " event(s) cannot be stored:", String((last && last.message) || last))
   }
+  // One line at a time: a line that fails alone is bad (-1); if every line fails, the whole message fails, to be
+  // retried; a transient error on the way fails it too (lines stored before it are duplicates on the retry).
+  let failed = 0
+  let last = error
+  for (let i = 0; i < lines.length; i++) {
+    try {
+      transaction(lines, i, i + 1, seqs, appendedAt)
+    } catch (lineError) {
+      if (transient(lineError)) throw lineError
+      seqs[i] = -1
+      failed++
+      last = lineError
+    }
+  }
+  if (failed === lines.length) throw last
+  console.error("SQLite writer: " + failed + " event(s) cannot be stored:", String((last && last.message) || last))
   return seqs
 }
 // Open segment files, by path: the two most recently read stay open.

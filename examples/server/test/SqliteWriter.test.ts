@@ -1,0 +1,114 @@
+/**
+ * The SQLite writer thread when the database is busy: another connection holding the write lock longer than the
+ * writer's busy timeout must never cost an event. The writer waits it out in short sleeps; past its retry budget
+ * the whole message fails (to be tried again by its caller), and no line is marked as unstorable.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { SqlEventLog } from "@openaudience/eventlog"
+import { Database as Storage, EventStore, type StoredEvent } from "@openaudience/storage-sql"
+import Sqlite from "better-sqlite3"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as SqliteWriter from "../src/SqliteWriter.js"
+
+const event = (id: string): StoredEvent => ({
+  tenant: "t",
+  eventId: id,
+  type: "page_view",
+  site: "shop",
+  receivedAt: 1_764_000_000_000,
+  clientTs: null,
+  visitor: `v-${id}`,
+  payload: { url: "https://shop.example/" },
+  consent: null
+})
+
+const lines = (ids: ReadonlyArray<string>): string =>
+  ids
+    .map((id) => {
+      const line = SqliteWriter.eventLine(event(id))
+      if (typeof line !== "string") throw line
+      return line
+    })
+    .join("")
+
+/** A database file with the storage tables, removed afterwards; `use` gets its path. */
+const withFile = <A, E>(use: (file: string) => Effect.Effect<A, E, import("effect/Scope").Scope>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "oa-writer-"))),
+    (dir) =>
+      Effect.gen(function* () {
+        const file = join(dir, "test.db")
+        const database = yield* Layer.build(Storage.layerFromUrl(`sqlite:${file}`))
+        yield* Effect.provide(Effect.zipRight(EventStore.layer.pipe(Layer.build), SqlEventLog.migrate), database)
+        return yield* use(file)
+      }).pipe(Effect.scoped),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+const write = (writer: SqliteWriter.SqliteWriterShape, ids: ReadonlyArray<string>) =>
+  Effect.async<SqliteWriter.WriteResult>((resume) =>
+    writer.write(lines(ids), ids.length, (result) => resume(Effect.succeed(result)))
+  )
+
+/** Another connection takes the write lock now and gives it back after `ms`. */
+const holdLock = (file: string, ms: number) => {
+  const other = new Sqlite(file)
+  other.exec("BEGIN IMMEDIATE")
+  return new Promise<void>((resolve) =>
+    setTimeout(() => {
+      other.exec("COMMIT")
+      other.close()
+      resolve()
+    }, ms)
+  )
+}
+
+const count = (file: string): number => {
+  const db = new Sqlite(file, { readonly: true })
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n
+  } finally {
+    db.close()
+  }
+}
+
+describe("SqliteWriter", () => {
+  it.scoped("a write lock held past the busy timeout is waited out: every line stored", () =>
+    withFile((file) =>
+      Effect.gen(function* () {
+        const writer = yield* SqliteWriter.make(file, { busyTimeoutMs: 10, busyRetryMs: 5_000 })
+        const released = holdLock(file, 400)
+        const result = yield* write(writer, ["a", "b", "c"])
+        yield* Effect.promise(() => released)
+        assert.isArray(result)
+        const seqs = result as ReadonlyArray<number>
+        assert.strictEqual(seqs.length, 3)
+        for (const seq of seqs) assert.isAbove(seq, 0)
+        assert.strictEqual(count(file), 3)
+      })
+    )
+  )
+
+  it.scoped("past the retry budget the message fails whole, no line marked bad; a later try stores them all", () =>
+    withFile((file) =>
+      Effect.gen(function* () {
+        const writer = yield* SqliteWriter.make(file, { busyTimeoutMs: 10, busyRetryMs: 100 })
+        const released = holdLock(file, 1_000)
+        const result = yield* write(writer, ["a", "b", "c"])
+        assert.isFalse(Array.isArray(result), `expected the message to fail, got ${JSON.stringify(result)}`)
+        assert.match((result as { error: string }).error, /locked|busy/i)
+        yield* Effect.promise(() => released)
+        const retried = yield* write(writer, ["a", "b", "c"])
+        assert.deepStrictEqual(
+          (retried as ReadonlyArray<number>).map((seq) => seq > 0),
+          [true, true, true]
+        )
+        assert.strictEqual(count(file), 3)
+      })
+    )
+  )
+})
