@@ -40,8 +40,15 @@ export interface AppendLogShape {
 
 export class AppendLog extends Context.Tag("@openaudience/example-server/AppendLog")<AppendLog, AppendLogShape>() {}
 
-/** A segment file is closed for appends past this size and deleted once all of its events are stored. */
-const segmentBytes = 64 * 1024 * 1024
+/**
+ * Segments are zero-filled to this size before their first event (a spare is prepared in the background while
+ * the current one fills): an `O_DSYNC` write over blocks the file already has changes no file size and needs no
+ * journal commit, only the data's own flush (measured here: 157-196 µs for 10 KB against 275-347 µs appended to
+ * the end). A segment is closed when the next group would not fit, and deleted once all of its events are stored.
+ */
+const defaultSegmentBytes = 16 * 1024 * 1024
+
+const zeroChunk = Buffer.alloc(1024 * 1024)
 
 /** Event lines per message when replaying a segment. */
 const replayChunk = 4096
@@ -103,8 +110,14 @@ const replay = (directory: string, writer: SqliteWriterShape, metrics: MetricsSh
     const chunks: Array<{ readonly lines: Array<string>; readonly types: Array<string> }> = []
     let torn = 0
     for (const file of files) {
-      // Only whole lines: a line cut by a crash was never acknowledged.
-      for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      // The events end at the first NUL (the zero fill; JSON text never holds a raw NUL), and only whole lines
+      // count: whatever follows the last newline was cut by a crash and never acknowledged.
+      let text = fs.readFileSync(file, "utf8")
+      const end = text.indexOf("\u0000")
+      if (end !== -1) text = text.slice(0, end)
+      const lines = text.split("\n")
+      if (lines.pop() !== "") torn++
+      for (const line of lines) {
         const type = typeOf(line)
         if (type === undefined) {
           if (line !== "") torn++
@@ -141,7 +154,10 @@ const replay = (directory: string, writer: SqliteWriterShape, metrics: MetricsSh
 interface Segment {
   readonly fd: number
   readonly path: string
+  /** Bytes written so far (events). */
   size: number
+  /** Bytes zero-filled before use (0: the file grows with each write). */
+  readonly capacity: number
   /** Events written to it and not stored yet. */
   pending: number
   closed: boolean
@@ -154,12 +170,16 @@ interface Job {
 }
 
 /** Segment files beside a SQLite database, stored by the writer thread (see the module doc). */
-export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, SqliteWriter | Metrics> =>
+export const layerSegments = (
+  directory: string,
+  options: { readonly segmentBytes?: number } = {}
+): Layer.Layer<AppendLog, Error, SqliteWriter | Metrics> =>
   Layer.scoped(
     AppendLog,
     Effect.gen(function* () {
       const writer = yield* SqliteWriter
       const metrics = yield* Metrics
+      const segmentBytes = options.segmentBytes ?? defaultSegmentBytes
       fs.mkdirSync(directory, { recursive: true })
       const replayed = yield* replay(directory, writer, metrics)
       if (replayed > 0) yield* Effect.log(`stored ${replayed} event(s) left in segments by a stopped server`)
@@ -168,14 +188,50 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
       fs.mkdirSync(folder)
       fsyncPath(directory)
       let segmentNumber = 0
-      const openSegment = (): Segment => {
-        const path = join(folder, `${String(++segmentNumber).padStart(6, "0")}.seg`)
-        const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = fs.constants
-        const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_DSYNC, 0o600)
+      const nextPath = () => join(folder, `${String(++segmentNumber).padStart(6, "0")}.seg`)
+      const { O_CREAT, O_DSYNC, O_EXCL, O_WRONLY } = fs.constants
+      /** A segment ready for events: opened `O_DSYNC`, its name durable in the folder. */
+      const ready = (path: string, capacity: number): Segment => {
+        const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_DSYNC, 0o600)
         fsyncPath(folder)
-        return { fd, path, size: 0, pending: 0, closed: false }
+        return { fd, path, size: 0, capacity, pending: 0, closed: false }
       }
-      let segment = openSegment()
+      /** Zero-fills a new segment file off the HTTP thread (libuv's pool), then opens it for events. */
+      const zeroFilled = async (path: string): Promise<Segment> => {
+        const handle = await fs.promises.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        try {
+          for (let at = 0; at < segmentBytes; at += zeroChunk.length)
+            await handle.write(zeroChunk, 0, Math.min(zeroChunk.length, segmentBytes - at), at)
+          await handle.datasync()
+        } finally {
+          await handle.close()
+        }
+        return ready(path, segmentBytes)
+      }
+      let stopping = false
+      let spare: Segment | undefined
+      /** The spare being prepared, if any; settles once it is ready (or failed). */
+      let preparing: Promise<void> | undefined
+      const prepareSpare = () => {
+        if (spare !== undefined || preparing !== undefined || stopping) return
+        preparing = zeroFilled(nextPath()).then(
+          (prepared) => {
+            preparing = undefined
+            if (stopping) fs.closeSync(prepared.fd)
+            else spare = prepared
+          },
+          (error) => {
+            preparing = undefined
+            if (!stopping)
+              console.error("cannot prepare the next pixel segment (the next one will grow instead)", error)
+          }
+        )
+      }
+      let segment = yield* Effect.tryPromise({
+        try: () => zeroFilled(nextPath()),
+        catch: (cause) => new Error(`cannot create a pixel segment in ${folder}: ${String(cause)}`, { cause })
+      })
+      prepareSpare()
 
       let queue: Array<Job> = []
       let appended = 0
@@ -227,13 +283,15 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
         queue = []
         const text = jobs.length === 1 ? jobs[0]!.text : jobs.map((job) => job.text).join("")
         const types = jobs.length === 1 ? jobs[0]!.types : jobs.flatMap((job) => job.types)
+        const buffer = Buffer.from(text, "utf8")
+        if (full(segment, buffer.length)) rotate(segment)
         const target = segment
         target.pending += types.length
-        const buffer = Buffer.from(text, "utf8")
         const started = performance.now()
         try {
           let offset = 0
-          while (offset < buffer.length) offset += fs.writeSync(target.fd, buffer, offset, buffer.length - offset)
+          while (offset < buffer.length)
+            offset += fs.writeSync(target.fd, buffer, offset, buffer.length - offset, target.size + offset)
         } catch (error) {
           console.error("appending pixel events failed; answering their requests with 503", error)
           for (const job of jobs) job.done("the event log is unavailable")
@@ -250,17 +308,26 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
         // Handed to the writer before anyone is answered: a later direct write is stored after these.
         store(target, position, buffer.length, types)
         for (const job of jobs) job.done(undefined)
-        if (target.size >= segmentBytes) rotate(target)
       }
 
+      /** Whether `bytes` more go to a new segment: past the zero fill, or a spare is ready for a growing one. */
+      const full = (target: Segment, bytes: number) =>
+        target.size > 0 &&
+        (target.capacity > 0
+          ? target.size + bytes > target.capacity
+          : target.size + bytes > segmentBytes || spare !== undefined)
+
+      /** Moves on to the spare segment, or (none ready) to a new file that grows with each write. */
       const rotate = (target: Segment) => {
         if (target !== segment) return
         try {
-          segment = openSegment()
+          segment = spare ?? ready(nextPath(), 0)
         } catch (error) {
           console.error("cannot open a new segment; appending to the current one", error)
           return
         }
+        spare = undefined
+        prepareSpare()
         target.closed = true
         release(target, 0)
       }
@@ -269,9 +336,16 @@ export const layerSegments = (directory: string): Layer.Layer<AppendLog, Error, 
         Effect.async<void>((resume) => {
           const close = () => {
             idle = undefined
+            stopping = true
             fs.closeSync(segment.fd)
-            fs.rmSync(folder, { recursive: true, force: true })
-            resume(Effect.void)
+            if (spare !== undefined) fs.closeSync(spare.fd)
+            // A spare still being zero-filled creates its file in the folder: remove the folder after it.
+            const remove = () => {
+              fs.rmSync(folder, { recursive: true, force: true })
+              resume(Effect.void)
+            }
+            if (preparing === undefined) remove()
+            else preparing.then(remove)
           }
           if (stored === appended) return close()
           idle = close

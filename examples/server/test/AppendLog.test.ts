@@ -52,11 +52,11 @@ const withDatabase = <A, E>(use: (file: string) => Effect.Effect<A, E, Scope.Sco
   )
 
 /** The append log with its writer thread on `file`, open for the current scope. */
-const appendLog = (file: string) =>
+const appendLog = (file: string, segmentBytes?: number) =>
   Effect.gen(function* () {
     const metrics = Metrics.make()
     const context = yield* Layer.build(
-      AppendLog.layerSegments(`${file}-segments`).pipe(
+      AppendLog.layerSegments(`${file}-segments`, segmentBytes === undefined ? {} : { segmentBytes }).pipe(
         Layer.provideMerge(SqliteWriter.layer(file)),
         Layer.provide(Layer.succeed(Metrics.Metrics, metrics))
       )
@@ -136,16 +136,55 @@ describe("AppendLog on SQLite", () => {
         const torn = line(event("e4")).slice(0, 40)
         writeFileSync(join(stopped, "000001.seg"), line(event("e1")) + line(event("e2")))
         writeFileSync(join(stopped, "000002.seg"), line(event("e3")) + torn)
+        // A zero-filled segment: the events end at the zeros; e7 lacks its newline, so its write never finished.
+        writeFileSync(
+          join(stopped, "000003.seg"),
+          Buffer.concat([Buffer.from(line(event("e6")) + line(event("e7")).slice(0, -1)), Buffer.alloc(4096)])
+        )
         const running = join(directory, `p${process.pid}-zzz`)
         mkdirSync(running)
         writeFileSync(join(running, "000001.seg"), line(event("e5")))
 
         yield* Effect.scoped(appendLog(file))
-        assert.deepStrictEqual((yield* storedIds).events, ["e1", "e2", "e3"])
+        assert.deepStrictEqual((yield* storedIds).events, ["e1", "e2", "e3", "e6"])
         assert.isFalse(existsSync(stopped))
         assert.isTrue(existsSync(join(running, "000001.seg")), "a running server's segments are its own")
         // A clean stop leaves no segment of its own behind.
         assert.deepStrictEqual(readdirSync(directory).sort(), [`p${process.pid}-zzz`])
+      })
+    )
+  )
+
+  it.effect("groups past a segment's zero fill go to the next segment; every event stored, used segments deleted", () =>
+    withDatabase((file) =>
+      Effect.gen(function* () {
+        const { log } = yield* appendLog(file, 4096)
+        const ids = Array.from({ length: 120 }, (_, n) => `r${String(n).padStart(3, "0")}`)
+        // Groups of one to three events, one group per turn of the event loop, about 300 bytes an event.
+        for (let n = 0; n < ids.length; ) {
+          const size = (n % 3) + 1
+          assert.isUndefined(
+            yield* append(
+              log,
+              ids.slice(n, n + size).map((id) => event(id))
+            )
+          )
+          n += size
+        }
+        yield* afterStored(log)
+        assert.deepStrictEqual((yield* storedIds).events, ids)
+        // Closed segments go once stored (asynchronously); the current one and a prepared spare may remain.
+        const folder = readdirSync(`${file}-segments`).find((name) => name.startsWith(`p${process.pid}-`))!
+        const deadline = Date.now() + 5_000
+        let left = readdirSync(join(`${file}-segments`, folder))
+        while (left.length > 2 && Date.now() < deadline) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          left = readdirSync(join(`${file}-segments`, folder))
+        }
+        assert.isAtMost(left.length, 2, `segments left: ${left.join(", ")}`)
+        // About 36 KB of events in 4 KB segments: they went through several.
+        const newest = Math.max(...left.map((name) => Number.parseInt(name, 10)))
+        assert.isAtLeast(newest, 3, `segments left: ${left.join(", ")}`)
       })
     )
   )
