@@ -81,8 +81,7 @@ export const requestContext = (
 })
 
 /** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */
-export const visitorKey = (tenant: Tenant, visitorId: string): string =>
-  Pseudonym.visitorKey(tenant.visitorKey, visitorId)
+export const visitorKey = (tenant: Tenant, visitorId: string): string => tenant.pseudonym(visitorId)
 
 const envelopeFields = new Set([
   "type",

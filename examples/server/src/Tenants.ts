@@ -7,6 +7,7 @@ import { Pseudonym, Url } from "@openaudience/anonymizer"
 import { Policy } from "@openaudience/consent"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { LRUCache } from "lru-cache"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
@@ -31,7 +32,15 @@ export interface Tenant {
   readonly cookieless: boolean
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
   readonly visitorKey: Uint8Array
+  /**
+   * The pseudonymous key of a first-party visitor id (HMAC-SHA256 under `visitorKey`), remembered for the most
+   * recent visitors: a visitor sends several events, and each would compute the same HMAC again.
+   */
+  readonly pseudonym: (visitorId: string) => string
 }
+
+/** Visitors whose pseudonym a tenant remembers (about 150 bytes each). */
+const pseudonymCacheSize = 50_000
 
 interface ApiKeyEntry {
   readonly digest: Buffer
@@ -75,6 +84,8 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
     const urlParams = spec.urlParams ?? Url.defaultAllowParams
     // One options object per tenant: the anonymizer compiles an options object once, on first use.
     const referrerOptions: Url.ReferrerOptions = { allowParams: urlParams }
+    const visitorKey = Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
+    const pseudonyms = new LRUCache<string, string>({ max: pseudonymCacheSize })
     const tenant: Tenant = {
       id: spec.id,
       name: spec.name,
@@ -84,7 +95,14 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       scrubUrl: Url.scrubber({ allowParams: urlParams }),
       scrubReferrer: (referrer, pageUrl) => Url.scrubReferrer(referrer, pageUrl, referrerOptions),
       cookieless: spec.cookieless === true,
-      visitorKey: Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
+      visitorKey,
+      pseudonym: (visitorId) => {
+        const hit = pseudonyms.get(visitorId)
+        if (hit !== undefined) return hit
+        const key = Pseudonym.visitorKey(visitorKey, visitorId)
+        pseudonyms.set(visitorId, key)
+        return key
+      }
     }
     ids.set(spec.id, tenant)
     for (const site of spec.siteKeys) {

@@ -21,8 +21,9 @@ import { AudienceStore, Database, EventStore, SqlMembershipStore, type StorageEr
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import { readFileSync } from "node:fs"
+import { readFileSync, readlinkSync } from "node:fs"
 import { createRequire } from "node:module"
+import { setPriority } from "node:os"
 import { dirname, join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { isMainThread, parentPort, Worker as Thread, workerData } from "node:worker_threads"
@@ -119,7 +120,23 @@ const workerDatabase = (url: string) =>
     Layer.provideMerge(Database.layerFromUrl(url))
   )
 
+/**
+ * The embedded worker's thread runs at a lower CPU priority (nice 10) than the HTTP thread: what it derives
+ * (daily counts, audience memberships) may lag by seconds, answers to pixels should not, and on a small machine
+ * the two compete for the same cores. Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it
+ * keeps the process's priority.
+ */
+const lowerPriority = () => {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10)
+  } catch {
+    // Not Linux, or not allowed: the default priority.
+  }
+}
+
 if (!isMainThread && parentPort !== null && isThreadData(workerData)) {
+  lowerPriority()
   const port = parentPort
   const stores = Layer.mergeAll(SqlEventLog.layer, EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
   const fiber = Effect.runFork(
