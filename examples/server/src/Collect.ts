@@ -64,6 +64,8 @@ export const requestContext = (
     readonly remoteAddress: string | undefined
     readonly proxies: Ip.TrustedProxies
     readonly salt?: SaltStore.Salt | undefined
+    /** The client's truncated address when the caller already knows it (see `Collector`'s per-connection memo). */
+    readonly truncated?: Ip.Truncated | undefined
   }
 ): RequestContext => ({
   signals: Signals.fromRequest(headers),
@@ -75,7 +77,10 @@ export const requestContext = (
           geo.region === undefined ? undefined : single(headers[geo.region])
         ),
   // The full address is used here, in memory, and only its truncation leaves this function.
-  ip: client === undefined ? undefined : Ip.truncate(Ip.clientAddress(client.remoteAddress, headers, client.proxies)),
+  ip:
+    client === undefined
+      ? undefined
+      : (client.truncated ?? Ip.truncate(Ip.clientAddress(client.remoteAddress, headers, client.proxies))),
   userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(single(headers["user-agent"])),
   salt: client?.salt
 })

@@ -3,12 +3,13 @@
  * the server-to-server API. Per request it decodes, checks the site, builds rows synchronously and hands them
  * to the group-commit writer; it answers when the writer says they are durable. No Effect runs per request.
  */
-import type { Ip, SaltStore } from "@openaudience/anonymizer"
+import { Ip, type SaltStore } from "@openaudience/anonymizer"
 import type { DecisionCache } from "@openaudience/consent"
 import type { Event } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
 import type { AppendOutcome, StoredEvent } from "@openaudience/storage-sql"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 import { type GeoHeaders, type NotStored, type RequestContext, requestContext, toStored } from "./Collect.js"
 import type { AppendLogShape } from "./AppendLog.js"
 import type { GroupCommitShape } from "./GroupCommit.js"
@@ -181,6 +182,22 @@ export const make = (deps: CollectorDeps) => {
     res.end(body)
   }
 
+  /**
+   * The truncated address of each connection's peer, when no proxy is trusted: then every request of a keep-alive
+   * connection has the same client address, and it is parsed and truncated once. (With trusted proxies the
+   * client may differ per request, read from the forwarding header.)
+   */
+  const peers = new WeakMap<Socket, Ip.Truncated>()
+  const peerOf = (socket: Socket): Ip.Truncated | undefined => {
+    if (deps.proxies.cidrs.length > 0) return undefined
+    let truncated = peers.get(socket)
+    if (truncated === undefined) {
+      truncated = Ip.truncate(Ip.clientAddress(socket.remoteAddress, {}, deps.proxies))
+      peers.set(socket, truncated)
+    }
+    return truncated
+  }
+
   /** `GET /px.gif?…`: one event in the query string; answers the GIF once it is durable. */
   const pixel = (req: IncomingMessage, res: ServerResponse, query: string): void => {
     const decoded = WireFormat.decodeQuery(query) as Decoded
@@ -189,7 +206,8 @@ export const make = (deps: CollectorDeps) => {
       requestContext(req.headers, deps.geo, {
         remoteAddress: req.socket.remoteAddress,
         proxies: deps.proxies,
-        salt: deps.salt()
+        salt: deps.salt(),
+        truncated: peerOf(req.socket)
       }),
       bySite,
       (outcome) => {
