@@ -1,10 +1,11 @@
 /**
  * The pixel's durable append. On a SQLite file (`layerSegments`) a `GET /px.gif` is answered once its event is
  * in an append-only segment file, on disk: the events of the requests read in one turn of the event loop are one
- * `write`, at the end of that turn, to a file opened with `O_DSYNC` (it returns once the data is durable). Right
- * after, the group is handed to the SQLite writer thread (`SqliteWriter`), which reads it back from the segment and stores it with everything else queued, within about 0.1 s
- * (idempotent on `(tenant, event_id)`, event log record in the same transaction); a segment file is deleted once
- * every event in it is in the database.
+ * `write`, at the end of that turn, to a file opened with `O_DSYNC` (it returns once the data is durable), into
+ * blocks the segment already has (segments are zero-filled before use). Right after, the group is handed to the
+ * SQLite writer thread (`SqliteWriter`), which reads it back from the segment and stores it with everything else
+ * queued, within about 0.3 s (idempotent on `(tenant, event_id)`, event log record in the same transaction); a
+ * segment file is deleted once every event in it is in the database.
  *
  * Crash safety: segments live in a folder per server process beside the database (`<db>-segments/p<pid>-…`).
  * At startup every folder of a process that is no longer running is replayed into the database (an event
