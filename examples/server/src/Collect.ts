@@ -129,6 +129,9 @@ export const decide = (
   return { decision: cache.decide(signals, tenant.policy, request.jurisdiction), signals }
 }
 
+/** Receipts by content: most events share one of a handful, and `eventLine` serializes each shared one once. */
+const receiptOf = Decision.receipts()
+
 /** Why an event is not stored: its consent decision forbids collecting it, or it comes from a bot. */
 export type NotStored = "consent" | "bot"
 
@@ -174,6 +177,6 @@ export const toStored = (
     clientTs: event.clientTs ?? null,
     visitor,
     payload,
-    consent: Decision.receipt(decision, signals)
+    consent: receiptOf(decision, signals)
   }
 }

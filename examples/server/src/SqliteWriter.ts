@@ -57,6 +57,20 @@ export class SqliteWriter extends Context.Tag("@openaudience/example-server/Sqli
   SqliteWriterShape
 >() {}
 
+/** JSON texts of frozen consent receipts (shared between events, see `Decision.receipts`), kept per object. */
+const receiptTexts = new WeakMap<object, string>()
+
+const consentText = (consent: unknown): string => {
+  if (typeof consent !== "object" || consent === null || !Object.isFrozen(consent))
+    return JSON.stringify(consent ?? null)
+  let text = receiptTexts.get(consent)
+  if (text === undefined) {
+    text = JSON.stringify(consent)
+    receiptTexts.set(consent, text)
+  }
+  return text
+}
+
 /**
  * One event as a line for the writer (and the append log's segments): a JSON array of the scalar columns, a tab,
  * the payload's JSON text, a tab, the consent receipt's JSON text (or `null`), and "\n". JSON text never holds a
@@ -80,7 +94,7 @@ export const eventLine = (event: StoredEvent, index = 0): string | StorageError 
   let consent: string | undefined
   try {
     payload = JSON.stringify(event.payload)
-    consent = JSON.stringify(event.consent ?? null)
+    consent = consentText(event.consent)
   } catch {
     return invalid("payload or consent is not representable as JSON")
   }

@@ -128,6 +128,56 @@ export const receipt = (decision: ConsentDecision, signals: Signals): Receipt =>
   }
 })
 
+/** Every field `receipt` reads, in one string: equal keys, equal receipts (the property test holds them together). */
+const receiptKey = (decision: ConsentDecision, signals: Signals): string => {
+  const flags =
+    (signals.gpc ? 1 : 0) |
+    (signals.dnt ? 2 : 0) |
+    (signals.optout ? 4 : 0) |
+    (signals.coppa === true ? 8 : 0) |
+    (signals.tcf !== undefined ? 16 : 0) |
+    (signals.gpp !== undefined ? 32 : 0) |
+    (signals.usp !== undefined ? 64 : 0) |
+    (decision.collect ? 128 : 0) |
+    (decision.identifier ? 256 : 0) |
+    (decision.personalization ? 512 : 0) |
+    (decision.measurement ? 1024 : 0) |
+    (decision.child ? 2048 : 0)
+  return `${flags}\u0000${decision.policyVersion}\u0000${decision.model}\u0000${decision.jurisdiction}\u0000${
+    signals.gppSid?.join(",") ?? ""
+  }\u0000${decision.reasons.join("\u0000")}`
+}
+
+/**
+ * `receipt`, remembering receipts by content: equal receipts are the same (frozen) object, so a caller that
+ * serializes receipts can keep the text per object. Most events of a site share one of a handful of receipts.
+ * Keeps at most `capacity` receipts (forgets them all when full).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const receipts = (capacity = 1_024): ((decision: ConsentDecision, signals: Signals) => Receipt) => {
+  const known = new Map<string, Receipt>()
+  return (decision, signals) => {
+    const key = receiptKey(decision, signals)
+    const hit = known.get(key)
+    if (hit !== undefined) return hit
+    if (known.size >= capacity) known.clear()
+    const base = receipt(decision, signals)
+    const made: Receipt = Object.freeze({
+      ...base,
+      signals: Object.freeze(
+        base.signals.gppSid === undefined
+          ? { ...base.signals }
+          : { ...base.signals, gppSid: Object.freeze([...base.signals.gppSid]) }
+      ),
+      decision: Object.freeze({ ...base.decision, reasons: Object.freeze([...base.decision.reasons]) })
+    })
+    known.set(key, made)
+    return made
+  }
+}
+
 /**
  * Whether `narrower` allows nothing that `wider` forbids: the order in which restrictions may only ever be
  * added, never lifted, by later stages.

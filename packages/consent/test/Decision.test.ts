@@ -431,3 +431,41 @@ describe("Decision properties", () => {
     { fastCheck: { numRuns: 1000 } }
   )
 })
+
+describe("Decision.receipts", () => {
+  it("gives the receipt itself, and the same object exactly when the receipts are equal (property)", () => {
+    const input = fc.record({ signals: baseSignals, policy: policies, jurisdiction: jurisdictions })
+    fc.assert(
+      fc.property(fc.array(input, { minLength: 2, maxLength: 12 }), (inputs) => {
+        const memo = Decision.receipts()
+        const made = inputs.map(({ signals, policy, jurisdiction }) => {
+          const decision = Decision.decide(signals, policy, jurisdiction)
+          const remembered = memo(decision, signals)
+          assert.deepStrictEqual(remembered, Decision.receipt(decision, signals))
+          return remembered
+        })
+        for (const a of made)
+          for (const b of made) {
+            const equal = JSON.stringify(a) === JSON.stringify(b)
+            assert.strictEqual(a === b, equal, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`)
+          }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("forgets everything when full, and receipts stay correct", () => {
+    const memo = Decision.receipts(2)
+    const signals = with_({})
+    const eu = Decision.decide(signals, Policy.demo, "EU")
+    const us = Decision.decide(signals, Policy.demo, "US")
+    const other = Decision.decide(signals, Policy.demo, "other")
+    const first = memo(eu, signals)
+    memo(us, signals)
+    memo(other, signals)
+    const again = memo(eu, signals)
+    assert.notStrictEqual(again, first)
+    assert.deepStrictEqual(again, Decision.receipt(eu, signals))
+    assert.isTrue(Object.isFrozen(again) && Object.isFrozen(again.decision))
+  })
+})
