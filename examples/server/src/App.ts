@@ -74,7 +74,7 @@ const workers = Layer.unwrapEffect(
       // On a SQLite file the worker gets a thread and a connection of its own, off the HTTP thread.
       if (sqliteFile(config.databaseUrl) !== undefined)
         return WorkerThread.layer(config.databaseUrl).pipe(Layer.mapError((error): Error => error))
-      return Worker.layer.pipe(
+      return Worker.layerSql.pipe(
         Layer.provide(SqlEventLog.layer),
         Layer.mapError((error): Error => error)
       )

@@ -140,7 +140,7 @@ if (!isMainThread && parentPort !== null && isThreadData(workerData)) {
   const port = parentPort
   const stores = Layer.mergeAll(SqlEventLog.layer, EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
   const fiber = Effect.runFork(
-    Worker.run.pipe(
+    Worker.runWith({ sharedRead: true }).pipe(
       Effect.provide(stores.pipe(Layer.provideMerge(workerDatabase(workerData.databaseUrl)))),
       Effect.tapErrorCause((cause) => Effect.logError("the worker thread failed", cause))
     )

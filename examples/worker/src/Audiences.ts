@@ -319,11 +319,23 @@ const visitorOf = (record: LoggedRecord): string | undefined => {
 /** Applies the next batch of the event log, if any; returns how many records it read. */
 export const ingest = (max = 500) =>
   Effect.gen(function* () {
+    const log = yield* EventLog.EventLog
+    const records = yield* log.read(consumer, max)
+    if (records.length === 0) return 0
+    yield* apply(records)
+    return records.length
+  })
+
+/**
+ * Applies records read from the log after this job's committed offset (by `ingest`, or by a read shared with the
+ * daily-counts job, see `Worker`), then commits past them. Edits must have been applied first (`applyAllEdits`).
+ */
+export const apply = (records: ReadonlyArray<LoggedRecord>) =>
+  Effect.gen(function* () {
+    if (records.length === 0) return
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
     const store = yield* EventStore.EventStore
-    const records = yield* log.read(consumer, max)
-    if (records.length === 0) return 0
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
@@ -353,7 +365,6 @@ export const ingest = (max = 500) =>
       })
     )
     yield* log.commit(consumer, records[records.length - 1]!.offset)
-    return records.length
   })
 
 /** Advances every tenant's visitors that are due at the `Clock`'s time; returns how many visitors were advanced. */
@@ -379,12 +390,18 @@ export const sweep = (limit = 1_000) =>
     return advanced
   })
 
+/** Applies every tenant's pending audience edits; returns how many tenants had some. */
+export const applyAllEdits = Effect.gen(function* () {
+  const audiences = yield* AudienceStore.AudienceStore
+  let work = 0
+  for (const { tenant } of yield* audiences.revisions) if (yield* applyEdits(tenant)) work++
+  return work
+})
+
 /** One round of the job: edits first, then a batch of the log, then the visitors due. Returns the work done. */
 export const step = (max = 500) =>
   Effect.gen(function* () {
-    const audiences = yield* AudienceStore.AudienceStore
-    let work = 0
-    for (const { tenant } of yield* audiences.revisions) if (yield* applyEdits(tenant)) work++
+    let work = yield* applyAllEdits
     work += yield* ingest(max)
     work += yield* sweep()
     return work

@@ -62,6 +62,20 @@ type Count = {
   identified: number
 }
 
+/** The UTC date (`YYYY-MM-DD`) of an epoch-ms time; a batch's events fall on a day or two, so it is kept per day. */
+const utcDay = (() => {
+  let dayNumber = Number.NaN
+  let text = ""
+  return (ms: number): string => {
+    const n = Math.floor(ms / 86_400_000)
+    if (n !== dayNumber) {
+      dayNumber = n
+      text = new Date(n * 86_400_000).toISOString().slice(0, 10)
+    }
+    return text
+  }
+})()
+
 /** Folds a batch of log records into counts per (tenant, day, type). */
 export const fold = (records: ReadonlyArray<LoggedRecord>): Array<Count> => {
   const counts = new Map<string, Count>()
@@ -69,7 +83,7 @@ export const fold = (records: ReadonlyArray<LoggedRecord>): Array<Count> => {
     const event = record.payload as Partial<LoggedEvent> | null
     if (event === null || typeof event !== "object" || typeof event.type !== "string") continue
     const receivedAt = typeof event.receivedAt === "number" ? event.receivedAt : record.appendedAt
-    const day = new Date(receivedAt).toISOString().slice(0, 10)
+    const day = utcDay(receivedAt)
     const key = `${record.tenant}\u0000${day}\u0000${event.type}`
     let count = counts.get(key)
     if (count === undefined) {
@@ -112,10 +126,22 @@ export const unseen = (
 /** Handles the next batch of the log, if any; returns how many records it read. */
 export const step = (max = 1000) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
     const records = yield* log.read(consumer, max)
     if (records.length === 0) return 0
+    yield* apply(records)
+    return records.length
+  })
+
+/**
+ * Applies records read from the log after this job's committed offset (by `step`, or by a read shared with the
+ * audience job, see `Worker`), then commits past them.
+ */
+export const apply = (records: ReadonlyArray<LoggedRecord>) =>
+  Effect.gen(function* () {
+    if (records.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const log = yield* EventLog.EventLog
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string }>`
@@ -133,7 +159,6 @@ export const step = (max = 1000) =>
       })
     )
     yield* log.commit(consumer, records[records.length - 1]!.offset)
-    return records.length
   })
 
 export interface DailyCount {

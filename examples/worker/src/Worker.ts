@@ -4,7 +4,9 @@
  * failing never stalls the other; failures are logged and retried with backoff: the log keeps every record until
  * a job has committed past it.
  */
+import { EventLog } from "@openaudience/eventlog"
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
@@ -32,19 +34,61 @@ const loop = <E, R>(name: string, step: Effect.Effect<number, E, R>, batch: numb
 /** Log records per step and job. */
 const batch = 1000
 
-/** Runs every job until interrupted. */
-export const run = Effect.gen(function* () {
-  yield* DailyCounts.migrate
-  yield* Audiences.migrate
-  yield* Effect.logInfo("worker started: consuming the event log")
-  return yield* Effect.all(
-    [loop("daily-counts", DailyCounts.step(batch), batch), loop("audiences", Audiences.step(batch), batch)],
-    {
-      concurrency: "unbounded",
-      discard: true
+/**
+ * Both jobs in one step over one read of the log (the SQL event log: a read there does not consume anything, so
+ * what one job read is the other's next batch too, as long as both have committed up to the same offset). Edits
+ * first, then the shared batch for each job in its own transaction, then the audience sweep. A job that fails
+ * does not hold the other back: the other applies the batch, and from then on, their offsets apart, each reads
+ * for itself until they meet again. The step fails (to be retried after a pause) if either job failed.
+ */
+export const step = (max = batch) =>
+  Effect.gen(function* () {
+    const log = yield* EventLog.EventLog
+    let work = yield* Audiences.applyAllEdits
+    const daily = yield* log.committed(DailyCounts.consumer)
+    const audiences = yield* log.committed(Audiences.consumer)
+    const together = daily === audiences
+    const records = together ? yield* log.read(DailyCounts.consumer, max) : []
+    const results = yield* Effect.all(
+      together
+        ? [Effect.as(DailyCounts.apply(records), records.length), Effect.as(Audiences.apply(records), records.length)]
+        : [DailyCounts.step(max), Audiences.ingest(max)],
+      { mode: "either" }
+    )
+    work += yield* Audiences.sweep()
+    let read = 0
+    for (const result of results) {
+      if (Either.isLeft(result)) return yield* Effect.fail(result.left)
+      read = Math.max(read, result.right)
     }
-  )
-})
+    return work + read
+  })
+
+/**
+ * Runs every job until interrupted. `sharedRead` (for the SQL event log only: a NATS consumer must read its own
+ * messages to acknowledge them) makes both jobs share each read of the log; otherwise each reads for itself, in
+ * its own fiber.
+ */
+export const runWith = (options: { readonly sharedRead: boolean }) =>
+  Effect.gen(function* () {
+    yield* DailyCounts.migrate
+    yield* Audiences.migrate
+    yield* Effect.logInfo("worker started: consuming the event log")
+    if (options.sharedRead) return yield* loop("daily-counts+audiences", step(batch), batch)
+    return yield* Effect.all(
+      [loop("daily-counts", DailyCounts.step(batch), batch), loop("audiences", Audiences.step(batch), batch)],
+      {
+        concurrency: "unbounded",
+        discard: true
+      }
+    )
+  })
+
+/** Runs every job until interrupted, each reading the log for itself (any event log). */
+export const run = runWith({ sharedRead: false })
 
 /** The worker as a layer: forked on start, interrupted on shutdown. */
 export const layer = Layer.scopedDiscard(Effect.forkScoped(run))
+
+/** The worker over the SQL event log, both jobs sharing each read (see `runWith`). */
+export const layerSql = Layer.scopedDiscard(Effect.forkScoped(runWith({ sharedRead: true })))

@@ -12,6 +12,6 @@ import * as Worker from "./Worker.js"
 
 const stores = Layer.mergeAll(SqlEventLog.layer, EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
 
-const main = Worker.layer.pipe(Layer.provide(stores), Layer.provide(Database.layerConfig))
+const main = Worker.layerSql.pipe(Layer.provide(stores), Layer.provide(Database.layerConfig))
 
 NodeRuntime.runMain(Layer.launch(main).pipe(Effect.tapErrorCause(Effect.logError)))

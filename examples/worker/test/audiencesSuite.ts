@@ -105,11 +105,12 @@ const collect = (...events: ReadonlyArray<StoredEvent>) =>
     })
   })
 
-/** Runs the job until it has nothing left to do. */
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 100; i++) if ((yield* Audiences.step()) === 0) return
-  assert.fail("the audience job did not settle")
-})
+/** Runs `step` until it has nothing left to do. */
+const settleWith = <E, R>(step: Effect.Effect<number, E, R>) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 100; i++) if ((yield* step) === 0) return
+    assert.fail("the audience job did not settle")
+  })
 
 const define = (tenant: string, id: string, rule: AudienceRule.AudienceRule, status: "active" | "draft" = "active") =>
   Effect.gen(function* () {
@@ -135,7 +136,19 @@ const members = (tenant: string, audienceId: string) =>
 
 const unique = () => `t-${randomUUID().slice(0, 8)}`
 
-export const audiencesSuite = (it: Vitest.MethodsNonLive<Services, false>) => {
+/**
+ * The suite, each round of the job run by `step`: the audience job's own (`Audiences.step`), or the worker's step
+ * that shares one read of the log between both jobs (`Worker.step`).
+ */
+export const audiencesSuiteWith =
+  (step: Effect.Effect<number, unknown, Services>) => (it: Vitest.MethodsNonLive<Services, false>) => {
+    const settle = settleWith(step)
+    suiteBody(it, settle)
+  }
+
+export const audiencesSuite = audiencesSuiteWith(Audiences.step())
+
+const suiteBody = (it: Vitest.MethodsNonLive<Services, false>, settle: Effect.Effect<void, unknown, Services>) => {
   it.effect("windows: members enter as events arrive and leave when the window slides past (sweep)", () =>
     Effect.gen(function* () {
       yield* Audiences.migrate
