@@ -37,7 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { unseen } from "./DailyCounts.js"
+import { readAndApply, unseen } from "./DailyCounts.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/audiences"
@@ -317,14 +317,7 @@ const visitorOf = (record: LoggedRecord): string | undefined => {
 }
 
 /** Applies the next batch of the event log, if any; returns how many records it read. */
-export const ingest = (max = 500) =>
-  Effect.gen(function* () {
-    const log = yield* EventLog.EventLog
-    const records = yield* log.read(consumer, max)
-    if (records.length === 0) return 0
-    yield* apply(records)
-    return records.length
-  })
+export const ingest = (max = 500) => readAndApply(consumer, max, apply)
 
 /**
  * Applies records read from the log after this job's committed offset (by `ingest`, or by a read shared with the

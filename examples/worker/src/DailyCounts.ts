@@ -123,15 +123,21 @@ export const unseen = (
   return { fresh, high }
 }
 
-/** Handles the next batch of the log, if any; returns how many records it read. */
-export const step = (max = 1000) =>
+/** Reads the next batch of `name`'s records (up to `max`) and hands it to `apply`; returns how many it read. */
+export const readAndApply = <E, R>(
+  name: string,
+  max: number,
+  apply: (records: ReadonlyArray<LoggedRecord>) => Effect.Effect<void, E, R>
+) =>
   Effect.gen(function* () {
     const log = yield* EventLog.EventLog
-    const records = yield* log.read(consumer, max)
-    if (records.length === 0) return 0
-    yield* apply(records)
+    const records = yield* log.read(name, max)
+    if (records.length > 0) yield* apply(records)
     return records.length
   })
+
+/** Handles the next batch of the log, if any; returns how many records it read. */
+export const step = (max = 1000) => readAndApply(consumer, max, apply)
 
 /**
  * Applies records read from the log after this job's committed offset (by `step`, or by a read shared with the
