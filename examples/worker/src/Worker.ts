@@ -1,8 +1,9 @@
 /**
  * The worker: consumes the event log and keeps derived state up to date. In the embedded shape it runs inside
- * the server's process; in the scale-out shape `main.ts` runs it alone. Each job runs in its own fiber, so one
- * failing never stalls the other; failures are logged and retried with backoff: the log keeps every record until
- * a job has committed past it.
+ * the server's process; in the scale-out shape `main.ts` runs it alone. Over the SQL event log both jobs share
+ * each read (`step`); over NATS each job runs in its own fiber and reads for itself. Either way one job failing
+ * never stalls the other; failures are logged and retried with backoff: the log keeps every record until a job
+ * has committed past it.
  */
 import { EventLog } from "@openaudience/eventlog"
 import * as Duration from "effect/Duration"
