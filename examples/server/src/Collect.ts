@@ -85,9 +85,6 @@ export const requestContext = (
   salt: client?.salt
 })
 
-/** The pseudonymous visitor key: HMAC-SHA256 under the tenant's key, 128 bits, base64url. */
-export const visitorKey = (tenant: Tenant, visitorId: string): string => tenant.pseudonym(visitorId)
-
 const envelopeFields = new Set([
   "type",
   "id",
@@ -112,7 +109,7 @@ const visitorOf = (
   request: RequestContext,
   userAgent: UserAgent.Generalized
 ): string | null => {
-  if (!tenant.cookieless) return event.visitorId === undefined ? null : visitorKey(tenant, event.visitorId)
+  if (!tenant.cookieless) return event.visitorId === undefined ? null : tenant.pseudonym(event.visitorId)
   if (request.ip === undefined || request.ip === "unknown" || request.salt === undefined) return null
   return Pseudonym.cookielessKey(request.salt, request.ip, userAgent, event.site) ?? null
 }

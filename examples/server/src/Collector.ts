@@ -198,17 +198,21 @@ export const make = (deps: CollectorDeps) => {
     return truncated
   }
 
+  /** What a browser's request (the tag's pixel or batch) says about its sender. */
+  const browserContext = (req: IncomingMessage): RequestContext =>
+    requestContext(req.headers, deps.geo, {
+      remoteAddress: req.socket.remoteAddress,
+      proxies: deps.proxies,
+      salt: deps.salt(),
+      truncated: peerOf(req.socket)
+    })
+
   /** `GET /px.gif?…`: one event in the query string; answers the GIF once it is durable. */
   const pixel = (req: IncomingMessage, res: ServerResponse, query: string): void => {
     const decoded = WireFormat.decodeQuery(query) as Decoded
     ingest(
       [decoded],
-      requestContext(req.headers, deps.geo, {
-        remoteAddress: req.socket.remoteAddress,
-        proxies: deps.proxies,
-        salt: deps.salt(),
-        truncated: peerOf(req.socket)
-      }),
+      browserContext(req),
       bySite,
       (outcome) => {
         if ("failed" in outcome) return answerBatch(res, "pixel", outcome)
@@ -277,15 +281,8 @@ export const make = (deps: CollectorDeps) => {
         metrics.countRequest("collect", 400)
         return Problem.send(res, Problem.make("invalid-body", batch.left.message, { field: batch.left.field }))
       }
-      ingest(
-        batch.right as ReadonlyArray<Decoded>,
-        requestContext(req.headers, deps.geo, {
-          remoteAddress: req.socket.remoteAddress,
-          proxies: deps.proxies,
-          salt: deps.salt()
-        }),
-        bySite,
-        (outcome) => answerBatch(res, "collect", outcome)
+      ingest(batch.right as ReadonlyArray<Decoded>, browserContext(req), bySite, (outcome) =>
+        answerBatch(res, "collect", outcome)
       )
     })
 

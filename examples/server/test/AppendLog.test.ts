@@ -6,18 +6,16 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { Database, EventStore, type StoredEvent } from "@openaudience/storage-sql"
+import type { StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as AppendLog from "../src/AppendLog.js"
 import * as Metrics from "../src/Metrics.js"
 import * as SqliteWriter from "../src/SqliteWriter.js"
+import { withSqliteFile } from "./support/sqliteFile.js"
 
 const event = (id: string, visitor: string | null = "v1"): StoredEvent => ({
   tenant: "t",
@@ -36,20 +34,6 @@ const line = (stored: StoredEvent): string => {
   if (typeof text !== "string") throw text
   return text
 }
-
-/** Runs `use` on a fresh database file with the storage tables; removed afterwards. */
-const withDatabase = <A, E>(use: (file: string) => Effect.Effect<A, E, Scope.Scope | SqlClient.SqlClient>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "oa-appendlog-"))),
-    (dir) =>
-      Effect.gen(function* () {
-        const file = join(dir, "test.db")
-        const database = yield* Layer.build(Database.layerFromUrl(`sqlite:${file}`))
-        yield* Effect.provide(Effect.zipRight(EventStore.layer.pipe(Layer.build), SqlEventLog.migrate), database)
-        return yield* Effect.provide(use(file), database)
-      }).pipe(Effect.scoped),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  )
 
 /** The append log with its writer thread on `file`, open for the current scope. */
 const appendLog = (file: string, segmentBytes?: number) =>
@@ -88,7 +72,7 @@ const deadPid = (): number => {
 
 describe("AppendLog on SQLite", () => {
   it.effect("an acknowledged event is in the database once afterStored calls back, each id once", () =>
-    withDatabase((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const { log, metrics } = yield* appendLog(file)
         assert.isUndefined(yield* append(log, [event("e1"), event("e2", null)]))
@@ -107,7 +91,7 @@ describe("AppendLog on SQLite", () => {
   )
 
   it.effect("a bad event fails its own append and nothing else", () =>
-    withDatabase((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const { log } = yield* appendLog(file)
         const failed = yield* append(log, [{ ...event("bad"), receivedAt: 1.5 }])
@@ -120,7 +104,7 @@ describe("AppendLog on SQLite", () => {
   )
 
   it.effect("segments of a stopped server are stored at start, torn last line skipped, then removed", () =>
-    withDatabase((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const directory = `${file}-segments`
         // e1 was stored before the crash; e2 and e3 were not; the last line was being written.
@@ -156,7 +140,7 @@ describe("AppendLog on SQLite", () => {
   )
 
   it.effect("groups past a segment's zero fill go to the next segment; every event stored, used segments deleted", () =>
-    withDatabase((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const { log } = yield* appendLog(file, 4096)
         const ids = Array.from({ length: 120 }, (_, n) => `r${String(n).padStart(3, "0")}`)

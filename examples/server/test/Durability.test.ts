@@ -10,10 +10,10 @@ import { WireFormat } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort } from "./support/ports.js"
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
 const adminKey = "durability-admin-key"
@@ -29,16 +29,6 @@ const underLoad = async (load: Load, minimum = 100): Promise<void> => {
   const deadline = Date.now() + 15_000
   while (load.acked.size < minimum && Date.now() < deadline) await sleep(50)
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 interface Running {
   readonly url: string

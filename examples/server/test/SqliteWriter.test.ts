@@ -4,15 +4,11 @@
  * the whole message fails (to be tried again by its caller), and no line is marked as unstorable.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { Database as Storage, EventStore, type StoredEvent } from "@openaudience/storage-sql"
+import type { StoredEvent } from "@openaudience/storage-sql"
 import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as SqliteWriter from "../src/SqliteWriter.js"
+import { withSqliteFile } from "./support/sqliteFile.js"
 
 const event = (id: string): StoredEvent => ({
   tenant: "t",
@@ -34,20 +30,6 @@ const lines = (ids: ReadonlyArray<string>): string =>
       return line
     })
     .join("")
-
-/** A database file with the storage tables, removed afterwards; `use` gets its path. */
-const withFile = <A, E>(use: (file: string) => Effect.Effect<A, E, import("effect/Scope").Scope>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "oa-writer-"))),
-    (dir) =>
-      Effect.gen(function* () {
-        const file = join(dir, "test.db")
-        const database = yield* Layer.build(Storage.layerFromUrl(`sqlite:${file}`))
-        yield* Effect.provide(Effect.zipRight(EventStore.layer.pipe(Layer.build), SqlEventLog.migrate), database)
-        return yield* use(file)
-      }).pipe(Effect.scoped),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  )
 
 const write = (writer: SqliteWriter.SqliteWriterShape, ids: ReadonlyArray<string>) =>
   Effect.async<SqliteWriter.WriteResult>((resume) =>
@@ -78,7 +60,7 @@ const count = (file: string): number => {
 
 describe("SqliteWriter", () => {
   it.scoped("a write lock held past the busy timeout is waited out: every line stored", () =>
-    withFile((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const writer = yield* SqliteWriter.make(file, { busyTimeoutMs: 10, busyRetryMs: 5_000 })
         const released = holdLock(file, 400)
@@ -94,7 +76,7 @@ describe("SqliteWriter", () => {
   )
 
   it.scoped("past the retry budget the message fails whole, no line marked bad; a later try stores them all", () =>
-    withFile((file) =>
+    withSqliteFile((file) =>
       Effect.gen(function* () {
         const writer = yield* SqliteWriter.make(file, { busyTimeoutMs: 10, busyRetryMs: 100 })
         const released = holdLock(file, 1_000)

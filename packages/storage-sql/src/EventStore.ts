@@ -153,7 +153,7 @@ const settle = (
 }
 
 /** Values per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
-const visitorsPerRead = 500
+const valuesPerRead = 500
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -221,6 +221,20 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
       Effect.flatMap((rows) => decodeRows(rows, jsonAsText))
     )
 
+  /** A tenant's events whose `column` is one of `values`, read `valuesPerRead` values at a time. */
+  const readIn = (
+    operation: string,
+    tenant: string,
+    column: "visitor" | "seq",
+    values: ReadonlyArray<string | number>
+  ) =>
+    Effect.forEach(chunks(values, valuesPerRead), (chunk) =>
+      query(
+        operation,
+        sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in(column, chunk)} ORDER BY seq`
+      )
+    ).pipe(Effect.map((pages) => pages.flat()))
+
   return EventStore.of({
     append,
     recent: (tenant, limit) => {
@@ -241,24 +255,18 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
         "Reading a visitor's events",
         sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND visitor = ${visitor} ORDER BY seq`
       ),
-    byVisitors: (tenant, visitors) => {
-      if (visitors.length === 0) return Effect.succeed([])
-      return Effect.forEach(chunks(visitors, visitorsPerRead), (chunk) =>
-        query(
-          "Reading visitors' events",
-          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in("visitor", chunk)} ORDER BY seq`
-        )
-      ).pipe(Effect.map((pages) => groupByVisitor(visitors, pages.flat())))
-    },
-    bySeqs: (tenant, seqs) => {
-      if (seqs.length === 0) return Effect.succeed([])
-      return Effect.forEach(chunks(seqs, visitorsPerRead), (chunk) =>
-        query(
-          "Reading events by seq",
-          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.in("seq", chunk)} ORDER BY seq`
-        )
-      ).pipe(Effect.map((pages) => pages.flat().sort((a, b) => a.seq - b.seq)))
-    },
+    byVisitors: (tenant, visitors) =>
+      visitors.length === 0
+        ? Effect.succeed([])
+        : readIn("Reading visitors' events", tenant, "visitor", visitors).pipe(
+            Effect.map((events) => groupByVisitor(visitors, events))
+          ),
+    bySeqs: (tenant, seqs) =>
+      seqs.length === 0
+        ? Effect.succeed([])
+        : readIn("Reading events by seq", tenant, "seq", seqs).pipe(
+            Effect.map((events) => events.sort((a, b) => a.seq - b.seq))
+          ),
     visitors: (tenant, after, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])
