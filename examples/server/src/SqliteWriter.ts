@@ -1,8 +1,9 @@
 /**
  * Writes to a SQLite file off the HTTP thread: a worker thread owns a second connection to the same database
  * (WAL, `synchronous = FULL`) and stores batches of events in one transaction each, with prepared statements,
- * appending the accepted events to the SQL event log in that same transaction, as `Committer.make` does through
- * @effect/sql. A batch is answered only after its COMMIT returned on that thread, so after the fsync.
+ * appending to the SQL event log one record per tenant naming them (`StoredEvents`) in that same transaction, as
+ * `Committer.make` does through @effect/sql. A batch is answered only after its COMMIT returned on that thread, so
+ * after the fsync.
  *
  * Batches queue here and one message is in flight at a time, carrying everything queued meanwhile, in order:
  * the longer a commit takes the larger the next one, and a batch handed over after another is stored after it.
@@ -13,6 +14,7 @@
  * request handling. PostgreSQL and `sqlite::memory:` (which a second connection cannot open) use `Committer.make`.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { StoredEvents } from "@openaudience/example-worker"
 import { type AppendOutcome, Database, StorageError, type StoredEvent } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -159,7 +161,8 @@ export const make = (filename: string, options: WriterOptions = {}) =>
           driver: createRequire(import.meta.url).resolve("better-sqlite3"),
           filename,
           busyTimeoutMs: options.busyTimeoutMs ?? Database.sqliteBusyTimeoutMs,
-          busyRetryMs: options.busyRetryMs ?? 5_000
+          busyRetryMs: options.busyRetryMs ?? 5_000,
+          logKey: StoredEvents.key
         }
       })
       const onStart = (reply: Reply) => {

@@ -5,6 +5,7 @@
  * while those of a server still running are left alone.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { StoredEvents } from "@openaudience/example-worker"
 import { assert, describe, it } from "@effect/vitest"
 import type { StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
@@ -54,13 +55,29 @@ const append = (log: AppendLog.AppendLogShape, events: ReadonlyArray<StoredEvent
 const afterStored = (log: AppendLog.AppendLogShape) =>
   Effect.async<void>((resume) => log.afterStored(() => resume(Effect.void)))
 
+/** The stored event ids, and the ids the event log's records name (in log order). */
 const storedIds = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql<{ readonly event_id: string }>`SELECT event_id FROM events ORDER BY seq`
-  const log = yield* sql<{ readonly payload: string }>`SELECT payload FROM event_log ORDER BY log_offset`
+  const rows = yield* sql<{
+    readonly seq: number
+    readonly event_id: string
+  }>`SELECT seq, event_id FROM events ORDER BY seq`
+  const idOf = new Map(rows.map((row) => [row.seq, row.event_id]))
+  const log = yield* sql<{ readonly tenant: string; readonly payload: string }>`
+    SELECT tenant, payload FROM event_log ORDER BY log_offset`
   return {
     events: rows.map((row) => row.event_id),
-    log: log.map((row) => (JSON.parse(row.payload) as { eventId: string }).eventId)
+    log: log.flatMap((row) =>
+      StoredEvents.rangesOf({
+        offset: 0,
+        tenant: row.tenant,
+        key: "",
+        payload: JSON.parse(row.payload),
+        appendedAt: 0
+      }).flatMap(([first, last]) =>
+        Array.from({ length: last - first + 1 }, (_, i) => idOf.get(first + i) ?? "missing")
+      )
+    )
   }
 })
 

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import type { StoredEvent } from "@openaudience/storage-sql"
 import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
+import { StoredEvents } from "@openaudience/example-worker"
 import * as SqliteWriter from "../src/SqliteWriter.js"
 import { withSqliteFile } from "./support/sqliteFile.js"
 
@@ -90,6 +91,67 @@ describe("SqliteWriter", () => {
           [true, true, true]
         )
         assert.strictEqual(count(file), 3)
+      })
+    )
+  )
+
+  it.scoped("logs what a transaction stored as StoredEvents.toLogRecords does, one record per tenant", () =>
+    withSqliteFile((file) =>
+      Effect.gen(function* () {
+        const writer = yield* SqliteWriter.make(file)
+        const line = (tenant: string, id: string) => {
+          const text = SqliteWriter.eventLine({ ...event(id), tenant })
+          if (typeof text !== "string") throw text
+          return text
+        }
+        const send = (text: string, n: number) =>
+          Effect.async<SqliteWriter.WriteResult>((resume) =>
+            writer.write(text, n, (result) => resume(Effect.succeed(result)))
+          )
+        // One transaction: two tenants interleaved and a duplicate.
+        const first = yield* send(
+          [line("t", "a"), line("u", "b"), line("t", "c"), line("t", "a"), line("u", "d")].join(""),
+          5
+        )
+        assert.deepStrictEqual(
+          (first as ReadonlyArray<number>).map((seq) => seq > 0),
+          [true, true, true, false, true]
+        )
+        const db = new Sqlite(file, { readonly: true })
+        const stored = db.prepare("SELECT tenant, seq FROM events ORDER BY seq").all() as Array<{
+          tenant: string
+          seq: number
+        }>
+        const logged = () =>
+          (
+            db.prepare("SELECT tenant, partition_key, payload FROM event_log ORDER BY log_offset").all() as Array<{
+              tenant: string
+              partition_key: string
+              payload: string
+            }>
+          ).map((row) => ({ tenant: row.tenant, key: row.partition_key, payload: JSON.parse(row.payload) }))
+        try {
+          assert.deepStrictEqual(logged(), StoredEvents.toLogRecords(stored))
+          assert.strictEqual(logged().length, 2)
+          // A line that cannot be stored: each line then goes in a transaction of its own, each logged alone.
+          const second = yield* send([line("t", "e"), "not an event line\n", line("u", "f")].join(""), 3)
+          assert.deepStrictEqual(
+            (second as ReadonlyArray<number>).map((seq) => Math.sign(seq)),
+            [1, -1, 1]
+          )
+          const after = db
+            .prepare("SELECT tenant, seq FROM events WHERE event_id IN ('e', 'f') ORDER BY seq")
+            .all() as Array<{
+            tenant: string
+            seq: number
+          }>
+          assert.deepStrictEqual(
+            logged().slice(2),
+            after.flatMap((e) => StoredEvents.toLogRecords([e]))
+          )
+        } finally {
+          db.close()
+        }
       })
     )
   )

@@ -7,8 +7,8 @@
  *   events (`Batch.rebuild`), then `Evaluator.refresh` for the membership changes. Deleted audiences lose their
  *   memberships. Progress is kept in `audience_programs` (what the admin API shows) and the backfill resumes after
  *   a crash: visitors already on the new program are skipped.
- * - Events: the event log's records name stored events by `seq`; the job reads them from the event store and
- *   applies each through `Pipeline.ingest` (only events whose stored decision allows personalization count), in
+ * - Events: the event log's records name stored events by runs of `seq` (see `StoredEvents`); the job reads them
+ *   from the event store (in a read shared with the daily counts) and applies each through `Pipeline.ingest` (only events whose stored decision allows personalization count), in
  *   one transaction with its log position, so redelivery never applies an event twice.
  * - Time: `Pipeline.sweep` advances visitors whose windows slide or memberships expire, at the `Clock`'s time.
  *
@@ -30,14 +30,15 @@ import {
   VisitorEvent,
   VisitorState
 } from "@openaudience/audience"
-import { EventLog, type LoggedRecord, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, EventStore, Migrations } from "@openaudience/storage-sql"
+import { EventLog, SqlEventLog } from "@openaudience/eventlog"
+import { AudienceStore, EventStore, Migrations, type SequencedEvent } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readAndApply, unseen } from "./DailyCounts.js"
+import * as StoredEvents from "./StoredEvents.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/audiences"
@@ -305,17 +306,6 @@ const highestSeq = Effect.gen(function* () {
   return Number(rows[0]?.high_seq ?? 0)
 })
 
-/** The `seq` a log record names (the collector logs `{ seq, visitor, … }`), if any. */
-const seqOf = (record: LoggedRecord): number | undefined => {
-  const seq = (record.payload as { readonly seq?: unknown } | null)?.seq
-  return typeof seq === "number" && Number.isSafeInteger(seq) ? seq : undefined
-}
-
-const visitorOf = (record: LoggedRecord): string | undefined => {
-  const visitor = (record.payload as { readonly visitor?: unknown } | null)?.visitor
-  return typeof visitor === "string" && visitor.length > 0 ? visitor : undefined
-}
-
 /** Applies the next batch of the event log, if any; returns how many records it read. */
 export const ingest = (max = 500) => readAndApply(consumer, max, apply)
 
@@ -323,32 +313,31 @@ export const ingest = (max = 500) => readAndApply(consumer, max, apply)
  * Applies records read from the log after this job's committed offset (by `ingest`, or by a read shared with the
  * daily-counts job, see `Worker`), then commits past them. Edits must have been applied first (`applyAllEdits`).
  */
-export const apply = (records: ReadonlyArray<LoggedRecord>) =>
+export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
   Effect.gen(function* () {
-    if (records.length === 0) return
+    if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
-    const store = yield* EventStore.EventStore
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
           SELECT position, high_seq FROM audience_worker WHERE consumer = ${consumer}`
-        const { fresh, high } = unseen(records, Number(rows[0]?.position ?? 0))
+        const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
         let highSeq = Number(rows[0]?.high_seq ?? 0)
-        const wanted = new Map<string, Array<number>>()
-        for (const record of fresh) {
-          const seq = seqOf(record)
-          if (seq === undefined) continue
-          highSeq = Math.max(highSeq, seq)
-          if (visitorOf(record) === undefined) continue
-          const seqs = wanted.get(record.tenant) ?? []
-          seqs.push(seq)
-          wanted.set(record.tenant, seqs)
+        const wanted = new Map<string, Array<SequencedEvent>>()
+        for (const { events, record } of fresh) {
+          for (const [, last] of StoredEvents.rangesOf(record)) highSeq = Math.max(highSeq, last)
+          for (const event of events) {
+            if (event.visitor === null) continue
+            const list = wanted.get(event.tenant)
+            if (list === undefined) wanted.set(event.tenant, [event])
+            else list.push(event)
+          }
         }
-        for (const [tenant, seqs] of wanted) {
+        for (const [tenant, events] of wanted) {
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
-          for (const event of yield* store.bySeqs(tenant, seqs)) {
+          for (const event of events) {
             const changes = yield* Pipeline.ingest(tenant, program, event)
             yield* recordChanges(tenant, event.visitor!, changes)
           }
@@ -357,7 +346,7 @@ export const apply = (records: ReadonlyArray<LoggedRecord>) =>
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, high_seq = excluded.high_seq`
       })
     )
-    yield* log.commit(consumer, records[records.length - 1]!.offset)
+    yield* log.commit(consumer, items[items.length - 1]!.record.offset)
   })
 
 /** Advances every tenant's visitors that are due at the `Clock`'s time; returns how many visitors were advanced. */

@@ -1,14 +1,16 @@
 /**
  * The worker's first job: per tenant, per UTC day and event type, how many events were stored, and how many
- * of them carried a pseudonymous visitor. It reads the event log and writes its counts together with the
+ * of them carried a pseudonymous visitor. It reads the event log (records naming stored events, see
+ * `StoredEvents`), reads those events from the event store, and writes its counts together with the
  * position of the last record applied, in one transaction; records at or below that position are skipped, so
  * redelivery (a crash before the log commit, NATS redelivering unacknowledged messages, the relay forwarding a
  * record twice) never counts an event twice, and the log commit afterwards never skips one.
  */
 import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
-import { Migrations } from "@openaudience/storage-sql"
+import { Migrations, type SequencedEvent } from "@openaudience/storage-sql"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as StoredEvents from "./StoredEvents.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/daily-counts"
@@ -44,16 +46,6 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
 
 export const migrate = Migrations.run({ table: "worker_migrations", migrations })
 
-/** What the collector logs for each stored event (see the server's Committer): the envelope; the data is read by `seq`. */
-export interface LoggedEvent {
-  readonly seq: number
-  readonly eventId: string
-  readonly type: string
-  readonly site: string
-  readonly receivedAt: number
-  readonly visitor: string | null
-}
-
 type Count = {
   tenant: string
   day: string
@@ -76,22 +68,19 @@ const utcDay = (() => {
   }
 })()
 
-/** Folds a batch of log records into counts per (tenant, day, type). */
-export const fold = (records: ReadonlyArray<LoggedRecord>): Array<Count> => {
+/** Folds stored events into counts per (tenant, day, type). */
+export const fold = (events: ReadonlyArray<SequencedEvent>): Array<Count> => {
   const counts = new Map<string, Count>()
-  for (const record of records) {
-    const event = record.payload as Partial<LoggedEvent> | null
-    if (event === null || typeof event !== "object" || typeof event.type !== "string") continue
-    const receivedAt = typeof event.receivedAt === "number" ? event.receivedAt : record.appendedAt
-    const day = utcDay(receivedAt)
-    const key = `${record.tenant}\u0000${day}\u0000${event.type}`
+  for (const event of events) {
+    const day = utcDay(event.receivedAt)
+    const key = `${event.tenant}\u0000${day}\u0000${event.type}`
     let count = counts.get(key)
     if (count === undefined) {
-      count = { tenant: record.tenant, day, type: event.type, events: 0, identified: 0 }
+      count = { tenant: event.tenant, day, type: event.type, events: 0, identified: 0 }
       counts.set(key, count)
     }
     count.events++
-    if (typeof event.visitor === "string") count.identified++
+    if (event.visitor !== null) count.identified++
   }
   return [...counts.values()]
 }
@@ -106,16 +95,16 @@ export const position = (record: LoggedRecord): number => {
 }
 
 /**
- * The records of a batch past `after` (the highest position applied so far) and the new highest position.
- * Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
+ * The records of a batch past `after` (the highest position applied so far), with their events, and the new highest
+ * position. Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
  */
 export const unseen = (
-  records: ReadonlyArray<LoggedRecord>,
+  items: ReadonlyArray<StoredEvents.Loaded>,
   after: number
-): { readonly fresh: ReadonlyArray<LoggedRecord>; readonly high: number } => {
+): { readonly fresh: ReadonlyArray<StoredEvents.Loaded>; readonly high: number } => {
   let high = after
-  const fresh = records.filter((record) => {
-    const p = position(record)
+  const fresh = items.filter((item) => {
+    const p = position(item.record)
     if (p <= high) return false
     high = p
     return true
@@ -123,38 +112,43 @@ export const unseen = (
   return { fresh, high }
 }
 
-/** Reads the next batch of `name`'s records (up to `max`) and hands it to `apply`; returns how many it read. */
+/**
+ * Reads the next batch of `name`'s records (up to `max`), loads the stored events they name (see `StoredEvents`)
+ * and hands them to `apply`; returns how much work that was (see `StoredEvents.workOf`).
+ */
 export const readAndApply = <E, R>(
   name: string,
   max: number,
-  apply: (records: ReadonlyArray<LoggedRecord>) => Effect.Effect<void, E, R>
+  apply: (items: ReadonlyArray<StoredEvents.Loaded>) => Effect.Effect<void, E, R>
 ) =>
   Effect.gen(function* () {
     const log = yield* EventLog.EventLog
     const records = yield* log.read(name, max)
-    if (records.length > 0) yield* apply(records)
-    return records.length
+    if (records.length === 0) return 0
+    const batch = yield* StoredEvents.load(records)
+    yield* apply(batch.items)
+    return StoredEvents.workOf(batch, records.length, max)
   })
 
-/** Handles the next batch of the log, if any; returns how many records it read. */
+/** Handles the next batch of the log, if any; returns how much work that was. */
 export const step = (max = 1000) => readAndApply(consumer, max, apply)
 
 /**
  * Applies records read from the log after this job's committed offset (by `step`, or by a read shared with the
  * audience job, see `Worker`), then commits past them.
  */
-export const apply = (records: ReadonlyArray<LoggedRecord>) =>
+export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
   Effect.gen(function* () {
-    if (records.length === 0) return
+    if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
-        const { fresh, high } = unseen(records, Number(rows[0]?.position ?? 0))
+        const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
         if (fresh.length === 0) return
-        for (const c of fold(fresh)) {
+        for (const c of fold(fresh.flatMap((item) => item.events))) {
           yield* sql`INSERT INTO daily_event_counts ${sql.insert(c)}
             ON CONFLICT (tenant, day, type) DO UPDATE SET
               events = daily_event_counts.events + excluded.events,
@@ -164,7 +158,7 @@ export const apply = (records: ReadonlyArray<LoggedRecord>) =>
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`
       })
     )
-    yield* log.commit(consumer, records[records.length - 1]!.offset)
+    yield* log.commit(consumer, items[items.length - 1]!.record.offset)
   })
 
 export interface DailyCount {

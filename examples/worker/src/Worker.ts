@@ -13,26 +13,30 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Audiences from "./Audiences.js"
 import * as DailyCounts from "./DailyCounts.js"
+import * as StoredEvents from "./StoredEvents.js"
 
 const idle = Duration.millis(250)
 
 /**
  * After a step that found less than a full batch, the job waits this long before the next: a job that keeps up
- * with a steady stream of events then handles it in batches of a few hundred records instead of running back to
+ * with a steady stream of events then handles it in batches of a few hundred events or more instead of running back to
  * back on a handful each, and each step's fixed cost (its transactions' commits, the audience job's edit check
  * and sweep) is paid about ten times a second instead of every few milliseconds.
  */
 const pace = Duration.millis(100)
 
-const loop = <E, R>(name: string, step: Effect.Effect<number, E, R>, batch: number) =>
+/** Runs a job's step forever: at once again while it finds a full step's work, otherwise after `pace` or `idle`. */
+const loop = <E, R>(name: string, step: Effect.Effect<number, E, R>) =>
   step.pipe(
-    Effect.flatMap((work) => (work === 0 ? Effect.sleep(idle) : work < batch ? Effect.sleep(pace) : Effect.void)),
+    Effect.flatMap((work) =>
+      work === 0 ? Effect.sleep(idle) : work < StoredEvents.eventsPerStep ? Effect.sleep(pace) : Effect.void
+    ),
     Effect.forever,
     Effect.tapErrorCause((cause) => Effect.logError(`worker job ${name} failed; retrying`, cause)),
     Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds"))))
   )
 
-/** Log records per step and job. */
+/** Log records per read (each names the events of one group commit; see `StoredEvents.eventsPerStep`). */
 const batch = 1000
 
 /**
@@ -50,19 +54,21 @@ export const step = (max = batch) =>
     const audiences = yield* log.committed(Audiences.consumer)
     const together = daily === audiences
     const records = together ? yield* log.read(DailyCounts.consumer, max) : []
+    const loaded = yield* StoredEvents.load(records)
+    const shared = StoredEvents.workOf(loaded, records.length, max)
     const results = yield* Effect.all(
       together
-        ? [Effect.as(DailyCounts.apply(records), records.length), Effect.as(Audiences.apply(records), records.length)]
+        ? [Effect.as(DailyCounts.apply(loaded.items), shared), Effect.as(Audiences.apply(loaded.items), shared)]
         : [DailyCounts.step(max), Audiences.ingest(max)],
       { mode: "either" }
     )
     work += yield* Audiences.sweep()
-    let read = 0
+    let applied = 0
     for (const result of results) {
       if (Either.isLeft(result)) return yield* Effect.fail(result.left)
-      read = Math.max(read, result.right)
+      applied = Math.max(applied, result.right)
     }
-    return work + read
+    return work + applied
   })
 
 /**
@@ -75,9 +81,9 @@ export const runWith = (options: { readonly sharedRead: boolean }) =>
     yield* DailyCounts.migrate
     yield* Audiences.migrate
     yield* Effect.logInfo("worker started: consuming the event log")
-    if (options.sharedRead) return yield* loop("daily-counts+audiences", step(batch), batch)
+    if (options.sharedRead) return yield* loop("daily-counts+audiences", step(batch))
     return yield* Effect.all(
-      [loop("daily-counts", DailyCounts.step(batch), batch), loop("audiences", Audiences.step(batch), batch)],
+      [loop("daily-counts", DailyCounts.step(batch)), loop("audiences", Audiences.step(batch))],
       {
         concurrency: "unbounded",
         discard: true

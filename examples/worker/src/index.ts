@@ -4,3 +4,4 @@
 export * as Audiences from "./Audiences.js"
 export * as DailyCounts from "./DailyCounts.js"
 export * as Worker from "./Worker.js"
+export * as StoredEvents from "./StoredEvents.js"

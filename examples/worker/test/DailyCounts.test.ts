@@ -1,71 +1,110 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { Database } from "@openaudience/storage-sql"
+import { Database, EventStore, type StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { DailyCounts } from "../src/index.js"
+import { DailyCounts, StoredEvents } from "../src/index.js"
+import { collect } from "./support/collect.js"
 
-const layer = () => SqlEventLog.layer.pipe(Layer.provideMerge(Database.layerFromUrl("sqlite::memory:")))
+const layer = () =>
+  Layer.mergeAll(SqlEventLog.layer, EventStore.layer).pipe(Layer.provideMerge(Database.layerFromUrl("sqlite::memory:")))
 
 const day = Date.UTC(2026, 10, 28, 12)
-const record = (tenant: string, type: string, visitor: string | null, receivedAt = day) => ({
+let counter = 0
+const event = (tenant: string, type: string, visitor: string | null, receivedAt = day): StoredEvent => ({
   tenant,
-  key: visitor ?? "event",
-  payload: { seq: 1, eventId: "e", type, site: "s", receivedAt, visitor }
+  eventId: `e${++counter}`,
+  type,
+  site: "s",
+  receivedAt,
+  clientTs: null,
+  visitor,
+  payload: {},
+  consent: null
 })
 
 describe("DailyCounts", () => {
-  it.effect("counts each logged event once per tenant, day and type, across restarts of the step", () =>
+  it.effect("counts each stored event once per tenant, day and type, across steps", () =>
     Effect.gen(function* () {
       yield* DailyCounts.migrate
-      const log = yield* EventLog.EventLog
-      yield* log.append([
-        record("a", "page_view", "v1"),
-        record("a", "page_view", null),
-        record("a", "product_view", "v1"),
-        record("b", "page_view", "v2"),
-        record("a", "page_view", "v1", day + 86_400_000)
+      // Three group commits: three log records (one per tenant and commit).
+      yield* collect(event("a", "page_view", "v1"), event("a", "page_view", null), event("b", "page_view", "v2"))
+      yield* collect(event("a", "product_view", "v1"))
+      yield* collect(event("a", "page_view", "v1", day + 86_400_000))
+      // One record per read: the first step applies tenant a's first commit only.
+      assert.strictEqual(yield* DailyCounts.step(1), StoredEvents.eventsPerStep, "a full read: more may wait")
+      assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
+        { day: "2026-11-28", type: "page_view", events: 2, identified: 1 }
       ])
-      assert.strictEqual(yield* DailyCounts.step(2), 2)
       assert.strictEqual(yield* DailyCounts.step(), 3)
       assert.strictEqual(yield* DailyCounts.step(), 0)
-      const a = yield* DailyCounts.read("a", "2026-11-01")
-      assert.deepStrictEqual(a, [
+      assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-29", type: "page_view", events: 1, identified: 1 },
         { day: "2026-11-28", type: "page_view", events: 2, identified: 1 },
         { day: "2026-11-28", type: "product_view", events: 1, identified: 1 }
       ])
       assert.deepStrictEqual(yield* DailyCounts.read("b", "2026-11-29"), [])
-      yield* log.append([record("b", "page_view", null)])
+      yield* collect(event("b", "page_view", null))
       assert.strictEqual(yield* DailyCounts.step(), 1)
-      const b = yield* DailyCounts.read("b", "2026-11-01")
-      assert.deepStrictEqual(b, [{ day: "2026-11-28", type: "page_view", events: 2, identified: 1 }])
+      assert.deepStrictEqual(yield* DailyCounts.read("b", "2026-11-01"), [
+        { day: "2026-11-28", type: "page_view", events: 2, identified: 1 }
+      ])
     }).pipe(Effect.provide(layer()))
   )
 
-  it("ignores records whose payload is not a logged event", () => {
-    const counts = DailyCounts.fold([
-      { offset: 1, tenant: "a", key: "k", payload: null, appendedAt: day },
-      { offset: 2, tenant: "a", key: "k", payload: "text", appendedAt: day },
-      { offset: 3, tenant: "a", key: "k", payload: { type: "page_view" }, appendedAt: day }
-    ])
-    assert.deepStrictEqual(counts, [{ tenant: "a", day: "2026-11-28", type: "page_view", events: 1, identified: 0 }])
-  })
-})
+  it.effect("counts only what is stored: other records, erased events and the earlier per-event format", () =>
+    Effect.gen(function* () {
+      yield* DailyCounts.migrate
+      const log = yield* EventLog.EventLog
+      const store = yield* EventStore.EventStore
+      yield* collect(event("a", "page_view", "gone"), event("a", "page_view", "kept"))
+      // Erased after it was logged, before the job read it: not counted.
+      assert.strictEqual(yield* store.eraseVisitor("a", "gone"), 1)
+      const kept = (yield* store.recent("a", 10))[0]!
+      // Stored by an earlier version, which logged one record per event, `{ seq, … }`.
+      yield* store.append([event("a", "product_view", "old")])
+      const old = (yield* store.recent("a", 1))[0]!
+      yield* log.append([
+        { tenant: "a", key: "kept", payload: { membership: "Entered", visitor: "kept" } },
+        { tenant: "a", key: "x", payload: null },
+        { tenant: "a", key: "x", payload: "text" },
+        { tenant: "a", key: "x", payload: { stored: [[1, "2"]], events: 1 } },
+        { tenant: "b", key: "x", payload: { stored: [[kept.seq, kept.seq]], events: 1 } },
+        {
+          tenant: "a",
+          key: "old",
+          payload: { seq: old.seq, eventId: old.eventId, type: "product_view", visitor: "old" }
+        }
+      ])
+      yield* DailyCounts.step()
+      assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
+        { day: "2026-11-28", type: "page_view", events: 1, identified: 1 },
+        { day: "2026-11-28", type: "product_view", events: 1, identified: 1 }
+      ])
+      assert.deepStrictEqual(yield* DailyCounts.read("b", "2026-11-01"), [], "another tenant's record reads nothing")
+    }).pipe(Effect.provide(layer()))
+  )
 
-describe("DailyCounts with redelivery", () => {
   it.effect("applies a record once even when the log delivers it again (relay duplicates, uncommitted reads)", () =>
     Effect.gen(function* () {
       yield* DailyCounts.migrate
       const log = yield* EventLog.EventLog
-      const forwarded = (sourceOffset: number, type: string) => ({
-        ...record("a", type, "v1"),
-        payload: { ...record("a", type, "v1").payload, sourceOffset }
-      })
-      // The relay forwarded offsets 1 and 2, crashed before committing, and forwarded them again with 3.
-      yield* log.append([forwarded(1, "page_view"), forwarded(2, "add_to_cart")])
-      yield* log.append([forwarded(1, "page_view"), forwarded(2, "add_to_cart"), forwarded(3, "page_view")])
-      assert.strictEqual(yield* DailyCounts.step(), 5)
+      yield* collect(event("a", "page_view", "v1"), event("a", "add_to_cart", "v1"))
+      yield* collect(event("a", "page_view", "v1"))
+      const source = yield* log.read("test/relay", 10)
+      const forwarded = (offset: number) => {
+        const record = source.find((r) => r.offset === offset)!
+        return {
+          tenant: record.tenant,
+          key: record.key,
+          payload: { ...(record.payload as object), sourceOffset: offset }
+        }
+      }
+      const [first, second] = source.map((r) => r.offset)
+      // The relay forwarded the first record, crashed before committing, and forwarded it again with the second.
+      yield* log.append([forwarded(first!)])
+      yield* log.append([forwarded(first!), forwarded(second!)])
+      yield* DailyCounts.step()
       assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-28", type: "add_to_cart", events: 1, identified: 1 },
         { day: "2026-11-28", type: "page_view", events: 2, identified: 2 }

@@ -6,22 +6,36 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, Database, EventStore, SqlMembershipStore } from "@openaudience/storage-sql"
+import { AudienceStore, Database, EventStore, SqlMembershipStore, type StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { Audiences, DailyCounts, Worker } from "../src/index.js"
+import { collect } from "./support/collect.js"
 
 const stores = Layer.mergeAll(SqlEventLog.layer, EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
 const layer = () => stores.pipe(Layer.provideMerge(Database.layerFromUrl("sqlite::memory:")))
 
 const day = Date.UTC(2026, 10, 28, 12)
-const records = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    tenant: "a",
-    key: `v${i}`,
-    payload: { seq: i + 1, eventId: `e${i}`, type: "page_view", site: "s", receivedAt: day, visitor: `v${i}` }
-  }))
+let counter = 0
+/** One group commit of `n` page views: one log record naming them. */
+const commit = (n: number) =>
+  collect(
+    ...Array.from(
+      { length: n },
+      (_, i): StoredEvent => ({
+        tenant: "a",
+        eventId: `e${++counter}`,
+        type: "page_view",
+        site: "s",
+        receivedAt: day,
+        clientTs: null,
+        visitor: `v${i}`,
+        payload: {},
+        consent: null
+      })
+    )
+  )
 
 const counted = Effect.map(DailyCounts.read("a", "2026-11-01"), (rows) => rows.reduce((n, r) => n + r.events, 0))
 
@@ -37,14 +51,14 @@ describe("Worker.step", () => {
       yield* Audiences.migrate
       const log = yield* EventLog.EventLog
       const sql = yield* SqlClient.SqlClient
-      yield* log.append(records(5))
+      yield* commit(5)
       assert.strictEqual(yield* Worker.step(), 5)
       const last = yield* log.lastOffset
       assert.deepStrictEqual(yield* offsets, [last, last])
       assert.strictEqual(yield* counted, 5)
 
       // Apart: the daily-counts job ran alone on three more records.
-      yield* log.append(records(3))
+      yield* commit(3)
       assert.strictEqual(yield* DailyCounts.step(), 3)
       assert.strictEqual(yield* Worker.step(), 3)
       const caughtUp = yield* log.lastOffset
@@ -53,7 +67,7 @@ describe("Worker.step", () => {
 
       // The daily-counts job fails (its table is gone): the audience job still applies the batch.
       yield* sql`ALTER TABLE daily_event_counts RENAME TO daily_event_counts_away`
-      yield* log.append(records(2))
+      yield* commit(2)
       const failed = yield* Effect.either(Worker.step())
       assert.isTrue(Either.isLeft(failed))
       const after = yield* log.lastOffset

@@ -3,17 +3,18 @@
  * in the way the collector stores them (event store + SQL event log in one transaction), the job runs step by
  * step, and memberships, statistics and sync status are read back.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
 import { Audience, type AudienceRule, MembershipStore, Rule } from "@openaudience/audience"
-import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, EventStore, type SequencedEvent, type StoredEvent } from "@openaudience/storage-sql"
+import { EventLog } from "@openaudience/eventlog"
+import { AudienceStore, type EventStore, type StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { randomUUID } from "node:crypto"
 import { Audiences, DailyCounts } from "../src/index.js"
+import { collect } from "./support/collect.js"
 
 export type Services =
   | SqlClient.SqlClient
@@ -80,30 +81,6 @@ const purchase = (tenant: string, visitor: string, at: number, productId: string
   })
 const page = (tenant: string, visitor: string, at: number, path: string) =>
   stored(tenant, visitor, "page_view", at, { url: `https://shop.example${path}` })
-
-/** Stores events and logs their envelopes in one transaction, as the collector's Committer does. */
-const collect = (...events: ReadonlyArray<StoredEvent>) =>
-  Effect.gen(function* () {
-    const store = yield* EventStore.EventStore
-    const sql = yield* SqlClient.SqlClient
-    yield* store.append(events, {
-      inTransaction: (accepted: ReadonlyArray<SequencedEvent>) =>
-        SqlEventLog.appendInTransaction(
-          accepted.map((e) => ({
-            tenant: e.tenant,
-            key: e.visitor ?? e.eventId,
-            payload: {
-              seq: e.seq,
-              eventId: e.eventId,
-              type: e.type,
-              site: e.site,
-              receivedAt: e.receivedAt,
-              visitor: e.visitor
-            }
-          }))
-        ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
-    })
-  })
 
 /** Runs `step` until it has nothing left to do. */
 const settleWith = <E, R>(step: Effect.Effect<number, E, R>) =>

@@ -74,6 +74,17 @@ export interface EventStoreService {
     seqs: ReadonlyArray<number>
   ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
   /**
+   * The events of a tenant whose `seq` lies in one of the inclusive ranges `[first, last]` (those still stored),
+   * in `seq` order, each once even where ranges overlap: what an event log record naming a run of stored events
+   * (one per group commit rather than one per event) is read by.
+   *
+   * @since 0.2.0
+   */
+  readonly bySeqRanges: (
+    tenant: string,
+    ranges: ReadonlyArray<SeqRange>
+  ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
+  /**
    * The distinct visitor keys of a tenant's stored events after `after` (in the database's key order), at most
    * `limit`: pages through every visitor for backfills and previews.
    */
@@ -84,6 +95,35 @@ export interface EventStoreService {
   ) => Effect.Effect<ReadonlyArray<string>, StorageError>
   /** Deletes every event of one visitor of a tenant; returns how many were removed. */
   readonly eraseVisitor: (tenant: string, visitor: string) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * An inclusive range of `seq`s, `[first, last]`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type SeqRange = readonly [first: number, last: number]
+
+/**
+ * The valid ranges of `ranges` (integers, `first <= last`) sorted and merged where they overlap or touch, so each
+ * `seq` is named once.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const mergeRanges = (ranges: ReadonlyArray<SeqRange>): Array<SeqRange> => {
+  const valid = ranges
+    .filter(([first, last]) => Number.isSafeInteger(first) && Number.isSafeInteger(last) && first <= last)
+    .slice()
+    .sort((a, b) => a[0] - b[0])
+  const merged: Array<[number, number]> = []
+  for (const [first, last] of valid) {
+    const previous = merged[merged.length - 1]
+    if (previous !== undefined && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last)
+    else merged.push([first, last])
+  }
+  return merged
 }
 
 /**
@@ -154,6 +194,9 @@ const settle = (
 
 /** Values per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
 const valuesPerRead = 500
+
+/** Ranges per read (two values each). */
+const rangesPerRead = 200
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -267,6 +310,15 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
         : readIn("Reading events by seq", tenant, "seq", seqs).pipe(
             Effect.map((events) => events.sort((a, b) => a.seq - b.seq))
           ),
+    bySeqRanges: (tenant, ranges) =>
+      Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
+        query(
+          "Reading events by seq range",
+          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.or(
+            chunk.map(([first, last]) => sql`seq BETWEEN ${first} AND ${last}`)
+          )} ORDER BY seq`
+        )
+      ).pipe(Effect.map((pages) => pages.flat())),
     visitors: (tenant, after, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])
@@ -395,6 +447,15 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
       Effect.sync(() => {
         const wanted = new Set(seqs)
         return select((event) => event.tenant === tenant && wanted.has(event.seq), Number.POSITIVE_INFINITY, false)
+      }),
+    bySeqRanges: (tenant, ranges) =>
+      Effect.sync(() => {
+        const merged = mergeRanges(ranges)
+        return select(
+          (event) => event.tenant === tenant && merged.some(([first, last]) => event.seq >= first && event.seq <= last),
+          Number.POSITIVE_INFINITY,
+          false
+        )
       }),
     visitors: (tenant, after, limit) =>
       Effect.sync(() => {

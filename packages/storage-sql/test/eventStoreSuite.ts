@@ -187,6 +187,34 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
       )
       assert.deepStrictEqual(yield* store.bySeqs(other, seqs), [])
       assert.deepStrictEqual(yield* store.bySeqs(tenant, []), [])
+      // Ranges: inclusive, overlapping or touching ones read once, invalid ones ignored, other tenants' never.
+      const all = (yield* store.recent(tenant, 1000)).map((e) => e.seq).sort((a, b) => a - b)
+      const ranges: ReadonlyArray<EventStore.SeqRange> = [
+        [all[30]!, all[35]!],
+        [all[2]!, all[4]!],
+        [all[33]!, all[40]!],
+        [all[41]!, all[41]!],
+        [all[10]!, all[5]!],
+        [Number.NaN, all[20]!],
+        [987_654_321, 987_654_400]
+      ]
+      const inRanges = all.filter((seq) => (seq >= all[2]! && seq <= all[4]!) || (seq >= all[30]! && seq <= all[41]!))
+      assert.deepStrictEqual(
+        (yield* store.bySeqRanges(tenant, ranges)).map((e) => e.seq),
+        inRanges
+      )
+      assert.deepStrictEqual(yield* store.bySeqRanges(other, ranges), [])
+      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, []), [])
+      // More ranges than one statement carries (every other event, then 300 ranges past the end), in seq order.
+      const everyOther = all.filter((_, i) => i % 2 === 0)
+      const spread: ReadonlyArray<EventStore.SeqRange> = [
+        ...Array.from({ length: 300 }, (_, i): EventStore.SeqRange => [900_000_000 + 3 * i, 900_000_001 + 3 * i]),
+        ...everyOther.map((seq): EventStore.SeqRange => [seq, seq]).reverse()
+      ]
+      assert.deepStrictEqual(
+        (yield* store.bySeqRanges(tenant, spread)).map((e) => e.seq),
+        everyOther
+      )
     })
   )
 

@@ -2,8 +2,9 @@
  * The source of the SQLite writer thread (see `SqliteWriter.ts`), run with `new Worker(source, { eval: true })`:
  * plain CommonJS so it loads the same way under tsx, vitest and the bundled build, with the better-sqlite3 driver
  * passed in by absolute path. It owns one connection (WAL, `synchronous = FULL`) and, per message, stores a
- * batch in one transaction: each row through one prepared INSERT (idempotent on `(tenant, event_id)`), each
- * accepted row's record into `event_log` (the outbox the workers read), then COMMIT, whose fsync happens here
+ * batch in one transaction: each row through one prepared INSERT (idempotent on `(tenant, event_id)`), one record
+ * per tenant into `event_log` (the outbox the workers read) naming the stored rows by runs of seq (the format of
+ * `StoredEvents.toLogRecords` in the worker), then COMMIT, whose fsync happens here
  * instead of on the HTTP thread. It answers only after COMMIT returned.
  *
  * Message in: `{ id, parts, appendedAt }`, each part event lines (see `eventLine`), as text or as `[path, position,
@@ -38,8 +39,9 @@ const insertLog = db.prepare(
 const begin = db.prepare("BEGIN IMMEDIATE")
 const commit = db.prepare("COMMIT")
 const rollback = db.prepare("ROLLBACK")
-const storeLine = (line, appendedAt) => {
-  const parts = line.split("\t")
+// Stores one line; returns its seq (0 for a duplicate) and adds a stored one to \`stored\` (seqs per tenant).
+const storeLine = (line, stored) => {
+  const parts = line.split("\\t")
   if (parts.length !== 3) throw new Error("not an event line")
   const [tenant, eventId, type, site, receivedAt, clientTs, visitor] = JSON.parse(parts[0])
   const inserted = insertEvent.get(
@@ -55,14 +57,31 @@ const storeLine = (line, appendedAt) => {
   )
   if (inserted === undefined) return 0
   const seq = inserted.seq
-  const record = JSON.stringify({ seq, eventId, type, site, receivedAt, visitor })
-  insertLog.run(tenant, visitor === null ? eventId : visitor, record, appendedAt)
+  const seqs = stored.get(tenant)
+  if (seqs === undefined) stored.set(tenant, [seq])
+  else seqs.push(seq)
   return seq
+}
+// One event log record per tenant naming what the transaction stored as ascending runs of seqs: the format of
+// StoredEvents.toLogRecords in the worker (the server's tests check that the two agree).
+const logStored = (stored, appendedAt) => {
+  for (const [tenant, seqs] of stored) {
+    seqs.sort((a, b) => a - b)
+    const runs = []
+    for (const seq of seqs) {
+      const run = runs[runs.length - 1]
+      if (run !== undefined && seq === run[1] + 1) run[1] = seq
+      else if (run === undefined || seq > run[1]) runs.push([seq, seq])
+    }
+    insertLog.run(tenant, workerData.logKey, JSON.stringify({ stored: runs, events: seqs.length }), appendedAt)
+  }
 }
 const transaction = (lines, from, to, seqs, appendedAt) => {
   begin.run()
   try {
-    for (let i = from; i < to; i++) seqs[i] = storeLine(lines[i], appendedAt)
+    const stored = new Map()
+    for (let i = from; i < to; i++) seqs[i] = storeLine(lines[i], stored)
+    logStored(stored, appendedAt)
     commit.run()
   } catch (error) {
     if (db.inTransaction) rollback.run()

@@ -1,0 +1,157 @@
+/**
+ * How the collector tells the worker what it stored: per group commit and tenant, ONE event log record naming the
+ * stored events by runs of `seq` (`{ stored: [[first, last], …], events: n }`), written in the transaction that
+ * stores them, instead of a record per event. The jobs read the events themselves from the event store
+ * (`EventStore.bySeqRanges`), once per step for both jobs.
+ *
+ * Why: a record per event was a second row and a second random index entry for every pixel, in the transaction the
+ * pixel waits behind, and the log's largest cost at load. A run names exactly the events stored (the single
+ * writer's seqs are consecutive; where they are not, for example several PostgreSQL writers, a record holds
+ * several runs), so reading it back is a range scan of the event store's primary key. The log then carries no
+ * visitor key at all: an event erased before a job reached it is simply not found.
+ *
+ * Records of the earlier format (one per event, `{ seq, … }`) are read as a run of one, so a log written by an
+ * earlier version is still applied.
+ */
+import type { LoggedRecord, LogRecord } from "@openaudience/eventlog"
+import { EventStore, type SequencedEvent } from "@openaudience/storage-sql"
+import * as Effect from "effect/Effect"
+
+/** The partition key of these records: they are per tenant and commit, not per visitor. */
+export const key = "stored-events"
+
+/** A record's payload: the runs of stored `seq`s (inclusive, ascending) and how many events they name. */
+export interface StoredPayload {
+  readonly stored: ReadonlyArray<EventStore.SeqRange>
+  readonly events: number
+}
+
+/** At most this many events in one step of a job (one record more than that is still taken whole). */
+export const eventsPerStep = 10_000
+
+/**
+ * The log records for events stored in one transaction: one per tenant (in order of first appearance), naming
+ * its events' seqs as ascending runs.
+ */
+export const toLogRecords = (
+  accepted: ReadonlyArray<{ readonly tenant: string; readonly seq: number }>
+): Array<LogRecord> => {
+  const seqs = new Map<string, Array<number>>()
+  for (const event of accepted) {
+    const list = seqs.get(event.tenant)
+    if (list === undefined) seqs.set(event.tenant, [event.seq])
+    else list.push(event.seq)
+  }
+  const records: Array<LogRecord> = []
+  for (const [tenant, list] of seqs) {
+    list.sort((a, b) => a - b)
+    const stored: Array<[number, number]> = []
+    for (const seq of list) {
+      const run = stored[stored.length - 1]
+      if (run !== undefined && seq === run[1] + 1) run[1] = seq
+      else if (run === undefined || seq > run[1]) stored.push([seq, seq])
+    }
+    const payload: StoredPayload = { stored, events: list.length }
+    records.push({ tenant, key, payload })
+  }
+  return records
+}
+
+const isSeq = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value > 0
+
+/**
+ * The runs of stored events a record names: those of a `stored` payload, a run of one for a record of the earlier
+ * per-event format, none for anything else (membership changes, foreign records).
+ */
+export const rangesOf = (record: LoggedRecord): ReadonlyArray<EventStore.SeqRange> => {
+  const payload = record.payload as { readonly stored?: unknown; readonly seq?: unknown } | null
+  if (payload === null || typeof payload !== "object") return []
+  if (Array.isArray(payload.stored)) {
+    const ranges: Array<EventStore.SeqRange> = []
+    for (const run of payload.stored as ReadonlyArray<unknown>) {
+      if (Array.isArray(run) && run.length === 2 && isSeq(run[0]) && isSeq(run[1]) && run[0] <= run[1]) {
+        ranges.push([run[0], run[1]])
+      }
+    }
+    return ranges
+  }
+  return isSeq(payload.seq) ? [[payload.seq, payload.seq]] : []
+}
+
+/** How many events the runs name (an upper bound of what the store still holds). */
+const sizeOf = (ranges: ReadonlyArray<EventStore.SeqRange>): number => {
+  let n = 0
+  for (const [first, last] of ranges) n += last - first + 1
+  return n
+}
+
+/** A log record with the stored events it names (those still stored, in seq order). */
+export interface Loaded {
+  readonly record: LoggedRecord
+  readonly events: ReadonlyArray<SequencedEvent>
+}
+
+/** Records taken for a step, with their events, and whether records read were left for the next step. */
+export interface Batch {
+  readonly items: ReadonlyArray<Loaded>
+  readonly cut: boolean
+}
+
+/** Index of the first event with a seq at or above `seq` (events sorted by seq). */
+const lowerBound = (events: ReadonlyArray<SequencedEvent>, seq: number) => {
+  let low = 0
+  let high = events.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (events[mid]!.seq < seq) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+/**
+ * Takes the first of `records` (at least one) naming at most `budget` events in all and reads those events from the
+ * event store: one read per tenant, shared by the records.
+ */
+export const load = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore.EventStore
+    const taken: Array<{ readonly record: LoggedRecord; readonly ranges: ReadonlyArray<EventStore.SeqRange> }> = []
+    let size = 0
+    for (const record of records) {
+      const ranges = rangesOf(record)
+      const n = sizeOf(ranges)
+      if (taken.length > 0 && size + n > budget) break
+      taken.push({ record, ranges })
+      size += n
+    }
+    const wanted = new Map<string, Array<EventStore.SeqRange>>()
+    for (const { record, ranges } of taken) {
+      if (ranges.length === 0) continue
+      const list = wanted.get(record.tenant)
+      if (list === undefined) wanted.set(record.tenant, [...ranges])
+      else list.push(...ranges)
+    }
+    const found = new Map<string, ReadonlyArray<SequencedEvent>>()
+    for (const [tenant, ranges] of wanted) found.set(tenant, yield* store.bySeqRanges(tenant, ranges))
+    const items = taken.map(({ record, ranges }): Loaded => {
+      const events = found.get(record.tenant)
+      if (events === undefined || ranges.length === 0) return { record, events: [] }
+      const own: Array<SequencedEvent> = []
+      for (const [first, last] of ranges) {
+        for (let i = lowerBound(events, first); i < events.length && events[i]!.seq <= last; i++) own.push(events[i]!)
+      }
+      return { record, events: own }
+    })
+    return { items, cut: taken.length < records.length } satisfies Batch
+  })
+
+/**
+ * How much a step did, for the worker's pacing: the events and records it applied, and at least `eventsPerStep`
+ * when more records may be waiting (the batch was cut, or the read returned all `max` it asked for).
+ */
+export const workOf = (batch: Batch, read: number, max: number): number => {
+  let work = 0
+  for (const item of batch.items) work += Math.max(1, item.events.length)
+  return batch.cut || read >= max ? Math.max(work, eventsPerStep) : work
+}

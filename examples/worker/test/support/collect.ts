@@ -1,0 +1,18 @@
+/** Stores events the way the collector does: event store insert and `StoredEvents` log records in one transaction. */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlEventLog } from "@openaudience/eventlog"
+import { EventStore, type SequencedEvent, type StoredEvent } from "@openaudience/storage-sql"
+import * as Effect from "effect/Effect"
+import { StoredEvents } from "../../src/index.js"
+
+export const collect = (...events: ReadonlyArray<StoredEvent>) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore.EventStore
+    const sql = yield* SqlClient.SqlClient
+    return yield* store.append(events, {
+      inTransaction: (accepted: ReadonlyArray<SequencedEvent>) =>
+        SqlEventLog.appendInTransaction(StoredEvents.toLogRecords(accepted)).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
+    })
+  })
