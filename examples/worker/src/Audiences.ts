@@ -8,7 +8,7 @@
  *   memberships. Progress is kept in `audience_programs` (what the admin API shows) and the backfill resumes after
  *   a crash: visitors already on the new program are skipped.
  * - Events: the event log's records name stored events by runs of `seq` (see `StoredEvents`); the job reads them
- *   from the event store (in a read shared with the daily counts) and applies each through `Pipeline.ingest` (only events whose stored decision allows personalization count), in
+ *   from the event store (for tenants with audiences only) and applies each through `Pipeline.ingest` (only events whose stored decision allows personalization count), in
  *   one transaction with its log position, so redelivery never applies an event twice.
  * - Time: `Pipeline.sweep` advances visitors whose windows slide or memberships expire, at the `Clock`'s time.
  *
@@ -31,7 +31,7 @@ import {
   VisitorState
 } from "@openaudience/audience"
 import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, EventStore, Migrations, type SequencedEvent } from "@openaudience/storage-sql"
+import { AudienceStore, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -318,28 +318,21 @@ export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
     if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
+    const store = yield* EventStore.EventStore
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
           SELECT position, high_seq FROM audience_worker WHERE consumer = ${consumer}`
         const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
         let highSeq = Number(rows[0]?.high_seq ?? 0)
-        const wanted = new Map<string, Array<SequencedEvent>>()
-        for (const { events, record } of fresh) {
-          for (const [, last] of StoredEvents.rangesOf(record)) highSeq = Math.max(highSeq, last)
-          for (const event of events) {
-            if (event.visitor === null) continue
-            const list = wanted.get(event.tenant)
-            if (list === undefined) wanted.set(event.tenant, [event])
-            else list.push(event)
-          }
-        }
-        for (const [tenant, events] of wanted) {
+        for (const { ranges } of fresh) for (const [, last] of ranges) highSeq = Math.max(highSeq, last)
+        for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
-          for (const event of events) {
+          for (const event of yield* store.bySeqRanges(tenant, ranges)) {
+            if (event.visitor === null) continue
             const changes = yield* Pipeline.ingest(tenant, program, event)
-            yield* recordChanges(tenant, event.visitor!, changes)
+            yield* recordChanges(tenant, event.visitor, changes)
           }
         }
         yield* sql`INSERT INTO audience_worker ${sql.insert({ consumer, position: high, high_seq: highSeq })}

@@ -1,13 +1,13 @@
 /**
  * The worker's first job: per tenant, per UTC day and event type, how many events were stored, and how many
  * of them carried a pseudonymous visitor. It reads the event log (records naming stored events, see
- * `StoredEvents`), reads those events from the event store, and writes its counts together with the
+ * `StoredEvents`), has the event store count those events, and writes the counts together with the
  * position of the last record applied, in one transaction; records at or below that position are skipped, so
  * redelivery (a crash before the log commit, NATS redelivering unacknowledged messages, the relay forwarding a
  * record twice) never counts an event twice, and the log commit afterwards never skips one.
  */
 import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
-import { Migrations, type SequencedEvent } from "@openaudience/storage-sql"
+import { EventStore, Migrations } from "@openaudience/storage-sql"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as StoredEvents from "./StoredEvents.js"
@@ -46,45 +46,6 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
 
 export const migrate = Migrations.run({ table: "worker_migrations", migrations })
 
-type Count = {
-  tenant: string
-  day: string
-  type: string
-  events: number
-  identified: number
-}
-
-/** The UTC date (`YYYY-MM-DD`) of an epoch-ms time; a batch's events fall on a day or two, so it is kept per day. */
-const utcDay = (() => {
-  let dayNumber = Number.NaN
-  let text = ""
-  return (ms: number): string => {
-    const n = Math.floor(ms / 86_400_000)
-    if (n !== dayNumber) {
-      dayNumber = n
-      text = new Date(n * 86_400_000).toISOString().slice(0, 10)
-    }
-    return text
-  }
-})()
-
-/** Folds stored events into counts per (tenant, day, type). */
-export const fold = (events: ReadonlyArray<SequencedEvent>): Array<Count> => {
-  const counts = new Map<string, Count>()
-  for (const event of events) {
-    const day = utcDay(event.receivedAt)
-    const key = `${event.tenant}\u0000${day}\u0000${event.type}`
-    let count = counts.get(key)
-    if (count === undefined) {
-      count = { tenant: event.tenant, day, type: event.type, events: 0, identified: 0 }
-      counts.set(key, count)
-    }
-    count.events++
-    if (event.visitor !== null) count.identified++
-  }
-  return [...counts.values()]
-}
-
 /**
  * A record's position in the collector's SQL log: its own offset there, or the `sourceOffset` the relay adds
  * when it forwards the record to NATS. The same event has the same position in both.
@@ -113,8 +74,8 @@ export const unseen = (
 }
 
 /**
- * Reads the next batch of `name`'s records (up to `max`), loads the stored events they name (see `StoredEvents`)
- * and hands them to `apply`; returns how much work that was (see `StoredEvents.workOf`).
+ * Reads the next batch of `name`'s records (up to `max`), takes a step's worth of them (see `StoredEvents.take`) and
+ * hands them to `apply`; returns how much work that was (see `StoredEvents.workOf`).
  */
 export const readAndApply = <E, R>(
   name: string,
@@ -125,7 +86,7 @@ export const readAndApply = <E, R>(
     const log = yield* EventLog.EventLog
     const records = yield* log.read(name, max)
     if (records.length === 0) return 0
-    const batch = yield* StoredEvents.load(records)
+    const batch = StoredEvents.take(records)
     yield* apply(batch.items)
     return StoredEvents.workOf(batch, records.length, max)
   })
@@ -142,17 +103,20 @@ export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
     if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog.EventLog
+    const store = yield* EventStore.EventStore
     yield* sql.withTransaction(
       Effect.gen(function* () {
         const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
         const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
         if (fresh.length === 0) return
-        for (const c of fold(fresh.flatMap((item) => item.events))) {
-          yield* sql`INSERT INTO daily_event_counts ${sql.insert(c)}
+        for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
+          for (const count of yield* store.countBySeqRanges(tenant, ranges)) {
+            yield* sql`INSERT INTO daily_event_counts ${sql.insert({ tenant, ...count })}
             ON CONFLICT (tenant, day, type) DO UPDATE SET
               events = daily_event_counts.events + excluded.events,
               identified = daily_event_counts.identified + excluded.identified`
+          }
         }
         yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: high })}
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`

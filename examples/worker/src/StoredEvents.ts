@@ -1,8 +1,9 @@
 /**
  * How the collector tells the worker what it stored: per group commit and tenant, ONE event log record naming the
  * stored events by runs of `seq` (`{ stored: [[first, last], …], events: n }`), written in the transaction that
- * stores them, instead of a record per event. The jobs read the events themselves from the event store
- * (`EventStore.bySeqRanges`), once per step for both jobs.
+ * stores them, instead of a record per event. The jobs share each read of the log and take from the event store
+ * what they need of those events: the daily counts have the database count them (`EventStore.countBySeqRanges`),
+ * the audience job reads the events of tenants that have audiences (`EventStore.bySeqRanges`).
  *
  * Why: a record per event was a second row and a second random index entry for every pixel, in the transaction the
  * pixel waits behind, and the log's largest cost at load. A run names exactly the events stored (the single
@@ -14,8 +15,7 @@
  * earlier version is still applied.
  */
 import type { LoggedRecord, LogRecord } from "@openaudience/eventlog"
-import { EventStore, type SequencedEvent } from "@openaudience/storage-sql"
-import * as Effect from "effect/Effect"
+import type { EventStore } from "@openaudience/storage-sql"
 
 /** The partition key of these records: they are per tenant and commit, not per visitor. */
 export const key = "stored-events"
@@ -85,73 +85,54 @@ const sizeOf = (ranges: ReadonlyArray<EventStore.SeqRange>): number => {
   return n
 }
 
-/** A log record with the stored events it names (those still stored, in seq order). */
+/** A log record and the runs of stored events it names. */
 export interface Loaded {
   readonly record: LoggedRecord
-  readonly events: ReadonlyArray<SequencedEvent>
+  readonly ranges: ReadonlyArray<EventStore.SeqRange>
 }
 
-/** Records taken for a step, with their events, and whether records read were left for the next step. */
+/** Records taken for a step, and whether records read were left for the next step. */
 export interface Batch {
   readonly items: ReadonlyArray<Loaded>
   readonly cut: boolean
 }
 
-/** Index of the first event with a seq at or above `seq` (events sorted by seq). */
-const lowerBound = (events: ReadonlyArray<SequencedEvent>, seq: number) => {
-  let low = 0
-  let high = events.length
-  while (low < high) {
-    const mid = (low + high) >>> 1
-    if (events[mid]!.seq < seq) low = mid + 1
-    else high = mid
+/**
+ * Takes the first of `records` (at least one) naming at most `budget` events in all. The jobs read what they need
+ * of those events themselves: the daily counts have the database count them, the audience job reads the events of
+ * tenants with audiences.
+ */
+export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep): Batch => {
+  const items: Array<Loaded> = []
+  let size = 0
+  for (const record of records) {
+    const ranges = rangesOf(record)
+    const n = sizeOf(ranges)
+    if (items.length > 0 && size + n > budget) break
+    items.push({ record, ranges })
+    size += n
   }
-  return low
+  return { items, cut: items.length < records.length }
+}
+
+/** The ranges of `items`, per tenant (tenants in order of first appearance). */
+export const byTenant = (items: ReadonlyArray<Loaded>): Map<string, Array<EventStore.SeqRange>> => {
+  const tenants = new Map<string, Array<EventStore.SeqRange>>()
+  for (const { record, ranges } of items) {
+    if (ranges.length === 0) continue
+    const list = tenants.get(record.tenant)
+    if (list === undefined) tenants.set(record.tenant, [...ranges])
+    else list.push(...ranges)
+  }
+  return tenants
 }
 
 /**
- * Takes the first of `records` (at least one) naming at most `budget` events in all and reads those events from the
- * event store: one read per tenant, shared by the records.
- */
-export const load = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep) =>
-  Effect.gen(function* () {
-    const store = yield* EventStore.EventStore
-    const taken: Array<{ readonly record: LoggedRecord; readonly ranges: ReadonlyArray<EventStore.SeqRange> }> = []
-    let size = 0
-    for (const record of records) {
-      const ranges = rangesOf(record)
-      const n = sizeOf(ranges)
-      if (taken.length > 0 && size + n > budget) break
-      taken.push({ record, ranges })
-      size += n
-    }
-    const wanted = new Map<string, Array<EventStore.SeqRange>>()
-    for (const { record, ranges } of taken) {
-      if (ranges.length === 0) continue
-      const list = wanted.get(record.tenant)
-      if (list === undefined) wanted.set(record.tenant, [...ranges])
-      else list.push(...ranges)
-    }
-    const found = new Map<string, ReadonlyArray<SequencedEvent>>()
-    for (const [tenant, ranges] of wanted) found.set(tenant, yield* store.bySeqRanges(tenant, ranges))
-    const items = taken.map(({ record, ranges }): Loaded => {
-      const events = found.get(record.tenant)
-      if (events === undefined || ranges.length === 0) return { record, events: [] }
-      const own: Array<SequencedEvent> = []
-      for (const [first, last] of ranges) {
-        for (let i = lowerBound(events, first); i < events.length && events[i]!.seq <= last; i++) own.push(events[i]!)
-      }
-      return { record, events: own }
-    })
-    return { items, cut: taken.length < records.length } satisfies Batch
-  })
-
-/**
- * How much a step did, for the worker's pacing: the events and records it applied, and at least `eventsPerStep`
- * when more records may be waiting (the batch was cut, or the read returned all `max` it asked for).
+ * How much a step did, for the worker's pacing: the events (as named) and records it applied, and at least
+ * `eventsPerStep` when more records may be waiting (the batch was cut, or the read returned all `max` it asked for).
  */
 export const workOf = (batch: Batch, read: number, max: number): number => {
   let work = 0
-  for (const item of batch.items) work += Math.max(1, item.events.length)
+  for (const item of batch.items) work += Math.max(1, sizeOf(item.ranges))
   return batch.cut || read >= max ? Math.max(work, eventsPerStep) : work
 }

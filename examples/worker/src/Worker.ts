@@ -54,11 +54,11 @@ export const step = (max = batch) =>
     const audiences = yield* log.committed(Audiences.consumer)
     const together = daily === audiences
     const records = together ? yield* log.read(DailyCounts.consumer, max) : []
-    const loaded = yield* StoredEvents.load(records)
-    const shared = StoredEvents.workOf(loaded, records.length, max)
+    const taken = StoredEvents.take(records)
+    const shared = StoredEvents.workOf(taken, records.length, max)
     const results = yield* Effect.all(
       together
-        ? [Effect.as(DailyCounts.apply(loaded.items), shared), Effect.as(Audiences.apply(loaded.items), shared)]
+        ? [Effect.as(DailyCounts.apply(taken.items), shared), Effect.as(Audiences.apply(taken.items), shared)]
         : [DailyCounts.step(max), Audiences.ingest(max)],
       { mode: "either" }
     )

@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { LoggedRecord } from "@openaudience/eventlog"
-import { EventStore, type StoredEvent } from "@openaudience/storage-sql"
-import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import { StoredEvents } from "../src/index.js"
 
@@ -74,57 +72,66 @@ describe("StoredEvents.toLogRecords", () => {
   })
 })
 
-describe("StoredEvents.load", () => {
-  const event = (tenant: string, i: number): StoredEvent => ({
-    tenant,
-    eventId: `${tenant}-${i}`,
-    type: "page_view",
-    site: "s",
-    receivedAt: 0,
-    clientTs: null,
-    visitor: i % 2 === 0 ? `v${i}` : null,
-    payload: { i },
-    consent: null
-  })
+describe("StoredEvents.take", () => {
+  const stored = (offset: number, tenant: string, ranges: ReadonlyArray<readonly [number, number]>) =>
+    logged({ tenant, key: StoredEvents.key, payload: { stored: ranges, events: 0 } }, offset)
+  const records = [
+    stored(1, "a", [[1, 3]]),
+    stored(2, "b", [[4, 4]]),
+    logged({ tenant: "a", key: "v", payload: { membership: "Entered" } }, 3),
+    stored(4, "a", [
+      [5, 6],
+      [8, 8]
+    ])
+  ]
 
-  it.effect("hands each record its own events and stops before the budget, taking at least one record", () =>
-    Effect.gen(function* () {
-      const store = yield* EventStore.EventStore
-      yield* store.append([...Array.from({ length: 6 }, (_, i) => event("a", i)), event("b", 0)])
-      const seqs = (yield* store.recent("a", 10)).map((e) => e.seq).sort((x, y) => x - y)
-      const [b0] = (yield* store.recent("b", 1)).map((e) => e.seq)
-      const records = [
-        logged({ tenant: "a", key: StoredEvents.key, payload: { stored: [[seqs[0], seqs[2]]], events: 3 } }, 1),
-        logged({ tenant: "b", key: StoredEvents.key, payload: { stored: [[b0, b0]], events: 1 } }, 2),
-        logged({ tenant: "a", key: "v", payload: { membership: "Entered" } }, 3),
-        logged({ tenant: "a", key: StoredEvents.key, payload: { stored: [[seqs[3], seqs[5]]], events: 3 } }, 4)
-      ]
-      const all = yield* StoredEvents.load(records, 100)
-      assert.isFalse(all.cut)
-      assert.deepStrictEqual(
-        all.items.map((item) => [item.record.offset, item.events.map((e) => e.eventId)]),
+  it("takes records up to the budget, at least one, and groups their runs by tenant", () => {
+    const all = StoredEvents.take(records, 100)
+    assert.isFalse(all.cut)
+    assert.deepStrictEqual(
+      all.items.map((item) => [item.record.offset, item.ranges]),
+      [
+        [1, [[1, 3]]],
+        [2, [[4, 4]]],
+        [3, []],
         [
-          [1, ["a-0", "a-1", "a-2"]],
-          [2, ["b-0"]],
-          [3, []],
-          [4, ["a-3", "a-4", "a-5"]]
+          4,
+          [
+            [5, 6],
+            [8, 8]
+          ]
         ]
-      )
-      assert.strictEqual(StoredEvents.workOf(all, records.length, 10), 3 + 1 + 1 + 3)
-      assert.strictEqual(StoredEvents.workOf(all, records.length, 4), StoredEvents.eventsPerStep, "a full read")
-      const some = yield* StoredEvents.load(records, 4)
-      assert.isTrue(some.cut)
-      assert.deepStrictEqual(
-        some.items.map((item) => item.record.offset),
-        [1, 2, 3]
-      )
-      assert.strictEqual(StoredEvents.workOf(some, records.length, 10), StoredEvents.eventsPerStep)
-      const one = yield* StoredEvents.load(records, 1)
-      assert.deepStrictEqual(
-        one.items.map((item) => item.events.length),
-        [3],
-        "a record larger than the budget is still taken whole"
-      )
-    }).pipe(Effect.provide(EventStore.layerMemory))
-  )
+      ]
+    )
+    assert.deepStrictEqual(
+      [...StoredEvents.byTenant(all.items)],
+      [
+        [
+          "a",
+          [
+            [1, 3],
+            [5, 6],
+            [8, 8]
+          ]
+        ],
+        ["b", [[4, 4]]]
+      ]
+    )
+    assert.strictEqual(StoredEvents.workOf(all, records.length, 10), 3 + 1 + 1 + 3)
+    assert.strictEqual(StoredEvents.workOf(all, records.length, 4), StoredEvents.eventsPerStep, "a full read")
+    const some = StoredEvents.take(records, 4)
+    assert.isTrue(some.cut)
+    assert.deepStrictEqual(
+      some.items.map((item) => item.record.offset),
+      [1, 2, 3]
+    )
+    assert.strictEqual(StoredEvents.workOf(some, records.length, 10), StoredEvents.eventsPerStep)
+    const one = StoredEvents.take(records, 1)
+    assert.deepStrictEqual(
+      one.items.map((item) => item.record.offset),
+      [1],
+      "a record larger than the budget is still taken whole"
+    )
+    assert.deepStrictEqual(StoredEvents.take([], 10), { items: [], cut: false })
+  })
 })

@@ -85,6 +85,17 @@ export interface EventStoreService {
     ranges: ReadonlyArray<SeqRange>
   ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
   /**
+   * How many of a tenant's events with a `seq` in the ranges (as `bySeqRanges` reads them) were received on each UTC
+   * day (`YYYY-MM-DD`), per type, and how many of those carry a visitor key: counted by the database, so the
+   * events themselves are not read.
+   *
+   * @since 0.2.0
+   */
+  readonly countBySeqRanges: (
+    tenant: string,
+    ranges: ReadonlyArray<SeqRange>
+  ) => Effect.Effect<ReadonlyArray<DayCount>, StorageError>
+  /**
    * The distinct visitor keys of a tenant's stored events after `after` (in the database's key order), at most
    * `limit`: pages through every visitor for backfills and previews.
    */
@@ -104,6 +115,21 @@ export interface EventStoreService {
  * @category models
  */
 export type SeqRange = readonly [first: number, last: number]
+
+/**
+ * Events of one UTC day and type (see `countBySeqRanges`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DayCount {
+  /** `YYYY-MM-DD`, the UTC date of `receivedAt`. */
+  readonly day: string
+  readonly type: string
+  readonly events: number
+  /** Of `events`, those with a visitor key. */
+  readonly identified: number
+}
 
 /**
  * The valid ranges of `ranges` (integers, `first <= last`) sorted and merged where they overlap or touch, so each
@@ -192,6 +218,31 @@ const settle = (
   }
 }
 
+/** Sums counts of the same day and type (rows from several reads), sorted by day then type. */
+const sumDayCounts = (
+  rows: ReadonlyArray<{
+    readonly day: string
+    readonly type: string
+    readonly events: number | string
+    readonly identified: number | string
+  }>
+): Array<DayCount> => {
+  const sums = new Map<string, { day: string; type: string; events: number; identified: number }>()
+  for (const row of rows) {
+    const key = `${row.day}\u0000${row.type}`
+    const sum = sums.get(key)
+    if (sum === undefined)
+      sums.set(key, { day: row.day, type: row.type, events: Number(row.events), identified: Number(row.identified) })
+    else {
+      sum.events += Number(row.events)
+      sum.identified += Number(row.identified)
+    }
+  }
+  return [...sums.values()].sort((a, b) =>
+    a.day < b.day ? -1 : a.day > b.day ? 1 : a.type < b.type ? -1 : a.type > b.type ? 1 : 0
+  )
+}
+
 /** Values per `IN (…)` list: well under SQLite's and PostgreSQL's parameter limits. */
 const valuesPerRead = 500
 
@@ -264,6 +315,14 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
       Effect.flatMap((rows) => decodeRows(rows, jsonAsText))
     )
 
+  const inRanges = (ranges: ReadonlyArray<SeqRange>) =>
+    sql.or(ranges.map(([first, last]) => sql`seq BETWEEN ${first} AND ${last}`))
+  // The UTC date of received_at (epoch ms) as YYYY-MM-DD.
+  const utcDay = sql.onDialectOrElse({
+    pg: () => sql.literal("to_char(to_timestamp(received_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+    orElse: () => sql.literal("strftime('%Y-%m-%d', received_at / 1000, 'unixepoch')")
+  })
+
   /** A tenant's events whose `column` is one of `values`, read `valuesPerRead` values at a time. */
   const readIn = (
     operation: string,
@@ -314,11 +373,21 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
       Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
         query(
           "Reading events by seq range",
-          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${sql.or(
-            chunk.map(([first, last]) => sql`seq BETWEEN ${first} AND ${last}`)
-          )} ORDER BY seq`
+          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND ${inRanges(chunk)} ORDER BY seq`
         )
       ).pipe(Effect.map((pages) => pages.flat())),
+    countBySeqRanges: (tenant, ranges) =>
+      Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
+        sql<{
+          readonly day: string
+          readonly type: string
+          readonly events: number | string
+          readonly identified: number | string
+        }>`SELECT ${utcDay} AS day, type, COUNT(*) AS events, COUNT(visitor) AS identified FROM events
+          WHERE tenant = ${tenant} AND ${inRanges(chunk)} GROUP BY 1, 2`.pipe(
+          Effect.mapError(fromSqlError("Counting events by seq range"))
+        )
+      ).pipe(Effect.map((pages) => sumDayCounts(pages.flat()))),
     visitors: (tenant, after, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])
@@ -423,6 +492,15 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
     return out
   }
 
+  const inRanges = (tenant: string, ranges: ReadonlyArray<SeqRange>) => {
+    const merged = mergeRanges(ranges)
+    return select(
+      (event) => event.tenant === tenant && merged.some(([first, last]) => event.seq >= first && event.seq <= last),
+      Number.POSITIVE_INFINITY,
+      false
+    )
+  }
+
   return EventStore.of({
     append,
     recent: (tenant, limit) =>
@@ -448,15 +526,18 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
         const wanted = new Set(seqs)
         return select((event) => event.tenant === tenant && wanted.has(event.seq), Number.POSITIVE_INFINITY, false)
       }),
-    bySeqRanges: (tenant, ranges) =>
-      Effect.sync(() => {
-        const merged = mergeRanges(ranges)
-        return select(
-          (event) => event.tenant === tenant && merged.some(([first, last]) => event.seq >= first && event.seq <= last),
-          Number.POSITIVE_INFINITY,
-          false
+    bySeqRanges: (tenant, ranges) => Effect.sync(() => inRanges(tenant, ranges)),
+    countBySeqRanges: (tenant, ranges) =>
+      Effect.sync(() =>
+        sumDayCounts(
+          inRanges(tenant, ranges).map((event) => ({
+            day: new Date(event.receivedAt).toISOString().slice(0, 10),
+            type: event.type,
+            events: 1,
+            identified: event.visitor === null ? 0 : 1
+          }))
         )
-      }),
+      ),
     visitors: (tenant, after, limit) =>
       Effect.sync(() => {
         const keys = new Set<string>()

@@ -218,6 +218,45 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     })
   )
 
+  it.effect("countBySeqRanges counts the ranges' events per UTC day and type, and those with a visitor", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const midnight = Date.UTC(2026, 10, 28)
+      const at = [midnight - 1, midnight, midnight + 86_399_999, midnight + 86_400_000]
+      yield* store.append([
+        event(tenant, "a", { receivedAt: at[0]!, visitor: "v1" }),
+        event(tenant, "b", { receivedAt: at[1]!, visitor: "v1" }),
+        event(tenant, "c", { receivedAt: at[1]!, type: "product_view" }),
+        event(tenant, "d", { receivedAt: at[2]!, visitor: "v2" }),
+        event(tenant, "e", { receivedAt: at[3]!, visitor: "v2" }),
+        event(tenant, "f", { receivedAt: at[2]! })
+      ])
+      yield* store.append([event(unique("other"), "x", { receivedAt: at[1]! })])
+      const seqs = (yield* store.recent(tenant, 10)).map((e) => e.seq).sort((a, b) => a - b)
+      const all: ReadonlyArray<EventStore.SeqRange> = [[seqs[0]!, seqs[5]! + 1]]
+      assert.deepStrictEqual(yield* store.countBySeqRanges(tenant, all), [
+        { day: "2026-11-27", type: "page_view", events: 1, identified: 1 },
+        { day: "2026-11-28", type: "page_view", events: 3, identified: 2 },
+        { day: "2026-11-28", type: "product_view", events: 1, identified: 0 },
+        { day: "2026-11-29", type: "page_view", events: 1, identified: 1 }
+      ])
+      // Overlapping ranges count an event once; sums across more ranges than one statement carries.
+      const pieces: Array<EventStore.SeqRange> = [
+        [seqs[1]!, seqs[3]!],
+        [seqs[3]!, seqs[3]!],
+        ...Array.from({ length: 250 }, (_, i): EventStore.SeqRange => [900_000_000 + 3 * i, 900_000_000 + 3 * i]),
+        [seqs[5]!, seqs[5]!]
+      ]
+      assert.deepStrictEqual(yield* store.countBySeqRanges(tenant, pieces), [
+        { day: "2026-11-28", type: "page_view", events: 3, identified: 2 },
+        { day: "2026-11-28", type: "product_view", events: 1, identified: 0 }
+      ])
+      assert.deepStrictEqual(yield* store.countBySeqRanges(unique("none"), all), [])
+      assert.deepStrictEqual(yield* store.countBySeqRanges(tenant, []), [])
+    })
+  )
+
   it.effect("byVisitor lists a visitor's events oldest first and eraseVisitor removes exactly them", () =>
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore
