@@ -16,7 +16,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { WireFormat } from "../packages/pixel/src/index.ts"
-import { eventId, productView } from "./events.ts"
+import { categories, eventId, productView } from "./events.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
 export interface CollectorOptions {
@@ -236,6 +236,37 @@ const caughtUp = async (url: string): Promise<number> => {
   }
 }
 
+/**
+ * BENCH_AUDIENCES=<n> (default 0): defines n active audiences of product viewers on the demo tenant before the
+ * rounds, so that the embedded worker also reads every stored event back and evaluates it (what a shop running
+ * retargeting pays); not part of the figures' definition.
+ */
+const defineAudiences = async (url: string, n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(`${url}/v1/audiences`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: `Bench viewers ${i}`,
+        rule: {
+          version: 1,
+          conditions: [
+            {
+              kind: "event",
+              event: "product_view",
+              where: { category: categories[i % categories.length] },
+              compare: { op: "gte", value: 2 },
+              window: { days: 14 }
+            }
+          ]
+        }
+      })
+    })
+    if (response.status !== 201) throw new Error(`collector: defining an audience answered ${response.status}`)
+  }
+  if (n > 0) log(`collector: ${n} active audience(s) defined on the demo tenant`)
+}
+
 /** Runs both servers through the interleaved rounds and checks what the collector stored. */
 export const run = async (root: string, options: CollectorOptions): Promise<ReadonlyArray<Figure>> => {
   const dataDir = mkdtempSync(join(tmpdir(), "oa-bench-"))
@@ -258,6 +289,7 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
       }
     )
     children.push(collector)
+    await defineAudiences(collector.url, Number(process.env.BENCH_AUDIENCES ?? 0))
 
     const measured = { bare: [] as Array<Run>, collector: [] as Array<Run> }
     let collectorOk = 0

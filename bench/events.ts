@@ -9,7 +9,14 @@ import type { Event } from "../packages/event-schema/src/index.ts"
 export const siteKey = "demo"
 
 const shop = "https://shop.example.com"
-const categories = ["Shoes > Running", "Shoes > Trail", "Apparel > Jackets", "Outdoor > Tents", "Accessories > Bags"]
+/** The product categories the generated events use. */
+export const categories = [
+  "Shoes > Running",
+  "Shoes > Trail",
+  "Apparel > Jackets",
+  "Outdoor > Tents",
+  "Accessories > Bags"
+]
 const products = ["trail-runner-gtx", "road-racer-3", "storm-shell-jacket", "ultralight-tent-2p", "daypack-22l"]
 const campaigns = [
   "utm_source=newsletter&utm_medium=email&utm_campaign=spring",
