@@ -8,7 +8,8 @@
  *   memberships. Progress is kept in `audience_programs` (what the admin API shows) and the backfill resumes after
  *   a crash: visitors already on the new program are skipped.
  * - Events: the event log's records name stored events by runs of `seq` (see `StoredEvents`); the job reads them
- *   from the event store (for tenants with audiences only) and applies each through `Pipeline.ingest` (only events whose stored decision allows personalization count), in
+ *   from the event store (for tenants with audiences only) and applies them through `Pipeline.ingestAll` (one
+ *   read and one commit per visitor and step; only events whose stored decision allows personalization count), in
  *   one transaction with its log position, so redelivery never applies an event twice.
  * - Time: `Pipeline.sweep` advances visitors whose windows slide or memberships expire, at the `Clock`'s time.
  *
@@ -329,10 +330,9 @@ export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
         for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
-          for (const event of yield* store.bySeqRanges(tenant, ranges)) {
-            if (event.visitor === null) continue
-            const changes = yield* Pipeline.ingest(tenant, program, event)
-            yield* recordChanges(tenant, event.visitor, changes)
+          const events = yield* store.bySeqRanges(tenant, ranges)
+          for (const [visitor, changes] of yield* Pipeline.ingestAll(tenant, program, events)) {
+            yield* recordChanges(tenant, visitor, changes)
           }
         }
         yield* sql`INSERT INTO audience_worker ${sql.insert({ consumer, position: high, high_seq: highSeq })}

@@ -1,14 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import * as TestClock from "effect/TestClock"
 import * as Audience from "../src/Audience.js"
+import type * as Membership from "../src/Membership.js"
 import { MembershipStore, layerMemory } from "../src/MembershipStore.js"
 import * as Pipeline from "../src/Pipeline.js"
 import * as Program from "../src/Program.js"
 import * as Rule from "../src/Rule.js"
 import type { VisitorEvent } from "../src/VisitorEvent.js"
-import { cart, DAY, HOUR, purchase, receipt, T0, view } from "./fixtures/events.js"
+import { cart, DAY, HOUR, page, purchase, receipt, T0, view } from "./fixtures/events.js"
 
 const { days } = Rule
 
@@ -123,5 +125,97 @@ describe("Pipeline with the in-memory MembershipStore", () => {
         assert.strictEqual(error._tag, "StaleStateError")
       })
     )
+  })
+})
+
+describe("Pipeline.ingestAll", () => {
+  const visitors = ["va", "vb", "vc"]
+  const arbitraryEvent = fc
+    .record({
+      kind: fc.constantFrom("view", "cart", "purchase", "page"),
+      visitor: fc.constantFrom(...visitors),
+      product: fc.constantFrom("p1", "p2", "p3"),
+      category: fc.constantFrom("shoes", "hats"),
+      step: fc.integer({ min: 0, max: 3 * DAY }),
+      personalization: fc.boolean()
+    })
+    .map(({ category, kind, personalization, product, step, visitor }) => {
+      const o = { visitor, consent: receipt(personalization || kind === "page") }
+      return (at: number): VisitorEvent =>
+        kind === "view"
+          ? view(at + step, product, category, 8_900, o)
+          : kind === "cart"
+            ? cart(at + step, product, category, 1, o)
+            : kind === "purchase"
+              ? purchase(at + step, [{ productId: product, unitPrice: 8_900, category }], o)
+              : page(at + step, `/c/${category}`, o)
+    })
+
+  it.effect.prop(
+    "leaves what ingest leaves event by event, with each visitor's changes coalesced",
+    [fc.array(fc.tuple(arbitraryEvent, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 40 })],
+    ([steps]) =>
+      Effect.gen(function* () {
+        const store = yield* MembershipStore
+        // Events in time order, several of them in each batch (the batch sizes are drawn too).
+        let at = T0
+        const events = steps.map(([make]) => {
+          const event = make(at)
+          at = event.receivedAt
+          return event
+        })
+        const sequential = new Map<string, Array<Membership.Change>>()
+        for (const event of events) {
+          const changes = yield* Pipeline.ingest("one", program, event)
+          const list = sequential.get(event.visitor!) ?? []
+          list.push(...changes)
+          sequential.set(event.visitor!, list)
+        }
+        const batched = new Map<string, Array<Membership.Change>>()
+        let from = 0
+        for (const [, size] of steps) {
+          if (from >= events.length) break
+          const to = Math.min(events.length, from + size + 1)
+          for (const [visitor, changes] of yield* Pipeline.ingestAll("all", program, events.slice(from, to))) {
+            batched.set(visitor, [...(batched.get(visitor) ?? []), ...changes])
+          }
+          from = to
+        }
+        const end = at + 40 * DAY
+        for (const visitor of visitors) {
+          assert.deepStrictEqual(yield* store.history("all", visitor), yield* store.history("one", visitor), visitor)
+          assert.deepStrictEqual(yield* store.loadState("all", visitor), yield* store.loadState("one", visitor))
+          // Coalescing per batch keeps the memberships; the changes differ only in superseded updates.
+          assert.deepStrictEqual(
+            Pipeline.coalesce(batched.get(visitor) ?? []),
+            Pipeline.coalesce(sequential.get(visitor) ?? [])
+          )
+        }
+        assert.deepStrictEqual(yield* store.due("all", end, 100), yield* store.due("one", end, 100))
+        yield* Effect.forEach(visitors, (v) => Effect.zipRight(store.forget("one", v), store.forget("all", v)))
+      }).pipe(Effect.provide(layerMemory)),
+    { fastCheck: { numRuns: 200 } }
+  )
+
+  it("coalesce keeps the last of consecutive updates per audience, never across an entry or exit", () => {
+    const entered = (audienceId: string, at: number) =>
+      ({ _tag: "Entered", audienceId, at, expiresAt: at + 10, products: [] }) as const
+    const updated = (audienceId: string, at: number) =>
+      ({ _tag: "Updated", audienceId, at, expiresAt: at + 10, products: [`p${at}`] }) as const
+    const exited = (audienceId: string, at: number) => ({ _tag: "Exited", audienceId, at, reason: "rule" }) as const
+    assert.deepStrictEqual(
+      Pipeline.coalesce([
+        entered("a", 1),
+        updated("a", 2),
+        updated("b", 3),
+        updated("a", 4),
+        exited("a", 5),
+        updated("b", 6),
+        entered("a", 7),
+        updated("a", 8)
+      ]),
+      [entered("a", 1), updated("a", 4), updated("b", 6), exited("a", 5), entered("a", 7), updated("a", 8)]
+    )
+    assert.deepStrictEqual(Pipeline.coalesce([]), [])
   })
 })
