@@ -22,7 +22,13 @@ import * as Layer from "effect/Layer"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import { Committer } from "./Committer.js"
-import { source } from "./internal/sqliteWriterThread.js"
+import {
+  source,
+  type WriterData,
+  type WriterMessage,
+  type WriterPart,
+  type WriterReply
+} from "./internal/sqliteWriterThread.js"
 
 /**
  * How long pixel groups may wait for more before they go to the writer thread. Larger transactions touch each hot
@@ -117,15 +123,9 @@ export const eventLine = (event: StoredEvent, index = 0): string | StorageError 
 
 const failure = (message: string, cause?: unknown) => new StorageError({ reason: "Unavailable", message, cause })
 
-type Reply =
-  | { readonly id: number; readonly seqs: ReadonlyArray<number> }
-  | { readonly id: number; readonly error: string }
-  | { readonly ready: true }
-  | { readonly fatal: string }
-
 interface Part {
   /** The lines, or where they are in a file: [path, position, length]. */
-  readonly text: string | readonly [string, number, number]
+  readonly text: WriterPart
   readonly lines: number
   /** Someone waits for it: sent without delay. */
   readonly urgent: boolean
@@ -155,17 +155,15 @@ export const make = (filename: string, options: WriterOptions = {}) =>
     const clock = yield* Effect.clock
 
     const thread = yield* Effect.async<Worker, StorageError>((resume) => {
-      const worker = new Worker(source, {
-        eval: true,
-        workerData: {
-          driver: createRequire(import.meta.url).resolve("better-sqlite3"),
-          filename,
-          busyTimeoutMs: options.busyTimeoutMs ?? Database.sqliteBusyTimeoutMs,
-          busyRetryMs: options.busyRetryMs ?? 5_000,
-          logKey: StoredEvents.key
-        }
-      })
-      const onStart = (reply: Reply) => {
+      const workerData: WriterData = {
+        driver: createRequire(import.meta.url).resolve("better-sqlite3"),
+        filename,
+        busyTimeoutMs: options.busyTimeoutMs ?? Database.sqliteBusyTimeoutMs,
+        busyRetryMs: options.busyRetryMs ?? 5_000,
+        logKey: StoredEvents.key
+      }
+      const worker = new Worker(source, { eval: true, workerData })
+      const onStart = (reply: WriterReply) => {
         worker.off("message", onStart)
         worker.off("error", onError)
         if ("fatal" in reply)
@@ -223,11 +221,12 @@ export const make = (filename: string, options: WriterOptions = {}) =>
       const parts = queue.splice(0, count)
       for (const part of parts) if (part.urgent) urgent--
       inFlight = parts
-      thread.postMessage({
+      const message: WriterMessage = {
         id: nextId++,
         parts: parts.map((part) => part.text),
         appendedAt: clock.unsafeCurrentTimeMillis()
-      })
+      }
+      thread.postMessage(message)
     }
 
     const finish = (result: WriteResult) => {
@@ -238,7 +237,7 @@ export const make = (filename: string, options: WriterOptions = {}) =>
       else drained?.()
     }
 
-    thread.on("message", (reply: Reply) => {
+    thread.on("message", (reply: WriterReply) => {
       if ("seqs" in reply) finish(reply.seqs)
       else if ("error" in reply) finish({ error: reply.error })
     })

@@ -1,15 +1,19 @@
 /**
  * The deployable bundle (`examples/server/dist/main.js`, built by `pnpm run build`) starts with plain `node`, serves
- * the tag and health, and stops cleanly on SIGTERM: the CommonJS dependencies bundled into the ESM file must find
- * `require`.
+ * the tag and health, stores a pixel (through the SQLite writer thread, whose source is compiled into the bundle)
+ * and stops cleanly on SIGTERM: the CommonJS dependencies bundled into the ESM file must find `require`.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { WireFormat } from "@openaudience/pixel"
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { freePort } from "./support/ports.js"
+
+/** The demo tenant's admin key when OA_DEMO_ADMIN_KEY is not set. */
+const adminKey = "demo-admin-key"
 
 const bundle = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "main.js")
 
@@ -19,7 +23,14 @@ describe("the server bundle", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "oa-bundle-"))
     const child = spawn(process.execPath, [bundle], {
       cwd: dataDir,
-      env: { ...process.env, PORT: String(await freePort()), HOST: "127.0.0.1", OA_DATA_DIR: dataDir, OA_DEMO: "1" },
+      env: {
+        ...process.env,
+        PORT: String(await freePort()),
+        HOST: "127.0.0.1",
+        OA_DATA_DIR: dataDir,
+        OA_DEMO: "1",
+        OA_DEMO_ADMIN_KEY: adminKey
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
@@ -45,6 +56,18 @@ describe("the server bundle", () => {
       const tag = await fetch(`${url}/tag.js`)
       assert.strictEqual(tag.status, 200)
       assert.match(tag.headers.get("content-type") ?? "", /javascript/)
+      const id = `evt_bundle_${Date.now().toString(36)}`
+      const event = { type: "page_view", id, site: "demo", clientTs: 1_764_000_000_000, url: "https://shop.example/" }
+      const pixel = await fetch(`${url}/px.gif?${WireFormat.encodeQuery(event as never)}`)
+      assert.strictEqual(pixel.status, 200)
+      const inspected = await fetch(`${url}/v1/events?limit=1`, { headers: { authorization: `Bearer ${adminKey}` } })
+      const body = (await inspected.json()) as { events: ReadonlyArray<{ id: string }> }
+      assert.isArray(body.events, JSON.stringify(body))
+      const { events } = body
+      assert.deepStrictEqual(
+        events.map((e) => e.id),
+        [id]
+      )
       child.kill("SIGTERM")
       assert.strictEqual(await exited, 0, output)
     } finally {
