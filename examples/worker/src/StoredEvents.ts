@@ -44,17 +44,25 @@ export const toLogRecords = (
   }
   const records: Array<LogRecord> = []
   for (const [tenant, list] of seqs) {
-    list.sort((a, b) => a - b)
-    const stored: Array<[number, number]> = []
-    for (const seq of list) {
-      const run = stored[stored.length - 1]
-      if (run !== undefined && seq === run[1] + 1) run[1] = seq
-      else if (run === undefined || seq > run[1]) stored.push([seq, seq])
-    }
-    const payload: StoredPayload = { stored, events: list.length }
+    const payload: StoredPayload = { stored: runsOf(list), events: list.length }
     records.push({ tenant, key, payload })
   }
   return records
+}
+
+/**
+ * `seqs` (sorted here, in place) as ascending runs of consecutive seqs, each seq once. Self-contained: the SQLite
+ * writer thread runs this very function's text.
+ */
+export const runsOf = (seqs: Array<number>): Array<[number, number]> => {
+  seqs.sort((a, b) => a - b)
+  const runs: Array<[number, number]> = []
+  for (const seq of seqs) {
+    const run = runs[runs.length - 1]
+    if (run !== undefined && seq === run[1] + 1) run[1] = seq
+    else if (run === undefined || seq > run[1]) runs.push([seq, seq])
+  }
+  return runs
 }
 
 const isSeq = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value) && value > 0

@@ -2,8 +2,8 @@
  * The SQLite writer thread (see `SqliteWriter.ts`), run with `new Worker(source, { eval: true })`. `main` is written
  * and type-checked here as TypeScript; `source` is its compiled text, so the thread starts without a module loader
  * and the same way under tsx, vitest and the bundled build. `main` must therefore use nothing from this module's
- * scope (this module imports types only): it loads what it needs with the thread's `require`, which it is given,
- * the better-sqlite3 driver by the absolute path in `workerData`.
+ * scope: it loads what it needs with the thread's `require`, which it is given, the better-sqlite3 driver by the
+ * absolute path in `workerData`, and gets `StoredEvents.runsOf` (self-contained too) as its text.
  *
  * The thread owns one connection (WAL, `synchronous = FULL`) and, per message, stores a batch in one transaction:
  * each row through one prepared INSERT (idempotent on `(tenant, event_id)`), one record per tenant into `event_log`
@@ -21,6 +21,7 @@
 import type BetterSqlite3 from "better-sqlite3"
 import type * as Fs from "node:fs"
 import type * as WorkerThreads from "node:worker_threads"
+import { StoredEvents } from "@openaudience/example-worker"
 
 /** What the thread is started with. */
 export interface WriterData {
@@ -49,8 +50,11 @@ export type WriterReply =
   | { readonly id: number; readonly seqs: ReadonlyArray<number> }
   | { readonly id: number; readonly error: string }
 
-/** The thread's program; `load` is the thread's `require` (a parameter, so that no bundler rewrites the calls). */
-const main = (load: NodeJS.Require): void => {
+/**
+ * The thread's program. `load` is the thread's `require` (a parameter, so that no bundler rewrites the calls);
+ * `runsOf` is `StoredEvents.runsOf`, passed in as its text.
+ */
+const main = (load: NodeJS.Require, runsOf: typeof StoredEvents.runsOf): void => {
   const { parentPort, workerData } = load("node:worker_threads") as typeof WorkerThreads
   const fs = load("node:fs") as typeof Fs
   const data = workerData as WriterData
@@ -117,18 +121,11 @@ const main = (load: NodeJS.Require): void => {
 
   /**
    * One event log record per tenant naming what the transaction stored as ascending runs of seqs: the format of
-   * `StoredEvents.toLogRecords` in the worker (a test checks that the two agree).
+   * `StoredEvents.toLogRecords` in the worker, with its `runsOf` (a test checks that the two agree).
    */
   const logStored = (stored: Map<string, Array<number>>, appendedAt: number) => {
     for (const [tenant, seqs] of stored) {
-      seqs.sort((a, b) => a - b)
-      const runs: Array<[number, number]> = []
-      for (const seq of seqs) {
-        const run = runs[runs.length - 1]
-        if (run !== undefined && seq === run[1] + 1) run[1] = seq
-        else if (run === undefined || seq > run[1]) runs.push([seq, seq])
-      }
-      insertLog.run(tenant, data.logKey, JSON.stringify({ stored: runs, events: seqs.length }), appendedAt)
+      insertLog.run(tenant, data.logKey, JSON.stringify({ stored: runsOf(seqs), events: seqs.length }), appendedAt)
     }
   }
 
@@ -240,4 +237,4 @@ const main = (load: NodeJS.Require): void => {
  * The thread's source: `main`'s compiled text, called. Transpilers that keep function names (tsx) wrap functions in
  * a `__name` helper that the thread does not have, so it gets one that does nothing.
  */
-export const source = `"use strict";\nconst __name = (target) => target;\n(${main.toString()})(require);\n`
+export const source = `"use strict";\nconst __name = (target) => target;\n(${main.toString()})(require, ${StoredEvents.runsOf.toString()});\n`
