@@ -142,6 +142,10 @@ const startChild = async (
 interface Run {
   /** Server CPU time (all its threads) per request answered, µs: what the request rate costs the machine. */
   readonly cpuUsPerRequest: number
+  /** The load generator's CPU time (this process: autocannon runs here) per request answered, µs. */
+  readonly loadCpuUsPerRequest: number
+  /** Share of the machine's CPU time (all cores) that was busy during the run, from /proc/stat (NaN without it). */
+  readonly machineBusy: number
   readonly rps: number
   readonly p99: number
   readonly ok: number
@@ -160,8 +164,23 @@ const cpuMs = (pid: number | undefined): number | undefined => {
   }
 }
 
+/** Busy and total CPU time of the whole machine so far (clock ticks), from /proc/stat; undefined where it is missing. */
+const machineTicks = (): { readonly busy: number; readonly total: number } | undefined => {
+  try {
+    const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/)
+    const ticks = values.map(Number)
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - ticks[3]! - ticks[4]!, total }
+  } catch {
+    return undefined
+  }
+}
+
 const load = async (child: Child, next: () => string, options: CollectorOptions, seconds: number): Promise<Run> => {
   const cpuBefore = cpuMs(child.pid)
+  const ownBefore = process.cpuUsage()
+  const machineBefore = machineTicks()
   const result: Result = await autocannon({
     url: child.url,
     connections: options.connections,
@@ -178,11 +197,19 @@ const load = async (child: Child, next: () => string, options: CollectorOptions,
     ]
   })
   const cpuAfter = cpuMs(child.pid)
+  const own = process.cpuUsage(ownBefore)
+  const machineAfter = machineTicks()
+  const total = result.requests.total
   return {
     cpuUsPerRequest:
-      cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+      cpuBefore === undefined || cpuAfter === undefined || total === 0
         ? Number.NaN
-        : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
+        : ((cpuAfter - cpuBefore) * 1000) / total,
+    loadCpuUsPerRequest: total === 0 ? Number.NaN : (own.user + own.system) / total,
+    machineBusy:
+      machineBefore === undefined || machineAfter === undefined || machineAfter.total === machineBefore.total
+        ? Number.NaN
+        : (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
     rps: result.requests.average,
     p99: result.latency.p99,
     ok: result["2xx"],
@@ -314,7 +341,8 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         measured[which].push(result)
         log(
           `round ${round + 1}/${options.rounds} ${which}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ` +
-            `non-2xx ${result.non2xx}, errors ${result.errors}, server CPU ${result.cpuUsPerRequest.toFixed(0)} µs/request` +
+            `non-2xx ${result.non2xx}, errors ${result.errors}, server CPU ${result.cpuUsPerRequest.toFixed(0)} µs/request, ` +
+            `load generator ${result.loadCpuUsPerRequest.toFixed(0)} µs/request, machine ${(100 * result.machineBusy).toFixed(0)} % busy` +
             (which === "collector" ? `; database caught up ${catchUp.toFixed(0)} ms after the load` : "")
         )
       }
