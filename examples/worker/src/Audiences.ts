@@ -314,7 +314,7 @@ export const ingest = (max = 500) => readAndApply(consumer, max, apply)
  * Applies records read from the log after this job's committed offset (by `ingest`, or by a read shared with the
  * daily-counts job, see `Worker`), then commits past them. Edits must have been applied first (`applyAllEdits`).
  */
-export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
+export const apply = (items: ReadonlyArray<StoredEvents.Item>) =>
   Effect.gen(function* () {
     if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient

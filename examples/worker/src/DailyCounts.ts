@@ -56,13 +56,13 @@ export const position = (record: LoggedRecord): number => {
 }
 
 /**
- * The records of a batch past `after` (the highest position applied so far), with their events, and the new highest
+ * The records of a batch past `after` (the highest position applied so far), with the runs they name, and the new highest
  * position. Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
  */
 export const unseen = (
-  items: ReadonlyArray<StoredEvents.Loaded>,
+  items: ReadonlyArray<StoredEvents.Item>,
   after: number
-): { readonly fresh: ReadonlyArray<StoredEvents.Loaded>; readonly high: number } => {
+): { readonly fresh: ReadonlyArray<StoredEvents.Item>; readonly high: number } => {
   let high = after
   const fresh = items.filter((item) => {
     const p = position(item.record)
@@ -80,7 +80,7 @@ export const unseen = (
 export const readAndApply = <E, R>(
   name: string,
   max: number,
-  apply: (items: ReadonlyArray<StoredEvents.Loaded>) => Effect.Effect<void, E, R>
+  apply: (items: ReadonlyArray<StoredEvents.Item>) => Effect.Effect<void, E, R>
 ) =>
   Effect.gen(function* () {
     const log = yield* EventLog.EventLog
@@ -98,7 +98,7 @@ export const step = (max = 1000) => readAndApply(consumer, max, apply)
  * Applies records read from the log after this job's committed offset (by `step`, or by a read shared with the
  * audience job, see `Worker`), then commits past them.
  */
-export const apply = (items: ReadonlyArray<StoredEvents.Loaded>) =>
+export const apply = (items: ReadonlyArray<StoredEvents.Item>) =>
   Effect.gen(function* () {
     if (items.length === 0) return
     const sql = yield* SqlClient.SqlClient

@@ -94,14 +94,14 @@ const sizeOf = (ranges: ReadonlyArray<EventStore.SeqRange>): number => {
 }
 
 /** A log record and the runs of stored events it names. */
-export interface Loaded {
+export interface Item {
   readonly record: LoggedRecord
   readonly ranges: ReadonlyArray<EventStore.SeqRange>
 }
 
 /** Records taken for a step, and whether records read were left for the next step. */
 export interface Batch {
-  readonly items: ReadonlyArray<Loaded>
+  readonly items: ReadonlyArray<Item>
   readonly cut: boolean
 }
 
@@ -111,7 +111,7 @@ export interface Batch {
  * tenants with audiences.
  */
 export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep): Batch => {
-  const items: Array<Loaded> = []
+  const items: Array<Item> = []
   let size = 0
   for (const record of records) {
     const ranges = rangesOf(record)
@@ -124,7 +124,7 @@ export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerSte
 }
 
 /** The ranges of `items`, per tenant (tenants in order of first appearance). */
-export const byTenant = (items: ReadonlyArray<Loaded>): Map<string, Array<EventStore.SeqRange>> => {
+export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<EventStore.SeqRange>> => {
   const tenants = new Map<string, Array<EventStore.SeqRange>>()
   for (const { record, ranges } of items) {
     if (ranges.length === 0) continue
