@@ -56,8 +56,8 @@ export const position = (record: LoggedRecord): number => {
 }
 
 /**
- * The records of a batch past `after` (the highest position applied so far), with the runs they name, and the new highest
- * position. Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
+ * The records of a batch past `after` (the highest position applied so far), with the runs they name, and the new
+ * highest position. Positions only grow along the log, so anything at or below the highest seen so far is a repeat.
  */
 export const unseen = (
   items: ReadonlyArray<StoredEvents.Item>,
