@@ -377,6 +377,10 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
     if ((latest?.events?.length ?? 0) === 0) log("WARNING: the inspector shows no stored event")
 
     const sum = (runs: ReadonlyArray<Run>, key: "non2xx" | "errors") => runs.reduce((n, r) => n + r[key], 0)
+    const cpuRatios = measured.collector.map((c, round) => {
+      const b = measured.bare[round]!
+      return (b.cpuUsPerRequest + b.loadCpuUsPerRequest) / (c.cpuUsPerRequest + c.loadCpuUsPerRequest)
+    })
     const non2xx = sum(measured.collector, "non2xx")
     if (non2xx > 0) log(`WARNING: the collector answered ${non2xx} non-2xx responses during measurement`)
     return [
@@ -427,6 +431,30 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         value: accepted,
         unit: "events",
         note: `stored per /metrics (vs ${collectorOk} answered 2xx, warm-ups included)`
+      },
+      {
+        name: "collector.server_cpu_us",
+        value: significant(median(measured.collector.map((r) => r.cpuUsPerRequest)), 3),
+        unit: "µs",
+        note: "server CPU time (all threads) per request, median of rounds"
+      },
+      {
+        name: "bare.server_cpu_us",
+        value: significant(median(measured.bare.map((r) => r.cpuUsPerRequest)), 3),
+        unit: "µs",
+        note: "the same for the bare server"
+      },
+      {
+        name: "collector.load_cpu_us",
+        value: significant(median(measured.collector.map((r) => r.loadCpuUsPerRequest)), 3),
+        unit: "µs",
+        note: "autocannon's CPU time per request (it shares the cores), median of rounds"
+      },
+      {
+        name: "collector.cpu_ratio_vs_bare",
+        value: significant(median(cpuRatios), 3),
+        unit: "ratio",
+        note: "bare (server + autocannon) CPU per request / collector's: the ratio if CPU were all that limited both"
       },
       { name: "collector.non2xx", value: non2xx, unit: "responses", note: "non-2xx during measured runs" },
       {
