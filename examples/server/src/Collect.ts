@@ -149,12 +149,10 @@ export const toStored = (
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]
   }
-  if (event.url !== undefined) {
-    const url = tenant.scrubUrl(event.url)
-    if (url !== undefined) payload.url = url
-  }
+  const url = event.url === undefined ? undefined : tenant.scrubUrl(event.url)
+  if (url !== undefined) payload.url = url
   if (event.referrer !== undefined) {
-    const referrer = tenant.scrubReferrer(event.referrer, event.url)
+    const referrer = tenant.scrubReferrer(event.referrer, url)
     if (referrer !== undefined) payload.referrer = referrer
   }
   const context: Record<string, string> = {}

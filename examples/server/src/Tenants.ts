@@ -26,8 +26,11 @@ export interface Tenant {
   readonly urlParams: ReadonlyArray<string>
   /** Scrubs a page URL with this tenant's allowlist (compiled once). */
   readonly scrubUrl: (url: string) => string | undefined
-  /** Scrubs a referrer seen on `pageUrl` with this tenant's allowlist (compiled once). */
-  readonly scrubReferrer: (referrer: string, pageUrl: string | undefined) => string | undefined
+  /**
+   * Scrubs a referrer seen on a page with this tenant's allowlist (compiled once): `scrubbedPageUrl` is the page URL
+   * as `scrubUrl` returned it, whose hostname decides what is the same site.
+   */
+  readonly scrubReferrer: (referrer: string, scrubbedPageUrl: string | undefined) => string | undefined
   /** Cookieless mode: visitors keyed by a daily salt, truncated IP, generalized user agent and site. */
   readonly cookieless: boolean
   /** HMAC key for pseudonymous visitor keys; never leaves the process. */
@@ -82,8 +85,7 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
   const keys: Array<ApiKeyEntry> = []
   for (const spec of specs) {
     const urlParams = spec.urlParams ?? Url.defaultAllowParams
-    // One options object per tenant: the anonymizer compiles an options object once, on first use.
-    const referrerOptions: Url.ReferrerOptions = { allowParams: urlParams }
+    const scrubReferrer = Url.referrerScrubber({ allowParams: urlParams })
     const visitorKey = Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
     const pseudonyms = new LRUCache<string, string>({ max: pseudonymCacheSize })
     const tenant: Tenant = {
@@ -93,7 +95,8 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       policy: spec.policy,
       urlParams,
       scrubUrl: Url.scrubber({ allowParams: urlParams }),
-      scrubReferrer: (referrer, pageUrl) => Url.scrubReferrer(referrer, pageUrl, referrerOptions),
+      scrubReferrer: (referrer, scrubbedPageUrl) =>
+        scrubReferrer(referrer, scrubbedPageUrl === undefined ? undefined : Url.hostnameOfScrubbed(scrubbedPageUrl)),
       cookieless: spec.cookieless === true,
       visitorKey,
       pseudonym: (visitorId) => {

@@ -335,3 +335,61 @@ export const scrubReferrer = (
   }
   return options.crossSite === "drop" ? undefined : url.origin
 }
+
+/**
+ * The hostname of a URL as `scrub` and `scrubber` return it (`https://shop.example:8443/p` → `shop.example`,
+ * `http://[::1]:8080/` → `[::1]`), read off the string: their output is serialized by the URL parser
+ * (lowercase, punycode, no credentials), so no second parse is needed. `undefined` for anything else.
+ *
+ * @since 0.2.0
+ * @category scrubbing
+ */
+export const hostnameOfScrubbed = (url: string): string | undefined => {
+  const start = url.startsWith("https://") ? 8 : url.startsWith("http://") ? 7 : -1
+  if (start === -1) return undefined
+  const slash = url.indexOf("/", start)
+  const host = slash === -1 ? url.slice(start) : url.slice(start, slash)
+  if (host === "") return undefined
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]")
+    return close === -1 ? undefined : host.slice(0, close + 1)
+  }
+  const colon = host.lastIndexOf(":")
+  return colon === -1 ? host : host.slice(0, colon)
+}
+
+/**
+ * A referrer scrubbing function for fixed options (compile once per tenant, call per event): the same result as
+ * `scrubReferrer(referrer, page, options)`, given the page's hostname (`hostnameOfScrubbed` of the scrubbed page
+ * URL) instead of the page URL, so the page is not parsed again. Same-site referrers that scrubbing leaves exactly
+ * as they are (nothing to drop or redact) are remembered per site, bounded, and not parsed again; a referrer that
+ * held anything to remove, or from another site, is never kept.
+ *
+ * @since 0.2.0
+ * @category scrubbing
+ */
+export const referrerScrubber = (
+  options: ReferrerOptions = {}
+): ((referrer: string | undefined | null, pageHostname: string | undefined) => string | undefined) => {
+  const compiled = compile(options.allowParams === undefined ? {} : { allowParams: options.allowParams })
+  const drop = options.crossSite === "drop"
+  const clean = new LRUCache<string, true>({
+    max: 10_000,
+    maxSize: 4 * 1024 * 1024,
+    sizeCalculation: (_, key) => key.length * 2 + 64
+  })
+  return (referrer, pageHostname) => {
+    if (typeof referrer !== "string") return undefined
+    const site = pageHostname === undefined ? undefined : siteHost(pageHostname)
+    const key = site === undefined ? undefined : `${site}\u0000${referrer}`
+    if (key !== undefined && clean.get(key) === true) return referrer
+    const url = parseHttp(referrer, undefined)
+    if (url === undefined) return undefined
+    if (site !== undefined && site === siteHost(url.hostname)) {
+      const scrubbed = scrubParsed(url, compiled)
+      if (scrubbed === referrer && key !== undefined) clean.set(key, true)
+      return scrubbed
+    }
+    return drop ? undefined : url.origin
+  }
+}

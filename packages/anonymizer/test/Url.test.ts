@@ -195,6 +195,65 @@ describe("Url.scrubReferrer", () => {
   })
 })
 
+describe("Url.referrerScrubber", () => {
+  const hosts = ["shop.example", "www.shop.example", "news.example", "xn--bcher-kva.example", "[::1]", "192.0.2.7"]
+  const pathPart = fc.constantFrom("", "/", "/c/shoes", "/account/jane@example.com", "/p/4111111111111111")
+  const queryPart = fc.constantFrom("", "?utm_source=a", "?ref=1&cat=2", "?email=jane%40example.com&sku=9", "?gclid=x")
+  const urlOf = fc
+    .tuple(
+      fc.constantFrom("http", "https"),
+      fc.constantFrom("", "user:pw@"),
+      fc.constantFrom(...hosts, "SHOP.example", "bücher.example"),
+      fc.constantFrom("", ":8080", ":443"),
+      pathPart,
+      queryPart,
+      fc.constantFrom("", "#top", "#/r/jane@example.com")
+    )
+    .map(
+      ([scheme, credentials, host, port, path, query, hash]) =>
+        `${scheme}://${credentials}${host}${port}${path}${query}${hash}`
+    )
+  const referrerOf = fc.oneof(urlOf, fc.constantFrom("", "garbage", "about:blank", "android-app://com.example/"))
+  const options = fc.constantFrom<Url.ReferrerOptions>({}, { crossSite: "drop" }, { allowParams: ["ref"] })
+
+  it.prop(
+    "gives what scrubReferrer gives for the page, from the scrubbed page's hostname, also when it remembers",
+    [
+      fc.array(referrerOf, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.option(urlOf, { nil: undefined }), { minLength: 1, maxLength: 4 }),
+      options
+    ],
+    ([referrers, pages, opts]) => {
+      const scrubReferrer = Url.referrerScrubber(opts)
+      const pageScrubber = Url.scrubber(opts.allowParams === undefined ? {} : { allowParams: opts.allowParams })
+      // Every referrer on every page (same site and not), twice: later calls may come from what earlier ones kept.
+      for (let round = 0; round < 2; round++) {
+        for (const referrer of referrers) {
+          for (const page of round === 0 ? pages : [...pages].reverse()) {
+            const scrubbedPage = page === undefined ? undefined : pageScrubber(page)
+            const hostname = scrubbedPage === undefined ? undefined : Url.hostnameOfScrubbed(scrubbedPage)
+            assert.strictEqual(
+              scrubReferrer(referrer, hostname),
+              Url.scrubReferrer(referrer, page, opts),
+              `${referrer} on ${page}`
+            )
+          }
+        }
+      }
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
+
+  it("reads the hostname off a scrubbed URL", () => {
+    assert.strictEqual(Url.hostnameOfScrubbed("https://shop.example:8443/p?x=1"), "shop.example")
+    assert.strictEqual(Url.hostnameOfScrubbed("http://[::1]:8080/"), "[::1]")
+    assert.strictEqual(Url.hostnameOfScrubbed("https://shop.example"), "shop.example")
+    for (const bad of ["", "shop.example/p", "ftp://shop.example/", "https:///p", "http://[::1/"]) {
+      assert.isUndefined(Url.hostnameOfScrubbed(bad), bad)
+    }
+  })
+})
+
 // ------------------------------------------------------------------------------------------------------------
 // Fuzz: personal data injected in random places and encodings never survives.
 // ------------------------------------------------------------------------------------------------------------
