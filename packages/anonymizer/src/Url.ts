@@ -239,6 +239,14 @@ const scrubParsed = (url: URL, compiled: Compiled): string => {
   return `${url.protocol}//${url.host}${path}${query === "" ? "" : `?${query}`}${fragment === "" ? "" : `#${fragment}`}`
 }
 
+/** Inputs that scrubbing left exactly as they were, bounded in number and size. */
+const cleanCache = () =>
+  new LRUCache<string, true>({
+    max: 10_000,
+    maxSize: 4 * 1024 * 1024,
+    sizeCalculation: (_, key) => key.length * 2 + 64
+  })
+
 /**
  * A scrubbing function for fixed options (compile once per tenant, call per event).
  *
@@ -249,11 +257,7 @@ export const scrubber = (options: ScrubOptions = {}): ((url: string | undefined 
   const compiled = compile(options)
   // Page URLs repeat heavily. URLs that scrubbing leaves exactly as they are (nothing to drop or redact) are
   // remembered, bounded, so they are not parsed again; a URL that held anything to remove is never kept here.
-  const clean = new LRUCache<string, true>({
-    max: 10_000,
-    maxSize: 4 * 1024 * 1024,
-    sizeCalculation: (_, key) => key.length * 2 + 64
-  })
+  const clean = cleanCache()
   return (url) => {
     if (typeof url !== "string") return undefined
     if (clean.get(url) === true) return url
@@ -373,11 +377,7 @@ export const referrerScrubber = (
 ): ((referrer: string | undefined | null, pageHostname: string | undefined) => string | undefined) => {
   const compiled = compile(options.allowParams === undefined ? {} : { allowParams: options.allowParams })
   const drop = options.crossSite === "drop"
-  const clean = new LRUCache<string, true>({
-    max: 10_000,
-    maxSize: 4 * 1024 * 1024,
-    sizeCalculation: (_, key) => key.length * 2 + 64
-  })
+  const clean = cleanCache()
   return (referrer, pageHostname) => {
     if (typeof referrer !== "string") return undefined
     const site = pageHostname === undefined ? undefined : siteHost(pageHostname)
