@@ -15,7 +15,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { StoredEvents } from "@openaudience/example-worker"
-import { type AppendOutcome, Database, StorageError, type StoredEvent } from "@openaudience/storage-sql"
+import { type AppendOutcome, Database, isReceivedAt, StorageError, type StoredEvent } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -93,7 +93,7 @@ export const eventLine = (event: StoredEvent, index = 0): string | StorageError 
     return invalid("tenant must be a non-empty string without NUL characters")
   if (typeof event.eventId !== "string" || event.eventId === "") return invalid("eventId must be a non-empty string")
   if (typeof event.type !== "string" || typeof event.site !== "string") return invalid("type and site must be strings")
-  if (!Number.isSafeInteger(event.receivedAt)) return invalid("receivedAt must be integer epoch ms")
+  if (!isReceivedAt(event.receivedAt)) return invalid("receivedAt must be integer epoch ms from 1970 to 9999")
   const clientTs = event.clientTs ?? null
   if (clientTs !== null && !Number.isSafeInteger(clientTs)) return invalid("clientTs must be integer epoch ms")
   const visitor = event.visitor ?? null

@@ -8,9 +8,28 @@
 import * as Schema from "effect/Schema"
 
 /**
+ * The latest `receivedAt` the store accepts: 9999-12-31T23:59:59.999Z, the last instant both SQL dialects can turn
+ * into a date (what `EventStore.countBySeqRanges` counts by). The earliest is 0 (1970-01-01).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const maxReceivedAt = 253_402_300_799_999
+
+/**
+ * Whether `receivedAt` is one the store accepts: integer epoch ms from 0 to `maxReceivedAt`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const isReceivedAt = (receivedAt: unknown): receivedAt is number =>
+  Number.isSafeInteger(receivedAt) && (receivedAt as number) >= 0 && (receivedAt as number) <= maxReceivedAt
+
+/**
  * An event to store. `(tenant, eventId)` identifies it: storing the same pair twice keeps the first.
  *
- * - `receivedAt`: when the collector received it, epoch milliseconds (integer).
+ * - `receivedAt`: when the collector received it, epoch milliseconds (integer, from 1970 to the end of 9999: see
+ *   `maxReceivedAt`).
  * - `clientTs`: the time the browser or server reported, epoch milliseconds, or `null`.
  * - `visitor`: the pseudonymous visitor key (never a raw identifier), or `null`.
  * - `payload`: any JSON value (normally an object), stored as JSONB on PostgreSQL and TEXT on SQLite.

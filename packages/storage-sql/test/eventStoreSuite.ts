@@ -6,7 +6,7 @@ import { assert, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
-import { type AppendOutcome, EventStore, type SequencedEvent, type StoredEvent } from "../src/index.js"
+import { type AppendOutcome, EventStore, maxReceivedAt, type SequencedEvent, type StoredEvent } from "../src/index.js"
 import { event, unique } from "./fixtures.js"
 
 const ids = (events: ReadonlyArray<SequencedEvent>) => events.map((e) => e.eventId)
@@ -253,6 +253,17 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
         { day: "2026-11-28", type: "product_view", events: 1, identified: 0 }
       ])
       assert.deepStrictEqual(yield* store.countBySeqRanges(unique("none"), all), [])
+      // The first and the last instant the store accepts.
+      const edges = unique("t")
+      yield* store.append([
+        event(edges, "first", { receivedAt: 0 }),
+        event(edges, "last", { receivedAt: maxReceivedAt })
+      ])
+      const edgeSeqs = (yield* store.recent(edges, 2)).map((e) => e.seq).sort((a, b) => a - b)
+      assert.deepStrictEqual(
+        (yield* store.countBySeqRanges(edges, [[edgeSeqs[0]!, edgeSeqs[1]!]])).map((c) => c.day),
+        ["1970-01-01", "9999-12-31"]
+      )
       assert.deepStrictEqual(yield* store.countBySeqRanges(tenant, []), [])
     })
   )
@@ -308,6 +319,8 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
       const cases: ReadonlyArray<StoredEvent> = [
         event(tenant, "", {}),
         event(tenant, "x", { receivedAt: 1.5 }),
+        event(tenant, "x", { receivedAt: -1 }),
+        event(tenant, "x", { receivedAt: 253_402_300_800_000 }),
         event(tenant, "x", { clientTs: Number.NaN }),
         event(tenant, "x", { payload: cyclic }),
         event(tenant, "x", { payload: undefined }),

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import { StorageError } from "../StorageError.js"
-import type { SequencedEvent, StoredEvent } from "../StoredEvent.js"
+import { isReceivedAt, type SequencedEvent, type StoredEvent } from "../StoredEvent.js"
 
 /** The column values of one event, as bound to an INSERT. */
 export type EventRow = {
@@ -49,7 +49,9 @@ const encodeOne = (event: StoredEvent, index: number): EventRow | StorageError =
   }
   if (!isText(event.type)) return invalid(event, index, "type must be a string")
   if (!isText(event.site)) return invalid(event, index, "site must be a string")
-  if (!Number.isSafeInteger(event.receivedAt)) return invalid(event, index, "receivedAt must be integer epoch ms")
+  if (!isReceivedAt(event.receivedAt)) {
+    return invalid(event, index, "receivedAt must be integer epoch ms from 1970 to 9999")
+  }
   const clientTs = event.clientTs ?? null
   if (clientTs !== null && !Number.isSafeInteger(clientTs)) {
     return invalid(event, index, "clientTs must be integer epoch ms or null")
