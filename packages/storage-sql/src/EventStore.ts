@@ -68,7 +68,7 @@ export interface EventStoreService {
     tenant: string,
     visitors: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
-  /** The events of a tenant with the given `seq`s (those still stored), in `seq` order: what log consumers read. */
+  /** The events of a tenant with the given `seq`s (those still stored), in `seq` order (for runs, `bySeqRanges`). */
   readonly bySeqs: (
     tenant: string,
     seqs: ReadonlyArray<number>
