@@ -23,19 +23,19 @@ const event = (id: string): StoredEvent => ({
   consent: null
 })
 
-const lines = (ids: ReadonlyArray<string>): string =>
-  ids
-    .map((id) => {
-      const line = SqliteWriter.eventLine(event(id))
-      if (typeof line !== "string") throw line
-      return line
-    })
-    .join("")
+/** One event's line for the writer (tenant "t" unless given). */
+const line = (id: string, tenant = "t"): string => {
+  const text = SqliteWriter.eventLine({ ...event(id), tenant })
+  if (typeof text !== "string") throw text
+  return text
+}
+
+/** Hands `n` lines of text to the writer and waits for its answer. */
+const send = (writer: SqliteWriter.SqliteWriterShape, text: string, n: number) =>
+  Effect.async<SqliteWriter.WriteResult>((resume) => writer.write(text, n, (result) => resume(Effect.succeed(result))))
 
 const write = (writer: SqliteWriter.SqliteWriterShape, ids: ReadonlyArray<string>) =>
-  Effect.async<SqliteWriter.WriteResult>((resume) =>
-    writer.write(lines(ids), ids.length, (result) => resume(Effect.succeed(result)))
-  )
+  send(writer, ids.map((id) => line(id)).join(""), ids.length)
 
 /** Another connection takes the write lock now and gives it back after `ms`. */
 const holdLock = (file: string, ms: number) => {
@@ -99,20 +99,8 @@ describe("SqliteWriter", () => {
     withSqliteFile((file) =>
       Effect.gen(function* () {
         const writer = yield* SqliteWriter.make(file)
-        const line = (tenant: string, id: string) => {
-          const text = SqliteWriter.eventLine({ ...event(id), tenant })
-          if (typeof text !== "string") throw text
-          return text
-        }
-        const send = (text: string, n: number) =>
-          Effect.async<SqliteWriter.WriteResult>((resume) =>
-            writer.write(text, n, (result) => resume(Effect.succeed(result)))
-          )
         // One transaction: two tenants interleaved and a duplicate.
-        const first = yield* send(
-          [line("t", "a"), line("u", "b"), line("t", "c"), line("t", "a"), line("u", "d")].join(""),
-          5
-        )
+        const first = yield* send(writer, [line("a"), line("b", "u"), line("c"), line("a"), line("d", "u")].join(""), 5)
         assert.deepStrictEqual(
           (first as ReadonlyArray<number>).map((seq) => seq > 0),
           [true, true, true, false, true]
@@ -134,7 +122,7 @@ describe("SqliteWriter", () => {
           assert.deepStrictEqual(logged(), StoredEvents.toLogRecords(stored))
           assert.strictEqual(logged().length, 2)
           // A line that cannot be stored: each line then goes in a transaction of its own, each logged alone.
-          const second = yield* send([line("t", "e"), "not an event line\n", line("u", "f")].join(""), 3)
+          const second = yield* send(writer, [line("e"), "not an event line\n", line("f", "u")].join(""), 3)
           assert.deepStrictEqual(
             (second as ReadonlyArray<number>).map((seq) => Math.sign(seq)),
             [1, -1, 1]

@@ -31,14 +31,14 @@ import {
   VisitorEvent,
   VisitorState
 } from "@openaudience/audience"
-import { EventLog, SqlEventLog } from "@openaudience/eventlog"
+import { SqlEventLog } from "@openaudience/eventlog"
 import { AudienceStore, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { readAndApply, unseen } from "./DailyCounts.js"
+import { applyThenCommit, readAndApply, unseen } from "./DailyCounts.js"
 import * as StoredEvents from "./StoredEvents.js"
 
 /** The consumer name this job commits its offsets under. */
@@ -315,32 +315,29 @@ export const ingest = (max = 500) => readAndApply(consumer, max, apply)
  * daily-counts job, see `Worker`), then commits past them. Edits must have been applied first (`applyAllEdits`).
  */
 export const apply = (items: ReadonlyArray<StoredEvents.Item>) =>
-  Effect.gen(function* () {
-    if (items.length === 0) return
-    const sql = yield* SqlClient.SqlClient
-    const log = yield* EventLog.EventLog
-    const store = yield* EventStore.EventStore
-    yield* sql.withTransaction(
-      Effect.gen(function* () {
-        const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
+  applyThenCommit(
+    consumer,
+    items,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* EventStore.EventStore
+      const rows = yield* sql<{ readonly position: number | string; readonly high_seq: number | string }>`
           SELECT position, high_seq FROM audience_worker WHERE consumer = ${consumer}`
-        const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
-        let highSeq = Number(rows[0]?.high_seq ?? 0)
-        for (const { ranges } of fresh) for (const [, last] of ranges) highSeq = Math.max(highSeq, last)
-        for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
-          const { program } = yield* applied(tenant)
-          if (program.audiences.length === 0) continue
-          const events = yield* store.bySeqRanges(tenant, ranges)
-          for (const [visitor, changes] of yield* Pipeline.ingestAll(tenant, program, events)) {
-            yield* recordChanges(tenant, visitor, changes)
-          }
+      const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
+      let highSeq = Number(rows[0]?.high_seq ?? 0)
+      for (const { ranges } of fresh) for (const [, last] of ranges) highSeq = Math.max(highSeq, last)
+      for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
+        const { program } = yield* applied(tenant)
+        if (program.audiences.length === 0) continue
+        const events = yield* store.bySeqRanges(tenant, ranges)
+        for (const [visitor, changes] of yield* Pipeline.ingestAll(tenant, program, events)) {
+          yield* recordChanges(tenant, visitor, changes)
         }
-        yield* sql`INSERT INTO audience_worker ${sql.insert({ consumer, position: high, high_seq: highSeq })}
+      }
+      yield* sql`INSERT INTO audience_worker ${sql.insert({ consumer, position: high, high_seq: highSeq })}
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, high_seq = excluded.high_seq`
-      })
-    )
-    yield* log.commit(consumer, items[items.length - 1]!.record.offset)
-  })
+    })
+  )
 
 /** Advances every tenant's visitors that are due at the `Clock`'s time; returns how many visitors were advanced. */
 export const sweep = (limit = 1_000) =>

@@ -91,6 +91,23 @@ export const readAndApply = <E, R>(
     return StoredEvents.workOf(batch, records.length, max)
   })
 
+/**
+ * A job's step over records taken from the log: `transaction` (which applies them, skipping repeats, and records
+ * the job's position) in one transaction, then the log commit past the last record. Nothing for no records.
+ */
+export const applyThenCommit = <E, R>(
+  name: string,
+  items: ReadonlyArray<StoredEvents.Item>,
+  transaction: Effect.Effect<void, E, R>
+) =>
+  Effect.gen(function* () {
+    if (items.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const log = yield* EventLog.EventLog
+    yield* sql.withTransaction(transaction)
+    yield* log.commit(name, items[items.length - 1]!.record.offset)
+  })
+
 /** Handles the next batch of the log, if any; returns how much work that was. */
 export const step = (max = 1000) => readAndApply(consumer, max, apply)
 
@@ -99,31 +116,28 @@ export const step = (max = 1000) => readAndApply(consumer, max, apply)
  * audience job, see `Worker`), then commits past them.
  */
 export const apply = (items: ReadonlyArray<StoredEvents.Item>) =>
-  Effect.gen(function* () {
-    if (items.length === 0) return
-    const sql = yield* SqlClient.SqlClient
-    const log = yield* EventLog.EventLog
-    const store = yield* EventStore.EventStore
-    yield* sql.withTransaction(
-      Effect.gen(function* () {
-        const rows = yield* sql<{ readonly position: number | string }>`
+  applyThenCommit(
+    consumer,
+    items,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* EventStore.EventStore
+      const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
-        const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
-        if (fresh.length === 0) return
-        for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
-          for (const count of yield* store.countBySeqRanges(tenant, ranges)) {
-            yield* sql`INSERT INTO daily_event_counts ${sql.insert({ tenant, ...count })}
+      const { fresh, high } = unseen(items, Number(rows[0]?.position ?? 0))
+      if (fresh.length === 0) return
+      for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
+        for (const count of yield* store.countBySeqRanges(tenant, ranges)) {
+          yield* sql`INSERT INTO daily_event_counts ${sql.insert({ tenant, ...count })}
             ON CONFLICT (tenant, day, type) DO UPDATE SET
               events = daily_event_counts.events + excluded.events,
               identified = daily_event_counts.identified + excluded.identified`
-          }
         }
-        yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: high })}
+      }
+      yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: high })}
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`
-      })
-    )
-    yield* log.commit(consumer, items[items.length - 1]!.record.offset)
-  })
+    })
+  )
 
 export interface DailyCount {
   readonly day: string

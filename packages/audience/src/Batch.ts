@@ -20,6 +20,7 @@ import { type FieldInfo, fields, itemsOf, payloadOf, readKey, readNumber } from 
 import { clone as cloneState, DAY, type State } from "./internal/state.js"
 import { compileWhere, type Test } from "./internal/where.js"
 import * as Engine from "./internal/engine.js"
+import { countingByVisitor } from "./internal/byVisitor.js"
 import { compiledOf } from "./internal/program.js"
 import type * as Membership from "./Membership.js"
 import type { Program } from "./Program.js"
@@ -447,13 +448,7 @@ export const backfill = (
   onProgress?: (progress: Progress) => void,
   every = 10_000
 ): Backfill => {
-  const byVisitor = new Map<string, Array<VisitorEvent>>()
-  for (const e of events) {
-    if (!counts(e)) continue
-    const list = byVisitor.get(e.visitor!)
-    if (list === undefined) byVisitor.set(e.visitor!, [e])
-    else list.push(e)
-  }
+  const byVisitor = countingByVisitor(events)
   const states = new Map<string, VisitorState.VisitorState>()
   const memberships = new Map<string, ReadonlyArray<Membership.Status>>()
   const sizes = new Map(program.audiences.map((a) => [a.id, Size.make()]))

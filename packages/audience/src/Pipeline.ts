@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Evaluator from "./Evaluator.js"
 import type * as Membership from "./Membership.js"
 import { MembershipStore, type MembershipStoreError } from "./MembershipStore.js"
+import { countingByVisitor } from "./internal/byVisitor.js"
 import type { Program } from "./Program.js"
 import { counts, type VisitorEvent } from "./VisitorEvent.js"
 import * as VisitorState from "./VisitorState.js"
@@ -139,15 +140,8 @@ export const coalesce = (changes: ReadonlyArray<Membership.Change>): Array<Membe
  */
 export const ingestAll = (tenant: string, program: Program, events: Iterable<VisitorEvent>): ChangesPerVisitor =>
   Effect.gen(function* () {
-    const byVisitor = new Map<string, Array<VisitorEvent>>()
-    for (const event of events) {
-      if (!counts(event)) continue
-      const list = byVisitor.get(event.visitor!)
-      if (list === undefined) byVisitor.set(event.visitor!, [event])
-      else list.push(event)
-    }
     const out = new Map<string, ReadonlyArray<Membership.Change>>()
-    for (const [visitor, list] of byVisitor) {
+    for (const [visitor, list] of countingByVisitor(events)) {
       let state = yield* load(tenant, visitor, program)
       const changes: Array<Membership.Change> = []
       for (const event of list) {
