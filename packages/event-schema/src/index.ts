@@ -23,3 +23,11 @@ export * as Money from "./Money.js"
  * @since 0.1.0
  */
 export * as SchemaVersion from "./SchemaVersion.js"
+
+/**
+ * The stored form of an event (`StoredEvent`, `SequencedEvent`) and its limits, shared by the collector, the
+ * storage, the reports and the audience engine.
+ *
+ * @since 0.2.0
+ */
+export * as StoredEvent from "./StoredEvent.js"

@@ -1,91 +1,58 @@
 /**
- * The shape of an event as the storage layer keeps it. The storage layer does not know the event
- * vocabulary: it stores a few indexed columns (tenant, id, type, site, times, pseudonymous visitor)
- * and an opaque JSON payload plus the JSON consent receipt that allowed the event to be stored.
+ * Stored event models, defined once in @openaudience/event-schema (its `StoredEvent` module) and re-exported here
+ * flat because every caller of the store uses them.
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import { StoredEvent as Model } from "@openaudience/event-schema"
 
 /**
- * The latest `receivedAt` the store accepts: 9999-12-31T23:59:59.999Z, the last instant both SQL dialects can turn
- * into a date (what `EventStore.countBySeqRanges` counts by). The earliest is 0 (1970-01-01).
+ * The latest `receivedAt` the store accepts (see `StoredEvent.maxReceivedAt` of @openaudience/event-schema).
  *
  * @since 0.2.0
  * @category models
  */
-export const maxReceivedAt = 253_402_300_799_999
+export const maxReceivedAt = Model.maxReceivedAt
 
 /**
- * Whether `receivedAt` is one the store accepts: integer epoch ms from 0 to `maxReceivedAt`.
+ * Whether `receivedAt` is one the store accepts (see `StoredEvent.isReceivedAt` of @openaudience/event-schema).
  *
  * @since 0.2.0
  * @category models
  */
-export const isReceivedAt = (receivedAt: unknown): receivedAt is number =>
-  Number.isSafeInteger(receivedAt) && (receivedAt as number) >= 0 && (receivedAt as number) <= maxReceivedAt
+export const isReceivedAt = Model.isReceivedAt
 
 /**
- * An event to store. `(tenant, eventId)` identifies it: storing the same pair twice keeps the first.
- *
- * - `receivedAt`: when the collector received it, epoch milliseconds (integer, from 1970 to the end of 9999: see
- *   `maxReceivedAt`).
- * - `clientTs`: the time the browser or server reported, epoch milliseconds, or `null`.
- * - `visitor`: the pseudonymous visitor key (never a raw identifier), or `null`.
- * - `payload`: any JSON value (normally an object), stored as JSONB on PostgreSQL and TEXT on SQLite.
- * - `consent`: the JSON consent receipt that allowed storing the event, or `null`.
+ * An event to store.
  *
  * @since 0.1.0
  * @category models
  */
-export const StoredEvent = Schema.Struct({
-  tenant: Schema.String,
-  eventId: Schema.String,
-  type: Schema.String,
-  site: Schema.String,
-  receivedAt: Schema.Int,
-  clientTs: Schema.NullOr(Schema.Int),
-  visitor: Schema.NullOr(Schema.String),
-  payload: Schema.Unknown,
-  consent: Schema.NullOr(Schema.Unknown)
-})
+export const StoredEvent = Model.StoredEvent
 
 /**
- * An event to store (see the `StoredEvent` schema).
+ * An event to store.
  *
  * @since 0.1.0
  * @category models
  */
-export interface StoredEvent extends Schema.Schema.Type<typeof StoredEvent> {}
+export type StoredEvent = Model.StoredEvent
 
 /**
- * A stored event with its sequence number: `seq` grows with every accepted event in the whole
- * database (across tenants), so newer events have larger numbers. It is never reused.
+ * A stored event with its sequence number.
  *
  * @since 0.1.0
  * @category models
  */
-export const SequencedEvent = Schema.Struct({
-  ...StoredEvent.fields,
-  seq: Schema.Int
-})
+export const SequencedEvent = Model.SequencedEvent
 
 /**
- * A stored event with its sequence number (see the `SequencedEvent` schema).
+ * A stored event with its sequence number.
  *
  * @since 0.1.0
  * @category models
  */
-export interface SequencedEvent extends Schema.Schema.Type<typeof SequencedEvent> {}
-
-/**
- * What happened to one input event of an append: stored now, or already stored (earlier, or earlier
- * in the same batch) and therefore not stored again.
- *
- * @since 0.1.0
- * @category models
- */
-export const AppendOutcome = Schema.Literal("accepted", "duplicate")
+export type SequencedEvent = Model.SequencedEvent
 
 /**
  * What happened to one input event of an append.
@@ -93,24 +60,28 @@ export const AppendOutcome = Schema.Literal("accepted", "duplicate")
  * @since 0.1.0
  * @category models
  */
-export type AppendOutcome = typeof AppendOutcome.Type
+export const AppendOutcome = Model.AppendOutcome
 
 /**
- * The result of appending a batch: one outcome per input event, in input order, and the totals.
+ * What happened to one input event of an append.
  *
  * @since 0.1.0
  * @category models
  */
-export const AppendResult = Schema.Struct({
-  outcomes: Schema.Array(AppendOutcome),
-  accepted: Schema.Int,
-  duplicates: Schema.Int
-})
+export type AppendOutcome = Model.AppendOutcome
 
 /**
- * The result of appending a batch (see the `AppendResult` schema).
+ * The result of appending a batch.
  *
  * @since 0.1.0
  * @category models
  */
-export interface AppendResult extends Schema.Schema.Type<typeof AppendResult> {}
+export const AppendResult = Model.AppendResult
+
+/**
+ * The result of appending a batch.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AppendResult = Model.AppendResult
