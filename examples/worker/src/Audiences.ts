@@ -31,7 +31,7 @@ import {
   VisitorEvent,
   VisitorState
 } from "@openaudience/audience"
-import { SqlEventLog } from "@openaudience/eventlog"
+import { SqlEventLog, StoredEvents } from "@openaudience/eventlog"
 import { AudienceStore, EventStore, Migrations } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -39,7 +39,6 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { applyThenCommit, readAndApply, unseen } from "./DailyCounts.js"
-import * as StoredEvents from "./StoredEvents.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/audiences"

@@ -6,11 +6,10 @@
  * redelivery (a crash before the log commit, NATS redelivering unacknowledged messages, the relay forwarding a
  * record twice) never counts an event twice, and the log commit afterwards never skips one.
  */
-import { EventLog, type LoggedRecord } from "@openaudience/eventlog"
+import { EventLog, type LoggedRecord, StoredEvents } from "@openaudience/eventlog"
 import { EventStore, Migrations } from "@openaudience/storage-sql"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import * as StoredEvents from "./StoredEvents.js"
 
 /** The consumer name this job commits its offsets under. */
 export const consumer = "worker/daily-counts"

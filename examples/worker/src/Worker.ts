@@ -5,7 +5,7 @@
  * never stalls the other; failures are logged and retried with backoff: the log keeps every record until a job
  * has committed past it.
  */
-import { EventLog } from "@openaudience/eventlog"
+import { EventLog, StoredEvents } from "@openaudience/eventlog"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
@@ -13,7 +13,6 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Audiences from "./Audiences.js"
 import * as DailyCounts from "./DailyCounts.js"
-import * as StoredEvents from "./StoredEvents.js"
 
 const idle = Duration.millis(250)
 

@@ -4,4 +4,5 @@
 export * as Audiences from "./Audiences.js"
 export * as DailyCounts from "./DailyCounts.js"
 export * as Worker from "./Worker.js"
-export * as StoredEvents from "./StoredEvents.js"
+/** Moved to @openaudience/eventlog; re-exported until the server imports it from there. */
+export { StoredEvents } from "@openaudience/eventlog"

@@ -27,6 +27,13 @@ export * from "./EventLogError.js"
 export * from "./LogRecord.js"
 
 /**
+ * The log record format naming stored events by runs of `seq` (`toLogRecords`, `rangesOf`, `take`, …).
+ *
+ * @since 0.1.0
+ */
+export * as StoredEvents from "./StoredEvents.js"
+
+/**
  * The event log in SQL tables (SQLite or PostgreSQL).
  *
  * @since 0.1.0

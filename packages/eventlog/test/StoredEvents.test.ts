@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { LoggedRecord } from "@openaudience/eventlog"
 import * as fc from "effect/FastCheck"
-import { StoredEvents } from "../src/index.js"
+import { type LoggedRecord, StoredEvents } from "../src/index.js"
 
 const logged = (record: { tenant: string; key: string; payload: unknown }, offset: number): LoggedRecord => ({
   ...record,

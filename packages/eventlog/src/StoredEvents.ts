@@ -1,9 +1,9 @@
 /**
- * How the collector tells the worker what it stored: per group commit and tenant, ONE event log record naming the
- * stored events by runs of `seq` (`{ stored: [[first, last], …], events: n }`), written in the transaction that
- * stores them, instead of a record per event. The jobs share each read of the log and take from the event store
- * what they need of those events: the daily counts have the database count them (`EventStore.countBySeqRanges`),
- * the audience job reads the events of tenants that have audiences (`EventStore.bySeqRanges`).
+ * The log record format between the event write path and the workers: per committed group and tenant, ONE event
+ * log record naming the stored events by runs of `seq` (`{ stored: [[first, last], …], events: n }`), written in
+ * the transaction that stores them, instead of a record per event. The jobs share each read of the log and take
+ * from the event store what they need of those events (storage-sql's daily counts have the database count them,
+ * the audience job reads the events of tenants that have audiences).
  *
  * Why: a record per event was a second row and a second random index entry for every pixel, in the transaction the
  * pixel waits behind, and the log's largest cost at load. A run names exactly the events stored (the single
@@ -13,25 +13,52 @@
  *
  * Records of the earlier format (one per event, `{ seq, … }`) are read as a run of one, so a log written by an
  * earlier version is still applied.
+ *
+ * @since 0.1.0
  */
-import type { LoggedRecord, LogRecord } from "@openaudience/eventlog"
-import type { EventStore } from "@openaudience/storage-sql"
+import type { LoggedRecord, LogRecord } from "./LogRecord.js"
 
-/** The partition key of these records: they are per tenant and commit, not per visitor. */
+/**
+ * The partition key of these records: they are per tenant and commit, not per visitor.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const key = "stored-events"
 
-/** A record's payload: the runs of stored `seq`s (inclusive, ascending) and how many events they name. */
+/**
+ * An inclusive run of stored `seq`s, `first <= last` (structurally the same as storage-sql's `EventStore.SeqRange`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SeqRange = readonly [first: number, last: number]
+
+/**
+ * A record's payload: the runs of stored `seq`s (inclusive, ascending) and how many events they name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface StoredPayload {
-  readonly stored: ReadonlyArray<EventStore.SeqRange>
+  readonly stored: ReadonlyArray<SeqRange>
   readonly events: number
 }
 
-/** At most this many events in one step of a job (one record more than that is still taken whole). */
+/**
+ * At most this many events in one step of a job (one record more than that is still taken whole).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const eventsPerStep = 10_000
 
 /**
  * The log records for events stored in one transaction: one per tenant (in order of first appearance), naming
  * its events' seqs as ascending runs.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const toLogRecords = (
   accepted: ReadonlyArray<{ readonly tenant: string; readonly seq: number }>
@@ -51,8 +78,11 @@ export const toLogRecords = (
 }
 
 /**
- * `seqs` (sorted here, in place) as ascending runs of consecutive seqs, each seq once. Self-contained: the SQLite
- * writer thread runs this very function's text.
+ * `seqs` (sorted here, in place) as ascending runs of consecutive seqs, each seq once. Self-contained (no imports,
+ * no closure), so a writer thread can use it as it is.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const runsOf = (seqs: Array<number>): Array<[number, number]> => {
   seqs.sort((a, b) => a - b)
@@ -70,12 +100,15 @@ const isSeq = (value: unknown): value is number => typeof value === "number" && 
 /**
  * The runs of stored events a record names: those of a `stored` payload, a run of one for a record of the earlier
  * per-event format, none for anything else (membership changes, foreign records).
+ *
+ * @since 0.1.0
+ * @category combinators
  */
-export const rangesOf = (record: LoggedRecord): ReadonlyArray<EventStore.SeqRange> => {
+export const rangesOf = (record: LoggedRecord): ReadonlyArray<SeqRange> => {
   const payload = record.payload as { readonly stored?: unknown; readonly seq?: unknown } | null
   if (payload === null || typeof payload !== "object") return []
   if (Array.isArray(payload.stored)) {
-    const ranges: Array<EventStore.SeqRange> = []
+    const ranges: Array<SeqRange> = []
     for (const run of payload.stored as ReadonlyArray<unknown>) {
       if (Array.isArray(run) && run.length === 2 && isSeq(run[0]) && isSeq(run[1]) && run[0] <= run[1]) {
         ranges.push([run[0], run[1]])
@@ -87,19 +120,29 @@ export const rangesOf = (record: LoggedRecord): ReadonlyArray<EventStore.SeqRang
 }
 
 /** How many events the runs name (an upper bound of what the store still holds). */
-const sizeOf = (ranges: ReadonlyArray<EventStore.SeqRange>): number => {
+const sizeOf = (ranges: ReadonlyArray<SeqRange>): number => {
   let n = 0
   for (const [first, last] of ranges) n += last - first + 1
   return n
 }
 
-/** A log record and the runs of stored events it names. */
+/**
+ * A log record and the runs of stored events it names.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Item {
   readonly record: LoggedRecord
-  readonly ranges: ReadonlyArray<EventStore.SeqRange>
+  readonly ranges: ReadonlyArray<SeqRange>
 }
 
-/** Records taken for a step, and whether records read were left for the next step. */
+/**
+ * Records taken for a step, and whether records read were left for the next step.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Batch {
   readonly items: ReadonlyArray<Item>
   readonly cut: boolean
@@ -107,8 +150,10 @@ export interface Batch {
 
 /**
  * Takes the first of `records` (at least one) naming at most `budget` events in all. The jobs read what they need
- * of those events themselves: the daily counts have the database count them, the audience job reads the events of
- * tenants with audiences.
+ * of those events themselves.
+ *
+ * @since 0.1.0
+ * @category combinators
  */
 export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep): Batch => {
   const items: Array<Item> = []
@@ -123,9 +168,14 @@ export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerSte
   return { items, cut: items.length < records.length }
 }
 
-/** The ranges of `items`, per tenant (tenants in order of first appearance). */
-export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<EventStore.SeqRange>> => {
-  const tenants = new Map<string, Array<EventStore.SeqRange>>()
+/**
+ * The ranges of `items`, per tenant (tenants in order of first appearance).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<SeqRange>> => {
+  const tenants = new Map<string, Array<SeqRange>>()
   for (const { record, ranges } of items) {
     if (ranges.length === 0) continue
     const list = tenants.get(record.tenant)
@@ -136,8 +186,11 @@ export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<EventSto
 }
 
 /**
- * How much a step did, for the worker's pacing: the events (as named) and records it applied, and at least
+ * How much a step did, for a runner's pacing: the events (as named) and records it applied, and at least
  * `eventsPerStep` when more records may be waiting (the batch was cut, or the read returned all `max` it asked for).
+ *
+ * @since 0.1.0
+ * @category combinators
  */
 export const workOf = (batch: Batch, read: number, max: number): number => {
   let work = 0
