@@ -31,6 +31,7 @@ if (!existsSync(chromium)) {
 run("build", "pnpm", ["run", "build"])
 run("typecheck", "pnpm", ["run", "typecheck"])
 run("lint", "pnpm", ["exec", "biome", "ci", "."])
+run("architecture", "node", ["scripts/check-architecture.mjs"])
 run("unit, integration and browser tests", "pnpm", ["exec", "vitest", "run"])
 if (existsSync("scripts/check-packages.mjs")) run("package checks", "node", ["scripts/check-packages.mjs"])
 console.log("\n✔ all test steps passed")
