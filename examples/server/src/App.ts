@@ -9,7 +9,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { EventLog, NatsEventLog, SqlEventLog } from "@openaudience/eventlog"
+import { EventLog, NatsEventLog, Relay, SqlEventLog } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
 import { AudienceStore, Database, EventStore, Migrations, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
@@ -21,7 +21,6 @@ import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as PrivacyLedger from "./PrivacyLedger.js"
-import * as Relay from "./Relay.js"
 import * as Salts from "./Salts.js"
 import * as SqliteWriter from "./SqliteWriter.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -88,7 +87,9 @@ const workers = Layer.unwrapEffect(
       })
     )
     return Layer.unwrapScoped(
-      Effect.map(EventLog.EventLog, (target) => Layer.merge(Relay.layer(target), Worker.layer))
+      Effect.map(Effect.zip(SqlEventLog.make, EventLog.EventLog), ([source, target]) =>
+        Layer.merge(Relay.layer(source, target), Worker.layer)
+      )
     ).pipe(Layer.provide(nats))
   })
 )

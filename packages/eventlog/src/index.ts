@@ -34,6 +34,20 @@ export * from "./LogRecord.js"
 export * as StoredEvents from "./StoredEvents.js"
 
 /**
+ * Jobs consuming the log of stored events with apply-then-commit, and their runner (`Job`, `run`, `layer`).
+ *
+ * @since 0.1.0
+ */
+export * as Consumer from "./Consumer.js"
+
+/**
+ * The outbox relay from one event log to another (the SQL log to NATS JetStream).
+ *
+ * @since 0.1.0
+ */
+export * as Relay from "./Relay.js"
+
+/**
  * The event log in SQL tables (SQLite or PostgreSQL).
  *
  * @since 0.1.0

@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventLog, EventLogError } from "@openaudience/eventlog"
+import { EventLog, EventLogError, Relay } from "../src/index.js"
 import * as Effect from "effect/Effect"
-import * as Relay from "../src/Relay.js"
 
 const record = (i: number) => ({ tenant: "t", key: `k${i % 3}`, payload: { eventId: `e${i}`, type: "page_view" } })
 
