@@ -8,14 +8,17 @@
  * acknowledged survives a crash. Group commit makes that one sync per batch, not per event.
  * `busy_timeout` makes a writer wait for another process's lock instead of failing at once.
  *
+ * Each driver is an optional peer dependency, imported only when a URL of its dialect is opened:
+ * `@effect/sql-sqlite-node` for `sqlite:` URLs, `@effect/sql-pg` for `postgres://` URLs. A URL whose
+ * driver is not installed fails the layer with an `InvalidConfig` error naming the package to install.
+ *
  * @since 0.1.0
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -25,6 +28,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Driver from "./internal/driver.js"
 import { StorageError } from "./StorageError.js"
 
 /**
@@ -139,56 +143,63 @@ const retryBusyTransactions = (sql: SqliteClient.SqliteClient) => {
   ;(sql as { withTransaction: SqlClient.SqlClient["withTransaction"] }).withTransaction = retried
 }
 
-const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> => {
-  const pragmas = Layer.effectDiscard(
-    Effect.gen(function* () {
-      const sql = yield* SqliteClient.SqliteClient
-      yield* sql`PRAGMA synchronous = FULL`
-      yield* sql`PRAGMA busy_timeout = ${sql.literal(String(sqliteBusyTimeoutMs))}`
-      retryBusyTransactions(sql)
-    })
-  )
-  const client = Layer.unwrapEffect(
-    Effect.as(
-      Effect.try(() => {
-        if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
-      }),
-      pragmas.pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
-    )
-  )
-  return client.pipe(
-    Layer.catchAllCause((cause) =>
-      Layer.fail(
-        new StorageError({
-          reason: "Unavailable",
-          message: `Cannot open the SQLite database ${display}: ${describeCause(cause)}`,
-          cause: Cause.squash(cause)
+const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  Layer.unwrapEffect(
+    Effect.map(Driver.load("sqlite"), (Sqlite) => {
+      const pragmas = Layer.effectDiscard(
+        Effect.gen(function* () {
+          const sql = yield* Sqlite.SqliteClient
+          yield* sql`PRAGMA synchronous = FULL`
+          yield* sql`PRAGMA busy_timeout = ${sql.literal(String(sqliteBusyTimeoutMs))}`
+          retryBusyTransactions(sql)
         })
       )
-    )
+      const client = Layer.unwrapEffect(
+        Effect.as(
+          Effect.try(() => {
+            if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+          }),
+          pragmas.pipe(Layer.provideMerge(Sqlite.layer({ filename })))
+        )
+      )
+      return client.pipe(
+        Layer.catchAllCause((cause) =>
+          Layer.fail(
+            new StorageError({
+              reason: "Unavailable",
+              message: `Cannot open the SQLite database ${display}: ${describeCause(cause)}`,
+              cause: Cause.squash(cause)
+            })
+          )
+        )
+      )
+    })
   )
-}
 
 const postgresLayer = (
   url: Redacted.Redacted<string>,
   display: string
 ): Layer.Layer<SqlClient.SqlClient, StorageError> =>
-  PgClient.layer({ url, applicationName: "openaudience" }).pipe(
-    Layer.catchAllCause((cause) =>
-      Layer.fail(
-        new StorageError({
-          reason: "Unavailable",
-          message: `Cannot connect to PostgreSQL at ${display}: ${describeCause(cause)}`,
-          cause: Cause.squash(cause)
-        })
+  Layer.unwrapEffect(
+    Effect.map(Driver.load("pg"), (Pg) =>
+      Pg.layer({ url, applicationName: "openaudience" }).pipe(
+        Layer.catchAllCause((cause) =>
+          Layer.fail(
+            new StorageError({
+              reason: "Unavailable",
+              message: `Cannot connect to PostgreSQL at ${display}: ${describeCause(cause)}`,
+              cause: Cause.squash(cause)
+            })
+          )
+        )
       )
     )
   )
 
 /**
- * An `SqlClient` layer for a database URL (see the module doc for the forms). A malformed URL or an
- * unreachable database fails the layer with a `StorageError` whose message names the database but
- * never its password.
+ * An `SqlClient` layer for a database URL (see the module doc for the forms). A malformed URL, a
+ * driver that is not installed (`InvalidConfig`) or an unreachable database (`Unavailable`) fails the
+ * layer with a `StorageError` whose message names the database but never its password.
  *
  * @since 0.1.0
  * @category layers

@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { Database, EventStore, Migrations } from "../src/index.js"
+import * as Driver from "../src/internal/driver.js"
 import { event, tempDir } from "./fixtures.js"
 
 describe("Database.parseUrl", () => {
@@ -82,6 +83,79 @@ describe("Database.layerFromUrl", () => {
       assert.notInclude(error.message, "hunter2")
     })
   )
+
+  describe("a driver that is not installed", () => {
+    // What Node's import() rejects with when a package is absent from node_modules.
+    const notInstalled = (name: string) => () =>
+      Promise.reject(
+        Object.assign(new Error(`Cannot find package '${name}' imported from /app/node_modules/x/Database.js`), {
+          code: "ERR_MODULE_NOT_FOUND"
+        })
+      )
+    const open = (url: string, imports: Partial<Driver.DriverImports>) =>
+      Effect.gen(function* () {
+        const drivers = yield* Driver.Drivers
+        return yield* Effect.flip(
+          Effect.provide(SqlClient.SqlClient, Database.layerFromUrl(url)).pipe(
+            Effect.provideService(Driver.Drivers, { ...drivers, ...imports })
+          )
+        )
+      })
+
+    it.effect("fails a postgres:// URL with InvalidConfig naming @effect/sql-pg, and never loads it for SQLite", () =>
+      Effect.gen(function* () {
+        const error = yield* open("postgres://oa:hunter2@db/oa", { pg: notInstalled("@effect/sql-pg") })
+        assert.strictEqual(error._tag, "StorageError")
+        assert.strictEqual(error.reason, "InvalidConfig")
+        assert.include(error.message, "npm install @effect/sql-pg")
+        assert.include(error.message, "optional peer dependency of @openaudience/storage-sql")
+        assert.notInclude(error.message, "hunter2")
+        // Without the PostgreSQL driver, SQLite still opens.
+        const rows = yield* Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          return yield* sql<{ one: number }>`SELECT 1 AS one`
+        }).pipe(
+          Effect.provide(Database.layerFromUrl("sqlite::memory:")),
+          Effect.provideService(Driver.Drivers, {
+            sqlite: () => import("@effect/sql-sqlite-node/SqliteClient"),
+            pg: notInstalled("@effect/sql-pg")
+          }),
+          Effect.scoped
+        )
+        assert.deepStrictEqual(rows, [{ one: 1 }])
+      })
+    )
+
+    it.effect("fails a sqlite: URL with InvalidConfig naming @effect/sql-sqlite-node", () =>
+      Effect.gen(function* () {
+        const error = yield* open("sqlite::memory:", { sqlite: notInstalled("@effect/sql-sqlite-node") })
+        assert.strictEqual(error.reason, "InvalidConfig")
+        assert.include(error.message, "npm install @effect/sql-sqlite-node")
+        assert.include(error.message, "sqlite: URLs only")
+      })
+    )
+
+    it.effect("a driver that is installed but fails to load is reported as such, not as missing", () =>
+      Effect.gen(function* () {
+        const error = yield* open("sqlite::memory:", {
+          sqlite: () => Promise.reject(new Error("The module was compiled against a different Node.js version"))
+        })
+        assert.strictEqual(error.reason, "InvalidConfig")
+        assert.match(error.message, /Cannot load the SQLite driver @effect\/sql-sqlite-node: The module was compiled/)
+        assert.notInclude(error.message, "npm install")
+      })
+    )
+
+    it.effect("recognizes the error of a real import() of a missing package, by its exact name", () =>
+      Effect.gen(function* () {
+        const absent = "@effect/sql-pg-not-installed"
+        const error = yield* Effect.flip(Effect.tryPromise(() => import(/* @vite-ignore */ absent)))
+        assert.isTrue(Driver.isNotInstalled(error.cause, absent))
+        assert.isFalse(Driver.isNotInstalled(error.cause, "@effect/sql-pg"))
+        assert.isFalse(Driver.isNotInstalled(new Error("Cannot find module 'pg'"), "@effect/sql-pg"))
+      })
+    )
+  })
 
   it.scoped("opens SQLite in WAL mode with synchronous=FULL and a busy timeout, creating the directory", () =>
     Effect.gen(function* () {
