@@ -11,7 +11,14 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { EventLog, NatsEventLog, Relay, SqlEventLog } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
-import { AudienceStore, Database, EventStore, Migrations, SqlMembershipStore } from "@openaudience/storage-sql"
+import {
+  AudienceStore,
+  Database,
+  EventStore,
+  Migrations,
+  SqlMembershipStore,
+  SqlPrivacyBudget
+} from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -20,7 +27,6 @@ import * as Committer from "./Committer.js"
 import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
-import * as PrivacyLedger from "./PrivacyLedger.js"
 import * as Salts from "./Salts.js"
 import * as SqliteWriter from "./SqliteWriter.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -94,8 +100,13 @@ const workers = Layer.unwrapEffect(
   })
 )
 
+/** The partners' privacy budgets, kept in the database, with the configured limit (`OA_PRIVACY_BUDGET`). */
+const privacyBudget = Layer.unwrapEffect(
+  Effect.map(ServerConfig, (config) => SqlPrivacyBudget.layer(config.privacyBudget))
+)
+
 /** Everything below the HTTP listener. */
-export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, PrivacyLedger.layer).pipe(
+export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, privacyBudget).pipe(
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
 )

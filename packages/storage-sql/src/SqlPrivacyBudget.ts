@@ -1,24 +1,41 @@
 /**
- * The anonymizer's `PrivacyBudget` service kept in the server's database, so the ε (and δ) a partner has received
- * survives restarts and is shared by every server instance on the same database. An in-memory budget would reset
- * on restart and let a partner average the noise away.
+ * The anonymizer's `PrivacyBudget` port over SQL (SQLite and PostgreSQL through `SqlClient`), so the ε (and δ) a
+ * partner has received survives restarts and is shared by every process on the same database. An in-memory budget
+ * would reset on restart and let a partner average the noise away.
  *
  * Two tables: `privacy_budgets` holds what each (tenant, partner) pair has spent, `privacy_charges` every accepted
  * charge. A charge is one transaction whose check and spend are a single conditional `UPDATE … WHERE spent + cost ≤
  * limit`: on PostgreSQL concurrent transactions queue on the row lock and re-check the condition against the
- * committed row, on SQLite writers are serialized by the database lock, so concurrent queries can never overspend.
- * Limits come from configuration (`OA_PRIVACY_BUDGET`, `OA_PRIVACY_BUDGET_DELTA`) and are not stored: lowering
- * them takes effect at once for everything not yet spent.
+ * committed row, on SQLite writers are serialized by the database lock, so concurrent charges can never overspend.
+ * Limits are given by the caller (an app reads them from its configuration) and are not stored: lowering them
+ * takes effect at once for everything not yet spent.
+ *
+ * @since 0.2.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Noise, PrivacyBudget } from "@openaudience/anonymizer"
-import { Migrations, type StorageError } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { ServerConfig } from "./ServerConfig.js"
+import type * as Migrations from "./Migrations.js"
+import { run } from "./Migrations.js"
+import type { StorageError } from "./StorageError.js"
 
-/** The server's own migrations (tracked in `server_migrations`). */
+/**
+ * The name of the table that records which ledger migrations were applied. It keeps the name it had when the
+ * reference server owned these tables, so databases created then are recognised as up to date.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const table = "server_migrations"
+
+/**
+ * The ledger migrations, in order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
 export const migrations: ReadonlyArray<Migrations.Migration> = [
   {
     id: 1,
@@ -52,8 +69,25 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
   }
 ]
 
-/** Brings the server's tables up to date. */
-export const migrate = Migrations.run({ table: "server_migrations", migrations })
+/**
+ * Brings the ledger tables up to date; returns the ids of the migrations applied now.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const migrate: Effect.Effect<ReadonlyArray<number>, StorageError, SqlClient.SqlClient> = run({
+  table,
+  migrations
+})
+
+/**
+ * The total each (tenant, partner) pair may spend: one for all pairs, or a function of the pair (as
+ * `PrivacyBudget.makeMemory` takes it).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Limit = Noise.Cost | ((tenant: string, partner: string) => Noise.Cost)
 
 /** Slack for δ sums, as the in-memory budget allows. */
 const deltaTolerance = 1e-15
@@ -74,14 +108,17 @@ const spentOf = (row: SpentRow | undefined) => ({
 })
 
 /**
- * The budget service over SQL, with `limit` per (tenant, partner) pair. Database failures are defects: the
- * service's contract has no error for them, and a report must not be released when its charge is uncertain.
+ * Builds the budget service over the `SqlClient` in context (the tables must exist: see `migrate` and `layer`).
+ * Database failures are defects: the port has no error for them, and a report must not be released when its
+ * charge is uncertain.
+ *
+ * @since 0.2.0
+ * @category constructors
  */
-export const make = (
-  limit: Noise.Cost
-): Effect.Effect<PrivacyBudget.PrivacyBudget["Type"], never, SqlClient.SqlClient> =>
+export const make = (limit: Limit): Effect.Effect<PrivacyBudget.PrivacyBudget["Type"], never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const limitOf = typeof limit === "function" ? limit : () => limit
 
     const readSpent = (tenant: string, partner: string) =>
       Effect.map(
@@ -92,6 +129,7 @@ export const make = (
 
     const charge = (tenant: string, partner: string, cost: Noise.Cost) =>
       Effect.gen(function* () {
+        const total = limitOf(tenant, partner)
         const at = yield* Clock.currentTimeMillis
         yield* sql`INSERT INTO privacy_budgets ${sql.insert({
           tenant,
@@ -106,11 +144,11 @@ export const make = (
               spent_delta = spent_delta + ${cost.delta},
               updated_at = ${at}
           WHERE tenant = ${tenant} AND partner = ${partner}
-            AND spent_epsilon + ${cost.epsilon} <= ${limit.epsilon + PrivacyBudget.Tolerance}
-            AND spent_delta + ${cost.delta} <= ${limit.delta + deltaTolerance}
+            AND spent_epsilon + ${cost.epsilon} <= ${total.epsilon + PrivacyBudget.Tolerance}
+            AND spent_delta + ${cost.delta} <= ${total.delta + deltaTolerance}
           RETURNING spent_epsilon, spent_delta`
         if (updated.length === 0) {
-          const remaining = remainingOf(limit, yield* readSpent(tenant, partner))
+          const remaining = remainingOf(total, yield* readSpent(tenant, partner))
           return yield* new PrivacyBudget.BudgetExhausted({ tenant, partner, requested: cost, remaining })
         }
         yield* sql`INSERT INTO privacy_charges ${sql.insert({
@@ -120,7 +158,7 @@ export const make = (
           epsilon: cost.epsilon,
           delta: cost.delta
         })}`
-        return remainingOf(limit, spentOf(updated[0]))
+        return remainingOf(total, spentOf(updated[0]))
       })
 
     return PrivacyBudget.PrivacyBudget.of({
@@ -133,7 +171,7 @@ export const make = (
         }),
       remaining: (tenant, partner) =>
         readSpent(tenant, partner).pipe(
-          Effect.map((spent) => remainingOf(limit, spent)),
+          Effect.map((spent) => remainingOf(limitOf(tenant, partner), spent)),
           Effect.orDie
         ),
       ledger: (tenant, partner) =>
@@ -152,13 +190,12 @@ export const make = (
     })
   })
 
-/** The budget layer: migrates the ledger tables, then serves `PrivacyBudget` with the configured limit. */
-export const layer: Layer.Layer<PrivacyBudget.PrivacyBudget, StorageError, SqlClient.SqlClient | ServerConfig> =
-  Layer.effect(
-    PrivacyBudget.PrivacyBudget,
-    Effect.gen(function* () {
-      const config = yield* ServerConfig
-      yield* migrate
-      return yield* make(config.privacyBudget)
-    })
-  )
+/**
+ * The budget layer: migrates the ledger tables when it is built, then serves `PrivacyBudget` with `limit` per
+ * (tenant, partner) pair.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (limit: Limit): Layer.Layer<PrivacyBudget.PrivacyBudget, StorageError, SqlClient.SqlClient> =>
+  Layer.effect(PrivacyBudget.PrivacyBudget, Effect.zipRight(migrate, make(limit)))

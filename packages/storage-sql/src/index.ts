@@ -49,6 +49,13 @@ export * from "./StoredEvent.js"
 export * as SqlMembershipStore from "./SqlMembershipStore.js"
 
 /**
+ * The anonymizer package's `PrivacyBudget` over SQL: the (tenant, partner) privacy ledger and its migrations.
+ *
+ * @since 0.2.0
+ */
+export * as SqlPrivacyBudget from "./SqlPrivacyBudget.js"
+
+/**
  * Audience definitions per tenant (name, status, rule document, version) and the revision workers apply.
  *
  * @since 0.1.0
