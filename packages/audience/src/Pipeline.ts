@@ -4,8 +4,7 @@
  * Each step loads the visitor's state, applies the pure `Evaluator` function and commits the new state, the
  * next time to check it and the membership changes together. Time comes from `Clock`.
  *
- * Audience edits are the worker's job: compile the new `Program`, then per stored visitor `Program.migrate`
- * (and `Batch.rebuild` from stored events when the migration is incomplete) and `Evaluator.refresh`.
+ * `Sync` runs these steps as a job (edits and backfills, the event stream, the sweep) over its ports.
  *
  * @since 0.1.0
  */

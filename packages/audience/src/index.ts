@@ -22,6 +22,11 @@ export * as AudienceRule from "./AudienceRule.js"
 export * as Batch from "./Batch.js"
 
 /**
+ * @since 0.3.0
+ */
+export * as ChangeSink from "./ChangeSink.js"
+
+/**
  * @since 0.1.0
  */
 export * as Evaluator from "./Evaluator.js"
@@ -65,6 +70,21 @@ export * as RuleError from "./RuleError.js"
  * @since 0.1.0
  */
 export * as Size from "./Size.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as Sync from "./Sync.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as SyncSource from "./SyncSource.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as SyncStore from "./SyncStore.js"
 
 /**
  * @since 0.1.0
