@@ -1,82 +1,41 @@
 /**
  * RFC 9457 problem details: every error the server answers is `application/problem+json` with a stable
  * `type` URI, a human title, the HTTP status and, for input problems, the field at fault. Never a stack trace.
+ * The model and the collector's problems are @openaudience/collector's `Problem`; the admin routes add their own.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Problem as CollectorProblem } from "@openaudience/collector"
 import * as Effect from "effect/Effect"
 import type { ServerResponse } from "node:http"
 
-export const contentType = "application/problem+json"
+export const contentType = CollectorProblem.contentType
 
+/** The collector's problems and the server's own. */
 export type ProblemType =
-  | "invalid-event"
-  | "invalid-body"
-  | "body-too-large"
-  | "unsupported-media-type"
+  | CollectorProblem.Type
   | "unknown-site"
-  | "unauthorized"
   | "forbidden"
   | "not-found"
-  | "method-not-allowed"
   | "invalid-parameter"
   | "invalid-rule"
   | "conflict"
   | "privacy-budget-exhausted"
-  | "unavailable"
-  | "internal"
 
-const titles: Record<ProblemType, string> = {
-  "invalid-event": "The event is invalid",
-  "invalid-body": "The request body is invalid",
-  "body-too-large": "The request body is too large",
-  "unsupported-media-type": "Unsupported media type",
-  "unknown-site": "Unknown site key",
-  unauthorized: "Missing or invalid API key",
-  forbidden: "Forbidden",
-  "not-found": "Not found",
-  "method-not-allowed": "Method not allowed",
-  "invalid-parameter": "Invalid query parameter",
-  "invalid-rule": "The audience rule is invalid",
-  conflict: "Conflict",
-  "privacy-budget-exhausted": "Privacy budget exhausted",
-  unavailable: "Temporarily unavailable",
-  internal: "Internal error"
+const definitions: Record<ProblemType, CollectorProblem.Definition> = {
+  ...CollectorProblem.definitions,
+  "unknown-site": { title: "Unknown site key", status: 400 },
+  forbidden: { title: "Forbidden", status: 403 },
+  "not-found": { title: "Not found", status: 404 },
+  "invalid-parameter": { title: "Invalid query parameter", status: 400 },
+  "invalid-rule": { title: "The audience rule is invalid", status: 422 },
+  conflict: { title: "Conflict", status: 409 },
+  "privacy-budget-exhausted": { title: "Privacy budget exhausted", status: 429 }
 }
 
-const statuses: Record<ProblemType, number> = {
-  "invalid-event": 400,
-  "invalid-body": 400,
-  "body-too-large": 413,
-  "unsupported-media-type": 415,
-  "unknown-site": 400,
-  unauthorized: 401,
-  forbidden: 403,
-  "not-found": 404,
-  "method-not-allowed": 405,
-  "invalid-parameter": 400,
-  "invalid-rule": 422,
-  conflict: 409,
-  "privacy-budget-exhausted": 429,
-  unavailable: 503,
-  internal: 500
-}
+export type Problem = CollectorProblem.Problem
 
-export interface Problem {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail: string
-  readonly field?: string
-  readonly [extension: string]: unknown
-}
-
-export const make = (type: ProblemType, detail: string, extensions: Record<string, unknown> = {}): Problem => ({
-  type: `https://openaudience.dev/problems/${type}`,
-  title: titles[type],
-  status: statuses[type],
-  detail,
-  ...extensions
-})
+export const make = (type: ProblemType, detail: string, extensions: Record<string, unknown> = {}): Problem =>
+  CollectorProblem.of(type, definitions[type], detail, extensions)
 
 /** Writes a problem on a raw node response (hot path). */
 export const send = (res: ServerResponse, problem: Problem, headers: Record<string, string> = {}): void => {

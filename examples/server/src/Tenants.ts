@@ -1,13 +1,12 @@
 /**
- * Tenants: who owns which site keys and API keys, and each tenant's keys derived from the master secret.
- * Lookups are plain synchronous map reads because the collector's hot path calls them per event.
- * API keys are kept only as SHA-256 digests and compared in constant time.
+ * Tenants of the server: the collector's tenants (`@openaudience/collector`'s `Tenant`: site keys, consent policy,
+ * URL allowlist, pseudonym key) plus the API keys of the admin and ingest routes, with their roles. Lookups are
+ * plain synchronous map reads because the collector's hot path calls them per event. API keys are kept only as
+ * SHA-256 digests and compared in constant time.
  */
-import { Pseudonym, Url } from "@openaudience/anonymizer"
-import { Policy } from "@openaudience/consent"
+import { IngestKeys, Tenant as CollectorTenant } from "@openaudience/collector"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { LRUCache } from "lru-cache"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
@@ -16,34 +15,7 @@ import { ServerConfig } from "./ServerConfig.js"
 
 export type Role = "admin" | "ingest"
 
-export interface Tenant {
-  readonly id: string
-  readonly name: string
-  readonly siteKeys: ReadonlySet<string>
-  /** The consent policy every event of this tenant is decided under. */
-  readonly policy: Policy.Policy
-  /** Query parameters kept in page URLs and same-site referrers (everything else is dropped). */
-  readonly urlParams: ReadonlyArray<string>
-  /** Scrubs a page URL with this tenant's allowlist (compiled once). */
-  readonly scrubUrl: (url: string) => string | undefined
-  /**
-   * Scrubs a referrer seen on a page with this tenant's allowlist (compiled once): `scrubbedPageUrl` is the page URL
-   * as `scrubUrl` returned it, whose hostname decides what is the same site.
-   */
-  readonly scrubReferrer: (referrer: string, scrubbedPageUrl: string | undefined) => string | undefined
-  /** Cookieless mode: visitors keyed by a daily salt, truncated IP, generalized user agent and site. */
-  readonly cookieless: boolean
-  /** HMAC key for pseudonymous visitor keys; never leaves the process. */
-  readonly visitorKey: Uint8Array
-  /**
-   * The pseudonymous key of a first-party visitor id (HMAC-SHA256 under `visitorKey`), remembered for the most
-   * recent visitors: a visitor sends several events, and each would compute the same HMAC again.
-   */
-  readonly pseudonym: (visitorId: string) => string
-}
-
-/** Visitors whose pseudonym a tenant remembers (about 150 bytes each). */
-const pseudonymCacheSize = 50_000
+export type Tenant = CollectorTenant.Tenant
 
 interface ApiKeyEntry {
   readonly digest: Buffer
@@ -51,91 +23,54 @@ interface ApiKeyEntry {
   readonly role: Role
 }
 
-export interface TenantsShape {
-  readonly bySite: (siteKey: string) => Tenant | undefined
-  readonly byId: (tenantId: string) => Tenant | undefined
+export interface TenantsShape extends CollectorTenant.Directory {
   /** Resolves a bearer API key to its tenant and role. */
   readonly authenticate: (apiKey: string) => { readonly tenant: Tenant; readonly role: Role } | undefined
-  readonly all: () => ReadonlyArray<Tenant>
 }
 
 export class Tenants extends Context.Tag("@openaudience/example-server/Tenants")<Tenants, TenantsShape>() {}
 
 const digest = (key: string): Buffer => createHash("sha256").update(key, "utf8").digest()
 
-export interface TenantSpec {
-  readonly id: string
-  readonly name: string
-  readonly siteKeys: ReadonlyArray<string>
-  readonly policy: Policy.Policy
-  /** Query parameters kept in URLs; default `Url.defaultAllowParams` (utm_*, product and category parameters). */
-  readonly urlParams?: ReadonlyArray<string>
-  /** Key visitors without cookies (see `Tenant.cookieless`). */
-  readonly cookieless?: boolean
+export interface TenantSpec extends CollectorTenant.TenantSpec {
   readonly apiKeys: ReadonlyArray<{ readonly key: Redacted.Redacted<string>; readonly role: Role }>
 }
 
 /** The API key of an `Authorization: Bearer <key>` header, if that is what the header holds. */
-export const bearerKey = (authorization: string | undefined): string | undefined =>
-  authorization === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1]
+export const bearerKey = (authorization: string | undefined): string | undefined => IngestKeys.bearer(authorization)
 
 export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): TenantsShape => {
-  const sites = new Map<string, Tenant>()
-  const ids = new Map<string, Tenant>()
   const keys: Array<ApiKeyEntry> = []
-  for (const spec of specs) {
-    const urlParams = spec.urlParams ?? Url.defaultAllowParams
-    const scrubReferrer = Url.referrerScrubber({ allowParams: urlParams })
-    const visitorKey = Pseudonym.deriveTenantKey(secret, spec.id, "visitor")
-    const pseudonyms = new LRUCache<string, string>({ max: pseudonymCacheSize })
-    const tenant: Tenant = {
-      id: spec.id,
-      name: spec.name,
-      siteKeys: new Set(spec.siteKeys),
-      policy: spec.policy,
-      urlParams,
-      scrubUrl: Url.scrubber({ allowParams: urlParams }),
-      scrubReferrer: (referrer, scrubbedPageUrl) =>
-        scrubReferrer(referrer, scrubbedPageUrl === undefined ? undefined : Url.hostnameOfScrubbed(scrubbedPageUrl)),
-      cookieless: spec.cookieless === true,
-      visitorKey,
-      pseudonym: (visitorId) => {
-        const hit = pseudonyms.get(visitorId)
-        if (hit !== undefined) return hit
-        const key = Pseudonym.visitorKey(visitorKey, visitorId)
-        pseudonyms.set(visitorId, key)
-        return key
-      }
-    }
-    ids.set(spec.id, tenant)
-    for (const site of spec.siteKeys) {
-      if (sites.has(site)) throw new Error(`site key ${site} is claimed by two tenants`)
-      sites.set(site, tenant)
-    }
+  const tenants = specs.map((spec) => {
+    const tenant = CollectorTenant.make(secret, spec)
     for (const apiKey of spec.apiKeys)
       keys.push({ digest: digest(Redacted.value(apiKey.key)), tenant, role: apiKey.role })
-  }
+    return tenant
+  })
+  const directory = CollectorTenant.directoryOf(tenants)
   return {
-    bySite: (siteKey) => sites.get(siteKey),
-    byId: (tenantId) => ids.get(tenantId),
+    ...directory,
     authenticate: (apiKey) => {
       const candidate = digest(apiKey)
       let found: ApiKeyEntry | undefined
       // Compare against every key so timing does not reveal which prefix matched.
       for (const entry of keys) if (timingSafeEqual(entry.digest, candidate)) found = entry
       return found === undefined ? undefined : { tenant: found.tenant, role: found.role }
-    },
-    all: () => [...ids.values()]
+    }
   }
 }
 
+/** Which tenant a server-to-server key may ingest for: admin and ingest keys may. */
+export const ingestKeys = (tenants: TenantsShape): IngestKeys.IngestKeys => ({
+  tenantOf: (apiKey) => {
+    const found = tenants.authenticate(apiKey)
+    return found === undefined || (found.role !== "admin" && found.role !== "ingest") ? undefined : found.tenant
+  }
+})
+
 /** The demo tenant: site key `demo`, admin key from OA_DEMO_ADMIN_KEY. */
 export const demoTenant = (adminKey: Redacted.Redacted<string>, cookieless = false): TenantSpec => ({
-  id: "demo",
-  name: "Demo shop",
-  siteKeys: ["demo"],
-  policy: Policy.demo,
-  cookieless,
+  ...CollectorTenant.demo(cookieless),
   apiKeys: [{ key: adminKey, role: "admin" }]
 })
 

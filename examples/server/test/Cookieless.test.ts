@@ -5,10 +5,12 @@ import type { Event } from "@openaudience/event-schema"
 import { WireFormat } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { requestContext, toStored } from "../src/Collect.js"
+import { Collect } from "@openaudience/collector"
 import * as Tenants from "../src/Tenants.js"
 import { browserUserAgent } from "./support/browserFetch.js"
 import { adminKey, inspect, startServer, type TestServer } from "./support/server.js"
+
+const { requestContext, toStored } = Collect
 
 let server: TestServer
 beforeAll(async () => {

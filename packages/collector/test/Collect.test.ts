@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { DecisionCache, Policy } from "@openaudience/consent"
-import type { Event } from "@openaudience/event-schema"
-import { emptyRequest, requestContext, type NotStored, toStored } from "../src/Collect.js"
-import type { StoredEvent } from "@openaudience/storage-sql"
-import * as Tenants from "../src/Tenants.js"
+import type { Event, StoredEvent as Stored } from "@openaudience/event-schema"
+import { emptyRequest, type NotStored, requestContext, toStored } from "../src/Collect.js"
+import * as Tenant from "../src/Tenant.js"
+
+type StoredEvent = Stored.StoredEvent
 
 const tenantWith = (policy: Policy.Policy) =>
-  Tenants.make(new Uint8Array(32).fill(1), [{ id: "t", name: "T", siteKeys: ["shop"], policy, apiKeys: [] }]).bySite(
-    "shop"
-  )!
+  Tenant.make(new Uint8Array(32).fill(1), { id: "t", name: "T", siteKeys: ["shop"], policy })
 
 const event: Event.Event = {
   type: "page_view",
@@ -56,9 +55,12 @@ describe("Collect.toStored", () => {
     const payload = row.payload as any
     assert.strictEqual(payload.url, "https://shop.example/cart#top", "a parameter not allowlisted is dropped")
     assert.strictEqual(payload.referrer, "https://news.example")
-    const other = Tenants.make(new Uint8Array(32).fill(2), [
-      { id: "t", name: "T", siteKeys: ["shop"], policy: Policy.demo, apiKeys: [] }
-    ]).bySite("shop")!
+    const other = Tenant.make(new Uint8Array(32).fill(2), {
+      id: "t",
+      name: "T",
+      siteKeys: ["shop"],
+      policy: Policy.demo
+    })
     const again = stored(toStored(DecisionCache.make(), other, event, emptyRequest, 1_764_000_000_000))
     assert.notStrictEqual(again.visitor, row.visitor, "another secret gives another pseudonym")
   })

@@ -1,24 +1,22 @@
 /**
- * Tenants: the remembered pseudonyms are the HMAC itself, for recent and evicted visitors alike, and differ between
+ * Tenant: the remembered pseudonyms are the HMAC itself, for recent and evicted visitors alike, and differ between
  * tenants (each has its own key).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Pseudonym } from "@openaudience/anonymizer"
 import { Policy } from "@openaudience/consent"
-import * as Redacted from "effect/Redacted"
-import * as Tenants from "../src/Tenants.js"
+import * as Tenant from "../src/Tenant.js"
 
-const spec = (id: string): Tenants.TenantSpec => ({
+const spec = (id: string): Tenant.TenantSpec => ({
   id,
   name: id,
   siteKeys: [`site-${id}`],
-  policy: Policy.demo,
-  apiKeys: [{ key: Redacted.make(`key-${id}`), role: "admin" }]
+  policy: Policy.demo
 })
 
-describe("Tenants", () => {
+describe("Tenant", () => {
   it("pseudonyms are the tenant's HMAC, before and after the cache forgets them", () => {
-    const tenants = Tenants.make(new Uint8Array(32).fill(3), [spec("a"), spec("b")])
+    const tenants = Tenant.directory(new Uint8Array(32).fill(3), [spec("a"), spec("b")])
     const a = tenants.byId("a")!
     const b = tenants.byId("b")!
     const ids = Array.from({ length: 60_000 }, (_, n) => `visitor-${n}`)

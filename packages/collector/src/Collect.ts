@@ -14,14 +14,29 @@
  * (only when the decision allows an identifier), and the page URL and referrer scrubbed of personal data,
  * click ids and non-allowlisted parameters (referrers from other sites cut to their origin). Never the raw IP,
  * user-agent string or first-party id.
+ *
+ * @since 0.1.0
  */
 import { Ip, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
-import type { Event } from "@openaudience/event-schema"
-import type { StoredEvent } from "@openaudience/storage-sql"
-import type { Tenant } from "./Tenants.js"
+import type { Event, StoredEvent } from "@openaudience/event-schema"
+import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
+import type { Tenant } from "./Tenant.js"
 
-/** What the HTTP request itself says, independent of what the tag claims. */
+/**
+ * Request headers: a Node header record (`IncomingHttpHeaders`) or a WHATWG `Headers`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Headers = HeadersInput
+
+/**
+ * What the HTTP request itself says, independent of what the tag claims.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface RequestContext {
   /** Sec-GPC, DNT and the opt-out cookie. */
   readonly signals: Signals.Signals
@@ -34,6 +49,12 @@ export interface RequestContext {
   readonly salt?: SaltStore.Salt | undefined
 }
 
+/**
+ * A request that says nothing: no signal, unknown jurisdiction, no client.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const emptyRequest: RequestContext = {
   signals: Signals.empty,
   jurisdiction: "unknown",
@@ -41,49 +62,70 @@ export const emptyRequest: RequestContext = {
   userAgent: UserAgent.unknown
 }
 
-/** Where the visitor's country (and region) come from: headers set by a trusted edge, or nothing. */
+/**
+ * Where the visitor's country (and region) come from: the names of headers a trusted edge sets (for example
+ * `cf-ipcountry`), or nothing (the jurisdiction is then unknown).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface GeoHeaders {
   readonly country?: string | undefined
   readonly region?: string | undefined
 }
 
-type Headers = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+/**
+ * A browser's connection: the socket's peer address, the proxies whose forwarding header is believed, and today's
+ * salt for cookieless tenants.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client {
+  readonly remoteAddress: string | undefined
+  readonly proxies: Ip.TrustedProxies
+  readonly salt?: SaltStore.Salt | undefined
+  /** The client's truncated address when the caller already knows it (see the node:http adapter's per-socket memo). */
+  readonly truncated?: Ip.Truncated | undefined
+}
 
-const single = (value: string | ReadonlyArray<string> | undefined): string | undefined =>
-  typeof value === "string" ? value : undefined
+const signalHeaders = ["sec-gpc", "dnt", "cookie"]
 
 /**
  * Reads what the request says: consent signals, jurisdiction, the client's truncated address and generalized
  * user agent. `client` is the socket's peer and the trusted proxies, for a browser's request (tag or pixel); it is
  * absent for server-to-server calls, whose peer is the advertiser's server, not the visitor.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
-export const requestContext = (
-  headers: Headers,
-  geo: GeoHeaders = {},
-  client?: {
-    readonly remoteAddress: string | undefined
-    readonly proxies: Ip.TrustedProxies
-    readonly salt?: SaltStore.Salt | undefined
-    /** The client's truncated address when the caller already knows it (see `Collector`'s per-connection memo). */
-    readonly truncated?: Ip.Truncated | undefined
+export const requestContext = (headers: Headers, geo: GeoHeaders = {}, client?: Client): RequestContext => {
+  const whatwg = isWhatwg(headers)
+  return {
+    signals: Signals.fromRequest(whatwg ? record(headers, signalHeaders) : headers),
+    jurisdiction:
+      geo.country === undefined
+        ? "unknown"
+        : Jurisdiction.fromCountry(
+            header(headers, geo.country),
+            geo.region === undefined ? undefined : header(headers, geo.region)
+          ),
+    // The full address is used here, in memory, and only its truncation leaves this function.
+    ip:
+      client === undefined
+        ? undefined
+        : (client.truncated ??
+          Ip.truncate(
+            Ip.clientAddress(
+              client.remoteAddress,
+              whatwg ? record(headers, [client.proxies.header]) : headers,
+              client.proxies
+            )
+          )),
+    userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(header(headers, "user-agent")),
+    salt: client?.salt
   }
-): RequestContext => ({
-  signals: Signals.fromRequest(headers),
-  jurisdiction:
-    geo.country === undefined
-      ? "unknown"
-      : Jurisdiction.fromCountry(
-          single(headers[geo.country]),
-          geo.region === undefined ? undefined : single(headers[geo.region])
-        ),
-  // The full address is used here, in memory, and only its truncation leaves this function.
-  ip:
-    client === undefined
-      ? undefined
-      : (client.truncated ?? Ip.truncate(Ip.clientAddress(client.remoteAddress, headers, client.proxies))),
-  userAgent: client === undefined ? UserAgent.unknown : UserAgent.generalize(single(headers["user-agent"])),
-  salt: client?.salt
-})
+}
 
 const envelopeFields = new Set([
   "type",
@@ -114,7 +156,12 @@ const visitorOf = (
   return Pseudonym.cookielessKey(request.salt, request.ip, userAgent, event.site) ?? null
 }
 
-/** The consent decision for one event of a request. */
+/**
+ * The consent decision for one event of a request, and the merged signals it was decided on.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
 export const decide = (
   cache: DecisionCache.DecisionCache,
   tenant: Tenant,
@@ -126,20 +173,30 @@ export const decide = (
   return { decision: cache.decide(signals, tenant.policy, request.jurisdiction), signals }
 }
 
-/** Receipts by content: most events share one of a handful, and `eventLine` serializes each shared one once. */
+/** Receipts by content: most events share one of a handful, and the store serializes each shared one once. */
 const receiptOf = Decision.receipts()
 
-/** Why an event is not stored: its consent decision forbids collecting it, or it comes from a bot. */
+/**
+ * Why an event is not stored: its consent decision forbids collecting it, or it comes from a bot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type NotStored = "consent" | "bot"
 
-/** Turns a decoded event into the row to store, or why it is not stored. */
+/**
+ * Turns a decoded event into the row to store, or why it is not stored.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
 export const toStored = (
   cache: DecisionCache.DecisionCache,
   tenant: Tenant,
   event: Event.Event,
   request: RequestContext,
   receivedAt: number
-): StoredEvent | NotStored => {
+): StoredEvent.StoredEvent | NotStored => {
   const userAgent = event.userAgent === undefined ? request.userAgent : UserAgent.generalize(event.userAgent)
   if (userAgent.bot) return "bot"
   const { decision, signals } = decide(cache, tenant, event, request)

@@ -1,0 +1,447 @@
+/**
+ * The collector's core, independent of any HTTP server: the pixel (`GET /px.gif`, one event in the query), the
+ * batch (`POST /collect`, the wire format's text/plain body from `sendBeacon` or `fetch keepalive`) and
+ * server-to-server events (`POST /v1/events`, a JSON array of events with a tenant's API key). Per request it
+ * decodes, checks each event's site, builds rows synchronously (`Collect.toStored`), hands them to the `Sink`, and
+ * answers once the sink says they are kept: the GIF, per-event results, or a problem (`Problem`).
+ *
+ * No Effect runs per request and nothing is allocated per event beyond its row: the node:http and fetch adapters
+ * (`NodeCollector`, `FetchCollector`) read the request, call these functions and write the `Answer`.
+ *
+ * @since 0.1.0
+ */
+import type { Ip, SaltStore } from "@openaudience/anonymizer"
+import { DecisionCache } from "@openaudience/consent"
+import { Event, type StoredEvent } from "@openaudience/event-schema"
+import { Gif, WireFormat } from "@openaudience/pixel"
+import * as Either from "effect/Either"
+import {
+  type GeoHeaders,
+  type Headers,
+  type NotStored,
+  type RequestContext,
+  requestContext,
+  toStored
+} from "./Collect.js"
+import * as IngestKeys from "./IngestKeys.js"
+import { header } from "./internal/headers.js"
+import * as Metrics from "./Metrics.js"
+import * as Problem from "./Problem.js"
+import type * as Sink from "./Sink.js"
+import type { Sites, Tenant } from "./Tenant.js"
+
+/**
+ * One event's fate, as answered to the sender.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventResult =
+  | { readonly index: number; readonly id: string; readonly status: "accepted" | "duplicate" }
+  | { readonly index: number; readonly id: string; readonly status: "dropped"; readonly reason: NotStored }
+  | {
+      readonly index: number
+      readonly id?: string | undefined
+      readonly status: "rejected"
+      readonly field: string
+      readonly reason: string
+    }
+
+/**
+ * A decoded event, or why it could not be decoded (the shape of an `Either`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decoded =
+  | { readonly _tag: "Right"; readonly right: Event.Event }
+  | {
+      readonly _tag: "Left"
+      readonly left: { readonly field: string; readonly message: string; readonly id?: string | undefined }
+    }
+
+/**
+ * An HTTP answer, for an adapter to write: status, headers and body. A binary body's headers include its
+ * `content-length`; a text body's length is left to the adapter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | Uint8Array
+}
+
+/**
+ * How a collector is put together.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The tenant of each site key. */
+  readonly tenants: Sites
+  /** Where rows go. */
+  readonly sink: Sink.Sink
+  /** The current time, epoch milliseconds (each request's `receivedAt`). */
+  readonly now: () => number
+  /** Which tenant a server-to-server API key may ingest for; default: none (`POST /v1/events` answers 401). */
+  readonly ingestKeys?: IngestKeys.IngestKeys | undefined
+  /** Counters; default: none. */
+  readonly metrics?: Metrics.Metrics | undefined
+  /** Decoded consent strings and decisions, shared by every request; default: a fresh `DecisionCache.make()`. */
+  readonly consent?: DecisionCache.DecisionCache | undefined
+  /** Headers a trusted edge sets with the visitor's country and region; default: none (jurisdiction unknown). */
+  readonly geo?: GeoHeaders | undefined
+  /** Proxies whose forwarding header is believed; default: none (the socket's peer is the client). */
+  readonly proxies?: Ip.TrustedProxies | undefined
+  /** Today's salt, for tenants in cookieless mode; without it their visitors have no key. */
+  readonly salt?: (() => SaltStore.Salt | undefined) | undefined
+  /** The largest request body read, in bytes; default 64 KiB. */
+  readonly maxBodyBytes?: number | undefined
+}
+
+/**
+ * The server-to-server route's check before its body is read: the tenant whose key was sent, or the answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Authorization =
+  | { readonly _tag: "Authorized"; readonly tenant: Tenant }
+  | { readonly _tag: "Refused"; readonly answer: Answer }
+
+/**
+ * A collector: the three routes as plain functions, for adapters to call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Collector {
+  readonly maxBodyBytes: number
+  readonly proxies: Ip.TrustedProxies
+  /** What a browser's request (the tag's pixel or batch) says about its sender. */
+  readonly browserContext: (
+    headers: Headers,
+    remoteAddress: string | undefined,
+    truncated?: Ip.Truncated | undefined
+  ) => RequestContext
+  /** `GET /px.gif?<query>`: one event; the GIF once it is durable (`Sink.append`). */
+  readonly pixel: (request: RequestContext, query: string, answer: (answer: Answer) => void) => void
+  /** `POST /collect`: a batch in the wire format; per-event results once stored (`Sink.store`). */
+  readonly collect: (request: RequestContext, body: string, answer: (answer: Answer) => void) => void
+  /** `POST /v1/events`, before its body is read: the API key (`Authorization: Bearer`) and the content type. */
+  readonly authorize: (headers: Headers) => Authorization
+  /** `POST /v1/events` once authorized: a JSON array of 1 to 500 events (or `{ "events": [...] }`). */
+  readonly events: (tenant: Tenant, headers: Headers, body: string, answer: (answer: Answer) => void) => void
+  /**
+   * Validates sites, stores what is valid, and reports each event's result in input order. `tenantOf` decides
+   * which tenant an event may belong to (by site key for the tag, by API key for server-to-server calls).
+   */
+  readonly ingest: (
+    decoded: ReadonlyArray<Decoded>,
+    request: RequestContext,
+    tenantOf: (site: string) => Tenant | string,
+    done: (results: ReadonlyArray<EventResult> | Sink.Failure) => void,
+    durable: "stored" | "appended"
+  ) => void
+  /** The answer to a body over `maxBodyBytes` (counted); it asks to close the connection. */
+  readonly tooLarge: (route: Metrics.Route) => Answer
+  /** The answer to a body that is not UTF-8 (counted). */
+  readonly notUtf8: (route: Metrics.Route) => Answer
+}
+
+/** How deeply nested a server-to-server JSON body may be before it is refused unparsed. */
+const maxJsonDepth = 16
+
+/** The most events one server-to-server request may carry. */
+const maxEvents = 500
+
+/**
+ * Whether JSON text is nested deeper than `max` (a cheap scan that skips strings), so it can be refused unparsed.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const exceedsDepth = (text: string, max: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true
+    } else if (c === 125 || c === 93) depth--
+  }
+  return false
+}
+
+const gifAnswer: Answer = {
+  status: 200,
+  headers: {
+    "content-type": Gif.contentType,
+    "content-length": String(Gif.bytes.length),
+    "cache-control": "no-store, max-age=0",
+    "x-content-type-options": "nosniff"
+  },
+  body: Gif.bytes
+}
+
+const problemHeaders = { "content-type": Problem.contentType, "cache-control": "no-store" }
+
+/**
+ * A problem as an answer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const problemAnswer = (problem: Problem.Problem, headers?: Readonly<Record<string, string>>): Answer => ({
+  status: problem.status,
+  headers: headers === undefined ? problemHeaders : { ...problemHeaders, ...headers },
+  body: JSON.stringify(problem)
+})
+
+/**
+ * A collector.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Collector => {
+  const { tenants, sink, now } = options
+  const metrics = options.metrics ?? Metrics.none
+  const consent = options.consent ?? DecisionCache.make()
+  const geo = options.geo ?? {}
+  const proxies: Ip.TrustedProxies = options.proxies ?? { cidrs: [], header: "x-forwarded-for" }
+  const salt = options.salt ?? (() => undefined)
+  const ingestKeys = options.ingestKeys ?? IngestKeys.none
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
+
+  const ingest: Collector["ingest"] = (decoded, request, tenantOf, done, durable) => {
+    const receivedAt = now()
+    const results: Array<EventResult | undefined> = new Array(decoded.length)
+    const rows: Array<StoredEvent.StoredEvent> = []
+    const rowIndex: Array<number> = []
+    for (let i = 0; i < decoded.length; i++) {
+      const item = decoded[i]!
+      if (item._tag === "Left") {
+        results[i] = {
+          index: i,
+          id: item.left.id,
+          status: "rejected",
+          field: item.left.field,
+          reason: item.left.message
+        }
+        metrics.countEvent("unknown", "rejected")
+        continue
+      }
+      const event = item.right
+      const tenant = tenantOf(event.site)
+      if (typeof tenant === "string") {
+        results[i] = { index: i, id: event.id, status: "rejected", field: "site", reason: tenant }
+        metrics.countEvent(event.type, "rejected")
+        continue
+      }
+      const row = toStored(consent, tenant, event, request, receivedAt)
+      if (typeof row === "string") {
+        // Its consent decision forbids collecting it, or a bot sent it: an identifier-free counter is all that remains.
+        results[i] = { index: i, id: event.id, status: "dropped", reason: row }
+        metrics.countEvent(event.type, row === "bot" ? "bot" : "dropped")
+        continue
+      }
+      rows.push(row)
+      rowIndex.push(i)
+    }
+    if (durable === "appended") {
+      // Durable in the sink's log; whether each event is new or a duplicate is known (and counted) once it reaches
+      // the database, so every row answers "accepted" here.
+      sink.append(rows, (failure) => {
+        if (failure !== undefined) {
+          for (const row of rows) metrics.countEvent(row.type, "failed")
+          return done(failure)
+        }
+        for (let k = 0; k < rows.length; k++) {
+          results[rowIndex[k]!] = { index: rowIndex[k]!, id: rows[k]!.eventId, status: "accepted" }
+        }
+        done(results as Array<EventResult>)
+      })
+      return
+    }
+    sink.store(rows, (result) => {
+      if (result._tag === "Failed") {
+        for (const row of rows) metrics.countEvent(row.type, "failed")
+        return done(result)
+      }
+      for (let k = 0; k < rows.length; k++) {
+        const status = result.outcomes[k]!
+        metrics.countEvent(rows[k]!.type, status)
+        results[rowIndex[k]!] = { index: rowIndex[k]!, id: rows[k]!.eventId, status }
+      }
+      done(results as Array<EventResult>)
+    })
+  }
+
+  const bySite = (site: string): Tenant | string => tenants.bySite(site) ?? `site: unknown site key "${site}"`
+
+  const problem = (route: Metrics.Route, value: Problem.Problem, headers?: Readonly<Record<string, string>>) => {
+    metrics.countRequest(route, value.status)
+    return problemAnswer(value, headers)
+  }
+
+  const unavailable = (route: Metrics.Route, failure: Sink.Failure): Answer =>
+    problem(route, Problem.make("unavailable", failure.message), {
+      "retry-after": String(failure.retryAfterSeconds ?? 1)
+    })
+
+  /** Answers a batch: 200 with the per-event results, or 400 naming the first rejected field. */
+  const answerBatch = (route: Metrics.Route, outcome: ReadonlyArray<EventResult> | Sink.Failure): Answer => {
+    if (!Array.isArray(outcome)) return unavailable(route, outcome as Sink.Failure)
+    const results = outcome as ReadonlyArray<EventResult>
+    const summary = { accepted: 0, duplicates: 0, dropped: 0, rejected: 0 }
+    let firstRejected: Extract<EventResult, { status: "rejected" }> | undefined
+    for (const result of results) {
+      if (result.status === "accepted") summary.accepted++
+      else if (result.status === "duplicate") summary.duplicates++
+      else if (result.status === "dropped") summary.dropped++
+      else if (result.status === "rejected") {
+        summary.rejected++
+        if (firstRejected === undefined) firstRejected = result
+      }
+    }
+    if (firstRejected !== undefined) {
+      return problem(
+        route,
+        Problem.make("invalid-event", `event ${firstRejected.index}: ${firstRejected.reason}`, {
+          field: `events[${firstRejected.index}].${firstRejected.field}`,
+          ...summary,
+          events: results
+        })
+      )
+    }
+    metrics.countRequest(route, 200)
+    return {
+      status: 200,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+      body: JSON.stringify({ ...summary, events: results })
+    }
+  }
+
+  const browserContext: Collector["browserContext"] = (headers, remoteAddress, truncated) =>
+    requestContext(headers, geo, { remoteAddress, proxies, salt: salt(), truncated })
+
+  const pixel: Collector["pixel"] = (request, query, answer) =>
+    ingest(
+      [WireFormat.decodeQuery(query) as Decoded],
+      request,
+      bySite,
+      (outcome) => {
+        if (!Array.isArray(outcome)) return answer(unavailable("pixel", outcome as Sink.Failure))
+        const result = (outcome as ReadonlyArray<EventResult>)[0]!
+        if (result.status === "rejected") {
+          return answer(problem("pixel", Problem.make("invalid-event", result.reason, { field: result.field })))
+        }
+        metrics.countRequest("pixel", 200)
+        answer(gifAnswer)
+      },
+      "appended"
+    )
+
+  const collect: Collector["collect"] = (request, body, answer) => {
+    const batch = WireFormat.decodeBatch(body)
+    if (batch._tag === "Left") {
+      return answer(problem("collect", Problem.make("invalid-body", batch.left.message, { field: batch.left.field })))
+    }
+    ingest(
+      batch.right as ReadonlyArray<Decoded>,
+      request,
+      bySite,
+      (outcome) => answer(answerBatch("collect", outcome)),
+      "stored"
+    )
+  }
+
+  const authorize: Collector["authorize"] = (headers) => {
+    const key = IngestKeys.bearer(header(headers, "authorization"))
+    const tenant = key === undefined ? undefined : ingestKeys.tenantOf(key)
+    if (tenant === undefined) {
+      return {
+        _tag: "Refused",
+        answer: problem(
+          "events",
+          Problem.make("unauthorized", "send a tenant API key as 'Authorization: Bearer <key>'")
+        )
+      }
+    }
+    const type = (header(headers, "content-type") ?? "").split(";")[0]!.trim().toLowerCase()
+    if (type !== "application/json") {
+      return {
+        _tag: "Refused",
+        answer: problem("events", Problem.make("unsupported-media-type", "send the events as application/json"))
+      }
+    }
+    return { _tag: "Authorized", tenant }
+  }
+
+  const events: Collector["events"] = (tenant, headers, body, answer) => {
+    if (exceedsDepth(body, maxJsonDepth)) {
+      return answer(
+        problem("events", Problem.make("invalid-body", `the JSON is nested deeper than ${maxJsonDepth} levels`))
+      )
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      return answer(problem("events", Problem.make("invalid-body", "the body is not valid JSON")))
+    }
+    const list = Array.isArray(parsed)
+      ? parsed
+      : typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { events?: unknown }).events)
+        ? (parsed as { events: Array<unknown> }).events
+        : undefined
+    if (list === undefined || list.length === 0 || list.length > maxEvents) {
+      return answer(
+        problem(
+          "events",
+          Problem.make("invalid-body", `expected a JSON array of 1 to ${maxEvents} events, or { "events": [...] }`, {
+            field: "events"
+          })
+        )
+      )
+    }
+    const decoded = list.map((input): Decoded => {
+      const result = Event.decodeUnknown(input)
+      if (Either.isRight(result)) return { _tag: "Right", right: result.right }
+      const id = typeof (input as { id?: unknown })?.id === "string" ? (input as { id: string }).id : undefined
+      return { _tag: "Left", left: { field: result.left.field, message: result.left.message, id } }
+    })
+    ingest(
+      decoded,
+      // The peer of a server-to-server call is the advertiser's server, not the visitor: no client address.
+      requestContext(headers, geo),
+      (site) => (tenant.siteKeys.has(site) ? tenant : `site: "${site}" is not a site of this tenant`),
+      (outcome) => answer(answerBatch("events", outcome)),
+      "stored"
+    )
+  }
+
+  return {
+    maxBodyBytes,
+    proxies,
+    browserContext,
+    pixel,
+    collect,
+    authorize,
+    events,
+    ingest,
+    tooLarge: (route) =>
+      problem(route, Problem.make("body-too-large", `the body is over ${maxBodyBytes} bytes`), {
+        connection: "close"
+      }),
+    notUtf8: (route) => problem(route, Problem.make("invalid-body", "the body is not valid UTF-8"))
+  }
+}

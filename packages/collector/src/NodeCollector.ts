@@ -1,0 +1,212 @@
+/**
+ * The collector on `node:http`: `handle(req, res)` answers the collector's three routes and returns `false` for
+ * any other request, which the caller answers as it likes (an Effect router, Express, a static file server). The
+ * request body is read up to the collector's limit: a body that passes it is answered 413 while it streams, never
+ * buffered whole. Nothing thrown escapes: a bug costs one request (answered 500), never the process.
+ *
+ * Without trusted proxies every request of a keep-alive connection has the same client, so its address is parsed
+ * and truncated once per socket.
+ *
+ * @since 0.1.0
+ */
+import { Ip } from "@openaudience/anonymizer"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import type { Answer, Collector } from "./Collector.js"
+import { problemAnswer } from "./Collector.js"
+import type { Route } from "./Metrics.js"
+import * as Problem from "./Problem.js"
+
+/**
+ * Where the routes are mounted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Paths {
+  /** Default `/px.gif`. */
+  readonly pixel?: string | undefined
+  /** Default `/collect`. */
+  readonly collect?: string | undefined
+  /** Default `/v1/events`. */
+  readonly events?: string | undefined
+}
+
+/**
+ * The collector's routes as node:http handlers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NodeCollector {
+  /** Answers the request when it is one of the collector's routes (`true`); `false` otherwise, leaving it untouched. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** `GET /px.gif?<query>`. */
+  readonly pixel: (req: IncomingMessage, res: ServerResponse, query: string) => void
+  /** `POST /collect`. */
+  readonly collect: (req: IncomingMessage, res: ServerResponse) => void
+  /** `POST /v1/events`. */
+  readonly events: (req: IncomingMessage, res: ServerResponse) => void
+}
+
+/**
+ * Writes an answer on a node response.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const write = (res: ServerResponse, answer: Answer): void => {
+  if (typeof answer.body !== "string") {
+    res.writeHead(answer.status, answer.headers)
+    res.end(answer.body)
+    return
+  }
+  // Headers set one by one (not `writeHead`) so that `end` adds the text's content-length itself.
+  res.statusCode = answer.status
+  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!)
+  res.end(answer.body)
+}
+
+const internal = problemAnswer(Problem.make("internal", "the request could not be completed"))
+
+/** Writes an answer; a response that can no longer take one is closed instead. */
+const answerOn =
+  (res: ServerResponse) =>
+  (answer: Answer): void => {
+    try {
+      write(res, answer)
+    } catch {
+      res.destroy()
+    }
+  }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The collector on node:http.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (collector: Collector, paths: Paths = {}): NodeCollector => {
+  const pixelPath = paths.pixel ?? "/px.gif"
+  const collectPath = paths.collect ?? "/collect"
+  const eventsPath = paths.events ?? "/v1/events"
+  const { maxBodyBytes } = collector
+
+  /**
+   * The truncated address of each connection's peer, when no proxy is trusted: then every request of a keep-alive
+   * connection has the same client address, and it is parsed and truncated once. (With trusted proxies the
+   * client may differ per request, read from the forwarding header.)
+   */
+  const peers = new WeakMap<Socket, Ip.Truncated>()
+  const peerOf = (socket: Socket): Ip.Truncated | undefined => {
+    if (collector.proxies.cidrs.length > 0) return undefined
+    let truncated = peers.get(socket)
+    if (truncated === undefined) {
+      truncated = Ip.truncate(Ip.clientAddress(socket.remoteAddress, {}, collector.proxies))
+      peers.set(socket, truncated)
+    }
+    return truncated
+  }
+
+  const browserContext = (req: IncomingMessage) =>
+    collector.browserContext(req.headers, req.socket.remoteAddress, peerOf(req.socket))
+
+  /** Reads a request body up to `maxBodyBytes`, as UTF-8 text; answers 413/400 itself on failure. */
+  const readText = (req: IncomingMessage, res: ServerResponse, route: Route, then: (text: string) => void) => {
+    const declared = Number(req.headers["content-length"] ?? "0")
+    if (declared > maxBodyBytes) {
+      req.resume()
+      return write(res, collector.tooLarge(route))
+    }
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let finished = false
+    req.on("data", (chunk: Buffer) => {
+      if (finished) return
+      size += chunk.length
+      if (size > maxBodyBytes) {
+        finished = true
+        chunks.length = 0
+        write(res, collector.tooLarge(route))
+        req.resume()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on("error", () => {
+      finished = true
+    })
+    req.on("end", () => {
+      if (finished) return
+      finished = true
+      let text: string
+      try {
+        text = utf8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+      } catch {
+        return write(res, collector.notUtf8(route))
+      }
+      try {
+        then(text)
+      } catch {
+        if (!res.headersSent) write(res, internal)
+        else res.destroy()
+      }
+    })
+  }
+
+  const pixel: NodeCollector["pixel"] = (req, res, query) => collector.pixel(browserContext(req), query, answerOn(res))
+
+  const collect: NodeCollector["collect"] = (req, res) =>
+    readText(req, res, "collect", (text) => collector.collect(browserContext(req), text, answerOn(res)))
+
+  const events: NodeCollector["events"] = (req, res) => {
+    const authorization = collector.authorize(req.headers)
+    if (authorization._tag === "Refused") {
+      req.resume()
+      return write(res, authorization.answer)
+    }
+    readText(req, res, "events", (text) => collector.events(authorization.tenant, req.headers, text, answerOn(res)))
+  }
+
+  const route = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? "/"
+    const q = url.indexOf("?")
+    const path = q === -1 ? url : url.slice(0, q)
+    if (path === pixelPath) {
+      if (req.method === "GET" || req.method === "HEAD") pixel(req, res, q === -1 ? "" : url.slice(q + 1))
+      else {
+        req.resume()
+        write(res, problemAnswer(Problem.make("method-not-allowed", "use GET"), { allow: "GET, HEAD" }))
+      }
+      return true
+    }
+    if (path === collectPath) {
+      if (req.method === "POST") collect(req, res)
+      else {
+        req.resume()
+        write(res, problemAnswer(Problem.make("method-not-allowed", "use POST"), { allow: "POST" }))
+      }
+      return true
+    }
+    if (path === eventsPath && req.method === "POST") {
+      events(req, res)
+      return true
+    }
+    return false
+  }
+
+  const handle: NodeCollector["handle"] = (req, res) => {
+    try {
+      return route(req, res)
+    } catch {
+      // A bug must cost one request, never the process.
+      if (!res.headersSent) write(res, internal)
+      else res.destroy()
+      return true
+    }
+  }
+
+  return { handle, pixel, collect, events }
+}
