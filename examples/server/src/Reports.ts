@@ -17,25 +17,31 @@
  * differentially private: per-visitor rows are aggregated with contribution bounds over a public domain of
  * dimension values, and `Report.release` charges the (tenant, partner) budget before adding noise.
  * Identifier-free events are left out of private reports: with no visitor key their contribution cannot be bounded.
+ *
+ * The rows come from storage-sql's `EventReports`, the budget from its `SqlPrivacyBudget`; this module parses the
+ * request, publishes with anonymizer's `Report`, and answers.
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { Noise, PrivacyBudget, Report, UserAgent } from "@openaudience/anonymizer"
+import { EventReports, type StorageError } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Problem from "./Problem.js"
 
 /** The reports and the event type each counts. */
-export const reports = { "product-views": "product_view", conversions: "conversion" } as const
+export const reports = { "product-views": "product_view", conversions: "conversion" } as const satisfies Record<
+  string,
+  EventReports.ReportedType
+>
 
 export type ReportName = keyof typeof reports
 
 /** The dimensions a report may be broken down by. */
-export const dimensions = ["day", "category", "browser", "os", "device", "country"] as const
+export const dimensions = EventReports.dimensions
 
-export type Dimension = (typeof dimensions)[number]
+export type Dimension = EventReports.Dimension
 
 /** The tenant floor of k: no report publishes a number describing fewer distinct visitors. */
 export const minK = Report.DefaultK
@@ -239,151 +245,30 @@ export const parse = (report: string | undefined, params: Params): Either.Either
 }
 
 /** One visitor's events (or the identifier-free events, `visitor: null`) in one combination of dimensions. */
-export interface Row {
-  readonly visitor: string | null
-  readonly dimensions: Readonly<Record<string, string>>
-  readonly count: number
-}
+export type Row = EventReports.Row
 
-/**
- * The SQL expression of a dimension, per dialect. These are fixed strings chosen by name, never built from
- * request values. A conversion's category is its line items' single category, `mixed` when they have several.
- */
-const expression = (sql: SqlClient.SqlClient, report: ReportName, dimension: Dimension) => {
-  const context = (field: string) =>
-    sql.onDialectOrElse({
-      pg: () => sql.literal(`events.payload->'context'->>'${field}'`),
-      orElse: () => sql.literal(`json_extract(events.payload, '$.context.${field}')`)
-    })
-  switch (dimension) {
-    case "day":
-      // Integer division on both dialects: the UTC day number.
-      return sql.literal(`events.received_at / ${dayMs}`)
-    case "category":
-      return report === "product-views"
-        ? sql.onDialectOrElse({
-            pg: () => sql.literal(`events.payload->>'category'`),
-            orElse: () => sql.literal(`json_extract(events.payload, '$.category')`)
-          })
-        : sql.onDialectOrElse({
-            pg: () =>
-              sql.literal(
-                `(SELECT CASE WHEN count(DISTINCT item->>'category') > 1 THEN 'mixed' ELSE min(item->>'category') END
-                  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(events.payload->'items') = 'array'
-                    THEN events.payload->'items' ELSE '[]'::jsonb END) AS item)`
-              ),
-            orElse: () =>
-              sql.literal(
-                `(SELECT CASE WHEN count(DISTINCT json_extract(item.value, '$.category')) > 1 THEN 'mixed'
-                    ELSE min(json_extract(item.value, '$.category')) END
-                  FROM json_each(events.payload, '$.items') AS item)`
-              )
-          })
-    case "browser":
-      return context("browser")
-    case "os":
-      return context("os")
-    case "device":
-      return context("device")
-    case "country":
-      return context("jurisdiction")
-  }
-}
-
-const normalise = (dimension: Dimension, value: unknown): string => {
-  if (value === null || value === undefined || value === "") return "unknown"
-  if (dimension === "day") return isoDay(Number(value) * dayMs)
-  const text = String(value)
-  // The stored jurisdiction is the consent one: EU (EEA, UK, CH), US or US-<state>, other, unknown.
-  if (dimension === "country") return text.startsWith("US") ? "US" : text
-  return text
-}
-
-/**
- * Reads the query's rows: events of the report's type in the range whose consent receipt allows measurement,
- * grouped by visitor (NULL for identifier-free events) and the query's dimensions. Refuses more than `maxRows`.
- */
+/** Reads the query's rows (measured events by visitor and dimensions); refuses more than `maxRows`. */
 export const rows = (
   tenant: string,
   query: Query
-): Effect.Effect<Array<Row>, SqlError | ReportQueryError, SqlClient.SqlClient> =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    // Column names are d0, d1, …: fixed, never taken from the request.
-    const names = query.by.map((_, i) => sql.literal(`d${i}`))
-    const columns = query.by.map((dimension, i) => sql`${expression(sql, query.report, dimension)} AS ${names[i]!}`)
-    const measured = sql.onDialectOrElse({
-      pg: () => sql.literal(`(events.consent->'decision'->>'measurement') = 'true'`),
-      orElse: () => sql.literal(`json_extract(events.consent, '$.decision.measurement') = 1`)
-    })
-    const found = yield* sql<Record<string, unknown>>`SELECT visitor, ${sql.csv(names)}, count(*) AS n FROM (
-        SELECT events.visitor AS visitor, ${sql.csv(columns)}
-        FROM events
-        WHERE events.tenant = ${tenant} AND events.type = ${reports[query.report]}
-          AND events.received_at >= ${query.fromMs} AND events.received_at < ${query.toMs}
-          AND ${measured}
-      ) AS selected
-      GROUP BY visitor, ${sql.csv(names)}
-      LIMIT ${maxRows + 1}`
-    if (found.length > maxRows) {
-      return yield* new ReportQueryError({
-        field: "from",
-        detail: `the range holds more than ${maxRows} visitor rows; ask for fewer days or dimensions`
-      })
-    }
-    return found.map((row): Row => {
-      const dims: Record<string, string> = {}
-      query.by.forEach((dimension, i) => {
-        dims[dimension] = normalise(dimension, row[`d${i}`])
-      })
-      return {
-        visitor: typeof row.visitor === "string" ? row.visitor : null,
-        dimensions: dims,
-        count: Number(row.n)
-      }
-    })
-  })
-
-const keyOf = (dims: Readonly<Record<string, string>>, names: ReadonlyArray<string>) =>
-  JSON.stringify(names.map((name) => dims[name] ?? ""))
-
-/** Exact cells over `names`: events counted, distinct known visitors (identifier-free events add none). */
-export const tabulate = (input: ReadonlyArray<Row>, names: ReadonlyArray<string>): Array<Report.Cell> => {
-  const cells = new Map<string, { dimensions: Record<string, string>; count: number; visitors: Set<string> }>()
-  for (const row of input) {
-    const key = keyOf(row.dimensions, names)
-    let cell = cells.get(key)
-    if (cell === undefined) {
-      const dimensions: Record<string, string> = {}
-      for (const name of names) dimensions[name] = row.dimensions[name] ?? ""
-      cell = { dimensions, count: 0, visitors: new Set() }
-      cells.set(key, cell)
-    }
-    cell.count += row.count
-    if (row.visitor !== null) cell.visitors.add(row.visitor)
-  }
-  return [...cells]
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([, cell]) => ({ dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size }))
-}
-
-/**
- * The totals published with the cells: the report over every proper subset of `by` (the grand total, per day,
- * per category, …). Publishing them in the same `kAnonymize` call is what protects the cells against the totals,
- * and against any coarser report: a report by `country` publishes exactly the `country` totals a report by
- * `category,country` protected its cells against (the same rows, the same ≥ k rule), so subtracting one from the
- * other never isolates fewer than k visitors.
- */
-export const marginsOf = (by: ReadonlyArray<Dimension>): Array<Array<Dimension>> => {
-  const out: Array<Array<Dimension>> = []
-  for (let mask = 0; mask < (1 << by.length) - 1; mask++) out.push(by.filter((_, i) => (mask & (1 << i)) !== 0))
-  return out.sort((a, b) => a.length - b.length)
-}
+): Effect.Effect<ReadonlyArray<Row>, StorageError | ReportQueryError, SqlClient.SqlClient> =>
+  EventReports.rows({
+    tenant,
+    type: reports[query.report],
+    from: query.fromMs,
+    to: query.toMs,
+    by: query.by,
+    maxRows
+  }).pipe(
+    Effect.catchTag("TooManyRows", (error) =>
+      Effect.fail(new ReportQueryError({ field: "from", detail: error.message }))
+    )
+  )
 
 /** The k-anonymous report body. */
 export const kAnonymous = (query: Query, input: ReadonlyArray<Row>) => {
-  const cells = tabulate(input, query.by)
-  const margins = marginsOf(query.by).map((names) => ({ by: names, cells: tabulate(input, names) }))
+  const cells = Report.tabulate(input, query.by)
+  const margins = Report.marginsOf(query.by).map((names) => ({ by: names, cells: Report.tabulate(input, names) }))
   const published = Report.kAnonymize(cells, { k: query.k, margins })
   return {
     cells: published.cells,
@@ -441,7 +326,11 @@ export const respond = (
   tenant: string,
   report: string | undefined,
   params: Params
-): Effect.Effect<HttpServerResponse.HttpServerResponse, SqlError, SqlClient.SqlClient | PrivacyBudget.PrivacyBudget> =>
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  StorageError,
+  SqlClient.SqlClient | PrivacyBudget.PrivacyBudget
+> =>
   Effect.gen(function* () {
     const query = yield* parse(report, params)
     const input = yield* rows(tenant, query)

@@ -149,6 +149,62 @@ export const aggregate = (
 }
 
 /**
+ * Per-visitor counts as a store reads them: one visitor's events in one combination of dimensions, or events
+ * stored without a visitor key (`visitor: null`, identifier-free), which add to a cell's `count` but to none of
+ * its `visitors`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Row {
+  readonly visitor: string | null
+  readonly dimensions: Readonly<Record<string, string>>
+  readonly count: number
+}
+
+/**
+ * Exact cells over `dimensions`: events counted and distinct known visitors, nothing clamped (what `kAnonymize`
+ * takes). A cell made only of identifier-free events has 0 visitors, so one person's many identifier-free events
+ * never pass for a crowd. Cells come out sorted by their dimension values.
+ *
+ * @since 0.2.0
+ * @category aggregation
+ */
+export const tabulate = (rows: Iterable<Row>, dimensions: ReadonlyArray<string>): Array<Cell> => {
+  const cells = new Map<string, { dimensions: Record<string, string>; count: number; visitors: Set<string> }>()
+  for (const row of rows) {
+    const key = projection(row.dimensions, dimensions)
+    let cell = cells.get(key)
+    if (cell === undefined) {
+      cell = { dimensions: pick(row.dimensions, dimensions), count: 0, visitors: new Set() }
+      cells.set(key, cell)
+    }
+    cell.count += row.count
+    if (row.visitor !== null) cell.visitors.add(row.visitor)
+  }
+  return [...cells]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, cell]) => ({ dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size }))
+}
+
+/**
+ * The coarser breakdowns of `dimensions`: every proper subset (the grand total `[]`, each single dimension, …),
+ * fewest dimensions first. Tabulated and passed to `kAnonymize` as margins, they are the totals a report can
+ * publish with its cells; and a report by any of them publishes exactly the totals the finer report protected its
+ * cells against.
+ *
+ * @since 0.2.0
+ * @category k-anonymity
+ */
+export const marginsOf = <D extends string>(dimensions: ReadonlyArray<D>): Array<Array<D>> => {
+  const out: Array<Array<D>> = []
+  for (let mask = 0; mask < (1 << dimensions.length) - 1; mask++) {
+    out.push(dimensions.filter((_, i) => (mask & (1 << i)) !== 0))
+  }
+  return out.sort((a, b) => a.length - b.length)
+}
+
+/**
  * Completes cells to a public domain: every combination of the given dimension values, with zero cells where
  * the data has none; cells outside the domain are dropped. Noise must be added over a public domain, or which
  * cells exist would itself reveal who is in the data.

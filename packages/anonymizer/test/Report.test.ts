@@ -91,6 +91,63 @@ describe("Report.aggregate", () => {
   )
 })
 
+describe("Report.tabulate", () => {
+  it("counts events and distinct known visitors; identifier-free events add to count only", () => {
+    const rows: ReadonlyArray<Report.Row> = [
+      { visitor: "v1", dimensions: { category: "shoes", day: "d1" }, count: 2 },
+      { visitor: "v1", dimensions: { category: "shoes", day: "d2" }, count: 1 },
+      { visitor: "v2", dimensions: { category: "shoes", day: "d1" }, count: 1 },
+      { visitor: null, dimensions: { category: "shoes", day: "d1" }, count: 4 },
+      { visitor: null, dimensions: { category: "hats", day: "d1" }, count: 3 }
+    ]
+    assert.deepStrictEqual(Report.tabulate(rows, ["category"]), [
+      { dimensions: { category: "hats" }, count: 3, visitors: 0 },
+      { dimensions: { category: "shoes" }, count: 8, visitors: 2 }
+    ])
+    assert.deepStrictEqual(Report.tabulate(rows, []), [{ dimensions: {}, count: 11, visitors: 2 }])
+    // A dimension a row lacks counts under "".
+    assert.deepStrictEqual(Report.tabulate([{ visitor: "v", dimensions: {}, count: 1 }], ["os"]), [
+      { dimensions: { os: "" }, count: 1, visitors: 1 }
+    ])
+  })
+
+  it.prop(
+    "the grand total holds every event and every distinct visitor; finer cells add up to its count",
+    [
+      fc.array(
+        fc.record({
+          visitor: fc.option(fc.constantFrom("a", "b", "c", "d"), { nil: null }),
+          dimensions: fc.record({ day: fc.constantFrom("d1", "d2"), category: fc.constantFrom("x", "y", "z") }),
+          count: fc.integer({ min: 1, max: 5 })
+        }),
+        { maxLength: 40 }
+      )
+    ],
+    ([rows]) => {
+      const count = rows.reduce((n, row) => n + row.count, 0)
+      const visitors = new Set(rows.flatMap((row) => (row.visitor === null ? [] : [row.visitor]))).size
+      assert.deepStrictEqual(Report.tabulate(rows, []), rows.length === 0 ? [] : [{ dimensions: {}, count, visitors }])
+      const cells = Report.tabulate(rows, ["day", "category"])
+      assert.strictEqual(
+        cells.reduce((n, cell) => n + cell.count, 0),
+        count
+      )
+      for (const cell of cells) assert.isAtMost(cell.visitors, visitors)
+    }
+  )
+})
+
+describe("Report.marginsOf", () => {
+  it("lists every proper subset of the dimensions, fewest first", () => {
+    assert.deepStrictEqual(Report.marginsOf(["day"]), [[]])
+    assert.deepStrictEqual(Report.marginsOf(["day", "category"]), [[], ["day"], ["category"]])
+    const three = Report.marginsOf(["a", "b", "c"])
+    assert.strictEqual(three.length, 7)
+    assert.deepStrictEqual(three.slice(0, 4), [[], ["a"], ["b"], ["c"]])
+    assert.isFalse(three.some((names) => names.length === 3))
+  })
+})
+
 describe("Report.withDomain", () => {
   it("fills every combination of the public domain and drops cells outside it", () => {
     const cells = Report.withDomain(

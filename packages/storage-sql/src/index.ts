@@ -56,6 +56,13 @@ export * as SqlMembershipStore from "./SqlMembershipStore.js"
 export * as SqlPrivacyBudget from "./SqlPrivacyBudget.js"
 
 /**
+ * The rows partner reports are made from: measured events per visitor and dimension values.
+ *
+ * @since 0.2.0
+ */
+export * as EventReports from "./EventReports.js"
+
+/**
  * Audience definitions per tenant (name, status, rule document, version) and the revision workers apply.
  *
  * @since 0.1.0
