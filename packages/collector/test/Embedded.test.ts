@@ -159,4 +159,3 @@ suite("on a fetch handler", async () => {
     stop: async () => {}
   }
 })
-

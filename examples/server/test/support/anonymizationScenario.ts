@@ -34,7 +34,6 @@ import {
 } from "../../../../packages/collector/test/support/scenario.js"
 import { adminKey, type TestServer } from "./server.js"
 
-
 const adminGet = async (url: string): Promise<string> => {
   const response = await fetch(url, { headers: { authorization: `Bearer ${adminKey}` } })
   const text = await response.text()

@@ -127,4 +127,3 @@ export const fileHaystacks = (dir: string): Array<Haystack> => {
   walk(dir, "")
   return out
 }
-

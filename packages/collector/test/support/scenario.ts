@@ -941,4 +941,3 @@ export const drive = async (url: string, scenario: Scenario, options: DriveOptio
   await runLimited(tasks, 24)
   return { requests, failures, accepted, dropped }
 }
-
