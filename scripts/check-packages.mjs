@@ -4,7 +4,9 @@
 // pointing at dist) and turns `workspace:^` into real ranges, and the tarball is then checked:
 //   publint   packaging lint of the tarball (errors fail, warnings are printed)
 //   attw      @arethetypeswrong/cli on the tarball with the esm-only profile (problems fail)
-//   ranges    the packed package.json has no workspace:/link:/file:/catalog: ranges left
+//   ranges    the packed package.json has no workspace:/link:/file:/catalog: ranges left, and its
+//             runtime dependencies and peers are ranges (^1.2.3), not exact pins that would force a
+//             second copy of a package on users who already have a compatible one
 //   files     only package.json, README, LICENSE, CHANGELOG, dist/ and src/ ship, and no tests;
 //             exports point at built files, source maps point at files that ship
 // Then the licence check (scripts/check-licences.mjs) runs. Run `pnpm build` first. Exit 1 on failure.
@@ -78,14 +80,31 @@ const targetsOf = (value) =>
       ? Object.values(value).flatMap(targetsOf)
       : []
 
-/** The packed package.json must not keep ranges that only mean something inside this workspace. */
-const checkRanges = (manifest) => {
+const runtimeFields = ["dependencies", "peerDependencies", "optionalDependencies"]
+
+/** An exact version (`1.2.3`, `=1.2.3`, `v1.2.3-rc.1`): one release only, where a range would do. */
+export const isExactPin = (range) =>
+  /^(=|v)?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.test(String(range).trim())
+
+/**
+ * The packed package.json must not keep ranges that only mean something inside this workspace, and what
+ * users install with it (dependencies, peers) must be ranges so their package manager can share one copy.
+ */
+export const checkRanges = (manifest) => {
   const badRanges = rangeFields.flatMap((field) =>
     Object.entries(manifest[field] ?? {})
       .filter(([, range]) => /^(workspace|link|file|catalog):/.test(String(range)))
       .map(([name, range]) => `${field}.${name}: ${range}`)
   )
-  const errors = badRanges.length > 0 ? [`ranges: unpublishable ranges left in: ${badRanges.join(", ")}`] : []
+  const pins = runtimeFields.flatMap((field) =>
+    Object.entries(manifest[field] ?? {})
+      .filter(([, range]) => isExactPin(range))
+      .map(([name, range]) => `${field}.${name}: ${range} (use ^${String(range).replace(/^[=v]+/, "")})`)
+  )
+  const errors = [
+    ...(badRanges.length > 0 ? [`ranges: unpublishable ranges left in: ${badRanges.join(", ")}`] : []),
+    ...(pins.length > 0 ? [`ranges: exact pins in runtime dependencies: ${pins.join(", ")}`] : [])
+  ]
   return { errors, warnings: [] }
 }
 
@@ -245,4 +264,5 @@ const main = async () => {
   process.exit(ok ? 0 : 1)
 }
 
-await main()
+// Run when invoked as a script; importing the module (its tests) only defines the checks.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()
