@@ -1,7 +1,13 @@
 /**
  * Validation of events on the way in and decoding of rows on the way out, shared by the SQL and
  * in-memory stores so both accept and reject exactly the same input.
+ *
+ * The consent receipt is decoded on the way out against event-schema's `ConsentReceipt`: a stored receipt that
+ * does not read (invalid JSON, or not a receipt: a row written by hand, by an old version, or an untyped caller's
+ * object) comes back as `null` rather than failing the read. `null` allows no personalization, so such an event
+ * never feeds an audience; everything else of the row reads as usual.
  */
+import { ConsentReceipt } from "@openaudience/event-schema"
 import * as Effect from "effect/Effect"
 import { StorageError } from "../StorageError.js"
 import { isReceivedAt, type SequencedEvent, type StoredEvent } from "../StoredEvent.js"
@@ -104,9 +110,35 @@ export interface ReadRow {
 
 const toInt = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
 
+/** A stored receipt, or `null` when the column holds none or one that does not read (see the module doc). */
+export const receiptOf = (value: unknown): ConsentReceipt.ConsentReceipt | null =>
+  ConsentReceipt.is(value) ? value : null
+
+/**
+ * A receipt from its stored JSON text, or `null` (see `receiptOf`). `seen` remembers the texts of one read:
+ * receipts repeat (a handful per site), so each distinct text is parsed and checked once.
+ */
+export const receiptFromText = (
+  text: unknown,
+  seen: Map<string, ConsentReceipt.ConsentReceipt | null> = new Map()
+): ConsentReceipt.ConsentReceipt | null => {
+  if (typeof text !== "string") return null
+  const known = seen.get(text)
+  if (known !== undefined || seen.has(text)) return known ?? null
+  let receipt: ConsentReceipt.ConsentReceipt | null
+  try {
+    receipt = receiptOf(JSON.parse(text))
+  } catch {
+    receipt = null
+  }
+  seen.set(text, receipt)
+  return receipt
+}
+
 /**
  * Decodes rows into events. `jsonAsText` is true where JSON columns come back as text (SQLite) and
- * false where the driver already parsed them (PostgreSQL JSONB).
+ * false where the driver already parsed them (PostgreSQL JSONB). A payload that is not JSON fails the read
+ * (`CorruptData`); a consent receipt that does not read becomes `null`.
  */
 export const decodeRows = (
   rows: ReadonlyArray<ReadRow>,
@@ -114,14 +146,14 @@ export const decodeRows = (
 ): Effect.Effect<Array<SequencedEvent>, StorageError> =>
   Effect.suspend(() => {
     const out = new Array<SequencedEvent>(rows.length)
+    const receipts = new Map<string, ConsentReceipt.ConsentReceipt | null>()
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!
       let payload: unknown = row.payload
-      let consent: unknown = row.consent ?? null
+      const consent = jsonAsText ? receiptFromText(row.consent ?? null, receipts) : receiptOf(row.consent ?? null)
       if (jsonAsText) {
         try {
           payload = JSON.parse(row.payload as string)
-          consent = consent === null ? null : JSON.parse(consent as string)
         } catch (cause) {
           return Effect.fail(
             new StorageError({

@@ -1,0 +1,332 @@
+/**
+ * The one write path on SQLite (a file: writer thread and append log; in memory: group commit alone) and on
+ * PostgreSQL (group commit behind an append log): an acknowledged event is in the database once `afterStored` calls
+ * back, with its event log record, each id once; `store` answers accepted or duplicate per event; a bad event fails
+ * its own call and nothing else; segments left by a stopped process are stored at the next start; and while the
+ * database cannot take events (a lock held, a table gone) acknowledged events wait and are stored once it can, with
+ * appends refused (retry after) once too many wait.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import { StoredEvents } from "@openaudience/eventlog"
+import Sqlite from "better-sqlite3"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Database, EventStore, EventWriter, SqlEventLog, type StoredEvent } from "../src/index.js"
+import { eventLine } from "../src/internal/eventLine.js"
+import { event as baseEvent, postgresSchemaLayer, postgresUrl, probePostgres, receipt, tempDir } from "./fixtures.js"
+
+const postgres = await probePostgres()
+
+const event = (id: string, visitor: string | null = "v1"): StoredEvent =>
+  baseEvent("t", id, {
+    type: "product_view",
+    visitor,
+    payload: { productId: "SKU-1", url: "https://shop.example/p/1" },
+    consent: receipt()
+  })
+
+const line = (stored: StoredEvent): string => {
+  const text = eventLine(stored)
+  if (typeof text !== "string") throw text
+  return text
+}
+
+interface Counted {
+  readonly outcomes: Map<string, number>
+}
+
+/** The write path on the SqlClient's database, its tables created, with an observer counting outcomes. */
+const writer = (options: EventWriter.Options) =>
+  Effect.gen(function* () {
+    const counted: Counted = { outcomes: new Map() }
+    const context = yield* Layer.build(
+      EventWriter.layer({
+        ...options,
+        observer: {
+          countEvent: (_type, outcome) => counted.outcomes.set(outcome, (counted.outcomes.get(outcome) ?? 0) + 1)
+        }
+      }).pipe(Layer.provideMerge(EventStore.layer), Layer.provideMerge(SqlEventLog.layer))
+    )
+    return { writer: Effect.runSync(Effect.provide(EventWriter.EventWriter, context)), counted }
+  })
+
+const append = (w: EventWriter.EventWriterShape, events: ReadonlyArray<StoredEvent>) =>
+  Effect.async<EventWriter.Failure | undefined>((resume) =>
+    w.append(events, (failed) => resume(Effect.succeed(failed)))
+  )
+
+const store = (w: EventWriter.EventWriterShape, events: ReadonlyArray<StoredEvent>) =>
+  Effect.async<EventWriter.StoreResult>((resume) => w.store(events, (result) => resume(Effect.succeed(result))))
+
+const afterStored = (w: EventWriter.EventWriterShape) =>
+  Effect.async<void>((resume) => w.afterStored(() => resume(Effect.void)))
+
+/** The stored event ids, and the ids the event log's records name (in log order). */
+const storedIds = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ readonly seq: number | string; readonly event_id: string }>`
+    SELECT seq, event_id FROM events ORDER BY seq`
+  const idOf = new Map(rows.map((row) => [Number(row.seq), row.event_id]))
+  const log = yield* sql<{ readonly tenant: string; readonly payload: unknown }>`
+    SELECT tenant, payload FROM event_log ORDER BY log_offset`
+  return {
+    events: rows.map((row) => row.event_id),
+    log: log.flatMap((row) =>
+      StoredEvents.rangesOf({
+        offset: 0,
+        tenant: row.tenant,
+        key: "",
+        payload: typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload,
+        appendedAt: 0
+      }).flatMap(([first, last]) =>
+        Array.from({ length: last - first + 1 }, (_, i) => idOf.get(first + i) ?? "missing")
+      )
+    )
+  }
+})
+
+/** The pid of a process that has exited. */
+const deadPid = (): number => spawnSync(process.execPath, ["-e", ""]).pid!
+
+const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/** What every shape of the write path does; `open` builds one in the current scope. */
+const suite = (
+  name: string,
+  database: (dir: string) => Layer.Layer<SqlClient.SqlClient, unknown>,
+  open: (
+    dir: string
+  ) => Effect.Effect<
+    { writer: EventWriter.EventWriterShape; counted: Counted },
+    unknown,
+    Scope.Scope | SqlClient.SqlClient
+  >
+) =>
+  describe(name, () => {
+    const run = <A, E>(use: (dir: string) => Effect.Effect<A, E, Scope.Scope | SqlClient.SqlClient>) =>
+      Effect.scoped(Effect.flatMap(tempDir, (dir) => Effect.provide(use(dir), database(dir))))
+
+    it.live("an acknowledged event is in the database once afterStored calls back, each id once", () =>
+      run((dir) =>
+        Effect.gen(function* () {
+          const { writer: w, counted } = yield* open(dir)
+          assert.isUndefined(yield* append(w, [event("e1"), event("e2", null)]))
+          assert.isUndefined(yield* append(w, [event("e1"), event("e3")]))
+          yield* afterStored(w)
+          assert.strictEqual(w.pending(), 0)
+          const stored = yield* storedIds
+          assert.deepStrictEqual(stored.events, ["e1", "e2", "e3"])
+          assert.deepStrictEqual(stored.log, ["e1", "e2", "e3"])
+          assert.strictEqual(counted.outcomes.get("accepted"), 3)
+          assert.strictEqual(counted.outcomes.get("duplicate"), 1)
+        })
+      )
+    )
+
+    it.live("store answers accepted or duplicate per event, after the appends handed over before it", () =>
+      run((dir) =>
+        Effect.gen(function* () {
+          const { writer: w } = yield* open(dir)
+          assert.isUndefined(yield* append(w, [event("p1")]))
+          const result = yield* store(w, [event("p1"), event("b1"), event("b1"), event("b2")])
+          assert.deepStrictEqual(result, {
+            _tag: "Stored",
+            outcomes: ["duplicate", "accepted", "duplicate", "accepted"]
+          })
+          const written = yield* w.write([event("b2"), event("b3")])
+          assert.deepStrictEqual(written, { outcomes: ["duplicate", "accepted"], accepted: 1, duplicates: 1 })
+          assert.deepStrictEqual((yield* storedIds).log, ["p1", "b1", "b2", "b3"])
+        })
+      )
+    )
+
+    it.live("a bad event fails its own call and nothing else", () =>
+      run((dir) =>
+        Effect.gen(function* () {
+          const { writer: w } = yield* open(dir)
+          const failed = yield* append(w, [{ ...event("bad"), receivedAt: 1.5 }])
+          assert.include(failed?.message, "receivedAt")
+          const refused = yield* store(w, [event("ok?"), { ...event("bad2"), tenant: "" }])
+          assert.strictEqual(refused._tag, "Failed")
+          assert.isUndefined(yield* append(w, [event("good")]))
+          yield* afterStored(w)
+          assert.deepStrictEqual((yield* storedIds).events, ["good"])
+        })
+      )
+    )
+  })
+
+const sqliteFile = (dir: string) => join(dir, "events.db")
+const sqliteLayer = (dir: string) => Database.layerFromUrl(`sqlite:${sqliteFile(dir)}`)
+
+suite("EventWriter on a SQLite file (writer thread, append log)", sqliteLayer, (dir) =>
+  writer({ sqliteFile: sqliteFile(dir), segments: join(dir, "segments") })
+)
+
+suite(
+  "EventWriter on SQLite in memory (group commit, no append log)",
+  () => Database.layerFromUrl("sqlite::memory:"),
+  () => writer({})
+)
+
+if (postgres.ok) {
+  suite(
+    "EventWriter on PostgreSQL (group commit behind an append log)",
+    () => postgresSchemaLayer("oa_test_writer"),
+    (dir) => writer({ segments: join(dir, "segments") })
+  )
+} else if (process.env.CI === "true") {
+  describe("EventWriter on PostgreSQL", () => {
+    it(`needs PostgreSQL at ${postgresUrl}`, () => {
+      assert.fail(`PostgreSQL is required in CI: ${postgres.reason}`)
+    })
+  })
+} else {
+  describe.skip(`EventWriter on PostgreSQL (PostgreSQL unreachable at ${postgresUrl}: ${postgres.reason})`, () => {
+    it("skipped", () => undefined)
+  })
+}
+
+describe("EventWriter's append log", () => {
+  const inSqliteFile = <A, E>(use: (dir: string) => Effect.Effect<A, E, Scope.Scope | SqlClient.SqlClient>) =>
+    Effect.scoped(Effect.flatMap(tempDir, (dir) => Effect.provide(use(dir), sqliteLayer(dir))))
+
+  it.live("segments of a stopped process are stored at start, torn last line skipped, then removed", () =>
+    inSqliteFile((dir) =>
+      Effect.gen(function* () {
+        const segments = join(dir, "segments")
+        const open = writer({ sqliteFile: sqliteFile(dir), segments })
+        // e1 was stored before the crash; e2 and e3 were not; the last line was being written.
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const { writer: w } = yield* open
+            yield* append(w, [event("e1")])
+            yield* afterStored(w)
+          })
+        )
+        const stopped = join(segments, `p${deadPid()}-abc`)
+        mkdirSync(stopped, { recursive: true })
+        const torn = line(event("e4")).slice(0, 40)
+        writeFileSync(join(stopped, "000001.seg"), line(event("e1")) + line(event("e2")))
+        writeFileSync(join(stopped, "000002.seg"), line(event("e3")) + torn)
+        // A zero-filled segment: the events end at the zeros; e7 lacks its newline, so its write never finished.
+        writeFileSync(
+          join(stopped, "000003.seg"),
+          Buffer.concat([Buffer.from(line(event("e6")) + line(event("e7")).slice(0, -1)), Buffer.alloc(4096)])
+        )
+        const running = join(segments, `p${process.pid}-zzz`)
+        mkdirSync(running)
+        writeFileSync(join(running, "000001.seg"), line(event("e5")))
+
+        yield* Effect.scoped(open)
+        assert.deepStrictEqual((yield* storedIds).events, ["e1", "e2", "e3", "e6"])
+        assert.isFalse(existsSync(stopped))
+        assert.isTrue(existsSync(join(running, "000001.seg")), "a running process's segments are its own")
+        // A clean stop leaves no segment of its own behind.
+        assert.deepStrictEqual(readdirSync(segments).sort(), [`p${process.pid}-zzz`])
+      })
+    )
+  )
+
+  it.live("groups past a segment's zero fill go to the next segment; every event stored, used segments deleted", () =>
+    inSqliteFile((dir) =>
+      Effect.gen(function* () {
+        const segments = join(dir, "segments")
+        const { writer: w } = yield* writer({ sqliteFile: sqliteFile(dir), segments, segmentBytes: 4096 })
+        const ids = Array.from({ length: 120 }, (_, n) => `r${String(n).padStart(3, "0")}`)
+        // Groups of one to three events, one group per turn of the event loop, a few hundred bytes an event.
+        for (let n = 0; n < ids.length; ) {
+          const size = (n % 3) + 1
+          assert.isUndefined(
+            yield* append(
+              w,
+              ids.slice(n, n + size).map((id) => event(id))
+            )
+          )
+          n += size
+        }
+        yield* afterStored(w)
+        assert.deepStrictEqual((yield* storedIds).events, ids)
+        // Closed segments go once stored (asynchronously); the current one and a prepared spare may remain.
+        const folder = readdirSync(segments).find((name) => name.startsWith(`p${process.pid}-`))!
+        const deadline = Date.now() + 5_000
+        let left = readdirSync(join(segments, folder))
+        while (left.length > 2 && Date.now() < deadline) {
+          yield* sleep(20)
+          left = readdirSync(join(segments, folder))
+        }
+        assert.isAtMost(left.length, 2, `segments left: ${left.join(", ")}`)
+        const newest = Math.max(...left.map((name) => Number.parseInt(name, 10)))
+        assert.isAtLeast(newest, 3, `segments left: ${left.join(", ")}`)
+      })
+    )
+  )
+
+  it.live(
+    "while SQLite is locked acknowledged events wait, past the limit appends are refused, then all are stored",
+    () =>
+      inSqliteFile((dir) =>
+        Effect.gen(function* () {
+          const file = sqliteFile(dir)
+          const { writer: w } = yield* writer({
+            sqliteFile: file,
+            segments: join(dir, "segments"),
+            maxPendingEvents: 5
+          })
+          const other = new Sqlite(file)
+          other.pragma("busy_timeout = 100")
+          other.exec("BEGIN IMMEDIATE")
+          try {
+            assert.isUndefined(yield* append(w, [event("o1"), event("o2"), event("o3")]))
+            assert.isUndefined(yield* append(w, [event("o4"), event("o5")]))
+            const refused = yield* append(w, [event("o6")])
+            assert.isDefined(refused)
+            assert.isAbove(refused!.retryAfterSeconds ?? 0, 0)
+            assert.strictEqual(w.pending(), 5)
+          } finally {
+            // Held past the writer's retries (5 s): the events stay in their segment and are tried again.
+            yield* sleep(6_000)
+            other.exec("COMMIT")
+            other.close()
+          }
+          yield* afterStored(w)
+          assert.deepStrictEqual((yield* storedIds).events, ["o1", "o2", "o3", "o4", "o5"])
+          assert.isUndefined(yield* append(w, [event("o6")]))
+        })
+      ),
+    { timeout: 30_000 }
+  )
+
+  if (postgres.ok) {
+    it.live(
+      "on PostgreSQL, events acknowledged while the events table is away are stored once it is back",
+      () =>
+        Effect.scoped(
+          Effect.flatMap(tempDir, (dir) =>
+            Effect.provide(
+              Effect.gen(function* () {
+                const sql = yield* SqlClient.SqlClient
+                const { writer: w } = yield* writer({ segments: join(dir, "segments") })
+                yield* sql`ALTER TABLE events RENAME TO events_away`
+                assert.isUndefined(yield* append(w, [event("g1"), event("g2")]))
+                const refused = yield* store(w, [event("g3")])
+                assert.strictEqual(refused._tag, "Failed")
+                yield* sleep(1_500)
+                assert.strictEqual(w.pending(), 2)
+                yield* sql`ALTER TABLE events_away RENAME TO events`
+                yield* afterStored(w)
+                assert.deepStrictEqual((yield* storedIds).log, ["g1", "g2"])
+              }),
+              postgresSchemaLayer("oa_test_outage")
+            )
+          )
+        ),
+      { timeout: 30_000 }
+    )
+  }
+})
