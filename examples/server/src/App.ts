@@ -9,26 +9,25 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { EventLog, NatsEventLog, Relay, SqlEventLog } from "@openaudience/eventlog"
+import { EventLog, NatsEventLog, Relay } from "@openaudience/eventlog"
 import { Worker } from "@openaudience/example-worker"
 import {
   AudienceStore,
   Database,
   EventStore,
+  EventWriter,
   Migrations,
+  SqlEventLog,
   SqlMembershipStore,
   SqlPrivacyBudget
 } from "@openaudience/storage-sql"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as AppendLog from "./AppendLog.js"
-import * as Committer from "./Committer.js"
-import * as GroupCommit from "./GroupCommit.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
-import * as SqliteWriter from "./SqliteWriter.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
 import * as WorkerThread from "./WorkerThread.js"
@@ -51,24 +50,18 @@ const sqliteFile = (databaseUrl: string): string | undefined => {
 }
 
 /**
- * How events are written. On a SQLite file: a writer thread stores them, and pixels are answered once in an
- * fsync'd segment file (see `AppendLog`). Otherwise: group commit through @effect/sql for everything.
+ * How events are written: storage-sql's one write path. On a SQLite file a writer thread stores them behind an
+ * append log beside the file; on PostgreSQL group commit stores them behind an append log in the data folder; in
+ * memory (tests) group commit alone. Pixels are answered once in the append log, batches once in the database.
  */
-const writing: Layer.Layer<
-  AppendLog.AppendLog | GroupCommit.GroupCommit | Committer.Committer,
-  Error,
-  ServerConfig | Metrics.Metrics | EventStore.EventStore | SqlClient.SqlClient
-> = Layer.unwrapEffect(
-  Effect.map(ServerConfig, (config) => {
-    const file = sqliteFile(config.databaseUrl)
-    if (file === undefined) {
-      return AppendLog.layerDirect.pipe(Layer.provideMerge(GroupCommit.layer), Layer.provideMerge(Committer.layer))
-    }
-    return AppendLog.layerSegments(`${file}-segments`).pipe(
-      Layer.provideMerge(GroupCommit.layer),
-      Layer.provideMerge(SqliteWriter.committer),
-      Layer.provideMerge(SqliteWriter.layer(file))
-    )
+const writing = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const metrics = yield* Metrics.Metrics
+    return EventWriter.layerFromUrl(config.databaseUrl, {
+      segments: EventWriter.segmentsIn(config.dataDir),
+      observer: metrics
+    }).pipe(Layer.tap((context) => Effect.sync(() => metrics.pendingFrom(Context.get(context, EventWriter.EventWriter).pending))))
   })
 )
 

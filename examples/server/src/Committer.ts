@@ -4,12 +4,13 @@
  * the stored events, each once.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type EventLogError, SqlEventLog } from "@openaudience/eventlog"
+import type { EventLogError } from "@openaudience/eventlog"
 import { StoredEvents } from "@openaudience/example-worker"
 import {
   type AppendResult,
   EventStore,
   type SequencedEvent,
+  SqlEventLog,
   type StorageError,
   type StoredEvent
 } from "@openaudience/storage-sql"

@@ -14,10 +14,16 @@
  * worker until the server asks it to stop. From TypeScript sources (tsx, vitest) the thread registers tsx first;
  * the bundle carries it as `dist/WorkerThread.js`.
  */
-import { SqlEventLog } from "@openaudience/eventlog"
 import { Audiences, DailyCounts, Worker } from "@openaudience/example-worker"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { AudienceStore, Database, EventStore, SqlMembershipStore, type StorageError } from "@openaudience/storage-sql"
+import {
+  AudienceStore,
+  Database,
+  EventStore,
+  SqlEventLog,
+  SqlMembershipStore,
+  type StorageError
+} from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"

@@ -4,8 +4,7 @@
  * server process instead.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, Database, EventStore, SqlMembershipStore } from "@openaudience/storage-sql"
+import { AudienceStore, Database, EventStore, SqlEventLog, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Worker from "./Worker.js"

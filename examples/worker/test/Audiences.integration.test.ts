@@ -4,8 +4,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, Database, EventStore, SqlMembershipStore } from "@openaudience/storage-sql"
+import { AudienceStore, Database, EventStore, SqlEventLog, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { randomUUID } from "node:crypto"

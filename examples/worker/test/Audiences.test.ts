@@ -1,6 +1,5 @@
 import { layer } from "@effect/vitest"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, Database, EventStore, SqlMembershipStore } from "@openaudience/storage-sql"
+import { AudienceStore, Database, EventStore, SqlEventLog, SqlMembershipStore } from "@openaudience/storage-sql"
 import * as Layer from "effect/Layer"
 import { Worker } from "../src/index.js"
 import { audiencesSuite, audiencesSuiteWith } from "./audiencesSuite.js"

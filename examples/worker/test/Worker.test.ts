@@ -5,8 +5,15 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { AudienceStore, Database, EventStore, SqlMembershipStore, type StoredEvent } from "@openaudience/storage-sql"
+import { EventLog } from "@openaudience/eventlog"
+import {
+  AudienceStore,
+  Database,
+  EventStore,
+  SqlEventLog,
+  SqlMembershipStore,
+  type StoredEvent
+} from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"

@@ -12,7 +12,7 @@
  * its own (`stepOf`). Either way one job failing never holds the others back; failures are logged and retried
  * with backoff, and the log keeps every record until a job has committed past it.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +27,7 @@ import * as StoredEvents from "./StoredEvents.js"
 /**
  * A job over the log of stored events.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Job<E = never, R = never> {
@@ -47,7 +47,7 @@ export interface Job<E = never, R = never> {
 /**
  * The error type of a job (or of a union of jobs).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type ErrorOf<J> = J extends Job<infer E, any> ? E : never
@@ -55,7 +55,7 @@ export type ErrorOf<J> = J extends Job<infer E, any> ? E : never
 /**
  * The context a job (or a union of jobs) needs.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type ContextOf<J> = J extends Job<any, infer R> ? R : never
@@ -63,7 +63,7 @@ export type ContextOf<J> = J extends Job<any, infer R> ? R : never
 /**
  * Any job.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type Any = Job<any, any>
@@ -72,7 +72,7 @@ export type Any = Job<any, any>
  * A record's position: its offset in the SQL log where the collector appended it, or the `sourceOffset` the
  * `Relay` adds when it forwards the record to NATS. The same record has the same position in both.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const position = (record: LoggedRecord): number => {
@@ -84,7 +84,7 @@ export const position = (record: LoggedRecord): number => {
  * The items past `after` (the highest position a job applied so far), and the new highest position. Positions only
  * grow along the log, so anything at or below the highest seen so far is a repeat.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const unseen = (
@@ -104,7 +104,7 @@ export const unseen = (
 /**
  * Log records per read (each names the events of one committed group; see `StoredEvents.eventsPerStep`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const recordsPerRead = 1000
@@ -119,7 +119,7 @@ const applyThenCommit = <E, R>(log: EventLog["Type"], job: Job<E, R>, items: Rea
  * Reads the job's next records (up to `max`), applies a step's worth of them (see `StoredEvents.take`) and commits
  * past them; returns how much work that was (see `StoredEvents.workOf`). Neither `before` nor `after` is run.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const readAndApply = <E, R>(
@@ -140,7 +140,7 @@ const none = Effect.succeed(0)
 /**
  * One round of a job on its own: `before`, its next records, `after`. Returns the work done.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const stepOf = <E, R>(
@@ -161,7 +161,7 @@ export const stepOf = <E, R>(
  * they read separately until they meet again. A job whose `before` failed sits this round out. The round fails (to
  * be retried after a pause) with the first failure, after everything else was done. Returns the work done.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const step = <const Jobs extends ReadonlyArray<Any>>(
@@ -236,7 +236,7 @@ const loop = <E, R>(name: string, round: Effect.Effect<number, E, R>): Effect.Ef
 /**
  * Options of `run`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface RunOptions {
@@ -252,7 +252,7 @@ export interface RunOptions {
 /**
  * Runs the jobs until interrupted (see the module docs).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const run = <const Jobs extends ReadonlyArray<Any>>(
@@ -274,7 +274,7 @@ export const run = <const Jobs extends ReadonlyArray<Any>>(
 /**
  * The jobs as a layer: run (see `run`) in a fiber forked on start and interrupted on shutdown.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layer = <const Jobs extends ReadonlyArray<Any>>(

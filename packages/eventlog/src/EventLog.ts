@@ -4,14 +4,13 @@
  * offset it handled. A crash between handling and committing re-delivers the records: delivery is
  * at least once, so handlers must be idempotent.
  *
- * This module holds the service, the consumer loop (`processNext`, `consume`) that works with every
- * implementation, and the layers: `layer` stores the log in the application database (SQLite or
- * PostgreSQL, see `SqlEventLog`), `layerNats` uses NATS JetStream for scale-out (see `NatsEventLog`),
- * `layerConfig` picks one from `OA_EVENTLOG`, and `layerMemory` is for tests.
+ * This module holds the service, the input checks every implementation shares, the consumer loop
+ * (`processNext`, `consume`) that works with every implementation, and the layers: `layerNats` uses NATS
+ * JetStream for scale-out (see `NatsEventLog`), `layerConfig` picks it or an SQL log (@openaudience/storage-sql's
+ * `SqlEventLog`, in the application database) from `OA_EVENTLOG`, and `layerMemory` is for tests.
  *
  * @since 0.1.0
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -21,10 +20,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { EventLogError } from "./EventLogError.js"
 import * as Service from "./internal/service.js"
-import { checkConsumer, checkOffset, encodeRecords, normalizeMax } from "./internal/validate.js"
-import type { LoggedRecord } from "./LogRecord.js"
+import * as Validate from "./internal/validate.js"
+import type { LoggedRecord, LogRecord } from "./LogRecord.js"
 import * as NatsEventLog from "./NatsEventLog.js"
-import * as SqlEventLog from "./SqlEventLog.js"
 
 /**
  * The operations of an event log.
@@ -49,6 +47,48 @@ export const EventLog = Service.EventLog
  * @category services
  */
 export type EventLog = Service.EventLog
+
+/**
+ * A record ready to bind: its payload as JSON text.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EncodedRecord = Validate.EncodedRecord
+
+/**
+ * Checks records to append and encodes their payloads as JSON text; fails with an `InvalidInput` error naming the
+ * first bad record. Every implementation appends through it, so they all accept and reject the same input.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const encodeRecords: (records: ReadonlyArray<LogRecord>) => Effect.Effect<Array<EncodedRecord>, EventLogError> =
+  Validate.encodeRecords
+
+/**
+ * Checks a consumer name (non-empty, at most 200 characters).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkConsumer: (consumer: string) => Effect.Effect<void, EventLogError> = Validate.checkConsumer
+
+/**
+ * Checks an offset to commit (a non-negative safe integer).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkOffset: (offset: number) => Effect.Effect<void, EventLogError> = Validate.checkOffset
+
+/**
+ * A read's `max` as a whole number of records, at least 0.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const normalizeMax: (max: number) => number = Validate.normalizeMax
 
 /**
  * Options of the consumer loop.
@@ -184,14 +224,6 @@ export const makeMemory: Effect.Effect<EventLogService> = Effect.sync(() => {
 export const layerMemory: Layer.Layer<EventLog> = Layer.effect(EventLog, makeMemory)
 
 /**
- * The SQL event log in the application database (see `SqlEventLog`); needs an `SqlClient`.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layer: Layer.Layer<EventLog, EventLogError, SqlClient.SqlClient> = SqlEventLog.layer
-
-/**
  * The NATS JetStream event log (see `NatsEventLog`).
  *
  * @since 0.1.0
@@ -236,15 +268,20 @@ export const selectionConfig: Config.Config<EventLogSelection> = Config.string("
 )
 
 /**
- * The event log chosen by `OA_EVENTLOG` (see `selectionConfig`). The SQL log uses the `SqlClient` in
- * context; the NATS log uses the stream `OA_EVENTS` with subjects `oa.events.<tenant>.<key>`.
+ * The event log chosen by `OA_EVENTLOG` (see `selectionConfig`): `sql` for the given SQL log (storage-sql's
+ * `SqlEventLog.layer`, or use its `SqlEventLog.layerConfig`), NATS with the stream `OA_EVENTS` and subjects
+ * `oa.events.<tenant>.<key>` otherwise.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<EventLog, EventLogError | ConfigError.ConfigError, SqlClient.SqlClient> =
+export const layerConfig = <E, R>(
+  sql: Layer.Layer<EventLog, E, R>
+): Layer.Layer<EventLog, E | EventLogError | ConfigError.ConfigError, R> =>
   Layer.unwrapEffect(
-    Effect.map(selectionConfig, (selection) =>
-      selection._tag === "Sql" ? layer : layerNats({ servers: selection.servers })
+    Effect.map(
+      selectionConfig,
+      (selection): Layer.Layer<EventLog, E | EventLogError, R> =>
+        selection._tag === "Sql" ? sql : layerNats({ servers: selection.servers })
     )
   )

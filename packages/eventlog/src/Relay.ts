@@ -5,7 +5,7 @@
  * the source and nothing is lost; a record forwarded twice after a crash carries the same `sourceOffset`, which
  * consumers use to apply it once (see `Consumer.position`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,7 +16,7 @@ import type { EventLogService } from "./internal/service.js"
 /**
  * The relay's consumer name on the source log.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const consumer = "relay/nats"
@@ -25,7 +25,7 @@ export const consumer = "relay/nats"
  * Forwards the next batch (up to `max` records) from `source` to `target`, each payload with its `sourceOffset`;
  * returns how many records it forwarded.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const step = (
@@ -50,7 +50,7 @@ export const step = (
 /**
  * Runs the relay until interrupted, retrying with backoff while either log is unavailable.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const run = (source: EventLogService, target: EventLogService): Effect.Effect<never> =>
@@ -65,7 +65,7 @@ export const run = (source: EventLogService, target: EventLogService): Effect.Ef
 /**
  * The relay as a layer: run in a fiber forked on start and interrupted on shutdown.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
 export const layer = (source: EventLogService, target: EventLogService): Layer.Layer<never> =>

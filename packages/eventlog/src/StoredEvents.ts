@@ -14,14 +14,14 @@
  * Records of the earlier format (one per event, `{ seq, … }`) are read as a run of one, so a log written by an
  * earlier version is still applied.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import type { LoggedRecord, LogRecord } from "./LogRecord.js"
 
 /**
  * The partition key of these records: they are per tenant and commit, not per visitor.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const key = "stored-events"
@@ -29,7 +29,7 @@ export const key = "stored-events"
 /**
  * An inclusive run of stored `seq`s, `first <= last` (structurally the same as storage-sql's `EventStore.SeqRange`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export type SeqRange = readonly [first: number, last: number]
@@ -37,7 +37,7 @@ export type SeqRange = readonly [first: number, last: number]
 /**
  * A record's payload: the runs of stored `seq`s (inclusive, ascending) and how many events they name.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface StoredPayload {
@@ -48,7 +48,7 @@ export interface StoredPayload {
 /**
  * At most this many events in one step of a job (one record more than that is still taken whole).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export const eventsPerStep = 10_000
@@ -57,7 +57,7 @@ export const eventsPerStep = 10_000
  * The log records for events stored in one transaction: one per tenant (in order of first appearance), naming
  * its events' seqs as ascending runs.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const toLogRecords = (
@@ -81,7 +81,7 @@ export const toLogRecords = (
  * `seqs` (sorted here, in place) as ascending runs of consecutive seqs, each seq once. Self-contained (no imports,
  * no closure), so a writer thread can use it as it is.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const runsOf = (seqs: Array<number>): Array<[number, number]> => {
@@ -101,7 +101,7 @@ const isSeq = (value: unknown): value is number => typeof value === "number" && 
  * The runs of stored events a record names: those of a `stored` payload, a run of one for a record of the earlier
  * per-event format, none for anything else (membership changes, foreign records).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const rangesOf = (record: LoggedRecord): ReadonlyArray<SeqRange> => {
@@ -129,7 +129,7 @@ const sizeOf = (ranges: ReadonlyArray<SeqRange>): number => {
 /**
  * A log record and the runs of stored events it names.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Item {
@@ -140,7 +140,7 @@ export interface Item {
 /**
  * Records taken for a step, and whether records read were left for the next step.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Batch {
@@ -152,7 +152,7 @@ export interface Batch {
  * Takes the first of `records` (at least one) naming at most `budget` events in all. The jobs read what they need
  * of those events themselves.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerStep): Batch => {
@@ -171,7 +171,7 @@ export const take = (records: ReadonlyArray<LoggedRecord>, budget = eventsPerSte
 /**
  * The ranges of `items`, per tenant (tenants in order of first appearance).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<SeqRange>> => {
@@ -189,7 +189,7 @@ export const byTenant = (items: ReadonlyArray<Item>): Map<string, Array<SeqRange
  * How much a step did, for a runner's pacing: the events (as named) and records it applied, and at least
  * `eventsPerStep` when more records may be waiting (the batch was cut, or the read returned all `max` it asked for).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category combinators
  */
 export const workOf = (batch: Batch, read: number, max: number): number => {

@@ -1,6 +1,7 @@
 /**
- * The OpenAudience event log between collectors and workers: an SQL table (embedded) or NATS
- * JetStream (scale-out), with an in-memory implementation for tests.
+ * The OpenAudience event log between collectors and workers: the `EventLog` port, NATS JetStream (scale-out)
+ * and an in-memory implementation (the SQL tables of the embedded shape are @openaudience/storage-sql's
+ * `SqlEventLog`), the stored-events record format, the apply-then-commit consumer and the outbox relay.
  *
  * @since 0.1.0
  */
@@ -13,7 +14,7 @@
 export * as EventLog from "./EventLog.js"
 
 /**
- * The event log error (`EventLogError`, `EventLogErrorReason`, `fromSqlError`), exported flat.
+ * The event log error (`EventLogError`, `EventLogErrorReason`), exported flat.
  *
  * @since 0.1.0
  */
@@ -29,30 +30,23 @@ export * from "./LogRecord.js"
 /**
  * The log record format naming stored events by runs of `seq` (`toLogRecords`, `rangesOf`, `take`, …).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export * as StoredEvents from "./StoredEvents.js"
 
 /**
  * Jobs consuming the log of stored events with apply-then-commit, and their runner (`Job`, `run`, `layer`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export * as Consumer from "./Consumer.js"
 
 /**
  * The outbox relay from one event log to another (the SQL log to NATS JetStream).
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export * as Relay from "./Relay.js"
-
-/**
- * The event log in SQL tables (SQLite or PostgreSQL).
- *
- * @since 0.1.0
- */
-export * as SqlEventLog from "./SqlEventLog.js"
 
 /**
  * The event log on NATS JetStream.

@@ -68,3 +68,17 @@ export * as EventReports from "./EventReports.js"
  * @since 0.1.0
  */
 export * as AudienceStore from "./AudienceStore.js"
+
+/**
+ * @openaudience/eventlog's `EventLog` port over two SQL tables (the embedded event log), with its migrations.
+ *
+ * @since 0.2.0
+ */
+export * as SqlEventLog from "./SqlEventLog.js"
+
+/**
+ * Events per tenant, UTC day and type, kept by a job over the log of stored events; `read` for statistics.
+ *
+ * @since 0.2.0
+ */
+export * as DailyCounts from "./DailyCounts.js"

@@ -1,13 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EventLog, SqlEventLog } from "@openaudience/eventlog"
-import { Database, EventStore, type StoredEvent } from "@openaudience/storage-sql"
+import { Consumer, EventLog, StoredEvents } from "@openaudience/eventlog"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { DailyCounts, StoredEvents } from "../src/index.js"
-import { collect } from "./support/collect.js"
+import { DailyCounts, Database, EventStore, SqlEventLog, type StoredEvent } from "../src/index.js"
+import { collect } from "./collect.js"
 
 const layer = () =>
   Layer.mergeAll(SqlEventLog.layer, EventStore.layer).pipe(Layer.provideMerge(Database.layerFromUrl("sqlite::memory:")))
+
+/** One round of the job on its own: its next records (up to `max`), applied and committed. */
+const step = (max?: number) => Consumer.readAndApply(DailyCounts.job, max)
 
 const day = Date.UTC(2026, 10, 28, 12)
 let counter = 0
@@ -32,12 +34,12 @@ describe("DailyCounts", () => {
       yield* collect(event("a", "product_view", "v1"))
       yield* collect(event("a", "page_view", "v1", day + 86_400_000))
       // One record per read: the first step applies tenant a's first commit only.
-      assert.strictEqual(yield* DailyCounts.step(1), StoredEvents.eventsPerStep, "a full read: more may wait")
+      assert.strictEqual(yield* step(1), StoredEvents.eventsPerStep, "a full read: more may wait")
       assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-28", type: "page_view", events: 2, identified: 1 }
       ])
-      assert.strictEqual(yield* DailyCounts.step(), 3)
-      assert.strictEqual(yield* DailyCounts.step(), 0)
+      assert.strictEqual(yield* step(), 3)
+      assert.strictEqual(yield* step(), 0)
       assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-29", type: "page_view", events: 1, identified: 1 },
         { day: "2026-11-28", type: "page_view", events: 2, identified: 1 },
@@ -45,7 +47,7 @@ describe("DailyCounts", () => {
       ])
       assert.deepStrictEqual(yield* DailyCounts.read("b", "2026-11-29"), [])
       yield* collect(event("b", "page_view", null))
-      assert.strictEqual(yield* DailyCounts.step(), 1)
+      assert.strictEqual(yield* step(), 1)
       assert.deepStrictEqual(yield* DailyCounts.read("b", "2026-11-01"), [
         { day: "2026-11-28", type: "page_view", events: 2, identified: 1 }
       ])
@@ -76,7 +78,7 @@ describe("DailyCounts", () => {
           payload: { seq: old.seq, eventId: old.eventId, type: "product_view", visitor: "old" }
         }
       ])
-      yield* DailyCounts.step()
+      yield* step()
       assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-28", type: "page_view", events: 1, identified: 1 },
         { day: "2026-11-28", type: "product_view", events: 1, identified: 1 }
@@ -104,7 +106,7 @@ describe("DailyCounts", () => {
       // The relay forwarded the first record, crashed before committing, and forwarded it again with the second.
       yield* log.append([forwarded(first!)])
       yield* log.append([forwarded(first!), forwarded(second!)])
-      yield* DailyCounts.step()
+      yield* step()
       assert.deepStrictEqual(yield* DailyCounts.read("a", "2026-11-01"), [
         { day: "2026-11-28", type: "add_to_cart", events: 1, identified: 1 },
         { day: "2026-11-28", type: "page_view", events: 2, identified: 2 }

@@ -3,8 +3,7 @@
  * writer; `use` gets its path (and the connection as `SqlClient`), and the folder is removed afterwards.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { Database, EventStore } from "@openaudience/storage-sql"
+import { Database, EventStore, SqlEventLog } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"

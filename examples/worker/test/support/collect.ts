@@ -1,7 +1,6 @@
 /** Stores events the way the collector does: event store insert and `StoredEvents` log records in one transaction. */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlEventLog } from "@openaudience/eventlog"
-import { EventStore, type SequencedEvent, type StoredEvent } from "@openaudience/storage-sql"
+import { EventStore, type SequencedEvent, SqlEventLog, type StoredEvent } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import { StoredEvents } from "../../src/index.js"
 

@@ -1,6 +1,6 @@
 /**
- * The event log as two tables in the application database (SQLite or PostgreSQL through
- * `SqlClient`): `event_log` holds the records under an increasing offset, `event_log_consumers` the
+ * @openaudience/eventlog's `EventLog` port as two tables in the application database (SQLite or PostgreSQL
+ * through `SqlClient`): `event_log` holds the records under an increasing offset, `event_log_consumers` the
  * committed offset of each consumer. This is the embedded default: no service to run, and the log
  * append can share a transaction with the event store insert.
  *
@@ -10,21 +10,61 @@
  *
  * Appending in the event store's transaction: `append` (and `appendInTransaction`) run inside
  * `sql.withTransaction`, which joins a surrounding transaction of the same `SqlClient`. Call it from
- * `EventStore.append(events, { inTransaction })` of @openaudience/storage-sql, or inside your own
- * `sql.withTransaction`, and the records commit or roll back with everything else in it.
+ * `EventStore.append(events, { inTransaction })`, or inside your own `sql.withTransaction`, and the records
+ * commit or roll back with everything else in it.
  *
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import { EventLog, EventLogError, type LoggedRecord, type LogRecord } from "@openaudience/eventlog"
 import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { EventLog, type EventLogService } from "./internal/service.js"
-import { EventLogError, fromSqlError } from "./EventLogError.js"
-import * as Migrations from "@openaudience/storage-sql/Migrations"
-import { checkConsumer, checkOffset, type EncodedRecord, encodeRecords, normalizeMax } from "./internal/validate.js"
-import type { LoggedRecord, LogRecord } from "./LogRecord.js"
+import * as Migrations from "./Migrations.js"
+
+const { checkConsumer, checkOffset, encodeRecords, normalizeMax } = EventLog
+
+const unavailableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300"
+])
+
+/**
+ * Wraps an `SqlError` into an `EventLogError`, naming the operation that failed: `Unavailable` (worth retrying)
+ * when the database could not be reached or was busy, `QueryFailed` otherwise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromSqlError =
+  (operation: string) =>
+  (error: SqlError): EventLogError => {
+    const cause = error.cause
+    const code =
+      typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+        ? cause.code
+        : undefined
+    const detail = cause instanceof Error ? `: ${cause.message}` : ""
+    const unavailable =
+      (code !== undefined && unavailableCodes.has(code)) || /connect|connection|timed out/i.test(error.message)
+    return new EventLogError({
+      reason: unavailable ? "Unavailable" : "QueryFailed",
+      message: `${operation} failed: ${error.message}${detail}`,
+      cause: error
+    })
+  }
 
 /**
  * The name of the table that records which event log migrations were applied.
@@ -123,7 +163,7 @@ export const appendInTransaction = (
     const sql = yield* SqlClient.SqlClient
     const encoded = yield* encodeRecords(records)
     const appendedAt = yield* Clock.currentTimeMillis
-    const insert = (chunk: ReadonlyArray<EncodedRecord>) =>
+    const insert = (chunk: ReadonlyArray<EventLog.EncodedRecord>) =>
       sql<{ readonly log_offset: number | string }>`INSERT INTO event_log ${sql.insert(
         chunk.map((record) => ({
           tenant: record.tenant,
@@ -171,7 +211,7 @@ interface Row {
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<EventLogService, never, SqlClient.SqlClient> = Effect.gen(function* () {
+export const make: Effect.Effect<EventLog.EventLogService, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const jsonAsText = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
 
@@ -198,7 +238,7 @@ export const make: Effect.Effect<EventLogService, never, SqlClient.SqlClient> = 
       Effect.mapError(fromSqlError("Reading a committed offset"))
     )
 
-  return EventLog.of({
+  return EventLog.EventLog.of({
     append: (records) => Effect.provideService(appendInTransaction(records), SqlClient.SqlClient, sql),
     read: (consumer, max) =>
       Effect.gen(function* () {
@@ -245,7 +285,17 @@ export const make: Effect.Effect<EventLogService, never, SqlClient.SqlClient> = 
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<EventLog, EventLogError, SqlClient.SqlClient> = Layer.effect(
-  EventLog,
+export const layer: Layer.Layer<EventLog.EventLog, EventLogError, SqlClient.SqlClient> = Layer.effect(
+  EventLog.EventLog,
   Effect.zipRight(migrate, make)
 )
+
+/**
+ * The event log chosen by `OA_EVENTLOG` (see @openaudience/eventlog's `EventLog.layerConfig`): this SQL log in the
+ * `SqlClient`'s database for `sql` (the default), NATS JetStream for `nats://…`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<EventLog.EventLog, EventLogError | ConfigError.ConfigError, SqlClient.SqlClient> =
+  EventLog.layerConfig(layer)

@@ -3,7 +3,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { SqlEventLog } from "../src/index.js"
-import { eventLogSuite } from "./eventLogSuite.js"
+import { eventLogSuite } from "../../eventlog/test/eventLogSuite.js"
 import { postgresSchemaLayer, postgresUrl, probePostgres, unique } from "./fixtures.js"
 import { sqlEventLogSuite } from "./sqlEventLogSuite.js"
 

@@ -2,7 +2,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { EventLog, SqlEventLog } from "../src/index.js"
+import { EventLog } from "@openaudience/eventlog"
+import { SqlEventLog } from "../src/index.js"
 import { unique } from "./fixtures.js"
 
 export const sqlEventLogSuite = (it: Vitest.MethodsNonLive<EventLog.EventLog | SqlClient.SqlClient, true>) => {
