@@ -10,8 +10,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { AudienceRule, Batch, Explain, MembershipStore, Program, Size, VisitorState } from "@openaudience/audience"
-import { Audiences } from "@openaudience/example-worker"
-import { AudienceStore, EventStore } from "@openaudience/storage-sql"
+import { AudienceStore, EventStore, SqlSyncStore } from "@openaudience/storage-sql"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -256,7 +255,7 @@ const syncOf = (tenant: string) =>
   Effect.gen(function* () {
     const store = yield* AudienceStore.AudienceStore
     const revision = yield* store.revision(tenant)
-    const status = yield* Audiences.status(tenant)
+    const status = yield* SqlSyncStore.status(tenant)
     if (Option.isNone(status)) {
       return { state: "pending" as const, revision: 0, targetRevision: revision, processed: 0, total: 0, error: null }
     }
@@ -303,7 +302,7 @@ const stats = Effect.gen(function* () {
     targetable: audience.status === "active" && Size.isTargetable(members, k),
     k,
     sync,
-    daily: yield* Audiences.daily(tenant.id, id, since)
+    daily: yield* SqlSyncStore.daily(tenant.id, id, since)
   })
 })
 
@@ -318,7 +317,7 @@ const explain = Effect.gen(function* () {
   }
   const store = yield* AudienceStore.AudienceStore
   yield* found(yield* store.get(tenant.id, id), id)
-  const { program } = yield* Audiences.applied(tenant.id)
+  const { program } = yield* SqlSyncStore.applied(tenant.id)
   const memberships = yield* MembershipStore.MembershipStore
   const stored = yield* memberships.loadState(tenant.id, visitor)
   const state = Option.isSome(stored) ? yield* VisitorState.fromBytes(stored.value) : VisitorState.make()

@@ -70,6 +70,21 @@ export * as EventReports from "./EventReports.js"
 export * as AudienceStore from "./AudienceStore.js"
 
 /**
+ * The audience package's `SyncStore` over SQL (applied programs, sync status, the job's cursor, daily entries and
+ * exits), and `status` / `daily` / `applied` for admin APIs.
+ *
+ * @since 0.2.0
+ */
+export * as SqlSyncStore from "./SqlSyncStore.js"
+
+/**
+ * The audience job for eventlog's `Consumer` runner, and the audience `Sync` ports over this package's stores.
+ *
+ * @since 0.2.0
+ */
+export * as SqlAudienceJob from "./SqlAudienceJob.js"
+
+/**
  * @openaudience/eventlog's `EventLog` port over two SQL tables (the embedded event log), with its migrations.
  *
  * @since 0.2.0
