@@ -8,9 +8,7 @@
  * fills from it.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import type * as SqlClient from "@effect/sql/SqlClient"
 import { EventLog, NatsEventLog, Relay } from "@openaudience/eventlog"
-import { Worker } from "@openaudience/example-worker"
 import {
   AudienceStore,
   Database,
@@ -19,7 +17,8 @@ import {
   Migrations,
   SqlEventLog,
   SqlMembershipStore,
-  SqlPrivacyBudget
+  SqlPrivacyBudget,
+  Workers
 } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -30,7 +29,6 @@ import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
-import * as WorkerThread from "./WorkerThread.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
@@ -61,21 +59,26 @@ const writing = Layer.unwrapEffect(
     return EventWriter.layerFromUrl(config.databaseUrl, {
       segments: EventWriter.segmentsIn(config.dataDir),
       observer: metrics
-    }).pipe(Layer.tap((context) => Effect.sync(() => metrics.pendingFrom(Context.get(context, EventWriter.EventWriter).pending))))
+    }).pipe(
+      Layer.tap((context) =>
+        Effect.sync(() => metrics.pendingFrom(Context.get(context, EventWriter.EventWriter).pending))
+      )
+    )
   })
 )
 
-/** The log workers consume, and in the NATS shape the relay that feeds it. */
+/**
+ * The standard workers (storage-sql's `Workers`) over the log they consume, and in the NATS shape the relay that
+ * feeds it.
+ */
 const workers = Layer.unwrapEffect(
   Effect.map(ServerConfig, (config) => {
     if (config.eventLog._tag === "Sql") {
-      // On a SQLite file the worker gets a thread and a connection of its own, off the HTTP thread.
-      if (sqliteFile(config.databaseUrl) !== undefined)
-        return WorkerThread.layer(config.databaseUrl).pipe(Layer.mapError((error): Error => error))
-      return Worker.layerSql.pipe(
-        Layer.provide(SqlEventLog.layer),
-        Layer.mapError((error): Error => error)
-      )
+      // On a SQLite file the workers get a thread and a connection of their own, off the HTTP thread.
+      if (sqliteFile(config.databaseUrl) !== undefined) {
+        return Workers.layerThread(config.databaseUrl).pipe(Layer.mapError((error): Error => error))
+      }
+      return Workers.layerSql.pipe(Layer.mapError((error): Error => error))
     }
     const nats = Layer.scoped(
       EventLog.EventLog,
@@ -87,9 +90,12 @@ const workers = Layer.unwrapEffect(
     )
     return Layer.unwrapScoped(
       Effect.map(Effect.zip(SqlEventLog.make, EventLog.EventLog), ([source, target]) =>
-        Layer.merge(Relay.layer(source, target), Worker.layer)
+        Layer.merge(Relay.layer(source, target), Workers.layer({ sharedRead: false }))
       )
-    ).pipe(Layer.provide(nats))
+    ).pipe(
+      Layer.provide(nats),
+      Layer.mapError((error): Error => error)
+    )
   })
 )
 

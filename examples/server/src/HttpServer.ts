@@ -6,13 +6,12 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Collector, NodeCollector, type Sink } from "@openaudience/collector"
 import { DecisionCache } from "@openaudience/consent"
+import { EventWriter } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { AppendLog } from "./AppendLog.js"
-import { GroupCommit } from "./GroupCommit.js"
 import { Metrics } from "./Metrics.js"
 import * as Problem from "./Problem.js"
 import * as Routes from "./Routes.js"
@@ -30,17 +29,12 @@ export const layer = Layer.scoped(
   Effect.gen(function* () {
     const config = yield* ServerConfig
     const tenants = yield* Tenants
-    const commit = yield* GroupCommit
-    const append = yield* AppendLog
+    const writer = yield* EventWriter.EventWriter
     const metrics = yield* Metrics
     const salts = yield* Salts
     const clock = yield* Effect.clock
     // Pixels are answered once durable in the append log; batches once in the database, with their outcomes.
-    const sink: Sink.Sink = {
-      append: (rows, done) =>
-        append.append(rows, (failed) => done(failed === undefined ? undefined : { message: failed })),
-      store: (rows, done) => commit.submit(rows, done)
-    }
+    const sink: Sink.Sink = writer
     const collector = NodeCollector.make(
       Collector.make({
         tenants,
@@ -66,7 +60,7 @@ export const layer = Layer.scoped(
       const path = q === -1 ? url : url.slice(0, q)
       // Anything that may read events waits until every acknowledged pixel is in the database.
       if (path === "/healthz" || path === "/metrics") return routed(req, res)
-      append.afterStored(() => routed(req, res))
+      writer.afterStored(() => routed(req, res))
     }
 
     // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients

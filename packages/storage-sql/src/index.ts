@@ -97,3 +97,18 @@ export * as SqlEventLog from "./SqlEventLog.js"
  * @since 0.2.0
  */
 export * as DailyCounts from "./DailyCounts.js"
+
+/**
+ * The standard workers: the jobs every deployment runs over the event log, in-process or on a thread of their own.
+ *
+ * @since 0.2.0
+ */
+export * as Workers from "./Workers.js"
+
+/**
+ * The one write path for events: an append log in front of the database (a writer thread on a SQLite file, group
+ * commit on PostgreSQL), with the event log's records in every transaction.
+ *
+ * @since 0.2.0
+ */
+export * as EventWriter from "./EventWriter.js"
