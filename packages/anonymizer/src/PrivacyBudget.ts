@@ -7,6 +7,9 @@
  * The budget never renews by itself: a renewing budget would let a partner average its way to the true numbers
  * over time. Charges are atomic, so concurrent requests cannot overspend.
  *
+ * `layerMemory` keeps the budget in memory (tests, one short-lived process); @openaudience/storage-sql's
+ * `SqlPrivacyBudget` keeps it in a database, shared by every process and kept across restarts.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
