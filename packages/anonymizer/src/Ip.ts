@@ -364,12 +364,38 @@ export const isTrusted = (proxies: TrustedProxies, address: Address): boolean =>
   return false
 }
 
-type Headers = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+/**
+ * Request headers in either shape: a WHATWG `Headers` object (fetch-style servers: Hono, Next, Bun, Deno), or
+ * anything with its `get`, or a plain record (Node's `req.headers`, `@effect/platform`'s `Headers`). Both read
+ * alike: names are case-insensitive, and several values of one header are joined by ", " in order, as
+ * `Headers.get` joins them.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HeadersLike =
+  | { readonly get: (name: string) => string | null | undefined }
+  | { readonly [name: string]: string | ReadonlyArray<string> | undefined }
 
-const headerValue = (headers: Headers, name: string): string | undefined => {
-  const value = headers[name]
-  if (value === undefined) return undefined
-  return typeof value === "string" ? value : value.join(", ")
+const joinValue = (joined: string | undefined, value: string | ReadonlyArray<string> | undefined) => {
+  if (value === undefined || (typeof value !== "string" && value.length === 0)) return joined
+  const text = typeof value === "string" ? value : value.join(", ")
+  return joined === undefined ? text : `${joined}, ${text}`
+}
+
+/** The one reader of request headers (`name` in lower case); a record may spell a name in any case, or several. */
+const headerValue = (headers: HeadersLike, name: string): string | undefined => {
+  if (typeof headers.get === "function") {
+    return (headers as { readonly get: (name: string) => string | null | undefined }).get(name) ?? undefined
+  }
+  const record = headers as { readonly [name: string]: string | ReadonlyArray<string> | undefined }
+  let joined: string | undefined
+  for (const key in record) {
+    if (key.length === name.length && (key === name || key.toLowerCase() === name)) {
+      joined = joinValue(joined, record[key])
+    }
+  }
+  return joined
 }
 
 /** One hop of a forwarding chain: `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:80`, `"[::1]"`. */
@@ -431,14 +457,15 @@ const MAX_HEADER = 8_192
  * trusted proxies too, and the first untrusted hop is the client (the leftmost hop when all are trusted). A
  * malformed, obfuscated (`_hidden`, `unknown`) or missing hop where an address is needed gives `undefined`,
  * never an address a client could have chosen. The result is the full address: use it in memory only, and
- * store `truncate(...)` of it.
+ * store `truncate(...)` of it. `headers` may be a WHATWG `Headers` object or a plain Node header record (see
+ * `HeadersLike`).
  *
  * @since 0.1.0
  * @category client address
  */
 export const clientAddress = (
   remoteAddress: string | undefined,
-  headers: Headers,
+  headers: HeadersLike,
   proxies: TrustedProxies = noProxies
 ): string | undefined => {
   const peer = parse(remoteAddress)

@@ -177,6 +177,56 @@ describe("Ip.clientAddress", () => {
     assert.isUndefined(Ip.clientAddress("10.0.0.2", { forwarded: "proto=https" }, fw))
   })
 
+  it("reads a WHATWG Headers object like a header record: a trusted proxy's forwarding header counts", () => {
+    const headers = new Headers({ "X-Forwarded-For": "1.1.1.1, 198.51.100.7, 10.0.0.5" })
+    assert.strictEqual(Ip.clientAddress("10.0.0.2", headers, lb), "198.51.100.7")
+    // Not from a trusted proxy: the peer, whatever the header says.
+    assert.strictEqual(Ip.clientAddress("203.0.113.9", headers, lb), "203.0.113.9")
+    const fw = proxies("10.0.0.0/8", "forwarded")
+    const forwarded = new Headers({ Forwarded: 'for="[2001:db8:cafe::17]:4711", for=10.0.0.7' })
+    assert.strictEqual(Ip.clientAddress("10.0.0.2", forwarded, fw), "2001:db8:cafe::17")
+    // Repeated lines, which Headers joins in order.
+    const lines = new Headers()
+    lines.append("x-forwarded-for", "1.1.1.1")
+    lines.append("x-forwarded-for", "198.51.100.7, 10.0.0.5")
+    assert.strictEqual(Ip.clientAddress("10.0.0.2", lines, lb), "198.51.100.7")
+    assert.isUndefined(Ip.clientAddress("10.0.0.2", new Headers({ "x-forwarded-for": "unknown" }), lb))
+    assert.strictEqual(Ip.clientAddress("10.0.0.2", new Headers(), lb), "10.0.0.2")
+  })
+
+  it("a header record may spell the name in any case", () => {
+    assert.strictEqual(Ip.clientAddress("10.0.0.2", { "X-Forwarded-For": "198.51.100.7" }, lb), "198.51.100.7")
+  })
+
+  it.prop(
+    "a header record and the equivalent Headers give the same client address",
+    [
+      fc.constantFrom("x-forwarded-for", "X-Forwarded-For", "X-FORWARDED-FOR", "forwarded", "Forwarded"),
+      fc.array(
+        fc.oneof(
+          fc.ipV4(),
+          fc.integer({ min: 1, max: 254 }).map((n) => `10.0.0.${n}`),
+          fc.constantFrom("unknown", "_hidden", "[2001:db8::1]:80", "198.51.100.7:8080", "garbage", ""),
+          fc.ipV4().map((ip) => `for=${ip}`),
+          fc.ipV6().map((ip) => `for="[${ip}]"`)
+        ),
+        { minLength: 1, maxLength: 3 }
+      ),
+      fc.constantFrom("x-forwarded-for" as const, "forwarded" as const),
+      fc.constantFrom("10.0.0.2", "203.0.113.9", "2001:db8:ffff::1")
+    ],
+    ([name, values, header, peer]) => {
+      const trusted = { ...lb, header }
+      // Node style: several lines of one header as a list; fetch style: appended lines, joined by Headers.
+      const record = { [name]: values.length === 1 ? values[0]! : values, accept: "*/*" }
+      const headers = new Headers()
+      for (const value of values) headers.append(name, value)
+      headers.append("accept", "*/*")
+      assert.strictEqual(Ip.clientAddress(peer, headers, trusted), Ip.clientAddress(peer, record, trusted))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
   it.prop(
     "never returns an address the client put left of the first untrusted hop",
     [

@@ -1,12 +1,14 @@
 /**
  * The events audiences are built from: the stored form of an event, as @openaudience/storage-sql keeps it
- * (`StoredEvent` and `SequencedEvent` rows fit as they are). Only events whose stored consent decision allows
- * personalization count, and never those carrying a child signal (privacy invariant 7); everything else is
- * ignored by every entry point of this package. Payload and consent are untrusted: fields of the wrong type read
- * as missing.
+ * (`StoredEvent` and `SequencedEvent` of @openaudience/event-schema fit as they are). Only events whose stored
+ * consent receipt allows personalization count, and never those carrying a child signal (privacy invariant 7);
+ * everything else is ignored by every entry point of this package. The receive time must be one every store
+ * accepts (`StoredEvent.isReceivedAt`: 1970 to the end of 9999), the limits the collector, the stores and the
+ * reports share. The payload is untrusted: fields of the wrong type read as missing.
  *
  * @since 0.1.0
  */
+import { ConsentReceipt, StoredEvent } from "@openaudience/event-schema"
 
 /**
  * One stored event.
@@ -16,7 +18,8 @@
  * - `visitor`: the pseudonymous visitor key (events without one are ignored).
  * - `payload`: the event's fields (`productId`, `category`, `unitPrice`, `currency`, `quantity`, `orderId`,
  *   `conversionType`, `value`, `items`, `url`, `referrer`, `context`, …).
- * - `consent`: the consent receipt stored with the event (`{ decision: { personalization, child } }`).
+ * - `consent`: the consent receipt stored with the event (`ConsentReceipt` of @openaudience/event-schema, as
+ *   consent's `Decision.receipt` builds it), or `null`: no receipt, no audience.
  *
  * @since 0.1.0
  * @category models
@@ -26,28 +29,19 @@ export interface VisitorEvent {
   readonly receivedAt: number
   readonly visitor: string | null
   readonly payload: unknown
-  readonly consent: unknown
+  readonly consent: ConsentReceipt.ConsentReceipt | null
 }
 
-/** Epoch ms bounds of a sane receive time (2000-01-01 to 2100-01-01). */
-const minTime = 946_684_800_000
-const maxTime = 4_102_444_800_000
-
 /**
- * Whether an event may feed audiences: a visitor key, a sane receive time, and a stored decision allowing
- * personalization without a child signal.
+ * Whether an event may feed audiences: a visitor key, a receive time every store accepts
+ * (`StoredEvent.isReceivedAt`), and a stored receipt allowing personalization without a child signal
+ * (`ConsentReceipt.allowsPersonalization`).
  *
  * @since 0.1.0
  * @category predicates
  */
-export const counts = (event: VisitorEvent): boolean => {
-  if (typeof event.visitor !== "string" || event.visitor.length === 0) return false
-  const t = event.receivedAt
-  if (typeof t !== "number" || !(t >= minTime && t < maxTime)) return false
-  const consent = event.consent
-  if (typeof consent !== "object" || consent === null) return false
-  const decision = (consent as { readonly decision?: unknown }).decision
-  if (typeof decision !== "object" || decision === null) return false
-  const d = decision as { readonly personalization?: unknown; readonly child?: unknown }
-  return d.personalization === true && d.child !== true
-}
+export const counts = (event: VisitorEvent): boolean =>
+  typeof event.visitor === "string" &&
+  event.visitor.length > 0 &&
+  StoredEvent.isReceivedAt(event.receivedAt) &&
+  ConsentReceipt.allowsPersonalization(event.consent)

@@ -14,6 +14,7 @@ import * as Program from "../src/Program.js"
 import type { VisitorEvent } from "../src/VisitorEvent.js"
 import * as VisitorState from "../src/VisitorState.js"
 import { DAY, rule, timeline } from "./fixtures/arbitraries.js"
+import { receipt } from "./fixtures/events.js"
 
 /** Runs per property; raise it (AUDIENCE_PROPERTY_RUNS=20000) to hunt for rare disagreements. */
 const runs = Number(process.env.AUDIENCE_PROPERTY_RUNS ?? 400)
@@ -151,7 +152,7 @@ describe("found by the differential test", () => {
       receivedAt,
       visitor: "visitor-1",
       payload: { productId: "p1", unitPrice: 500, currency: "EUR" },
-      consent: { v: 1, decision: { personalization, child: false } }
+      consent: receipt(personalization)
     })
     const day1 = Date.UTC(2026, 2, 1, 9)
     const day2 = Date.UTC(2026, 2, 2)

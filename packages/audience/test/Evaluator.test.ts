@@ -344,7 +344,8 @@ describe("what counts", () => {
       view(T0, "p1", "shoes", 100, { consent: receipt(false) }),
       view(T0, "p1", "shoes", 100, { consent: receipt(true, true) }),
       view(T0, "p1", "shoes", 100, { consent: null }),
-      view(T0, "p1", "shoes", 100, { consent: { decision: { personalization: "yes" } } }),
+      // A receipt of the wrong shape (from an untyped caller) counts for nothing either.
+      view(T0, "p1", "shoes", 100, { consent: { decision: { personalization: "yes" } } as never }),
       { ...view(T0, "p1"), visitor: null },
       { ...view(T0, "p1"), receivedAt: Number.NaN }
     ]

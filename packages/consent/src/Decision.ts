@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { ConsentReceipt } from "@openaudience/event-schema"
 import * as Schema from "effect/Schema"
 import * as Internal from "./internal/decide.js"
 import { Jurisdiction } from "./Jurisdiction.js"
@@ -61,44 +62,23 @@ export const decide = (signals: Signals, policy: Policy.Policy, jurisdiction: Ju
 
 /**
  * The consent receipt stored with an event: the policy version, the signals seen (flags, and which strings were
- * present — never the strings themselves) and the decision.
+ * present — never the strings themselves) and the decision. Defined in @openaudience/event-schema
+ * (`ConsentReceipt.ConsentReceipt`), which stored events are typed with; this is the same schema.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Receipt = Schema.Struct({
-  v: Schema.Literal(1),
-  policy: Schema.String,
-  model: Policy.Model,
-  jurisdiction: Jurisdiction,
-  signals: Schema.Struct({
-    gpc: Schema.Boolean,
-    dnt: Schema.Boolean,
-    optout: Schema.Boolean,
-    coppa: Schema.Boolean,
-    tcf: Schema.Boolean,
-    gpp: Schema.Boolean,
-    usp: Schema.Boolean,
-    gppSid: Schema.optionalWith(Schema.Array(Schema.Int), { exact: true })
-  }),
-  decision: Schema.Struct({
-    collect: Schema.Boolean,
-    identifier: Schema.Boolean,
-    personalization: Schema.Boolean,
-    measurement: Schema.Boolean,
-    child: Schema.Boolean,
-    reasons: Schema.Array(Schema.String)
-  })
-}).annotations({ identifier: "ConsentReceipt" })
+export const Receipt: typeof ConsentReceipt.ConsentReceipt = ConsentReceipt.ConsentReceipt
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Receipt = typeof Receipt.Type
+export type Receipt = ConsentReceipt.ConsentReceipt
 
 /**
- * The receipt for a decision and the signals it was made from (see `Receipt`). JSON-ready.
+ * The receipt for a decision and the signals it was made from (see `Receipt`). JSON-ready. `gdprApplies` is
+ * recorded only when the signal was present.
  *
  * @since 0.1.0
  * @category constructors
@@ -116,7 +96,8 @@ export const receipt = (decision: ConsentDecision, signals: Signals): Receipt =>
     tcf: signals.tcf !== undefined,
     gpp: signals.gpp !== undefined,
     usp: signals.usp !== undefined,
-    ...(signals.gppSid === undefined || signals.gppSid.length === 0 ? {} : { gppSid: signals.gppSid })
+    ...(signals.gppSid === undefined || signals.gppSid.length === 0 ? {} : { gppSid: signals.gppSid }),
+    ...(signals.gdprApplies === undefined ? {} : { gdprApplies: signals.gdprApplies })
   },
   decision: {
     collect: decision.collect,
@@ -142,7 +123,8 @@ const receiptKey = (decision: ConsentDecision, signals: Signals): string => {
     (decision.identifier ? 256 : 0) |
     (decision.personalization ? 512 : 0) |
     (decision.measurement ? 1024 : 0) |
-    (decision.child ? 2048 : 0)
+    (decision.child ? 2048 : 0) |
+    (signals.gdprApplies === undefined ? 0 : signals.gdprApplies ? 4096 : 8192)
   return `${flags}\u0000${decision.policyVersion}\u0000${decision.model}\u0000${decision.jurisdiction}\u0000${
     signals.gppSid?.join(",") ?? ""
   }\u0000${decision.reasons.join("\u0000")}`

@@ -5,18 +5,16 @@
  *
  * @since 0.1.0
  */
-import * as Schema from "effect/Schema"
+import { ConsentReceipt } from "@openaudience/event-schema"
 
 /**
- * A jurisdiction: `"EU"`, `"US"`, `"US-CA"` (any two-letter state code), `"other"` or `"unknown"`.
+ * A jurisdiction: `"EU"`, `"US"`, `"US-CA"` (any two-letter state code), `"other"` or `"unknown"`. Defined with the
+ * stored receipt in @openaudience/event-schema (`ConsentReceipt.Jurisdiction`); this is the same schema.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Jurisdiction = Schema.Union(
-  Schema.Literal("EU", "US", "other", "unknown"),
-  Schema.TemplateLiteral("US-", Schema.String).pipe(Schema.pattern(/^US-[A-Z]{2}$/))
-).annotations({ identifier: "Jurisdiction" })
+export const Jurisdiction: typeof ConsentReceipt.Jurisdiction = ConsentReceipt.Jurisdiction
 
 /**
  * @since 0.1.0

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { ConsentReceipt } from "@openaudience/event-schema"
 import type * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -15,12 +16,13 @@ import type { Jurisdiction } from "./Jurisdiction.js"
 
 /**
  * `opt-in`: no identifier and no personalization without valid TCF consent. `opt-out`: allowed unless the
- * visitor opted out (GPC, the opt-out cookie, GPP/USP opt-outs, DNT when honoured).
+ * visitor opted out (GPC, the opt-out cookie, GPP/USP opt-outs, DNT when honoured). Defined with the stored
+ * receipt in @openaudience/event-schema (`ConsentReceipt.Model`); this is the same schema.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Model = Schema.Literal("opt-in", "opt-out")
+export const Model: typeof ConsentReceipt.Model = ConsentReceipt.Model
 
 /**
  * @since 0.1.0

@@ -2,13 +2,14 @@
  * The raw consent signals of one event, gathered from untrusted input: the request's `Sec-GPC` and `DNT` headers,
  * the opt-out cookie, the standard consent query parameters, and the signals the tag forwards inside the event.
  * Parsing is strict (only `Sec-GPC: 1`, `DNT: 1`, `oa_optout=1` count) and merging keeps the most restrictive
- * value of every signal.
+ * value of every signal. Headers are read alike from a WHATWG `Headers` object and a plain Node header record.
  *
  * @since 0.1.0
  */
 import type { Event } from "@openaudience/event-schema"
 import * as Cookie from "cookie"
 import * as Schema from "effect/Schema"
+import * as Headers from "./internal/headers.js"
 
 /**
  * Which consent strings arrived with two different values (from the request and from the event, say). A conflict
@@ -29,7 +30,7 @@ export type StringSignal = typeof StringSignal.Type
  * The signals of one event. `gpc`, `dnt`, `optout`: Global Privacy Control, Do Not Track, our opt-out cookie or
  * the tag's first-party opt-out flag. `tcf`: a TC string; `gpp` and `gppSid`: a GPP string and the sections the
  * CMP says apply; `usp`: a legacy US Privacy string; `coppa`: the page or request is flagged as directed to
- * children.
+ * children; `gdprApplies`: the page's TCF CMP (or a `gdpr=1` / `gdpr=0` parameter) says whether the GDPR applies.
  *
  * @since 0.1.0
  * @category schemas
@@ -43,6 +44,7 @@ export const Signals = Schema.Struct({
   gppSid: Schema.optionalWith(Schema.Array(Schema.Int), { exact: true }),
   usp: Schema.optionalWith(Schema.String, { exact: true }),
   coppa: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  gdprApplies: Schema.optionalWith(Schema.Boolean, { exact: true }),
   conflicts: Schema.optionalWith(Schema.Array(StringSignal), { exact: true })
 }).annotations({ identifier: "Signals" })
 
@@ -69,24 +71,41 @@ export const empty: Signals = { gpc: false, dnt: false, optout: false }
 export const OptOutCookie = "oa_optout"
 
 /**
- * Request headers as Node (`IncomingHttpHeaders`) and `@effect/platform` (`Headers`) give them: lower-case
- * names, a string or a list of strings.
+ * A plain header record as Node (`IncomingHttpHeaders`) and `@effect/platform` (`Headers`) give it: names, a
+ * string or a list of strings.
  *
  * @since 0.1.0
  * @category models
  */
-export type HeaderBag = { readonly [name: string]: string | ReadonlyArray<string> | undefined }
+export type HeaderBag = Headers.HeaderRecord
+
+/**
+ * Request headers in either shape: a WHATWG `Headers` object (fetch-style servers: Hono, Next, Bun, Deno) or a
+ * plain record (`HeaderBag`, Node's `req.headers`). Both read alike: names are case-insensitive, and several
+ * values of one header count as that many values (a record's list, or `Headers`' comma-joined value).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HeadersLike = Headers.HeadersLike
 
 const values = (value: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> =>
   value === undefined ? [] : typeof value === "string" ? [value] : value
 
-/** `1` exactly (surrounding whitespace ignored), in any of the header's values. */
-const headerIsOne = (value: string | ReadonlyArray<string> | undefined): boolean =>
-  values(value).some((v) => v.trim() === "1")
+/**
+ * `1` exactly (surrounding whitespace ignored), as any of the header's values. Several field lines of one header
+ * mean the same as one line with the values comma-separated (RFC 9110), so each comma-separated part counts.
+ */
+const headerIsOne = (value: string | undefined): boolean => {
+  if (value === undefined) return false
+  for (const part of value.split(",")) if (part.trim() === "1") return true
+  return false
+}
 
 /**
  * Whether a Cookie header carries the opt-out cookie with the value `1` (strictly; any other value does not
- * count). When the cookie appears more than once, any `1` counts.
+ * count). When the cookie appears more than once, any `1` counts. Pairs are separated by `;`, and by `,` too:
+ * that is how `Headers` joins several Cookie lines.
  *
  * @since 0.1.0
  * @category parsing
@@ -97,7 +116,7 @@ export const hasOptOutCookie = (
 ): boolean => {
   for (const header of values(cookieHeader)) {
     if (!header.includes(cookieName)) continue
-    for (const pair of header.split(";")) {
+    for (const pair of header.split(/[;,]/)) {
       if (Cookie.parse(pair)[cookieName] === "1") return true
     }
   }
@@ -105,24 +124,25 @@ export const hasOptOutCookie = (
 }
 
 /**
- * The signals a request carries by itself: `Sec-GPC: 1`, `DNT: 1` and the opt-out cookie.
+ * The signals a request carries by itself: `Sec-GPC: 1`, `DNT: 1` and the opt-out cookie. `headers` may be a
+ * WHATWG `Headers` object or a plain Node header record (see `HeadersLike`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromRequest = (headers: HeaderBag, cookieName: string = OptOutCookie): Signals => ({
-  gpc: headerIsOne(headers["sec-gpc"]),
-  dnt: headerIsOne(headers.dnt),
-  optout: hasOptOutCookie(headers.cookie, cookieName)
+export const fromRequest = (headers: HeadersLike, cookieName: string = OptOutCookie): Signals => ({
+  gpc: headerIsOne(Headers.header(headers, "sec-gpc")),
+  dnt: headerIsOne(Headers.header(headers, "dnt")),
+  optout: hasOptOutCookie(Headers.header(headers, "cookie"), cookieName)
 })
 
 /** Largest GPP section id accepted in `gpp_sid`. */
 const MAX_SECTION_ID = 1_000
 
 /**
- * The signals in a pixel URL's standard consent parameters: `gdpr_consent` (TC string), `gpp`, `gpp_sid`
- * (comma-separated section ids; `-1` means none applies), `us_privacy` and `coppa=1`. Unparseable ids are
- * ignored.
+ * The signals in a pixel URL's standard consent parameters (IAB's macro names): `gdpr` (`1`: the GDPR applies,
+ * `0`: it does not; anything else is ignored), `gdpr_consent` (TC string), `gpp`, `gpp_sid` (comma-separated
+ * section ids; `-1` means none applies), `us_privacy` and `coppa=1`. Unparseable ids are ignored.
  *
  * @since 0.1.0
  * @category constructors
@@ -132,6 +152,7 @@ export const fromQuery = (params: URLSearchParams): Signals => {
   const gpp = params.get("gpp")
   const usp = params.get("us_privacy")
   const sid = params.get("gpp_sid")
+  const gdpr = params.get("gdpr")
   const gppSid =
     sid === null
       ? []
@@ -147,7 +168,8 @@ export const fromQuery = (params: URLSearchParams): Signals => {
     ...(gpp === null || gpp === "" ? {} : { gpp }),
     ...(gppSid.length === 0 ? {} : { gppSid: [...new Set(gppSid)].sort((a, b) => a - b) }),
     ...(usp === null || usp === "" ? {} : { usp }),
-    ...(params.get("coppa") === "1" ? { coppa: true } : {})
+    ...(params.get("coppa") === "1" ? { coppa: true } : {}),
+    ...(gdpr === "1" ? { gdprApplies: true } : gdpr === "0" ? { gdprApplies: false } : {})
   }
 }
 
@@ -165,7 +187,8 @@ export const fromEvent = (consent: Event.ConsentSignals | undefined): Signals =>
         dnt: consent.dnt === true,
         optout: consent.optout === true,
         ...(consent.tcf === undefined ? {} : { tcf: consent.tcf }),
-        ...(consent.gpp === undefined ? {} : { gpp: consent.gpp })
+        ...(consent.gpp === undefined ? {} : { gpp: consent.gpp }),
+        ...(consent.gdprApplies === undefined ? {} : { gdprApplies: consent.gdprApplies })
       }
 
 const mergeString = (
@@ -179,9 +202,13 @@ const mergeString = (
   return a
 }
 
+/** Of two optional flags, `true` if either is, else `false` if either is, else absent. */
+const restrictive = (a: boolean | undefined, b: boolean | undefined): boolean | undefined =>
+  a === true || b === true ? true : a === false || b === false ? false : undefined
+
 /**
- * Merges two sets of signals for the same event, the most restrictive value winning: any `true` flag stays true,
- * GPP section ids are united, and a consent string that arrives with two different values is kept from `a` and
+ * Merges two sets of signals for the same event, the most restrictive value winning: any `true` flag stays true
+ * (`gdprApplies` and `coppa` too: `true` over `false` over absent), GPP section ids are united, and a consent string that arrives with two different values is kept from `a` and
  * recorded in `conflicts` (the decision then treats it as invalid).
  *
  * @since 0.1.0
@@ -194,7 +221,8 @@ export const merge = (a: Signals, b: Signals): Signals => {
   const gpp = mergeString("gpp", a.gpp, b.gpp, conflicts)
   const usp = mergeString("usp", a.usp, b.usp, conflicts)
   const sids = a.gppSid === undefined ? b.gppSid : b.gppSid === undefined ? a.gppSid : [...a.gppSid, ...b.gppSid]
-  const coppa = a.coppa === true || b.coppa === true ? true : a.coppa === false || b.coppa === false ? false : undefined
+  const coppa = restrictive(a.coppa, b.coppa)
+  const gdprApplies = restrictive(a.gdprApplies, b.gdprApplies)
   const uniqueConflicts = [...new Set(conflicts)]
   return {
     gpc: a.gpc || b.gpc,
@@ -205,6 +233,7 @@ export const merge = (a: Signals, b: Signals): Signals => {
     ...(sids === undefined ? {} : { gppSid: [...new Set(sids)].sort((x, y) => x - y) }),
     ...(usp === undefined ? {} : { usp }),
     ...(coppa === undefined ? {} : { coppa }),
+    ...(gdprApplies === undefined ? {} : { gdprApplies }),
     ...(uniqueConflicts.length === 0 ? {} : { conflicts: uniqueConflicts })
   }
 }
@@ -216,7 +245,7 @@ export const merge = (a: Signals, b: Signals): Signals => {
  * @category constructors
  */
 export const fromRequestAndEvent = (
-  headers: HeaderBag,
+  headers: HeadersLike,
   consent: Event.ConsentSignals | undefined,
   cookieName: string = OptOutCookie
 ): Signals => merge(fromRequest(headers, cookieName), fromEvent(consent))

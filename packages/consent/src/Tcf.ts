@@ -29,6 +29,7 @@ export const Rule = Schema.Literal(
   "trailing-bits",
   "version",
   "policy-version",
+  "cmp-id",
   "service-specific",
   "legitimate-interest-3-6",
   "vendor-range",
@@ -61,6 +62,14 @@ export const MaxLength = 16_384
  * @category constants
  */
 export const MinPolicyVersion = 4
+
+/**
+ * The lowest CMP id accepted: IAB Europe assigns CMP ids from 2 (0 and 1 are never registered CMPs).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MinCmpId = 2
 
 /**
  * A set of vendor ids as sorted, non-overlapping inclusive ranges, with the section's declared maximum id.
@@ -286,6 +295,9 @@ const decodeCore = (segment: string): Core | Problem => {
   if (policyVersion < MinPolicyVersion) {
     return { rule: "policy-version", detail: `policy version ${policyVersion} is below ${MinPolicyVersion}` }
   }
+  if (cmpId < MinCmpId) {
+    return { rule: "cmp-id", detail: `CMP id ${cmpId} is not one IAB Europe assigns (from ${MinCmpId})` }
+  }
   if (!isServiceSpecific) {
     return { rule: "service-specific", detail: "global-scope TC strings are not accepted (IsServiceSpecific is 0)" }
   }
@@ -354,7 +366,7 @@ const decodePublisherTc = (reader: BitReader): PublisherTc | Problem => {
 
 /**
  * Decodes and validates a TC string. Fails with the rule that was broken: `version` (not 2), `policy-version`
- * (below 4), `legitimate-interest-3-6`, `service-specific`, `vendor-range`, `base64url-padding` /
+ * (below 4), `cmp-id` (0 or 1: IAB assigns CMP ids from 2), `legitimate-interest-3-6`, `service-specific`, `vendor-range`, `base64url-padding` /
  * `base64url-alphabet`, `truncated`, `trailing-bits` (data beyond the declared fields, or padding of 24 bits or
  * more), `segment-type` (only core, disclosed vendors and publisher TC are known), `segment-duplicate`, … Never
  * throws.

@@ -124,6 +124,8 @@ describe("Decision.decide: TCF consent in the opt-in model", () => {
       [tcStrings.policyVersion3, "tcf:invalid:policy-version"],
       [tcStrings.globalScope, "tcf:invalid:service-specific"],
       [tcStrings.liForPurpose4, "tcf:invalid:legitimate-interest-3-6"],
+      [tcStrings.cmpId0, "tcf:invalid:cmp-id"],
+      [tcStrings.cmpId1, "tcf:invalid:cmp-id"],
       [tcStrings.garbage, "tcf:invalid:base64url-alphabet"],
       [`${tcStrings.full}=`, "tcf:invalid:base64url-padding"]
     ] as const
@@ -213,6 +215,25 @@ describe("Decision.decide: opt-outs", () => {
     }
   })
 
+  it("a malformed GPP string allows nothing: as GPC, and as a TC string allowing nothing (no measurement)", () => {
+    const nothing = { ...everything, identifier: false, personalization: false, measurement: false }
+    for (const j of ["US-CA", "US", "EU", "other", "unknown"] as const) {
+      // Alone, beside a TC string granting everything, or beside a GPP-free US Privacy string.
+      for (const extra of [{}, { tcf: tcStrings.full }, { usp: "1NNN" }]) {
+        const d = decide(with_({ gpp: gppStrings.invalidHeader, ...extra }), j)
+        assert.deepStrictEqual(outcome(d), nothing, `${j} ${JSON.stringify(extra)}`)
+      }
+    }
+    // What the README's table says of it, next to GPC (which keeps identifier-free measurement).
+    assert.isTrue(decide(with_({ gpc: true }), "US-CA").measurement)
+    // A malformed US Privacy string can only have opted out of sale: as GPC, measurement stays.
+    assert.deepStrictEqual(outcome(decide(with_({ usp: "1YY" }), "US-CA")), {
+      ...everything,
+      identifier: false,
+      personalization: false
+    })
+  })
+
   it("legacy US Privacy strings", () => {
     assert.deepStrictEqual(decide(with_({ usp: "1YYN" }), "US-CA").reasons, ["usp:sale-opt-out"])
     assert.isTrue(decide(with_({ usp: "1YNN" }), "US-CA").identifier)
@@ -228,6 +249,57 @@ describe("Decision.decide: opt-outs", () => {
     const gpp = Signals.merge(with_({ gpp: gppStrings.usnatAllowed }), with_({ gpp: gppStrings.uscaAllowed }))
     assert.include(decide(gpp, "US-CA").reasons, "gpp:conflict")
     assert.isFalse(decide(gpp, "US-CA").identifier)
+  })
+})
+
+describe("Decision.decide: gdprApplies", () => {
+  const optInWithoutTc = { ...everything, identifier: false, personalization: false }
+
+  it("a US-located visitor whose CMP says the GDPR applies, without a TC string, is not personalized", () => {
+    for (const j of ["US-CA", "US", "unknown"] as const) {
+      assert.isTrue(decide(none, j).personalization, `${j} without the flag (demo policy)`)
+      const d = decide(with_({ gdprApplies: true }), j)
+      assert.deepStrictEqual(outcome(d), optInWithoutTc, j)
+      assert.strictEqual(d.model, "opt-in")
+      assert.strictEqual(d.jurisdiction, j)
+      assert.deepStrictEqual(d.reasons, ["tcf:missing"])
+    }
+  })
+
+  it("gdpr=1 from a pixel URL and the tag's CMP answer are the same signal", () => {
+    const fromUrl = Signals.merge(Signals.fromRequest({}), Signals.fromQuery(new URLSearchParams("gdpr=1")))
+    const fromTag = Signals.fromEvent({ gdprApplies: true, gpc: false })
+    for (const signals of [fromUrl, fromTag]) {
+      assert.deepStrictEqual(outcome(decide(signals, "US-NY")), optInWithoutTc)
+    }
+  })
+
+  it("with a TC string, the string decides as it would in the EU", () => {
+    for (const j of ["US-CA", "EU"] as const) {
+      assert.deepStrictEqual(outcome(decide(with_({ gdprApplies: true, tcf: tcStrings.full }), j)), everything)
+      const rejected = decide(with_({ gdprApplies: true, tcf: tcStrings.noPurpose3 }), j)
+      assert.isTrue(rejected.identifier)
+      assert.isFalse(rejected.personalization)
+      // A TC string with CmpId 1 is malformed: it allows nothing, here too.
+      assert.isFalse(decide(with_({ gdprApplies: true, tcf: tcStrings.cmpId1 }), j).identifier)
+    }
+  })
+
+  it("gdprApplies false never relaxes anything", () => {
+    assert.deepStrictEqual(outcome(decide(with_({ gdprApplies: false }), "EU")), optInWithoutTc)
+    assert.strictEqual(decide(with_({ gdprApplies: false }), "EU").model, "opt-in")
+    assert.deepStrictEqual(outcome(decide(with_({ gdprApplies: false }), "US-CA")), everything)
+    assert.isFalse(decide(with_({ gdprApplies: false }), "other", Policy.default).identifier)
+  })
+
+  it("the receipt records the flag when it was present", () => {
+    const signals = with_({ gdprApplies: true })
+    const receipt = Decision.receipt(decide(signals, "US-CA"), signals)
+    assert.isTrue(receipt.signals.gdprApplies)
+    assert.strictEqual(receipt.model, "opt-in")
+    assert.isFalse(receipt.decision.personalization)
+    assert.isFalse("gdprApplies" in Decision.receipt(decide(none, "US-CA"), none).signals)
+    assert.isTrue(Schema.is(Decision.Receipt)(receipt))
   })
 })
 
@@ -333,6 +405,7 @@ const baseSignals: fc.Arbitrary<Signals.Signals> = fc
       gpp: anyGpp,
       usp: fc.constantFrom(...uspStrings),
       coppa: fc.boolean(),
+      gdprApplies: fc.boolean(),
       gppSid: fc.uniqueArray(fc.constantFrom(2, 6, 7, 8, 9), { maxLength: 2 })
     },
     { requiredKeys: ["gpc", "dnt", "optout"] }
@@ -356,6 +429,7 @@ const restrictions: fc.Arbitrary<Restriction> = fc.oneof(
     { kind: "signals", signals: with_({ optout: true }) },
     { kind: "signals", signals: with_({ dnt: true }) },
     { kind: "signals", signals: with_({ coppa: true }) },
+    { kind: "signals", signals: with_({ gdprApplies: true }) },
     { kind: "policy", change: (p) => ({ ...p, childDirected: true }) },
     { kind: "policy", change: (p) => ({ ...p, dnt: "opt-out" }) },
     { kind: "policy", change: (p) => ({ ...p, disallowed: "drop" }) },
@@ -404,6 +478,36 @@ describe("Decision properties", () => {
       if (!d.collect) assert.isFalse(d.identifier || d.measurement || d.personalization)
     },
     { fastCheck: { numRuns: 2000 } }
+  )
+
+  it.prop(
+    "a malformed GPP string never allows more than any readable GPP string in its place",
+    [baseSignals, policies, jurisdictions, anyGpp.chain(mutations), anyGpp],
+    ([signals, policy, jurisdiction, garbled, readable]) => {
+      fc.pre(Either.isLeft(Gpp.decode(garbled)))
+      const { gppSid: _gppSid, ...rest } = signals
+      const malformed = Decision.decide({ ...rest, gpp: garbled }, policy, jurisdiction)
+      const valid = Decision.decide({ ...rest, gpp: readable }, policy, jurisdiction)
+      assert.isTrue(
+        Decision.isWithin(malformed, valid),
+        `${JSON.stringify(outcome(malformed))} vs ${JSON.stringify(outcome(valid))}`
+      )
+      assert.isFalse(malformed.identifier || malformed.personalization || malformed.measurement)
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it.prop(
+    "gdprApplies true is never less restrictive than the jurisdiction's own model",
+    [baseSignals, policies, jurisdictions],
+    ([signals, policy, jurisdiction]) => {
+      const flagged = Decision.decide({ ...signals, gdprApplies: true }, policy, jurisdiction)
+      const { gdprApplies: _flag, ...unflagged } = signals
+      assert.isTrue(Decision.isWithin(flagged, Decision.decide(unflagged, policy, jurisdiction)))
+      assert.strictEqual(flagged.model, "opt-in")
+      if (signals.tcf === undefined && signals.gpp === undefined) assert.isFalse(flagged.identifier)
+    },
+    { fastCheck: { numRuns: 1000 } }
   )
 
   it.prop(

@@ -132,15 +132,22 @@ describe("Gpp.decode agrees with the reference decoder on strings the reference 
   it("reads the tcfeuv2 section with the TCF decoder's validation", () => {
     const tc = tcString({ ...fullConsent, disclosedVendors: [VENDOR] })
     // Build a header for sections 2 and 7 with the reference encoder, then put our TC string in section 2.
-    const base = gppString({ tcfeuv2: { PurposeConsents: [true] }, usnat: { SaleOptOut: 2, SaleOptOutNotice: 1 } })
+    const base = gppString({
+      tcfeuv2: { CmpId: 31, PurposeConsents: [true] },
+      usnat: { SaleOptOut: 2, SaleOptOutNotice: 1 }
+    })
     const [header, , usnat] = parts(base)
     const data = decoded(`${header}~${tc}~${usnat}`)
     assert.deepStrictEqual(data.sectionIds, [2, 7])
     assert.deepStrictEqual(data.tcfeuv2, Either.getOrThrow(Tcf.decode(tc)))
     const invalid = failure(`${header}~${tcString({ ...fullConsent, policyVersion: 3 })}~${usnat}`)
     assert.deepStrictEqual(invalid, { rule: "policy-version", section: 2 })
-    // The reference encoder's own tcfeuv2 section decodes too.
+    // The reference encoder's own tcfeuv2 section decodes too, once it names a CMP IAB could have assigned.
     assert.deepStrictEqual(decoded(base).tcfeuv2?.purposeConsents, [1])
+    assert.deepStrictEqual(failure(gppString({ tcfeuv2: { PurposeConsents: [true] } })), {
+      rule: "cmp-id",
+      section: 2
+    })
   })
 
   it("reads the legacy uspv1 section", () => {
@@ -452,7 +459,7 @@ describe("Gpp.decode validates the string, naming the rule and the section", () 
 
 describe("Gpp.decode on hostile input", () => {
   const valid = gppString({
-    tcfeuv2: { PurposeConsents: [true, true], IsServiceSpecific: true, PolicyVersion: 4 },
+    tcfeuv2: { CmpId: 31, PurposeConsents: [true, true], IsServiceSpecific: true, PolicyVersion: 4 },
     uspv1: { Notice: "Y", OptOutSale: "N", LspaCovered: "Y" },
     usnat: { SaleOptOutNotice: 1, GpcSegmentIncluded: true },
     usca: { SaleOptOutNotice: 1 },

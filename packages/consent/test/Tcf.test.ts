@@ -266,6 +266,27 @@ describe("Tcf.decode validates what the specification requires, naming the rule"
     }
   })
 
+  it("the CMP id must be one IAB assigns: 0 and 1 fail closed like any malformed string", () => {
+    assert.strictEqual(getInt(valid, Core.cmpId, 12), 31)
+    const withCmpId = (id: number) => inSegment(valid, 0, (s) => setInt(s, Core.cmpId, 12, id))
+    for (const id of [0, 1]) {
+      // The reference decoder refuses it too.
+      assert.throws(() => referenceTc(withCmpId(id)))
+      assert.strictEqual(rule(withCmpId(id)), "cmp-id")
+    }
+    for (const id of [Tcf.MinCmpId, 3, 4095]) assert.strictEqual(decoded(withCmpId(id)).cmpId, id)
+    for (const id of [2, 300]) assert.strictEqual(decoded(tcString({ ...fullConsent, cmpId: id })).cmpId, id)
+  })
+
+  it.prop(
+    "every CMP id below 2 is rejected whatever else the string says",
+    [options, fc.constantFrom(0, 1)],
+    ([o, id]) => {
+      assert.strictEqual(rule(inSegment(tcString(o), 0, (s) => setInt(s, Core.cmpId, 12, id))), "cmp-id")
+    },
+    { fastCheck: { numRuns: 50 } }
+  )
+
   it("must be service-specific", () => {
     assert.strictEqual(rule(tcString({ ...fullConsent, isServiceSpecific: false })), "service-specific")
     assert.strictEqual(rule(inSegment(valid, 0, (s) => setInt(s, Core.isServiceSpecific, 1, 0))), "service-specific")
@@ -377,6 +398,7 @@ describe("Tcf.decode on hostile input", () => {
     // Whatever got through satisfies every rule.
     const data = result.right
     assert.isAtLeast(data.policyVersion, 4)
+    assert.isAtLeast(data.cmpId, Tcf.MinCmpId)
     assert.isTrue(data.isServiceSpecific)
     assert.isFalse(data.purposeLegitimateInterests.some((p) => p >= 3 && p <= 6))
     for (const set of [data.vendorConsents, data.vendorLegitimateInterests, data.disclosedVendors]) {

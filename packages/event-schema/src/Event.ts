@@ -87,7 +87,8 @@ export const Quantity = boundedInt(1, 10_000, "a quantity from 1 to 10000")
 
 /**
  * Consent signals exactly as the sender saw them. They are evidence for the server's own decision, never the
- * decision itself.
+ * decision itself. `gdprApplies` is the page's IAB TCF CMP answer (`__tcfapi` `gdprApplies`): whether the GDPR
+ * applies to this visitor (added in schema version 1-0-1).
  *
  * @since 0.1.0
  * @category schemas
@@ -97,7 +98,8 @@ export const ConsentSignals = Schema.Struct({
   dnt: opt(Flag),
   optout: opt(Flag),
   tcf: opt(boundedString(1, 4096)),
-  gpp: opt(boundedString(1, 4096))
+  gpp: opt(boundedString(1, 4096)),
+  gdprApplies: opt(Flag)
 }).annotations({ identifier: "ConsentSignals" })
 
 /**

@@ -32,11 +32,12 @@ export const vendor = "dev.openaudience"
  * @category constants
  */
 export const versions: Readonly<Record<Event.EventType, SchemaVer>> = {
-  page_view: "1-0-0",
-  product_view: "1-0-0",
-  add_to_cart: "1-0-0",
-  conversion: "1-0-0",
-  engagement: "1-0-0"
+  // 1-0-1: `consent.gdprApplies`.
+  page_view: "1-0-1",
+  product_view: "1-0-1",
+  add_to_cart: "1-0-1",
+  conversion: "1-0-1",
+  engagement: "1-0-1"
 }
 
 /**

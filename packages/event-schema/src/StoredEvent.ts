@@ -1,11 +1,12 @@
 /**
  * The shape of an event as the storage layer keeps it. The storage layer does not know the event
  * vocabulary: it stores a few indexed columns (tenant, id, type, site, times, pseudonymous visitor)
- * and an opaque JSON payload plus the JSON consent receipt that allowed the event to be stored.
+ * and an opaque JSON payload plus the consent receipt (`ConsentReceipt`) that allowed the event to be stored.
  *
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { ConsentReceipt } from "./ConsentReceipt.js"
 
 /**
  * The latest `receivedAt` the store accepts: 9999-12-31T23:59:59.999Z, the last instant both SQL dialects can turn
@@ -33,7 +34,8 @@ export const isReceivedAt = (receivedAt: unknown): receivedAt is number =>
  * - `clientTs`: the time the browser or server reported, epoch milliseconds, or `null`.
  * - `visitor`: the pseudonymous visitor key (never a raw identifier), or `null`.
  * - `payload`: any JSON value (normally an object), stored as JSONB on PostgreSQL and TEXT on SQLite.
- * - `consent`: the JSON consent receipt that allowed storing the event, or `null`.
+ * - `consent`: the consent receipt that allowed storing the event (`ConsentReceipt`), or `null`. A store reads a
+ *   receipt it cannot decode back as `null`, which allows no personalization.
  *
  * @since 0.1.0
  * @category models
@@ -47,7 +49,7 @@ export const StoredEvent = Schema.Struct({
   clientTs: Schema.NullOr(Schema.Int),
   visitor: Schema.NullOr(Schema.String),
   payload: Schema.Unknown,
-  consent: Schema.NullOr(Schema.Unknown)
+  consent: Schema.NullOr(ConsentReceipt)
 })
 
 /**

@@ -5,6 +5,14 @@
  */
 
 /**
+ * The consent receipt stored with every event (`ConsentReceipt`), with the consent model and jurisdiction it
+ * names.
+ *
+ * @since 0.2.0
+ */
+export * as ConsentReceipt from "./ConsentReceipt.js"
+
+/**
  * @since 0.1.0
  */
 export * as Currency from "./Currency.js"

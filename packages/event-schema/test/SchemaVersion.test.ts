@@ -14,7 +14,7 @@ describe("SchemaVersion", () => {
   it("exports a JSON Schema per event type that names its version and rejects unknown fields", () => {
     for (const type of Event.eventTypes) {
       const schema = SchemaVersion.jsonSchema(type) as any
-      assert.strictEqual(schema.$id, `iglu:dev.openaudience/${type}/jsonschema/1-0-0`)
+      assert.strictEqual(schema.$id, `iglu:dev.openaudience/${type}/jsonschema/1-0-1`)
       assert.strictEqual(schema.self.version, SchemaVersion.versions[type])
       const body = schema.$ref ? schema.$defs[schema.$ref.split("/").pop()] : schema
       assert.strictEqual(body.additionalProperties, false)

@@ -415,7 +415,13 @@ describe("browser tag", () => {
       )
       assertNoVisitorId(fake, events)
       for (const event of events) {
-        assert.deepStrictEqual(event.consent, { gpc: false, dnt: false, optout: false, tcf: TC_STRINGS.purpose1Denied })
+        assert.deepStrictEqual(event.consent, {
+          gpc: false,
+          dnt: false,
+          optout: false,
+          tcf: TC_STRINGS.purpose1Denied,
+          gdprApplies: true
+        })
       }
     })
 
@@ -444,6 +450,19 @@ describe("browser tag", () => {
       const [page] = flushed(fake) as [any]
       assert.match(page.visitorId, /^[0-9a-f]{32}$/)
       assert.strictEqual(page.consent.tcf, TC_STRINGS.purpose1Denied)
+      assert.isFalse(page.consent.gdprApplies)
+    })
+
+    it("forwards the CMP's gdprApplies, so the server applies TCF whatever the location says", () => {
+      const granted = load({ tcfapi: stubCmp({ initial: tcData({ purposes: [1], vendors: [VENDOR_ID] }) }).api })
+      assert.isTrue((flushed(granted)[0] as any).consent.gdprApplies)
+      // GDPR applies and the CMP has no TC string yet: the flag goes alone, the server denies without a string.
+      const noString = load({ tcfapi: stubCmp({ initial: tcData({}, { tcString: undefined }) }).api })
+      const [page] = flushed(noString) as [any]
+      assert.deepStrictEqual(page.consent, { gpc: false, dnt: false, optout: false, gdprApplies: true })
+      assertNoVisitorId(noString, [page])
+      // On the wire as IAB's flag.
+      assert.include(noString.beacons[0]!.body, "&gdpr=1")
     })
 
     it("GDPR does not apply and the CMP gives no TC string: the visitor id, and no consent object", () => {

@@ -45,6 +45,15 @@ describe("WireFormat GET form", () => {
     )
   })
 
+  it("carries the CMP's gdprApplies as IAB's gdpr flag", () => {
+    const event: Event.Event = { type: "page_view", id: "evt_0123456789", site: "demo", consent: { gdprApplies: true } }
+    assert.strictEqual(WireFormat.encodeQuery(event), "v=1&e=pv&id=evt_0123456789&s=demo&gdpr=1")
+    assert.deepStrictEqual(ok(WireFormat.decodeQuery("v=1&e=pv&id=evt_0123456789&s=demo&gdpr=0&tcf=CQ")).consent, {
+      tcf: "CQ",
+      gdprApplies: false
+    })
+  })
+
   it("decodes what it encodes, for every event type", () => {
     const events: Array<Event.Event> = [
       {
@@ -69,7 +78,9 @@ describe("WireFormat GET form", () => {
         pointerY: 100,
         consent: { dnt: false, optout: true, gpp: "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA" }
       },
-      { type: "page_view", id: "evt_0123456789", site: "demo", consent: {} }
+      { type: "page_view", id: "evt_0123456789", site: "demo", consent: {} },
+      { type: "page_view", id: "evt_0123456789", site: "demo", consent: { tcf: "CQ", gdprApplies: true } },
+      { type: "page_view", id: "evt_0123456789", site: "demo", consent: { gdprApplies: false } }
     ]
     for (const event of events) assert.deepStrictEqual(ok(WireFormat.decodeQuery(WireFormat.encodeQuery(event))), event)
   })
@@ -136,6 +147,8 @@ describe("WireFormat GET form", () => {
     ["unsafe integer", `${base}&t=99999999999999999`, "InvalidValue", "t", /safe decimal integer/],
     ["timestamp out of range", `${base}&t=1`, "InvalidValue", "t", /t \(clientTs\): expected epoch milliseconds/],
     ["bad flag", `${base}&g=true`, "InvalidValue", "g", /g \(consent.gpc\): expected 1 or 0, got "true"/],
+    ["bad gdpr flag", `${base}&gdpr=yes`, "InvalidValue", "gdpr", /gdpr \(consent.gdprApplies\): expected 1 or 0/],
+    ["unknown longer key", `${base}&gdprx=1`, "UnknownKey", "gdprx", /unknown key/],
     ["bad consent marker", `${base}&c=0`, "InvalidValue", "c", /expected 1/],
     ["bad id", "v=1&e=pv&id=short&s=demo", "InvalidValue", "id", /^id: expected an event id/],
     ["bad site key", "v=1&e=pv&id=evt_0123456789&s=Demo!", "InvalidValue", "s", /^s \(site\): expected a site key/],

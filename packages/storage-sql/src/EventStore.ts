@@ -17,7 +17,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
-import { decodeRows, type EventRow, encodeBatch, eventKey, type ReadRow } from "./internal/eventCodec.js"
+import {
+  decodeRows,
+  type EventRow,
+  encodeBatch,
+  eventKey,
+  type ReadRow,
+  receiptFromText
+} from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
 import type { AppendOutcome, AppendResult, SequencedEvent, StoredEvent } from "./StoredEvent.js"
@@ -459,7 +466,7 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
           clientTs: row.client_ts,
           visitor: row.visitor,
           payload: JSON.parse(row.payload),
-          consent: row.consent === null ? null : JSON.parse(row.consent)
+          consent: receiptFromText(row.consent)
         }
         byKey.set(key, stored)
         ordered.push(stored)

@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { Database, EventStore, Migrations } from "../src/index.js"
 import * as Driver from "../src/internal/driver.js"
-import { event, tempDir } from "./fixtures.js"
+import { event, receipt, tempDir } from "./fixtures.js"
 
 describe("Database.parseUrl", () => {
   it("accepts sqlite paths, in-memory sqlite and postgres URLs", () => {
@@ -182,7 +182,7 @@ describe("Database.layerFromUrl", () => {
         const store = yield* EventStore.EventStore
         const result = yield* store.append([
           event("t", "a", { visitor: "v", payload: { kept: true } }),
-          event("t", "b", { consent: { ok: 1 } })
+          event("t", "b", { consent: receipt() })
         ])
         assert.strictEqual(result.accepted, 2)
       }).pipe(Effect.provide(stack()))
@@ -198,7 +198,7 @@ describe("Database.layerFromUrl", () => {
       assert.deepStrictEqual(
         reopened.recent.map((e) => [e.eventId, e.payload, e.consent]),
         [
-          ["b", { url: "/", n: 1 }, { ok: 1 }],
+          ["b", { url: "/", n: 1 }, receipt()],
           ["a", { kept: true }, null]
         ]
       )

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
 import { type AppendOutcome, EventStore, maxReceivedAt, type SequencedEvent, type StoredEvent } from "../src/index.js"
-import { event, unique } from "./fixtures.js"
+import { event, receipt, unique } from "./fixtures.js"
 
 const ids = (events: ReadonlyArray<SequencedEvent>) => events.map((e) => e.eventId)
 
@@ -16,7 +16,7 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore
       const tenant = unique("t")
-      const consent = { gpc: false, purposes: { measurement: true, ads: false }, version: 2 }
+      const consent = receipt(false)
       const payload = { url: "/p/42", product: { id: "42", price: 19.99, tags: ["a", "é", "🛒"] }, empty: null }
       const result = yield* store.append([
         event(tenant, "e1", { payload, consent, visitor: "v1", clientTs: 1_699_999_999_000 }),
@@ -43,6 +43,29 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
       assert.strictEqual(second!.consent, null)
       assert.strictEqual(second!.visitor, null)
       assert.isTrue(second!.seq > first!.seq)
+    })
+  )
+
+  it.effect("a consent that is not a complete receipt reads back as null, the rest of the event intact", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      // From untyped callers: a decision instead of a receipt, a receipt of an unknown version, a string.
+      const odd = [{ decision: { personalization: true, child: false } }, { ...receipt(), v: 2 }, "granted"]
+      yield* store.append([
+        ...odd.map((consent, i) => event(tenant, `odd${i}`, { consent: consent as never, visitor: "v" })),
+        event(tenant, "good", { consent: receipt(), visitor: "v" })
+      ])
+      const read = yield* store.byVisitor(tenant, "v")
+      assert.deepStrictEqual(
+        read.map((e) => [e.eventId, e.consent, e.payload]).sort(),
+        [
+          ["good", receipt(), { url: "/", n: 1 }],
+          ["odd0", null, { url: "/", n: 1 }],
+          ["odd1", null, { url: "/", n: 1 }],
+          ["odd2", null, { url: "/", n: 1 }]
+        ].sort()
+      )
     })
   )
 

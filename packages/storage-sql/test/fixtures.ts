@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { ConsentReceipt } from "@openaudience/event-schema"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Database, type StorageError, type StoredEvent } from "../src/index.js"
@@ -26,6 +27,23 @@ export const event = (tenant: string, eventId: string, overrides: Partial<Stored
   payload: { url: "/", n: 1 },
   consent: null,
   ...overrides
+})
+
+/** A complete consent receipt, as the collector stores it (personalization allowed unless told otherwise). */
+export const receipt = (personalization = true): ConsentReceipt.ConsentReceipt => ({
+  v: 1,
+  policy: "2026-11-29.1",
+  model: "opt-out",
+  jurisdiction: "US-CA",
+  signals: { gpc: false, dnt: false, optout: false, coppa: false, tcf: false, gpp: true, usp: false, gppSid: [7] },
+  decision: {
+    collect: true,
+    identifier: personalization,
+    personalization,
+    measurement: true,
+    child: false,
+    reasons: personalization ? [] : ["gpp:sale-opt-out"]
+  }
 })
 
 /** A temporary directory removed when the scope closes. */

@@ -82,7 +82,9 @@ export const decide = (
   jurisdiction: Jurisdiction
 ): DecisionShape => {
   const reasons: Array<string> = []
-  const model = Policy.modelFor(policy, jurisdiction)
+  // The page's CMP says the GDPR applies (`gdprApplies`, `gdpr=1`): TCF's rules hold whatever the location says
+  // (a geolocation misses travellers, VPNs and proxies), so the opt-in model applies. `false` never relaxes it.
+  const model = signals.gdprApplies === true ? "opt-in" : Policy.modelFor(policy, jurisdiction)
   // `optedOut` removes the identifier and personalization; measurement stays (identifier-free).
   let optedOut = false
   let child = false
@@ -121,13 +123,16 @@ export const decide = (
   }
 
   if (conflicts.includes("gpp")) {
+    // Treated as malformed (below).
     note(reasons, "gpp:conflict")
     optedOut = true
     tcf = Tcf.none
   } else if (signals.gpp !== undefined) {
     const result = decoders.gpp(signals.gpp)
     if (Either.isLeft(result)) {
-      // Fail closed: an unreadable GPP string may have carried an opt-out or a TCF denial.
+      // Fail closed: an unreadable GPP string may have carried an opt-out or a TCF section denying anything (its
+      // tcfeuv2 may deny measurement too), so it counts as an opt-out and as a TC string allowing nothing. Keeping
+      // measurement would let a garbled string allow more than the readable string it garbles.
       note(reasons, `gpp:invalid:${result.left.rule}`)
       optedOut = true
       tcf = Tcf.none

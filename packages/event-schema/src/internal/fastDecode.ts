@@ -67,12 +67,16 @@ const consent = (u: unknown): Obj | undefined => {
   let optout: unknown
   let tcf: unknown
   let gpp: unknown
+  let gdprApplies: unknown
   let count = 0
   for (const key in u) {
     const value = u[key]
     if (value === undefined) return undefined
     count++
     switch (key) {
+      case "gdprApplies":
+        gdprApplies = value
+        break
       case "gpc":
         gpc = value
         break
@@ -98,7 +102,8 @@ const consent = (u: unknown): Obj | undefined => {
     (dnt !== undefined && typeof dnt !== "boolean") ||
     (optout !== undefined && typeof optout !== "boolean") ||
     (tcf !== undefined && !text(tcf, 1, 4096)) ||
-    (gpp !== undefined && !text(gpp, 1, 4096))
+    (gpp !== undefined && !text(gpp, 1, 4096)) ||
+    (gdprApplies !== undefined && typeof gdprApplies !== "boolean")
   ) {
     return undefined
   }
@@ -108,6 +113,7 @@ const consent = (u: unknown): Obj | undefined => {
   if (optout !== undefined) out.optout = optout
   if (tcf !== undefined) out.tcf = tcf
   if (gpp !== undefined) out.gpp = gpp
+  if (gdprApplies !== undefined) out.gdprApplies = gdprApplies
   return out
 }
 

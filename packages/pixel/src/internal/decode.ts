@@ -67,6 +67,7 @@ const specs: Array<Omit<KeySpec, "index" | "key"> & { key: string }> = [
   { key: CONSENT_KEYS.optout!, field: "optout", kind: FLAG, maxRaw: 8, types: ALL, consent: true },
   { key: CONSENT_KEYS.tcf!, field: "tcf", kind: STRING, maxRaw: str(4096), types: ALL, consent: true },
   { key: CONSENT_KEYS.gpp!, field: "gpp", kind: STRING, maxRaw: str(4096), types: ALL, consent: true },
+  { key: CONSENT_KEYS.gdprApplies!, field: "gdprApplies", kind: FLAG, maxRaw: 8, types: ALL, consent: true },
   { key: FIELD_KEYS.productId!, field: "productId", kind: STRING, maxRaw: str(128), types: VW | AC, consent: false },
   { key: FIELD_KEYS.quantity!, field: "quantity", kind: INTEGER, maxRaw: 24, types: AC, consent: false },
   { key: FIELD_KEYS.category!, field: "category", kind: STRING, maxRaw: str(128), types: VW | AC, consent: false },
@@ -95,14 +96,19 @@ const SITE = slotOf(FIELD_KEYS.site!)
 export const wireKeys: ReadonlyArray<string> = specs.map((spec) => spec.key)
 
 // Key lookup straight from the input's character codes, without slicing the key out: one- and two-letter
-// keys by table, three-letter ones by comparison. Keys are ASCII, so any other code means "unknown".
+// keys by table, longer ones (three letters, and `gdpr`) by comparison. Keys are ASCII, so any other code means
+// "unknown".
 const ONE = new Int8Array(128).fill(-1)
 const TWO = new Int8Array(128 * 128).fill(-1)
-const THREE: Array<KeySpec> = []
+const LONGER: Array<KeySpec> = []
+let longest = 2
 for (const spec of SPECS) {
   if (spec.key.length === 1) ONE[spec.key.charCodeAt(0)] = spec.index
   else if (spec.key.length === 2) TWO[(spec.key.charCodeAt(0) << 7) | spec.key.charCodeAt(1)] = spec.index
-  else THREE.push(spec)
+  else {
+    LONGER.push(spec)
+    longest = Math.max(longest, spec.key.length)
+  }
 }
 
 const keyIndex = (input: string, start: number, end: number): number => {
@@ -116,10 +122,11 @@ const keyIndex = (input: string, start: number, end: number): number => {
       const c1 = input.charCodeAt(start + 1)
       return c0 < 128 && c1 < 128 ? TWO[(c0 << 7) | c1]! : -1
     }
-    case 3:
-      for (const spec of THREE) if (input.startsWith(spec.key, start)) return spec.index
-      return -1
     default:
+      if (end - start > longest) return -1
+      for (const spec of LONGER) {
+        if (spec.key.length === end - start && input.startsWith(spec.key, start)) return spec.index
+      }
       return -1
   }
 }
@@ -381,6 +388,7 @@ const DNT = SLOT.dnt!
 const OPTOUT = SLOT.optout!
 const TCF = SLOT.tcf!
 const GPP = SLOT.gpp!
+const GDPR_APPLIES = SLOT.gdprApplies!
 const PRODUCT_ID = SLOT.productId!
 const QUANTITY = SLOT.quantity!
 const CATEGORY = SLOT.category!
@@ -413,6 +421,7 @@ const build = (type: string, seen: number, consent: boolean): Record<string, unk
     if ((seen & (1 << OPTOUT)) !== 0) signals.optout = values[OPTOUT]
     if ((seen & (1 << TCF)) !== 0) signals.tcf = values[TCF]
     if ((seen & (1 << GPP)) !== 0) signals.gpp = values[GPP]
+    if ((seen & (1 << GDPR_APPLIES)) !== 0) signals.gdprApplies = values[GDPR_APPLIES]
     event.consent = signals
   }
   if ((seen & (1 << PRODUCT_ID)) !== 0) event.productId = values[PRODUCT_ID]

@@ -51,8 +51,15 @@ export const FIELD_KEYS: Record<string, string> = {
   pointerY: "py"
 }
 
-/** Consent signal → wire key. */
-export const CONSENT_KEYS: Record<string, string> = { gpc: "g", dnt: "d", optout: "o", tcf: "tcf", gpp: "gpp" }
+/** Consent signal → wire key (`gdpr` as in IAB's `gdpr=1` macro). */
+export const CONSENT_KEYS: Record<string, string> = {
+  gpc: "g",
+  dnt: "d",
+  optout: "o",
+  tcf: "tcf",
+  gpp: "gpp",
+  gdprApplies: "gdpr"
+}
 
 /**
  * Percent-encodes one value as UTF-8 (the tag's escaper: it throws on a lone surrogate, which UTF-8 cannot

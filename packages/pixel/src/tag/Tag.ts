@@ -3,7 +3,7 @@
  * `install` takes the window it runs in, so tests can drive it with a fake one. It replays the commands the
  * snippet queued, sends a page view on `init` and on single-page-app route changes, keeps a first-party
  * visitor id unless a privacy signal says no (GPC, DNT, the `_oa_optout` cookie, or an IAB TCF consent that
- * is denied or not given yet), forwards the TCF string of the page's CMP, and batches events to
+ * is denied or not given yet), forwards the TCF string and `gdprApplies` of the page's CMP, and batches events to
  * `POST /collect` with `sendBeacon`, falling back to the GET pixel. Nothing here may throw into the host page
  * (or into a CMP): every entry point is wrapped. Every byte ships to every visitor, so the code is written
  * for the minifier: see the README's size notes before adding to it.
@@ -60,6 +60,8 @@ export const install = (w: any): void => {
   let waiting = 0
   let denied: unknown
   let tcf: string | undefined
+  // The CMP's `gdprApplies`, forwarded so the server applies TCF's rules whatever the visitor's location says.
+  let gdpr: boolean | undefined
 
   // Wraps `f` so that it can never throw (into the page, a CMP, a timer).
   const safe =
@@ -147,7 +149,7 @@ export const install = (w: any): void => {
       const no = gpc || dnt || optout || denied
       // A standing choice (not a CMP that is merely slow) also removes an id kept from before it was made.
       if (gpc || dnt || optout) d.cookie = VID + "=;max-age=0;path=/"
-      if (no || tcf) event.consent = { gpc, dnt, optout, tcf }
+      if (no || tcf) event.consent = { gpc, dnt, optout, tcf, gdprApplies: gdpr }
       if (!no) event.visitorId = visitorId = visitorId || visitor()
       if (options.beforeSend) event = options.beforeSend(event)
       return event && encodeLine(event)
@@ -179,7 +181,8 @@ export const install = (w: any): void => {
             denied = 1
             tcf = (data.tcString || "").slice(0, MAX_CONSENT_STRING)
             const vendor = options.tcfVendorId
-            denied = data.gdprApplies && !(data.purpose.consents[1] && (!vendor || data.vendor.consents[vendor]))
+            gdpr = data.gdprApplies
+            denied = gdpr && !(data.purpose.consents[1] && (!vendor || data.vendor.consents[vendor]))
             release()
           }
         })
