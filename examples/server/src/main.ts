@@ -4,10 +4,19 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as App from "./App.js"
 import * as ServerConfig from "./ServerConfig.js"
+
+/** One logger for everything: JSON lines with OA_LOG_FORMAT=json, pretty otherwise. */
+const logging = Layer.unwrapEffect(
+  Effect.map(Config.literal("json", "pretty")("OA_LOG_FORMAT").pipe(Config.withDefault("pretty")), (format) =>
+    format === "json" ? Logger.json : Logger.pretty
+  )
+)
 
 const main = Layer.launch(
   Layer.effectDiscard(App.announce).pipe(
@@ -17,4 +26,6 @@ const main = Layer.launch(
   )
 )
 
-NodeRuntime.runMain(main.pipe(Effect.tapErrorCause(Effect.logError)))
+NodeRuntime.runMain(main.pipe(Effect.tapErrorCause(Effect.logError), Effect.provide(logging)), {
+  disablePrettyLogger: true
+})
