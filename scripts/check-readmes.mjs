@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Compiles every TypeScript block of the READMEs, so the examples users copy keep up with the API.
 // Each ```ts or ```typescript block of README.md and packages/*/README.md is written as a module of its
-// own into .readme-check/<package>/<n>.ts (gitignored, inside the repository so the workspace packages
-// resolve: each folder sees every library by its npm name, the README's package's own dependencies, and
-// what the workspace installed), and all of them are typechecked in one TypeScript program with
-// tsconfig.base.json's strict options. Errors are reported at the README's path and line.
+// own into .readme-check/<run>/<package>/<n>.ts (gitignored, inside the repository so the workspace
+// packages resolve: each folder sees every library by its npm name, the README's package's own
+// dependencies, and what the workspace installed), and all of them are typechecked in one TypeScript
+// program with tsconfig.base.json's strict options. Errors are reported at the README's path and line.
+// Each run writes a folder of its own (two checks at once never delete each other's files) and removes
+// it afterwards; OA_KEEP_README_CHECK=1 keeps it for a look.
 // A block that is deliberately a fragment is marked ```ts skip-check; prefer making it compile.
 // Exit 1 when a block does not compile.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
@@ -116,7 +118,7 @@ const tsconfigFor = (root, dir) => ({
     noUnusedLocals: false,
     noUnusedParameters: false
   },
-  include: ["*/*.ts"]
+  files: []
 })
 
 /**
@@ -124,9 +126,16 @@ const tsconfigFor = (root, dir) => ({
  * @returns {{ blocks: number, readmes: number, errors: Array<{ readme: string, line: number, block: number, message: string }> }}
  */
 export const checkReadmes = (root) => {
-  const dir = join(root, ".readme-check")
-  rmSync(dir, { recursive: true, force: true })
+  const dir = join(root, ".readme-check", `run-${process.pid}-${Date.now().toString(36)}`)
   mkdirSync(dir, { recursive: true })
+  try {
+    return checkIn(root, dir)
+  } finally {
+    if (process.env.OA_KEEP_README_CHECK !== "1") rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const checkIn = (root, dir) => {
   writeFileSync(join(dir, "package.json"), `${JSON.stringify({ private: true, type: "module" }, null, 2)}\n`)
   writeFileSync(join(dir, "tsconfig.json"), `${JSON.stringify(tsconfigFor(root, dir), null, 2)}\n`)
   // What the workspace installed (pnpm's hoisted folder), for imports a README's package does not list itself.
