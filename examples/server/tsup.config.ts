@@ -3,8 +3,12 @@ import { defineConfig } from "tsup"
 // Bundles the server (and the workspace libraries it uses, which publish TypeScript sources in the repo) into
 // one ESM file for deployment; third-party dependencies stay external and come from node_modules.
 export default defineConfig({
-  // WorkerThread.js is the embedded worker's thread (see src/WorkerThread.ts).
-  entry: ["src/main.ts", "src/WorkerThread.ts"],
+  entry: {
+    main: "src/main.ts",
+    // The standard workers' thread: storage-sql's `Workers.layerThread` starts `internal/workerThread.js` beside the
+    // module it is in, here the bundle.
+    "internal/workerThread": "../../packages/storage-sql/src/internal/workerThread.ts"
+  },
   format: ["esm"],
   platform: "node",
   target: "node20",

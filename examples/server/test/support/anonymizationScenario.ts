@@ -8,7 +8,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, it } from "@effect/vitest"
 import { Ip, UserAgent } from "@openaudience/anonymizer"
-import { StoredEvents } from "@openaudience/example-worker"
+import { StoredEvents } from "@openaudience/eventlog"
 import { Database } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

@@ -1,0 +1,77 @@
+/**
+ * The entry of the standard workers' thread (see `Workers.layerThread`): opens its own connection to the SQLite
+ * database it is given, runs the workers over the SQL event log at a lower CPU priority, and ends when its parent
+ * asks it to stop (after the current step) or when the workers fail (the parent then starts another thread).
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
+import { parentPort, workerData } from "node:worker_threads"
+import * as AudienceStore from "../AudienceStore.js"
+import * as Database from "../Database.js"
+import * as EventStore from "../EventStore.js"
+import * as SqlMembershipStore from "../SqlMembershipStore.js"
+import * as Workers from "../Workers.js"
+
+/** What the thread is started with. */
+export interface WorkerData {
+  readonly _tag: "OpenAudienceWorkers"
+  readonly databaseUrl: string
+}
+
+/** A message from the parent: stop after the current step. */
+export type ToThread = { readonly _tag: "Stop" }
+
+const isWorkerData = (data: unknown): data is WorkerData =>
+  typeof data === "object" &&
+  data !== null &&
+  (data as { _tag?: unknown })._tag === "OpenAudienceWorkers" &&
+  typeof (data as { databaseUrl?: unknown }).databaseUrl === "string"
+
+const isStop = (message: unknown): message is ToThread =>
+  typeof message === "object" && message !== null && (message as { _tag?: unknown })._tag === "Stop"
+
+/**
+ * The thread's own connection, with `synchronous = NORMAL`: its commits write the WAL without waiting for the disk
+ * (a commit is durable at the next checkpoint or at a later commit with a sync). A power cut may take back its last
+ * transactions, but never half of one: each holds the derived state together with the log position it was derived
+ * up to, so the workers simply derive them again from the log. What this saves is an fsync per commit (several per
+ * step) competing for the disk with the collector's appends, which answer pixels only once on disk.
+ */
+const database = (url: string) =>
+  Layer.effectDiscard(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA synchronous = NORMAL`)).pipe(
+    Layer.provideMerge(Database.layerFromUrl(url))
+  )
+
+/**
+ * The thread runs at a lower CPU priority (nice 10) than the HTTP thread: what it derives (daily counts, audience
+ * memberships) may lag by seconds, answers to pixels should not, and on a small machine the two compete for the
+ * same cores. Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it keeps the process's priority.
+ */
+const lowerPriority = () => {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10)
+  } catch {
+    // Not Linux, or not allowed: the default priority.
+  }
+}
+
+if (parentPort !== null && isWorkerData(workerData)) {
+  lowerPriority()
+  const port = parentPort
+  const stores = Layer.mergeAll(EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
+  const workers = Workers.layerSql.pipe(Layer.provide(stores), Layer.provide(database(workerData.databaseUrl)))
+  const fiber = Effect.runFork(
+    Layer.launch(workers).pipe(Effect.tapErrorCause((cause) => Effect.logError("the worker thread failed", cause)))
+  )
+  // Stopped or failed (it could not open the database): the thread ends, and the parent starts another if it did not
+  // ask for the stop.
+  fiber.addObserver(() => port.close())
+  port.on("message", (message: unknown) => {
+    if (isStop(message)) Effect.runFork(Fiber.interrupt(fiber))
+  })
+}
