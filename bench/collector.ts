@@ -15,7 +15,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
 import { WireFormat } from "../packages/pixel/src/index.ts"
+import { Database } from "../packages/storage-sql/src/index.ts"
 import { categories, eventId, productView } from "./events.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
@@ -30,6 +33,64 @@ export interface CollectorOptions {
 }
 
 const adminKey = "demo-admin-key"
+
+/**
+ * What the collector runs on in a measurement: the embedded default (SQLite file, no audience), the same on the
+ * local PostgreSQL (a schema of its own, dropped afterwards), or with active audiences the worker keeps current.
+ */
+export interface Variant {
+  /** Names the variant's figures: `collector.ratio_vs_bare` for the default, `collector.<ratio>` otherwise. */
+  readonly ratioName: string
+  /** Prefix of the variant's other figures (`collector` for the default). */
+  readonly prefix: string
+  readonly env?: Record<string, string> | undefined
+  readonly audiences: number
+  /** Full figures (the default) or the ratio and a few beside it. */
+  readonly full: boolean
+  readonly setup?:
+    | (() => Promise<{ readonly env: Record<string, string>; readonly teardown: () => Promise<void> }>)
+    | undefined
+}
+
+/** The embedded default; BENCH_AUDIENCES=<n> adds n audiences (not part of the figures' definition). */
+export const embedded: Variant = {
+  ratioName: "collector.ratio_vs_bare",
+  prefix: "collector",
+  audiences: Number(process.env.BENCH_AUDIENCES ?? 0),
+  full: true
+}
+
+/** Ten audiences of product viewers on the demo tenant, the embedded worker keeping them current. */
+export const withAudiences: Variant = {
+  ratioName: "collector.ratio_with_audiences",
+  prefix: "collector_audiences",
+  audiences: 10,
+  full: false
+}
+
+/** The store on the local PostgreSQL (OA_BENCH_DATABASE_URL, default the test database), in a fresh schema. */
+export const onPostgres: Variant = {
+  ratioName: "collector.ratio_vs_bare_postgres",
+  prefix: "collector_postgres",
+  audiences: 0,
+  full: false,
+  setup: async () => {
+    const base = process.env.OA_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+    const schema = `oa_bench_${process.pid.toString(36)}_${Date.now().toString(36)}`
+    const admin = (statement: string) =>
+      Effect.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
+          Effect.provide(Database.layerFromUrl(base))
+        )
+      )
+    await admin(`CREATE SCHEMA ${schema}`)
+    const separator = base.includes("?") ? "&" : "?"
+    return {
+      env: { OA_DATABASE_URL: `${base}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}` },
+      teardown: () => admin(`DROP SCHEMA ${schema} CASCADE`).then(() => undefined)
+    }
+  }
+}
 
 /** Headers of a browser's image request, sent to both servers so they parse the same bytes. */
 const browserHeaders = {
@@ -264,6 +325,25 @@ const caughtUp = async (url: string): Promise<number> => {
 }
 
 /**
+ * Waits until the worker has applied every stored event (its daily counts, kept in the same shared step as the
+ * audience job's memberships, add up to the events stored); returns how long that took (ms).
+ */
+const workerCaughtUp = async (url: string): Promise<number> => {
+  const started = performance.now()
+  const { outcomes } = await storedCounts(url)
+  const target = outcomes.accepted ?? 0
+  for (;;) {
+    const response = await fetch(`${url}/v1/stats/daily?days=2`, { headers: { authorization: `Bearer ${adminKey}` } })
+    const body = (await response.json()) as { days?: Array<{ type: string; events: number }> }
+    const counted = (body.days ?? []).filter((d) => d.type === "product_view").reduce((n, d) => n + d.events, 0)
+    if (counted >= target) return performance.now() - started
+    if (performance.now() - started > 300_000)
+      throw new Error(`collector: the worker is ${target - counted} events behind after 5 min`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/**
  * BENCH_AUDIENCES=<n> (default 0): defines n active audiences of product viewers on the demo tenant before the
  * rounds, so that the embedded worker also reads every stored event back and evaluates it (what a shop running
  * retargeting pays); not part of the figures' definition.
@@ -295,11 +375,16 @@ const defineAudiences = async (url: string, n: number): Promise<void> => {
 }
 
 /** Runs both servers through the interleaved rounds and checks what the collector stored. */
-export const run = async (root: string, options: CollectorOptions): Promise<ReadonlyArray<Figure>> => {
+export const run = async (
+  root: string,
+  options: CollectorOptions,
+  variant: Variant = embedded
+): Promise<ReadonlyArray<Figure>> => {
   const dataDir = mkdtempSync(join(tmpdir(), "oa-bench-"))
-  const runTag = `b${process.pid.toString(36)}`
+  const runTag = `b${process.pid.toString(36)}${variant.prefix.length.toString(36)}${Date.now().toString(36)}`
   const paths = pathSource(runTag)
   const children: Array<Child> = []
+  const prepared = variant.setup === undefined ? undefined : await variant.setup()
   try {
     const bare = await startChild("bare server", root, ["--import", "tsx", "bench/bareServer.ts"], {})
     children.push(bare)
@@ -312,11 +397,14 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
       [...profileArgs, "--import", "tsx", "examples/server/src/main.ts"],
       {
         OA_DATA_DIR: dataDir,
-        OA_DEMO: "1"
+        OA_DEMO: "1",
+        ...variant.env,
+        ...prepared?.env
       }
     )
     children.push(collector)
-    await defineAudiences(collector.url, Number(process.env.BENCH_AUDIENCES ?? 0))
+    log(`collector variant: ${variant.ratioName}`)
+    await defineAudiences(collector.url, variant.audiences)
 
     const measured = { bare: [] as Array<Run>, collector: [] as Array<Run> }
     let collectorOk = 0
@@ -324,6 +412,7 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
     const catchUps: Array<number> = []
     const sustained: Array<number> = []
     const sustainedRatios: Array<number> = []
+    const workerLags: Array<number> = []
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? (["bare", "collector"] as const) : (["collector", "bare"] as const)
       for (const which of order) {
@@ -333,6 +422,8 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
         // Pixels are answered once durable in the collector's append log and reach the database right after:
         // wait until the database holds every answered event before anything else runs, and count that time.
         const catchUp = which === "collector" ? await caughtUp(child.url) : 0
+        // With audiences, the worker must keep up too: how long after the load until it applied every event.
+        if (which === "collector" && variant.audiences > 0) workerLags.push(await workerCaughtUp(child.url))
         if (which === "collector") {
           collectorOk += warm.ok + result.ok
           catchUps.push(catchUp)
@@ -383,6 +474,49 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
     })
     const non2xx = sum(measured.collector, "non2xx")
     if (non2xx > 0) log(`WARNING: the collector answered ${non2xx} non-2xx responses during measurement`)
+    if (!variant.full) {
+      const figures: Array<Figure> = [
+        {
+          name: variant.ratioName,
+          value: significant(median(ratios), 3),
+          unit: "ratio",
+          note: `collector req/s / bare node:http req/s, ${variant.prefix.replace("collector_", "")} (median of paired rounds)`
+        },
+        {
+          name: `${variant.prefix}.sustained_ratio_vs_bare`,
+          value: significant(median(sustainedRatios), 3),
+          unit: "ratio",
+          note: "the same, counting the time the database took to catch up after the load"
+        },
+        {
+          name: `${variant.prefix}.rps`,
+          value: significant(median(measured.collector.map((r) => r.rps))),
+          unit: "req/s",
+          note: "GET /px.gif, median of rounds"
+        },
+        {
+          name: `${variant.prefix}.p99_ms`,
+          value: median(measured.collector.map((r) => r.p99)),
+          unit: "ms",
+          note: "p99 latency, median of rounds"
+        },
+        {
+          name: `${variant.prefix}.catchup_ms`,
+          value: Math.round(median(catchUps)),
+          unit: "ms",
+          note: "after the load, until every answered event was in the database (median of rounds)"
+        },
+        { name: `${variant.prefix}.non2xx`, value: non2xx, unit: "responses", note: "non-2xx during measured runs" }
+      ]
+      if (workerLags.length > 0)
+        figures.push({
+          name: `${variant.prefix}.worker_lag_ms`,
+          value: Math.round(median(workerLags)),
+          unit: "ms",
+          note: "after the load and the database catching up, until the worker applied every event (median)"
+        })
+      return figures
+    }
     return [
       {
         name: "collector.ratio_vs_bare",
@@ -473,5 +607,6 @@ export const run = async (root: string, options: CollectorOptions): Promise<Read
   } finally {
     for (const child of children.reverse()) await child.stop()
     rmSync(dataDir, { recursive: true, force: true })
+    await prepared?.teardown()
   }
 }

@@ -47,7 +47,9 @@ const benchmarks: ReadonlyArray<{
   { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "ua", run: () => Ua.run(root, { rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "audience", run: () => Audience.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
-  { name: "collector", run: () => Collector.run(root, collectorOptions) }
+  { name: "collector", run: () => Collector.run(root, collectorOptions, Collector.embedded) },
+  { name: "collector-postgres", run: () => Collector.run(root, collectorOptions, Collector.onPostgres) },
+  { name: "collector-audiences", run: () => Collector.run(root, collectorOptions, Collector.withAudiences) }
 ]
 
 const formatValue = (value: number): string =>

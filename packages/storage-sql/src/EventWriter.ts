@@ -15,10 +15,10 @@
  * as `store` as an Effect, for everyone else. `afterStored` calls back once every event acknowledged so far is in
  * the database (a server routes reads through it, so a reader sees every acknowledged event).
  *
- * Where the database writes happen:
- * - a SQLite file: a writer thread with a connection of its own stores batches with prepared statements, so the
- *   fsync of each commit never stops the event loop;
- * - PostgreSQL (and SQLite in memory): group commit through @effect/sql, one transaction per round.
+ * Where the database writes happen: on a writer thread with a connection of its own (a SQLite file: better-sqlite3
+ * with prepared statements; PostgreSQL: the event store's append through @effect/sql-pg), so neither a commit's
+ * fsync nor the statements' work stops the event loop; SQLite in memory (tests), which a second connection cannot
+ * open: group commit through the `SqlClient` in context. One transaction stores many requests' events.
  * Every transaction that stores events also appends, per tenant, one event log record naming the stored events by
  * runs of `seq` (eventlog's `StoredEvents` format) to the SQL event log: the outbox workers read.
  *
@@ -43,7 +43,7 @@ import { EventStore } from "./EventStore.js"
 import { eventLine, parseLine } from "./internal/eventLine.js"
 import * as GroupCommit from "./internal/groupCommit.js"
 import * as Segments from "./internal/segments.js"
-import * as SqliteWriter from "./internal/sqliteWriter.js"
+import * as WriterThread from "./internal/writerThread.js"
 import * as SqlEventLog from "./SqlEventLog.js"
 import { StorageError } from "./StorageError.js"
 import type { AppendOutcome, AppendResult, StoredEvent } from "./StoredEvent.js"
@@ -126,8 +126,11 @@ export interface Options {
    * it answers.
    */
   readonly segments?: string | undefined
-  /** Store through a writer thread on this SQLite file (it must be the database of the `SqlClient`). */
-  readonly sqliteFile?: string | undefined
+  /**
+   * Store through a writer thread with a connection of its own to this database (a `sqlite:<file>` or `postgres://`
+   * URL of the same database as the `SqlClient`'s). Unset: group commit on the `SqlClient` in context.
+   */
+  readonly writerThread?: string | undefined
   /** At most this many acknowledged events wait for the database before `append` refuses more (default 250,000). */
   readonly maxPendingEvents?: number | undefined
   /** The size segment files are zero-filled to (default 16 MiB). */
@@ -136,6 +139,14 @@ export interface Options {
 }
 
 const noop = () => undefined
+
+/** The writer thread a database URL calls for (a SQLite file, or PostgreSQL), or none (SQLite in memory, invalid). */
+const threadTarget = (databaseUrl: string): WriterThread.Target | undefined => {
+  const url = parseUrl(databaseUrl)
+  if (Either.isLeft(url)) return undefined
+  if (url.right._tag === "Postgres") return { _tag: "Sql", databaseUrl }
+  return url.right.filename === ":memory:" ? undefined : { _tag: "Sqlite", filename: url.right.filename }
+}
 
 /** Events stored through `store` and `write` fail as a whole when one of them cannot be stored. */
 const outcomesOf = (result: ReadonlyArray<number>): ReadonlyArray<AppendOutcome> | undefined => {
@@ -171,21 +182,24 @@ export const layer = (
         readonly storeRows: (
           rows: ReadonlyArray<StoredEvent>,
           text: string,
-          done: (result: SqliteWriter.WriteResult) => void
+          done: (result: WriterThread.WriteResult) => void
         ) => void
       }
 
       let backend: Backend
-      if (options.sqliteFile !== undefined) {
-        const sql = yield* SqlClient.SqlClient
-        // The writer thread's commits checkpoint the WAL; one started by a rare write on this connection would copy
-        // up to a thousand pages on the event loop.
-        yield* sql`PRAGMA wal_autocheckpoint = 0`.pipe(
-          Effect.mapError(
-            (cause) => new StorageError({ reason: "Unavailable", message: "Cannot configure SQLite", cause })
+      const target = options.writerThread === undefined ? undefined : threadTarget(options.writerThread)
+      if (target !== undefined) {
+        if (target._tag === "Sqlite") {
+          const sql = yield* SqlClient.SqlClient
+          // The writer thread's commits checkpoint the WAL; one started by a rare write on this connection would
+          // copy up to a thousand pages on the event loop.
+          yield* sql`PRAGMA wal_autocheckpoint = 0`.pipe(
+            Effect.mapError(
+              (cause) => new StorageError({ reason: "Unavailable", message: "Cannot configure SQLite", cause })
+            )
           )
-        )
-        const writer = yield* SqliteWriter.make(options.sqliteFile, { warn })
+        }
+        const writer = yield* WriterThread.make(target, { warn })
         backend = {
           storeRows: (rows, text, done) => writer.write(text, rows.length, done),
           storeAppended: (rows, path, position, length, done) =>
@@ -202,7 +216,7 @@ export const layer = (
           )
         const commits = yield* GroupCommit.make({
           commit: (rows) => store.append(rows, { inTransaction }),
-          backgroundDelayMs: SqliteWriter.backgroundDelayMs,
+          backgroundDelayMs: WriterThread.backgroundDelayMs,
           observe: observer.observeCommit ?? noop,
           logFailure: (cause) => log(Effect.logError("storing events failed", cause))
         })
@@ -298,8 +312,8 @@ export const layer = (
   )
 
 /**
- * The write path a database URL calls for: on a SQLite file, the writer thread and an append log beside the file
- * (`<file>-segments`); on PostgreSQL, group commit and an append log in `segments` (if given); in memory, group
+ * The write path a database URL calls for: on a SQLite file, a writer thread and an append log beside the file
+ * (`<file>-segments`); on PostgreSQL, a writer thread and an append log in `segments` (if given); in memory, group
  * commit alone.
  *
  * @since 0.2.0
@@ -307,15 +321,15 @@ export const layer = (
  */
 export const layerFromUrl = (
   databaseUrl: string,
-  options: Omit<Options, "sqliteFile"> = {}
+  options: Omit<Options, "writerThread"> = {}
 ): Layer.Layer<EventWriter, StorageError, SqlClient.SqlClient | EventStore> => {
   const url = parseUrl(databaseUrl)
   if (Either.isLeft(url)) return Layer.fail(url.left)
   if (url.right._tag === "Sqlite") {
     if (url.right.filename === ":memory:") return layer({ ...options, segments: undefined })
-    return layer({ ...options, sqliteFile: url.right.filename, segments: `${url.right.filename}-segments` })
+    return layer({ ...options, writerThread: databaseUrl, segments: `${url.right.filename}-segments` })
   }
-  return layer(options)
+  return layer({ ...options, writerThread: databaseUrl })
 }
 
 /**

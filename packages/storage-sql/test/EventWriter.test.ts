@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Database, EventStore, EventWriter, SqlEventLog, type StoredEvent } from "../src/index.js"
@@ -165,7 +166,7 @@ const sqliteFile = (dir: string) => join(dir, "events.db")
 const sqliteLayer = (dir: string) => Database.layerFromUrl(`sqlite:${sqliteFile(dir)}`)
 
 suite("EventWriter on a SQLite file (writer thread, append log)", sqliteLayer, (dir) =>
-  writer({ sqliteFile: sqliteFile(dir), segments: join(dir, "segments") })
+  writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments: join(dir, "segments") })
 )
 
 suite(
@@ -174,9 +175,34 @@ suite(
   () => writer({})
 )
 
+/** A PostgreSQL schema of its own for the writer thread's suite: its URL and its layer (created, then dropped). */
+const postgresSchema = (() => {
+  const schema = `oa_test_writer_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+  const separator = postgresUrl.includes("?") ? "&" : "?"
+  const url = `${postgresUrl}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`
+  const admin = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
+    Effect.orDie(
+      Effect.flatMap(SqlClient.SqlClient, statement).pipe(Effect.provide(Database.layerFromUrl(postgresUrl)))
+    )
+  const layer = () =>
+    Layer.unwrapScoped(
+      Effect.as(
+        Effect.acquireRelease(
+          admin((sql) => sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`),
+          () => admin((sql) => sql`DROP SCHEMA IF EXISTS ${sql(schema)} CASCADE`)
+        ),
+        Database.layerFromUrl(url)
+      )
+    )
+  return { url, layer }
+})()
+
 if (postgres.ok) {
+  suite("EventWriter on PostgreSQL (writer thread behind an append log)", postgresSchema.layer, (dir) =>
+    writer({ writerThread: postgresSchema.url, segments: join(dir, "segments") })
+  )
   suite(
-    "EventWriter on PostgreSQL (group commit behind an append log)",
+    "EventWriter on PostgreSQL (group commit in process, behind an append log)",
     () => postgresSchemaLayer("oa_test_writer"),
     (dir) => writer({ segments: join(dir, "segments") })
   )
@@ -200,7 +226,7 @@ describe("EventWriter's append log", () => {
     inSqliteFile((dir) =>
       Effect.gen(function* () {
         const segments = join(dir, "segments")
-        const open = writer({ sqliteFile: sqliteFile(dir), segments })
+        const open = writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments })
         // e1 was stored before the crash; e2 and e3 were not; the last line was being written.
         yield* Effect.scoped(
           Effect.gen(function* () {
@@ -237,7 +263,7 @@ describe("EventWriter's append log", () => {
     inSqliteFile((dir) =>
       Effect.gen(function* () {
         const segments = join(dir, "segments")
-        const { writer: w } = yield* writer({ sqliteFile: sqliteFile(dir), segments, segmentBytes: 4096 })
+        const { writer: w } = yield* writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments, segmentBytes: 4096 })
         const ids = Array.from({ length: 120 }, (_, n) => `r${String(n).padStart(3, "0")}`)
         // Groups of one to three events, one group per turn of the event loop, a few hundred bytes an event.
         for (let n = 0; n < ids.length; ) {
@@ -274,7 +300,7 @@ describe("EventWriter's append log", () => {
         Effect.gen(function* () {
           const file = sqliteFile(dir)
           const { writer: w } = yield* writer({
-            sqliteFile: file,
+            writerThread: `sqlite:${file}`,
             segments: join(dir, "segments"),
             maxPendingEvents: 5
           })

@@ -13,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import type { StorageError } from "../StorageError.js"
 import type { AppendResult, StoredEvent } from "../StoredEvent.js"
-import type { WriteResult } from "./sqliteWriter.js"
+import type { WriteResult } from "./writerThread.js"
 
 /** Most events committed in one transaction; the rest wait for the next round. */
 const maxEventsPerCommit = 4096

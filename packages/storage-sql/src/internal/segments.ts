@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import type { StoredEvent } from "../StoredEvent.js"
 import { eventLine, typeOfLine } from "./eventLine.js"
-import type { WriteResult } from "./sqliteWriter.js"
+import type { WriteResult } from "./writerThread.js"
 
 /** Where the append log hands its events: the database's writer. */
 export interface Backend {

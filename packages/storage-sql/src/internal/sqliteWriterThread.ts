@@ -1,5 +1,5 @@
 /**
- * The SQLite writer thread's module (started by `sqliteWriter.ts` through `thread.ts`, from this file: never from
+ * The SQLite writer thread's module (started by `writerThread.ts` through `thread.ts`, from this file: never from
  * source text). It owns one connection (WAL, `synchronous = FULL`) and, per message, stores a batch in one
  * transaction: each row through one prepared INSERT (idempotent on `(tenant, event_id)`), one record per tenant into
  * the SQL event log (the outbox the workers read) naming the stored rows by runs of seq (eventlog's `StoredEvents`
@@ -15,9 +15,9 @@
  */
 import * as StoredEvents from "@openaudience/eventlog/StoredEvents"
 import Database from "better-sqlite3"
-import * as fs from "node:fs"
 import { parentPort, workerData } from "node:worker_threads"
-import type { WriterData, WriterMessage, WriterPart, WriterReply } from "./sqliteWriterProtocol.js"
+import type { WriterData, WriterMessage, WriterReply } from "./writerProtocol.js"
+import { segmentReader } from "./segmentReader.js"
 
 const data = workerData as WriterData
 const port = parentPort!
@@ -26,7 +26,7 @@ const messageOf = (error: unknown): string => String((error as { readonly messag
 
 const open = (): Database.Database | undefined => {
   try {
-    const db = new Database(data.filename)
+    const db = new Database(data.database)
     db.pragma("journal_mode = WAL")
     db.pragma("synchronous = FULL")
     db.pragma(`busy_timeout = ${Number(data.busyTimeoutMs)}`)
@@ -155,37 +155,11 @@ const run = (db: Database.Database) => {
     return seqs
   }
 
-  // Open segment files, by path: the two most recently read stay open.
-  const files = new Map<string, number>()
-  const readRange = (path: string, position: number, length: number): string => {
-    let fd = files.get(path)
-    if (fd === undefined) {
-      fd = fs.openSync(path, "r")
-      if (files.size >= 2) {
-        const [oldest, oldFd] = files.entries().next().value as [string, number]
-        files.delete(oldest)
-        fs.closeSync(oldFd)
-      }
-    } else files.delete(path)
-    files.set(path, fd)
-    const buffer = Buffer.allocUnsafe(length)
-    let read = 0
-    while (read < length) {
-      const n = fs.readSync(fd, buffer, read, length - read, position + read)
-      if (n === 0) throw new Error(`segment ${path} is shorter than expected`)
-      read += n
-    }
-    return buffer.toString("utf8")
-  }
-  const textOf = (parts: ReadonlyArray<WriterPart>): string => {
-    let text = ""
-    for (const part of parts) text += typeof part === "string" ? part : readRange(part[0], part[1], part[2])
-    return text
-  }
+  const textOf = segmentReader()
 
   port.on("message", (message: WriterMessage) => {
     if (message === "close") {
-      for (const fd of files.values()) fs.closeSync(fd)
+      textOf.close()
       db.close()
       port.close()
       return

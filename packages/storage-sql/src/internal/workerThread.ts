@@ -1,12 +1,16 @@
 /**
  * The entry of the standard workers' thread (see `Workers.layerThread`): opens its own connection to the SQLite
  * database it is given, runs the workers over the SQL event log at a lower CPU priority, and ends when its parent
- * asks it to stop (after the current step) or when the workers fail (the parent then starts another thread).
+ * asks it to stop (after the current step) or when the workers fail (the parent then starts another thread). Its
+ * log entries go to the parent, which logs them with its own logger: one log format for the whole process.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
 import { readlinkSync } from "node:fs"
 import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
@@ -24,6 +28,23 @@ export interface WorkerData {
 
 /** A message from the parent: stop after the current step. */
 export type ToThread = { readonly _tag: "Stop" }
+
+/** A message to the parent: a log entry of the thread, its message parts as text. */
+export type FromThread = {
+  readonly _tag: "Log"
+  readonly level: LogLevel.Literal
+  readonly message: ReadonlyArray<string>
+  readonly cause: string | undefined
+}
+
+const asText = (part: unknown): string => {
+  if (typeof part === "string") return part
+  try {
+    return JSON.stringify(part) ?? String(part)
+  } catch {
+    return String(part)
+  }
+}
 
 const isWorkerData = (data: unknown): data is WorkerData =>
   typeof data === "object" &&
@@ -63,10 +84,22 @@ const lowerPriority = () => {
 if (parentPort !== null && isWorkerData(workerData)) {
   lowerPriority()
   const port = parentPort
+  const toParent = Logger.make(({ logLevel, message, cause }) => {
+    const entry: FromThread = {
+      _tag: "Log",
+      level: logLevel._tag,
+      message: (Array.isArray(message) ? message : [message]).map(asText),
+      cause: Cause.isEmpty(cause) ? undefined : Cause.pretty(cause)
+    }
+    port.postMessage(entry)
+  })
   const stores = Layer.mergeAll(EventStore.layer, AudienceStore.layer, SqlMembershipStore.layer)
   const workers = Workers.layerSql.pipe(Layer.provide(stores), Layer.provide(database(workerData.databaseUrl)))
   const fiber = Effect.runFork(
-    Layer.launch(workers).pipe(Effect.tapErrorCause((cause) => Effect.logError("the worker thread failed", cause)))
+    Layer.launch(workers).pipe(
+      Effect.tapErrorCause((cause) => Effect.logError("the worker thread failed", cause)),
+      Effect.provide(Logger.replace(Logger.defaultLogger, toParent))
+    )
   )
   // Stopped or failed (it could not open the database): the thread ends, and the parent starts another if it did not
   // ask for the stop.

@@ -1,11 +1,12 @@
 /**
- * The messages between the SQLite writer thread (`sqliteWriterThread.ts`) and the side that starts it
- * (`sqliteWriter.ts`), typed once for both.
+ * The messages between the writer threads (`sqliteWriterThread.ts`, `sqlWriterThread.ts`) and the side that starts
+ * them (`writerThread.ts`), typed once for both.
  */
 
 /** What the thread is started with. */
 export interface WriterData {
-  readonly filename: string
+  /** The SQLite file, or the database URL. */
+  readonly database: string
   readonly busyTimeoutMs: number
   /** How long a busy or locked database is retried before the message fails. */
   readonly busyRetryMs: number

@@ -1,8 +1,9 @@
 /**
- * Writes to a SQLite file off the calling thread: a worker thread (`sqliteWriterThread.ts`) owns a second connection
- * to the same database (WAL, `synchronous = FULL`) and stores batches of event lines in one transaction each, with
- * prepared statements, appending the event log's records in that same transaction. A batch is answered only after
- * its COMMIT returned on that thread, so after the fsync.
+ * Writes to the database off the calling thread: a worker thread owns a connection of its own and stores batches
+ * of event lines in one transaction each, appending the event log's records in that same transaction. A batch is
+ * answered only after its COMMIT returned on that thread. On a SQLite file the thread is `sqliteWriterThread.ts`
+ * (better-sqlite3, prepared statements, WAL with `synchronous = FULL`); on PostgreSQL `sqlWriterThread.ts` (the
+ * event store's own append through @effect/sql-pg).
  *
  * Batches queue here and one message is in flight at a time, carrying everything queued meanwhile, in order: the
  * longer a commit takes the larger the next one, and a batch handed over after another is stored after it. Reads
@@ -14,8 +15,13 @@
 import * as Effect from "effect/Effect"
 import { sqliteBusyTimeoutMs } from "../Database.js"
 import { StorageError } from "../StorageError.js"
-import type { WriterData, WriterMessage, WriterPart, WriterReply } from "./sqliteWriterProtocol.js"
+import type { WriterData, WriterMessage, WriterPart, WriterReply } from "./writerProtocol.js"
 import { moduleUrl, start } from "./thread.js"
+
+/** Which thread module stores the lines, and what it is started with. */
+export type Target =
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | { readonly _tag: "Sql"; readonly databaseUrl: string }
 
 /**
  * How long lines nobody waits on (pixels, durable in their segment already) may wait for more before they go to the
@@ -31,7 +37,7 @@ const maxLinesPerMessage = 16_384
 /** Per line: the stored seq, 0 for a duplicate, -1 for a line that could not be stored; or why nothing was. */
 export type WriteResult = ReadonlyArray<number> | { readonly error: string }
 
-export interface SqliteWriter {
+export interface WriterThread {
   /** Stores `lines` event lines (each ending in "\n"); `done` once committed or failed. Sent without delay. */
   readonly write: (text: string, lines: number, done: (result: WriteResult) => void) => void
   /** The same for lines already in a file, `length` bytes at `position`: the thread reads them there. May wait. */
@@ -70,8 +76,8 @@ interface Part {
   readonly done: (result: WriteResult) => void
 }
 
-/** Starts the writer thread on a SQLite file whose tables already exist; it stops (after its queue) with the scope. */
-export const make = (filename: string, options: WriterOptions) =>
+/** Starts the writer thread on a database whose tables already exist; it stops (after its queue) with the scope. */
+export const make = (target: Target, options: WriterOptions) =>
   Effect.gen(function* () {
     const queue: Array<Part> = []
     let inFlight: ReadonlyArray<Part> | undefined
@@ -82,21 +88,22 @@ export const make = (filename: string, options: WriterOptions) =>
 
     const thread = yield* Effect.async<import("node:worker_threads").Worker, StorageError>((resume) => {
       const workerData: WriterData = {
-        filename,
+        database: target._tag === "Sqlite" ? target.filename : target.databaseUrl,
         busyTimeoutMs: options.busyTimeoutMs ?? sqliteBusyTimeoutMs,
         busyRetryMs: options.busyRetryMs ?? 5_000
       }
-      const worker = start(moduleUrl("./sqliteWriterThread", import.meta.url), { workerData })
+      const module = target._tag === "Sqlite" ? "./sqliteWriterThread" : "./sqlWriterThread"
+      const worker = start(moduleUrl(module, import.meta.url), { workerData })
+      const shown = target._tag === "Sqlite" ? target.filename : "the database"
       const onStart = (reply: WriterReply) => {
         worker.off("message", onStart)
         worker.off("error", onError)
-        if ("fatal" in reply)
-          resume(Effect.fail(failure(`Cannot open the SQLite writer on ${filename}: ${reply.fatal}`)))
+        if ("fatal" in reply) resume(Effect.fail(failure(`Cannot open the event writer on ${shown}: ${reply.fatal}`)))
         else resume(Effect.succeed(worker))
       }
       const onError = (error: Error) => {
         worker.off("message", onStart)
-        resume(Effect.fail(failure(`The SQLite writer thread failed to start: ${error.message}`, error)))
+        resume(Effect.fail(failure(`The event writer thread failed to start: ${error.message}`, error)))
       }
       worker.on("message", onStart)
       worker.once("error", onError)
@@ -164,14 +171,14 @@ export const make = (filename: string, options: WriterOptions) =>
     thread.on("message", (reply: WriterReply) => {
       if ("seqs" in reply) finish(reply.seqs)
       else if ("error" in reply) finish({ error: reply.error })
-      else if ("warning" in reply) options.warn(`SQLite writer: ${reply.warning}`)
+      else if ("warning" in reply) options.warn(`event writer: ${reply.warning}`)
     })
     thread.on("error", (error) => {
-      stopped = `the SQLite writer thread failed: ${error.message}`
+      stopped = `the event writer thread failed: ${error.message}`
       finish({ error: stopped })
     })
     thread.on("exit", () => {
-      stopped ??= "the SQLite writer thread stopped"
+      stopped ??= "the event writer thread stopped"
       finish({ error: stopped })
     })
 
@@ -199,7 +206,7 @@ export const make = (filename: string, options: WriterOptions) =>
       send()
     }
 
-    const writer: SqliteWriter = {
+    const writer: WriterThread = {
       write: (text, lines, done) => enqueue({ text, lines, done, urgent: true, at: performance.now() }),
       writeFrom: (file, position, length, lines, done) =>
         enqueue({ text: [file, position, length], lines, done, urgent: false, at: performance.now() }),
