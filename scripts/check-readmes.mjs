@@ -131,7 +131,11 @@ export const checkReadmes = (root) => {
   try {
     return checkIn(root, dir)
   } finally {
-    if (process.env.OA_KEEP_README_CHECK !== "1") rmSync(dir, { recursive: true, force: true })
+    if (process.env.OA_KEEP_README_CHECK !== "1") {
+      rmSync(dir, { recursive: true, force: true })
+      // The parent goes too once no other run is using it.
+      if (readdirSync(dirname(dir)).length === 0) rmSync(dirname(dir), { recursive: true, force: true })
+    }
   }
 }
 
