@@ -21,13 +21,14 @@ import type { MembershipStore } from "@openaudience/audience"
 import { Consumer, type EventLog, type EventLogError } from "@openaudience/eventlog"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
 import * as Runtime from "effect/Runtime"
 import type { Worker as Thread } from "node:worker_threads"
 import type { AudienceStore } from "./AudienceStore.js"
 import * as DailyCounts from "./DailyCounts.js"
 import type { EventStore } from "./EventStore.js"
 import { moduleUrl, start } from "./internal/thread.js"
-import type { ToThread, WorkerData } from "./internal/workerThread.js"
+import type { FromThread, ToThread, WorkerData } from "./internal/workerThread.js"
 import * as SqlAudienceJob from "./SqlAudienceJob.js"
 import * as SqlEventLog from "./SqlEventLog.js"
 import * as SqlSyncStore from "./SqlSyncStore.js"
@@ -103,7 +104,8 @@ const restartDelayMs = 1_000
  * The workers on a thread of their own with their own connection to the SQLite database at `databaseUrl` (see the
  * module docs), over the SQL event log. The jobs' tables are migrated first on the `SqlClient` in context, so they
  * exist before the caller goes on. A thread that exits unexpectedly is started again after a second; releasing
- * the layer asks the thread to stop after its current step, and terminates it after 10 seconds.
+ * the layer asks the thread to stop after its current step, and terminates it after 10 seconds. The thread's log
+ * entries are logged here, with this runtime's logger.
  *
  * @since 0.2.0
  * @category layers
@@ -121,6 +123,15 @@ export const layerThread = (databaseUrl: string): Layer.Layer<never, StorageErro
           let thread: Thread
           const run = () => {
             thread = start(moduleUrl("./internal/workerThread", import.meta.url), { workerData })
+            thread.on("message", (entry: FromThread) => {
+              if (entry._tag !== "Log") return
+              const log = Effect.logWithLevel(LogLevel.fromLiteral(entry.level), ...entry.message)
+              runFork(
+                (entry.cause === undefined ? log : Effect.annotateLogs(log, "cause", entry.cause)).pipe(
+                  Effect.annotateLogs("thread", "workers")
+                )
+              )
+            })
             thread.on("error", (error) => runFork(Effect.logError("the worker thread failed", error)))
             thread.on("exit", (code) => {
               if (stopping) return

@@ -8,7 +8,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Consumer, EventLog } from "@openaudience/eventlog"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { join } from "node:path"
 import {
@@ -97,9 +100,13 @@ describe("Workers: Consumer.step over the standard jobs", () => {
 
 describe("Workers.layerThread", () => {
   it.live(
-    "runs the jobs on a thread with its own connection to the SQLite file, and stops with the layer",
+    "runs the jobs on a thread with its own connection to the SQLite file, logs through this logger, stops with the layer",
     () =>
       Effect.gen(function* () {
+        const logged: Array<{ readonly message: unknown; readonly thread: unknown }> = []
+        const collect = Logger.make(({ message, annotations }) => {
+          logged.push({ message, thread: Option.getOrUndefined(HashMap.get(annotations, "thread")) })
+        })
         const dir = yield* tempDir
         const database = Database.layerFromUrl(`sqlite:${join(dir, "workers.db")}`)
         const stores = Layer.mergeAll(
@@ -112,7 +119,11 @@ describe("Workers.layerThread", () => {
           yield* commit(4)
           const counts = yield* Effect.scoped(
             Effect.gen(function* () {
-              yield* Layer.build(Workers.layerThread(`sqlite:${join(dir, "workers.db")}`))
+              yield* Layer.build(
+                Workers.layerThread(`sqlite:${join(dir, "workers.db")}`).pipe(
+                  Layer.provide(Logger.replace(Logger.defaultLogger, collect))
+                )
+              )
               // The tables exist as soon as the layer is built; the thread fills them shortly after.
               assert.deepStrictEqual(yield* DailyCounts.read("other", "2026-11-01"), [])
               return yield* counted.pipe(
@@ -122,6 +133,10 @@ describe("Workers.layerThread", () => {
             })
           )
           assert.strictEqual(counts, 4)
+          assert.deepInclude(logged, {
+            message: ["consuming the event log: worker/daily-counts, worker/audiences (shared reads)"],
+            thread: "workers"
+          })
           const log = yield* EventLog.EventLog
           assert.strictEqual(yield* log.committed(DailyCounts.consumer), yield* log.lastOffset)
           // Stopped: nothing more is applied.

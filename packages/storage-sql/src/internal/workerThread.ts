@@ -56,16 +56,18 @@ const isStop = (message: unknown): message is ToThread =>
   typeof message === "object" && message !== null && (message as { _tag?: unknown })._tag === "Stop"
 
 /**
- * The thread's own connection, with `synchronous = NORMAL`: its commits write the WAL without waiting for the disk
+ * The thread's own connection (a pool on PostgreSQL). On SQLite with `synchronous = NORMAL`: its commits write the WAL without waiting for the disk
  * (a commit is durable at the next checkpoint or at a later commit with a sync). A power cut may take back its last
  * transactions, but never half of one: each holds the derived state together with the log position it was derived
  * up to, so the workers simply derive them again from the log. What this saves is an fsync per commit (several per
  * step) competing for the disk with the collector's appends, which answer pixels only once on disk.
  */
 const database = (url: string) =>
-  Layer.effectDiscard(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA synchronous = NORMAL`)).pipe(
-    Layer.provideMerge(Database.layerFromUrl(url))
-  )
+  Layer.effectDiscard(
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      sql.onDialectOrElse({ sqlite: () => sql`PRAGMA synchronous = NORMAL`, orElse: () => Effect.void })
+    )
+  ).pipe(Layer.provideMerge(Database.layerFromUrl(url)))
 
 /**
  * The thread runs at a lower CPU priority (nice 10) than the HTTP thread: what it derives (daily counts, audience
