@@ -39,18 +39,15 @@ const storage = Layer.mergeAll(
   Layer.effectDiscard(SqlEventLog.migrate)
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
-/** The SQLite file behind the database URL, if it is one a second connection can open. */
-const sqliteFile = (databaseUrl: string): string | undefined => {
+/** Whether the database URL is SQLite in memory, which only this connection can open. */
+const inMemory = (databaseUrl: string): boolean => {
   const url = Database.parseUrl(databaseUrl)
-  return Either.isRight(url) && url.right._tag === "Sqlite" && url.right.filename !== ":memory:"
-    ? url.right.filename
-    : undefined
+  return Either.isRight(url) && url.right._tag === "Sqlite" && url.right.filename === ":memory:"
 }
 
 /**
- * How events are written: storage-sql's one write path. On a SQLite file a writer thread stores them behind an
- * append log beside the file; on PostgreSQL group commit stores them behind an append log in the data folder; in
- * memory (tests) group commit alone. Pixels are answered once in the append log, batches once in the database.
+ * How events are written: storage-sql's one write path. A writer thread stores them behind an append log (beside a
+ * SQLite file; in the data folder for PostgreSQL); SQLite in memory (tests) uses group commit alone. Pixels are answered once in the append log, batches once in the database.
  */
 const writing = Layer.unwrapEffect(
   Effect.gen(function* () {
@@ -74,8 +71,9 @@ const writing = Layer.unwrapEffect(
 const workers = Layer.unwrapEffect(
   Effect.map(ServerConfig, (config) => {
     if (config.eventLog._tag === "Sql") {
-      // On a SQLite file the workers get a thread and a connection of their own, off the HTTP thread.
-      if (sqliteFile(config.databaseUrl) !== undefined) {
+      // The workers get a thread and a connection of their own, off the HTTP thread (SQLite in memory, which a
+      // second connection cannot open, keeps them in process).
+      if (!inMemory(config.databaseUrl)) {
         return Workers.layerThread(config.databaseUrl).pipe(Layer.mapError((error): Error => error))
       }
       return Workers.layerSql.pipe(Layer.mapError((error): Error => error))
