@@ -9,7 +9,16 @@
 // it afterwards; OA_KEEP_README_CHECK=1 keeps it for a look.
 // A block that is deliberately a fragment is marked ```ts skip-check; prefer making it compile.
 // Exit 1 when a block does not compile.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import ts from "typescript"
@@ -133,8 +142,12 @@ export const checkReadmes = (root) => {
   } finally {
     if (process.env.OA_KEEP_README_CHECK !== "1") {
       rmSync(dir, { recursive: true, force: true })
-      // The parent goes too once no other run is using it.
-      if (readdirSync(dirname(dir)).length === 0) rmSync(dirname(dir), { recursive: true, force: true })
+      // The parent goes too once no other run is using it (rmdir refuses a folder that is not empty).
+      try {
+        rmdirSync(dirname(dir))
+      } catch {
+        // another run's folder is still there
+      }
     }
   }
 }
