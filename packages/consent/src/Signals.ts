@@ -98,6 +98,7 @@ const values = (value: string | ReadonlyArray<string> | undefined): ReadonlyArra
  */
 const headerIsOne = (value: string | undefined): boolean => {
   if (value === undefined) return false
+  if (!value.includes(",")) return value.trim() === "1"
   for (const part of value.split(",")) if (part.trim() === "1") return true
   return false
 }
@@ -123,6 +124,9 @@ export const hasOptOutCookie = (
   return false
 }
 
+/** The request headers that carry signals, read in one pass. */
+const signalHeaders = ["sec-gpc", "dnt", "cookie"] as const
+
 /**
  * The signals a request carries by itself: `Sec-GPC: 1`, `DNT: 1` and the opt-out cookie. `headers` may be a
  * WHATWG `Headers` object or a plain Node header record (see `HeadersLike`).
@@ -130,11 +134,14 @@ export const hasOptOutCookie = (
  * @since 0.1.0
  * @category constructors
  */
-export const fromRequest = (headers: HeadersLike, cookieName: string = OptOutCookie): Signals => ({
-  gpc: headerIsOne(Headers.header(headers, "sec-gpc")),
-  dnt: headerIsOne(Headers.header(headers, "dnt")),
-  optout: hasOptOutCookie(Headers.header(headers, "cookie"), cookieName)
-})
+export const fromRequest = (headers: HeadersLike, cookieName: string = OptOutCookie): Signals => {
+  const [gpc, dnt, cookie] = Headers.headers(headers, signalHeaders)
+  return {
+    gpc: headerIsOne(gpc),
+    dnt: headerIsOne(dnt),
+    optout: hasOptOutCookie(cookie, cookieName)
+  }
+}
 
 /** Largest GPP section id accepted in `gpp_sid`. */
 const MAX_SECTION_ID = 1_000

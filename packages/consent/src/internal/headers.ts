@@ -24,18 +24,29 @@ const append = (joined: string | undefined, value: string | ReadonlyArray<string
 }
 
 /**
- * The value of header `name` (lower case), or undefined when absent. A record may spell the name in any case and
- * even carry it under several spellings: all of them count.
+ * The values of headers `names` (lower case), each undefined when absent. A record may spell a name in any case,
+ * even under several spellings: all of them count. One pass over a record's keys reads every name (a request's
+ * signal headers are read together).
  */
-export const header = (headers: HeadersLike | undefined | null, name: string): string | undefined => {
-  if (headers === undefined || headers === null) return undefined
-  if (typeof headers.get === "function") return (headers as HeaderGetter).get(name) ?? undefined
-  const record = headers as HeaderRecord
-  let joined: string | undefined
+export const headers = (
+  input: HeadersLike | undefined | null,
+  names: ReadonlyArray<string>
+): Array<string | undefined> => {
+  const out = new Array<string | undefined>(names.length).fill(undefined)
+  if (input === undefined || input === null) return out
+  if (typeof input.get === "function") {
+    for (let i = 0; i < names.length; i++) out[i] = (input as HeaderGetter).get(names[i]!) ?? undefined
+    return out
+  }
+  const record = input as HeaderRecord
   for (const key in record) {
-    if (key.length === name.length && (key === name || key.toLowerCase() === name)) {
-      joined = append(joined, record[key])
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
+      if (key.length === name.length && (key === name || key.toLowerCase() === name)) {
+        out[i] = append(out[i], record[key])
+        break
+      }
     }
   }
-  return joined
+  return out
 }
