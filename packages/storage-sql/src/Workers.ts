@@ -5,10 +5,11 @@
  *
  * - `layer`: in this process, over the `EventLog` in context (the SQL log with `sharedRead`, or NATS JetStream);
  * - `layerSql`: in this process over the SQL log in the `SqlClient`'s database, the jobs sharing each read;
- * - `layerThread`: on a SQLite file, on a thread of its own with its own connection. better-sqlite3 is synchronous,
- *   so on the HTTP thread every step of the jobs (reading a batch of the log, writing counts and memberships,
- *   committing) would stop request handling for milliseconds at a time. PostgreSQL, `sqlite::memory:` (which a
- *   second connection cannot open) and the NATS shape keep the workers in-process.
+ * - `layerThread`: on a thread of their own with their own connection (a SQLite file, or a pool of their own on
+ *   PostgreSQL). better-sqlite3 is synchronous, so on the HTTP thread every step of the jobs (reading a batch of the
+ *   log, writing counts and memberships, committing) would stop request handling for milliseconds at a time; on
+ *   PostgreSQL the jobs' CPU work would still compete with the HTTP thread. `sqlite::memory:` (which a second
+ *   connection cannot open) and the NATS shape keep the workers in-process.
  *
  * The jobs' guarantees do not depend on where they run: each commits its derived state with its log position in one
  * transaction (exactly once) on whichever connection it has, and a writer on another thread and this one take turns
@@ -101,8 +102,8 @@ const stopTimeoutMs = 10_000
 const restartDelayMs = 1_000
 
 /**
- * The workers on a thread of their own with their own connection to the SQLite database at `databaseUrl` (see the
- * module docs), over the SQL event log. The jobs' tables are migrated first on the `SqlClient` in context, so they
+ * The workers on a thread of their own with their own connection to the database at `databaseUrl` (a SQLite file
+ * or PostgreSQL; see the module docs), over the SQL event log. The jobs' tables are migrated first on the `SqlClient` in context, so they
  * exist before the caller goes on. A thread that exits unexpectedly is started again after a second; releasing
  * the layer asks the thread to stop after its current step, and terminates it after 10 seconds. The thread's log
  * entries are logged here, with this runtime's logger.

@@ -1,6 +1,6 @@
 /**
- * The entry of the standard workers' thread (see `Workers.layerThread`): opens its own connection to the SQLite
- * database it is given, runs the workers over the SQL event log at a lower CPU priority, and ends when its parent
+ * The entry of the standard workers' thread (see `Workers.layerThread`): opens its own connection to the database
+ * it is given, runs the workers over the SQL event log at a lower CPU priority, and ends when its parent
  * asks it to stop (after the current step) or when the workers fail (the parent then starts another thread). Its
  * log entries go to the parent, which logs them with its own logger: one log format for the whole process.
  */
@@ -56,8 +56,9 @@ const isStop = (message: unknown): message is ToThread =>
   typeof message === "object" && message !== null && (message as { _tag?: unknown })._tag === "Stop"
 
 /**
- * The thread's own connection (a pool on PostgreSQL). On SQLite with `synchronous = NORMAL`: its commits write the WAL without waiting for the disk
- * (a commit is durable at the next checkpoint or at a later commit with a sync). A power cut may take back its last
+ * The thread's own connection (a pool of its own on PostgreSQL). On SQLite with `synchronous = NORMAL`: its commits
+ * write the WAL without waiting for the disk (a commit is durable at the next checkpoint or at a later commit with a
+ * sync). A power cut may take back its last
  * transactions, but never half of one: each holds the derived state together with the log position it was derived
  * up to, so the workers simply derive them again from the log. What this saves is an fsync per commit (several per
  * step) competing for the disk with the collector's appends, which answer pixels only once on disk.
