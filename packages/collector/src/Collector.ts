@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { Ip, SaltStore } from "@openaudience/anonymizer"
+import { Ip, type SaltStore } from "@openaudience/anonymizer"
 import { DecisionCache } from "@openaudience/consent"
 import { Event, type StoredEvent } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
@@ -216,7 +216,7 @@ export const make = (options: Options): Collector => {
   const metrics = options.metrics ?? Metrics.none
   const consent = options.consent ?? DecisionCache.make()
   const geo = options.geo ?? {}
-  const proxies: Ip.TrustedProxies = options.proxies ?? { cidrs: [], header: "x-forwarded-for" }
+  const proxies = options.proxies ?? Ip.noProxies
   const salt = options.salt ?? (() => undefined)
   const ingestKeys = options.ingestKeys ?? IngestKeys.none
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
