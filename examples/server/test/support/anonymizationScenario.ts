@@ -278,7 +278,7 @@ export const anonymizationSuite = (options: SuiteOptions): void => {
     capture!.stop()
     const lines = capture!.lines
     assert.isTrue(
-      lines.some((line) => line.includes("worker started")),
+      lines.some((line) => line.includes("consuming the event log")),
       `the capture holds the server's Effect logs: ${JSON.stringify(lines.slice(0, 5))}`
     )
     const findings = scan(logHaystacks(lines), scenario.needles)
