@@ -7,7 +7,11 @@ export default defineConfig({
     main: "src/main.ts",
     // The standard workers' thread: storage-sql's `Workers.layerThread` starts `internal/workerThread.js` beside the
     // module it is in, here the bundle.
-    "internal/workerThread": "../../packages/storage-sql/src/internal/workerThread.ts"
+    "internal/workerThread": "../../packages/storage-sql/src/internal/workerThread.ts",
+    // The event writer's threads: storage-sql's internal `writerThread` starts them beside the module it is in, here
+    // the bundle.
+    sqliteWriterThread: "../../packages/storage-sql/src/internal/sqliteWriterThread.ts",
+    sqlWriterThread: "../../packages/storage-sql/src/internal/sqlWriterThread.ts"
   },
   format: ["esm"],
   platform: "node",

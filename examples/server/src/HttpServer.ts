@@ -8,8 +8,10 @@ import { Collector, NodeCollector, type Sink } from "@openaudience/collector"
 import { DecisionCache } from "@openaudience/consent"
 import { EventWriter } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Metrics } from "./Metrics.js"
@@ -66,13 +68,14 @@ export const layer = Layer.scoped(
     // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients
     // move off and `server.close()` finishes instead of waiting for the 10 s cut-off.
     let closing = false
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
       if (closing) res.setHeader("connection", "close")
       try {
         dispatch(req, res)
       } catch (error) {
         // A bug must cost one request, never the process.
-        console.error("request handler failed", error)
+        runFork(Effect.logError("request handler failed", Cause.die(error)))
         if (!res.headersSent) Problem.send(res, Problem.make("internal", "the request could not be completed"))
         else res.destroy()
       }

@@ -1,6 +1,6 @@
 /**
  * The deployable bundle (`examples/server/dist/main.js`, built by `pnpm run build`) starts with plain `node`, serves
- * the tag and health, stores a pixel (through the SQLite writer thread, whose source is compiled into the bundle)
+ * the tag and health, stores a pixel (through the SQLite writer thread, a module of the bundle beside main.js)
  * and stops cleanly on SIGTERM: the CommonJS dependencies bundled into the ESM file must find `require`.
  */
 import { assert, describe, it } from "@effect/vitest"
