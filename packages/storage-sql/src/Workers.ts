@@ -41,7 +41,7 @@ import type { StorageError } from "./StorageError.js"
  * @since 0.2.0
  * @category models
  */
-export const jobs = [DailyCounts.job, SqlAudienceJob.job] as const
+export const jobs: readonly [typeof DailyCounts.job, typeof SqlAudienceJob.job] = [DailyCounts.job, SqlAudienceJob.job]
 
 /**
  * What the workers read and write besides their own tables: the event store, the audience definitions and the
