@@ -11,7 +11,7 @@
  */
 import autocannon, { type Result } from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -205,6 +205,8 @@ interface Run {
   readonly cpuUsPerRequest: number
   /** The load generator's CPU time (this process: autocannon runs here) per request answered, µs. */
   readonly loadCpuUsPerRequest: number
+  /** CPU time of the PostgreSQL server's processes per request answered, µs (NaN where none run). */
+  readonly databaseCpuUsPerRequest: number
   /** Share of the machine's CPU time (all cores) that was busy during the run, from /proc/stat (NaN without it). */
   readonly machineBusy: number
   readonly rps: number
@@ -225,6 +227,27 @@ const cpuMs = (pid: number | undefined): number | undefined => {
   }
 }
 
+/** CPU time (ms) used so far by every process of this machine named `name` (e.g. `postgres`); undefined without /proc. */
+const cpuMsOfProcesses = (name: string): number | undefined => {
+  try {
+    let total = 0
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+        if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== name) continue
+        const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ")
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
+
 /** Busy and total CPU time of the whole machine so far (clock ticks), from /proc/stat; undefined where it is missing. */
 const machineTicks = (): { readonly busy: number; readonly total: number } | undefined => {
   try {
@@ -240,6 +263,7 @@ const machineTicks = (): { readonly busy: number; readonly total: number } | und
 
 const load = async (child: Child, next: () => string, options: CollectorOptions, seconds: number): Promise<Run> => {
   const cpuBefore = cpuMs(child.pid)
+  const databaseBefore = cpuMsOfProcesses("postgres")
   const ownBefore = process.cpuUsage()
   const machineBefore = machineTicks()
   const result: Result = await autocannon({
@@ -258,6 +282,7 @@ const load = async (child: Child, next: () => string, options: CollectorOptions,
     ]
   })
   const cpuAfter = cpuMs(child.pid)
+  const databaseAfter = cpuMsOfProcesses("postgres")
   const own = process.cpuUsage(ownBefore)
   const machineAfter = machineTicks()
   const total = result.requests.total
@@ -267,6 +292,10 @@ const load = async (child: Child, next: () => string, options: CollectorOptions,
         ? Number.NaN
         : ((cpuAfter - cpuBefore) * 1000) / total,
     loadCpuUsPerRequest: total === 0 ? Number.NaN : (own.user + own.system) / total,
+    databaseCpuUsPerRequest:
+      databaseBefore === undefined || databaseAfter === undefined || total === 0
+        ? Number.NaN
+        : ((databaseAfter - databaseBefore) * 1000) / total,
     machineBusy:
       machineBefore === undefined || machineAfter === undefined || machineAfter.total === machineBefore.total
         ? Number.NaN
@@ -433,7 +462,8 @@ export const run = async (
         log(
           `round ${round + 1}/${options.rounds} ${which}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ` +
             `non-2xx ${result.non2xx}, errors ${result.errors}, server CPU ${result.cpuUsPerRequest.toFixed(0)} µs/request, ` +
-            `load generator ${result.loadCpuUsPerRequest.toFixed(0)} µs/request, machine ${(100 * result.machineBusy).toFixed(0)} % busy` +
+            `load generator ${result.loadCpuUsPerRequest.toFixed(0)} µs/request, PostgreSQL ${result.databaseCpuUsPerRequest.toFixed(0)} µs/request, ` +
+            `machine ${(100 * result.machineBusy).toFixed(0)} % busy` +
             (which === "collector" ? `; database caught up ${catchUp.toFixed(0)} ms after the load` : "")
         )
       }
@@ -506,8 +536,21 @@ export const run = async (
           unit: "ms",
           note: "after the load, until every answered event was in the database (median of rounds)"
         },
+        {
+          name: `${variant.prefix}.server_cpu_us`,
+          value: significant(median(measured.collector.map((r) => r.cpuUsPerRequest)), 3),
+          unit: "µs",
+          note: "server CPU time (all threads) per request, median of rounds"
+        },
         { name: `${variant.prefix}.non2xx`, value: non2xx, unit: "responses", note: "non-2xx during measured runs" }
       ]
+      if (variant.prefix === "collector_postgres")
+        figures.push({
+          name: `${variant.prefix}.database_cpu_us`,
+          value: significant(median(measured.collector.map((r) => r.databaseCpuUsPerRequest)), 3),
+          unit: "µs",
+          note: "CPU time of the PostgreSQL server's processes per request (the same cores), median of rounds"
+        })
       if (workerLags.length > 0)
         figures.push({
           name: `${variant.prefix}.worker_lag_ms`,

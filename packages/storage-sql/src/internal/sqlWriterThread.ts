@@ -1,9 +1,9 @@
 /**
  * The PostgreSQL writer thread's module (started by `writerThread.ts` through `thread.ts`, from this file: never from
  * source text). It owns a connection pool of its own and, per message, stores the message's event lines in one
- * transaction: ONE statement inserting every line through `unnest` of nine array parameters (idempotent on
- * `(tenant, event_id)`, the payload and receipt bound as the JSON text the lines already hold, never parsed here),
- * then the event log's records (eventlog's `StoredEvents` format) naming what was stored, then COMMIT. The statement
+ * transaction: ONE statement inserting every line from ONE JSON parameter (`jsonb_array_elements`, idempotent on
+ * `(tenant, event_id)`; the array is built from the JSON texts the lines already hold, never parsed or escaped
+ * here), then the event log's records (eventlog's `StoredEvents` format) naming what was stored, then COMMIT. The statement
  * building, the protocol work and the JSON of thousands of events a second run here, not on the event loop that
  * answers pixels, and PostgreSQL parses and plans one short statement per message whatever its size. Replies as
  * `sqliteWriterThread.ts` does: per line the stored seq, 0 for a duplicate, -1 for a line that cannot be read; or
@@ -19,6 +19,7 @@ import { layerFromUrl } from "../Database.js"
 import { isReceivedAt } from "../StoredEvent.js"
 import { appendInTransaction } from "../SqlEventLog.js"
 import { segmentReader } from "./segmentReader.js"
+import { lowerPriority } from "./thread.js"
 import type { WriterData, WriterMessage, WriterReply } from "./writerProtocol.js"
 
 const data = workerData as WriterData
@@ -26,47 +27,36 @@ const port = parentPort!
 const reply = (message: WriterReply) => port.postMessage(message)
 const messageOf = (error: unknown): string => String((error as { readonly message?: unknown } | null)?.message ?? error)
 
+// Pixels are answered from the append log; storing them may lag a little behind when the cores are busy.
+lowerPriority()
+
 const runtime = ManagedRuntime.make(layerFromUrl(data.database))
 
-/** The columns of the lines of one message, each line once (the first of a repeated `(tenant, event_id)`). */
-interface Columns {
-  readonly tenant: Array<string>
-  readonly eventId: Array<string>
-  readonly type: Array<string>
-  readonly site: Array<string>
-  readonly receivedAt: Array<number>
-  readonly clientTs: Array<number | null>
-  readonly visitor: Array<string | null>
-  readonly payload: Array<string>
-  readonly consent: Array<string | null>
-}
-
-/** Reads the lines: per line its row in `columns`, -1 for a line that cannot be read, or the row it repeats. */
-const columnsOf = (text: string): { readonly columns: Columns; readonly rowOf: Array<number> } => {
-  const columns: Columns = {
-    tenant: [],
-    eventId: [],
-    type: [],
-    site: [],
-    receivedAt: [],
-    clientTs: [],
-    visitor: [],
-    payload: [],
-    consent: []
-  }
-  const rowOf: Array<number> = []
+/**
+ * The lines of one message as ONE JSON array of events, each `[tenant, event_id, type, site, received_at, client_ts,
+ * visitor, payload, consent]`: built from the lines' own JSON texts by concatenation (the head array, then the
+ * payload and receipt texts as they are), so nothing is parsed or escaped again here; only each head is read, for the
+ * keys. Per line: its event's index in the array, -1 for a line that cannot be read, or the index of the earlier line
+ * of the message it repeats.
+ */
+const batchOf = (
+  text: string
+): { readonly json: string; readonly keys: Array<string>; readonly indexOf: Array<number> } => {
+  const parts: Array<string> = []
+  const keys: Array<string> = []
+  const indexOf: Array<number> = []
   const seen = new Map<string, number>()
   for (const line of text.split("\n")) {
     if (line === "") continue
-    const parts = line.split("\t")
+    const fields = line.split("\t")
     let head: unknown
     try {
-      head = parts.length === 3 ? JSON.parse(parts[0]!) : undefined
+      head = fields.length === 3 ? JSON.parse(fields[0]!) : undefined
     } catch {
       head = undefined
     }
     if (!Array.isArray(head) || head.length !== 7) {
-      rowOf.push(-1)
+      indexOf.push(-1)
       continue
     }
     const [tenant, eventId, type, site, receivedAt, clientTs, visitor] = head as Array<unknown>
@@ -79,36 +69,28 @@ const columnsOf = (text: string): { readonly columns: Columns; readonly rowOf: A
       (clientTs !== null && !Number.isSafeInteger(clientTs)) ||
       (visitor !== null && typeof visitor !== "string")
     ) {
-      rowOf.push(-1)
+      indexOf.push(-1)
       continue
     }
     const key = `${tenant}\u0000${eventId}`
     const known = seen.get(key)
     if (known !== undefined) {
-      rowOf.push(known)
+      indexOf.push(known)
       continue
     }
-    const row = columns.tenant.length
-    seen.set(key, row)
-    rowOf.push(row)
-    columns.tenant.push(tenant)
-    columns.eventId.push(eventId)
-    columns.type.push(type)
-    columns.site.push(site)
-    columns.receivedAt.push(receivedAt)
-    columns.clientTs.push(clientTs as number | null)
-    columns.visitor.push(visitor as string | null)
-    columns.payload.push(parts[1]!)
-    columns.consent.push(parts[2] === "null" ? null : parts[2]!)
+    seen.set(key, keys.length)
+    indexOf.push(keys.length)
+    keys.push(key)
+    parts.push(`${fields[0]!.slice(0, -1)},${fields[1]!},${fields[2]!}]`)
   }
-  return { columns, rowOf }
+  return { json: `[${parts.join(",")}]`, keys, indexOf }
 }
 
 /**
- * Stores the rows in one transaction with their event log records (seqs assigned in input order); the seq of each
- * row stored now, 0 for one stored before.
+ * Stores the events in one transaction with their event log records (seqs assigned in input order); the seq of
+ * each event stored now, 0 for one stored before.
  */
-const store = (columns: Columns) =>
+const store = (batch: { readonly json: string; readonly keys: ReadonlyArray<string> }) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* sql.withTransaction(
@@ -119,11 +101,8 @@ const store = (columns: Columns) =>
           readonly event_id: string
         }>`
           INSERT INTO events (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-          SELECT tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent FROM unnest(
-            ${columns.tenant}::text[], ${columns.eventId}::text[], ${columns.type}::text[], ${columns.site}::text[],
-            ${columns.receivedAt}::bigint[], ${columns.clientTs}::bigint[], ${columns.visitor}::text[],
-            ${columns.payload}::jsonb[], ${columns.consent}::jsonb[]
-          ) WITH ORDINALITY AS input (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
+          SELECT e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint, e->>6, e->7, NULLIF(e->8, 'null'::jsonb)
+          FROM jsonb_array_elements(${batch.json}::jsonb) WITH ORDINALITY AS input (e, n)
           ORDER BY n
           ON CONFLICT (tenant, event_id) DO NOTHING
           RETURNING seq, tenant, event_id`
@@ -135,10 +114,7 @@ const store = (columns: Columns) =>
           accepted.push({ tenant: row.tenant, seq })
         }
         yield* appendInTransaction(StoredEvents.toLogRecords(accepted))
-        const seqs = new Array<number>(columns.tenant.length)
-        for (let i = 0; i < seqs.length; i++)
-          seqs[i] = seqOf.get(`${columns.tenant[i]}\u0000${columns.eventId[i]}`) ?? 0
-        return seqs
+        return batch.keys.map((key) => seqOf.get(key) ?? 0)
       })
     )
   })
@@ -158,15 +134,15 @@ runtime.runCallback(SqlClient.SqlClient, {
         void runtime.dispose().then(() => port.close())
         return
       }
-      let read: ReturnType<typeof columnsOf>
+      let batch: ReturnType<typeof batchOf>
       try {
-        read = columnsOf(textOf(message.parts))
+        batch = batchOf(textOf(message.parts))
       } catch (error) {
         return reply({ id: message.id, error: messageOf(error) })
       }
-      const { columns, rowOf } = read
-      if (columns.tenant.length === 0) return reply({ id: message.id, seqs: rowOf.map(() => -1) })
-      runtime.runCallback(store(columns), {
+      const { indexOf: rowOf } = batch
+      if (batch.keys.length === 0) return reply({ id: message.id, seqs: rowOf.map(() => -1) })
+      runtime.runCallback(store(batch), {
         onExit: (result) => {
           if (Exit.isFailure(result)) return reply({ id: message.id, error: messageOf(result.cause) })
           // A row's seq goes to its first line; a line repeating an earlier one in the message is a duplicate.

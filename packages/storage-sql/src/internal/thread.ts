@@ -3,6 +3,8 @@
  * module directly; from TypeScript sources (tsx, vitest) the thread first registers tsx through `tsThread.mjs`, a
  * plain module beside this one, and then imports the `.ts` module.
  */
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
 import { Worker, type WorkerOptions } from "node:worker_threads"
 
 /** The URL of the module `name` (without extension) beside `base` (a module's `import.meta.url`): `.ts` or `.js` like it. */
@@ -16,4 +18,18 @@ export const start = (entry: URL, options: WorkerOptions = {}): Worker => {
     ...options,
     argv: [entry.href, ...(options.argv ?? [])]
   })
+}
+
+/**
+ * Lowers the calling thread's CPU priority to nice 10: for threads whose work may lag (storing acknowledged events,
+ * deriving state) while the event loop answering requests should not, on a small machine where they share the cores.
+ * Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it keeps the process's priority.
+ */
+export const lowerPriority = (): void => {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10)
+  } catch {
+    // Not Linux, or not allowed: the default priority.
+  }
 }

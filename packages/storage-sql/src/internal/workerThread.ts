@@ -11,14 +11,13 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
-import { readlinkSync } from "node:fs"
-import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import * as AudienceStore from "../AudienceStore.js"
 import * as Database from "../Database.js"
 import * as EventStore from "../EventStore.js"
 import * as SqlMembershipStore from "../SqlMembershipStore.js"
 import * as Workers from "../Workers.js"
+import { lowerPriority } from "./thread.js"
 
 /** What the thread is started with. */
 export interface WorkerData {
@@ -70,21 +69,8 @@ const database = (url: string) =>
     )
   ).pipe(Layer.provideMerge(Database.layerFromUrl(url)))
 
-/**
- * The thread runs at a lower CPU priority (nice 10) than the HTTP thread: what it derives (daily counts, audience
- * memberships) may lag by seconds, answers to pixels should not, and on a small machine the two compete for the
- * same cores. Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it keeps the process's priority.
- */
-const lowerPriority = () => {
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10)
-  } catch {
-    // Not Linux, or not allowed: the default priority.
-  }
-}
-
 if (parentPort !== null && isWorkerData(workerData)) {
+  // What the workers derive (daily counts, audience memberships) may lag by seconds; answers to pixels should not.
   lowerPriority()
   const port = parentPort
   const toParent = Logger.make(({ logLevel, message, cause }) => {
