@@ -21,14 +21,15 @@ export const start = (entry: URL, options: WorkerOptions = {}): Worker => {
 }
 
 /**
- * Lowers the calling thread's CPU priority to nice 10: for threads whose work may lag (storing acknowledged events,
- * deriving state) while the event loop answering requests should not, on a small machine where they share the cores.
- * Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it keeps the process's priority.
+ * Lowers the calling thread's CPU priority to `nice` (default 10): for threads whose work may lag (storing
+ * acknowledged events, deriving state) while the event loop answering requests should not, on a small machine where
+ * they share the cores. Linux only (a thread's id is read from `/proc/thread-self`); elsewhere it keeps the process's
+ * priority.
  */
-export const lowerPriority = (): void => {
+export const lowerPriority = (nice = 10): void => {
   try {
     const tid = Number(readlinkSync("/proc/thread-self").split("/").pop())
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 10)
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, nice)
   } catch {
     // Not Linux, or not allowed: the default priority.
   }
