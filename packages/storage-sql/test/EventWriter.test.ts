@@ -53,7 +53,11 @@ const writer = (options: EventWriter.Options) =>
         }
       }).pipe(Layer.provideMerge(EventStore.layer), Layer.provideMerge(SqlEventLog.layer))
     )
-    return { writer: Effect.runSync(Effect.provide(EventWriter.EventWriter, context)), counted }
+    return {
+      writer: Effect.runSync(Effect.provide(EventWriter.EventWriter, context)),
+      counted,
+      store: Effect.runSync(Effect.provide(EventStore.EventStore, context))
+    }
   })
 
 const append = (w: EventWriter.EventWriterShape, events: ReadonlyArray<StoredEvent>) =>
@@ -103,7 +107,7 @@ const suite = (
   open: (
     dir: string
   ) => Effect.Effect<
-    { writer: EventWriter.EventWriterShape; counted: Counted },
+    { writer: EventWriter.EventWriterShape; counted: Counted; store: EventStore.EventStoreService },
     unknown,
     Scope.Scope | SqlClient.SqlClient
   >
@@ -142,6 +146,29 @@ const suite = (
           const written = yield* w.write([event("b2"), event("b3")])
           assert.deepStrictEqual(written, { outcomes: ["duplicate", "accepted"], accepted: 1, duplicates: 1 })
           assert.deepStrictEqual((yield* storedIds).log, ["p1", "b1", "b2", "b3"])
+        })
+      )
+    )
+
+    it.live("every column round-trips: payload and receipt as JSON, null visitor, client time and receipt", () =>
+      run((dir) =>
+        Effect.gen(function* () {
+          const { writer: w, store } = yield* open(dir)
+          const rich: StoredEvent = {
+            ...event("rich", null),
+            clientTs: 1_764_000_000_123,
+            payload: { title: 'Ünïcødé "quoted" \\ tab\t', items: [{ n: 1.5 }, null], nested: { deep: [true] } },
+            consent: null
+          }
+          const plain = { ...event("plain"), site: "shop.example/ä" }
+          assert.isUndefined(yield* append(w, [rich, plain]))
+          yield* afterStored(w)
+          const back = yield* store.recent("t", 10)
+          const byId = new Map(back.map((e) => [e.eventId, e]))
+          const { seq: _rich, ...richBack } = byId.get("rich")!
+          const { seq: _plain, ...plainBack } = byId.get("plain")!
+          assert.deepStrictEqual(richBack, rich)
+          assert.deepStrictEqual(plainBack, plain)
         })
       )
     )

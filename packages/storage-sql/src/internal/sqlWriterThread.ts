@@ -81,7 +81,11 @@ const batchOf = (
     seen.set(key, keys.length)
     indexOf.push(keys.length)
     keys.push(key)
-    parts.push(`${fields[0]!.slice(0, -1)},${fields[1]!},${fields[2]!}]`)
+    parts.push(
+      `{"tenant":${JSON.stringify(tenant)},"event_id":${JSON.stringify(eventId)},"type":${JSON.stringify(type)},` +
+        `"site":${JSON.stringify(site)},"received_at":${receivedAt},"client_ts":${clientTs},` +
+        `"visitor":${JSON.stringify(visitor)},"payload":${fields[1]!},"consent":${fields[2]!}}`
+    )
   }
   return { json: `[${parts.join(",")}]`, keys, indexOf }
 }
@@ -101,8 +105,13 @@ const store = (batch: { readonly json: string; readonly keys: ReadonlyArray<stri
           readonly event_id: string
         }>`
           INSERT INTO events (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-          SELECT e->>0, e->>1, e->>2, e->>3, (e->>4)::bigint, (e->>5)::bigint, e->>6, e->7, NULLIF(e->8, 'null'::jsonb)
-          FROM jsonb_array_elements(${batch.json}::jsonb) WITH ORDINALITY AS input (e, n)
+          SELECT tenant, event_id, type, site, received_at, client_ts, visitor, payload, NULLIF(consent, 'null'::jsonb)
+          FROM ROWS FROM (
+            jsonb_to_recordset(${batch.json}::jsonb) AS (
+              tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
+              payload jsonb, consent jsonb
+            )
+          ) WITH ORDINALITY AS input (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
           ORDER BY n
           ON CONFLICT (tenant, event_id) DO NOTHING
           RETURNING seq, tenant, event_id`
