@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL writer thread's module (started by `writerThread.ts` through `thread.ts`, from this file: never from
  * source text). It owns a connection pool of its own and, per message, stores the message's event lines in one
- * transaction: ONE statement inserting every line from ONE JSON parameter (`jsonb_array_elements`, idempotent on
+ * transaction: ONE statement inserting every line from ONE JSON parameter (`jsonb_to_recordset`, idempotent on
  * `(tenant, event_id)`; the array is built from the JSON texts the lines already hold, never parsed or escaped
  * here), then the event log's records (eventlog's `StoredEvents` format) naming what was stored, then COMMIT. The statement
  * building, the protocol work and the JSON of thousands of events a second run here, not on the event loop that
@@ -33,10 +33,9 @@ lowerPriority()
 const runtime = ManagedRuntime.make(layerFromUrl(data.database))
 
 /**
- * The lines of one message as ONE JSON array of events, each `[tenant, event_id, type, site, received_at, client_ts,
- * visitor, payload, consent]`: built from the lines' own JSON texts by concatenation (the head array, then the
- * payload and receipt texts as they are), so nothing is parsed or escaped again here; only each head is read, for the
- * keys. Per line: its event's index in the array, -1 for a line that cannot be read, or the index of the earlier line
+ * The lines of one message as ONE JSON array of events, each an object of the `events` columns: built by
+ * concatenation, with the payload and receipt texts of the lines as they are (never parsed or escaped again here);
+ * only each head is read, for the keys and the scalar columns. Per line: its event's index in the array, -1 for a line that cannot be read, or the index of the earlier line
  * of the message it repeats.
  */
 const batchOf = (
