@@ -3,7 +3,8 @@
  * deterministic, take the time as an argument (`receivedAt` for events, `now` for timers) and do no I/O; they
  * update the `VisitorState` in place and return the membership changes.
  *
- * - `update(program, state, event)`: one event (ignored unless its stored consent allows personalization).
+ * - `update(program, state, event)`: one event. One that does not count (`VisitorEvent.counts`) leaves the state
+ *   exactly as it was, its day included: it is no clock tick (time passes through `advance`).
  * - `advance(program, state, now)`: time passing. Windows are whole UTC days, so memberships change with time
  *   only at midnight UTC; `nextCheckAt` says when the next such change can happen for this visitor.
  * - `evaluate(program, state, now)`: the memberships at `now`, without changing anything.
@@ -28,8 +29,8 @@ const st = (s: VisitorState): State => s as unknown as State
 
 /**
  * Applies one event to a visitor's state and returns the membership changes (at `event.receivedAt`). Events
- * should arrive in `receivedAt` order per visitor; a late event still counts in the windows it falls in.
- * Throws only when the state belongs to another program (carry it over with `Program.migrate`).
+ * should arrive in `receivedAt` order per visitor; a late event still counts in the windows it falls in. An event
+ * that does not count (`VisitorEvent.counts`) changes nothing and returns no changes. Throws only when the state belongs to another program (carry it over with `Program.migrate`).
  *
  * @since 0.1.0
  * @category evaluation

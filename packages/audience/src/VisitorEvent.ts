@@ -4,7 +4,9 @@
  * consent receipt allows personalization count, and never those carrying a child signal (privacy invariant 7);
  * everything else is ignored by every entry point of this package. The receive time must be one every store
  * accepts (`StoredEvent.isReceivedAt`: 1970 to the end of 9999), the limits the collector, the stores and the
- * reports share. The payload is untrusted: fields of the wrong type read as missing.
+ * reports share. The receipt is untrusted too: a child signal that is not exactly `false` (missing, `"false"`, `0`)
+ * counts as a child, so a malformed receipt fails closed. An event that does not count never changes a visitor's
+ * state, not even its clock. The payload is untrusted: fields of the wrong type read as missing.
  *
  * @since 0.1.0
  */
@@ -34,8 +36,8 @@ export interface VisitorEvent {
 
 /**
  * Whether an event may feed audiences: a visitor key, a receive time every store accepts
- * (`StoredEvent.isReceivedAt`), and a stored receipt allowing personalization without a child signal
- * (`ConsentReceipt.allowsPersonalization`).
+ * (`StoredEvent.isReceivedAt`), and a stored receipt allowing personalization (`ConsentReceipt.allowsPersonalization`)
+ * whose child flag is exactly `false` (anything else fails closed).
  *
  * @since 0.1.0
  * @category predicates
@@ -44,4 +46,5 @@ export const counts = (event: VisitorEvent): boolean =>
   typeof event.visitor === "string" &&
   event.visitor.length > 0 &&
   StoredEvent.isReceivedAt(event.receivedAt) &&
-  ConsentReceipt.allowsPersonalization(event.consent)
+  ConsentReceipt.allowsPersonalization(event.consent) &&
+  event.consent?.decision.child === false

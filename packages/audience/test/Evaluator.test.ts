@@ -517,3 +517,75 @@ describe("bounds", () => {
     assert.deepStrictEqual(tags(Evaluator.update(program, late, view(T0 + 2 * DAY, "p2"))), ["Entered:year"])
   })
 })
+
+describe("amounts across the event schema's range", () => {
+  const ceiling = 0xffff_ffff
+  const rulesFor = (threshold: number, field: "unitPrice" | "value"): Record<string, AudienceRule.AudienceRule> => {
+    const type = field === "value" ? "conversion" : "product_view"
+    const leaf = (fn: "sum" | "min" | "max") => ({
+      kind: "event" as const,
+      event: type,
+      aggregate: { fn, field },
+      compare: { op: "gte" as const, value: threshold }
+    })
+    return {
+      sum: { version: 1, conditions: [leaf("sum")] },
+      min: { version: 1, conditions: [leaf("min")] },
+      max: { version: 1, conditions: [leaf("max")] },
+      where: { version: 1, conditions: [{ kind: "event", event: type, where: { [field]: { gte: threshold } } }] }
+    } as never
+  }
+
+  it.prop(
+    "an amount in minor units (0 to 2^53 - 1) compares as itself against any threshold: large ones saturate",
+    [
+      fc.oneof(fc.integer({ min: 0, max: 2 * ceiling }), fc.maxSafeNat()),
+      fc.oneof(fc.integer({ min: 0, max: ceiling }), fc.constant(ceiling)),
+      fc.constantFrom("unitPrice" as const, "value" as const)
+    ],
+    ([amount, threshold, field]) => {
+      const program = programOf(rulesFor(threshold, field))
+      const event: VisitorEvent =
+        field === "value"
+          ? {
+              type: "conversion",
+              receivedAt: T0,
+              visitor: "visitor-a",
+              payload: { conversionType: "purchase", value: amount, currency: "IDR" },
+              consent: receipt()
+            }
+          : view(T0, "p1", "shoes", amount)
+      const state = VisitorState.make()
+      Evaluator.update(program, state, event)
+      const expected = amount >= threshold ? ["max", "min", "sum", "where"] : []
+      const ids = Evaluator.evaluate(program, state, T0)
+        .map((m) => m.audienceId)
+        .sort()
+      assert.deepStrictEqual(ids, expected, `${field} ${amount} against ${threshold}`)
+      for (const a of program.audiences) {
+        assert.strictEqual(Batch.evaluate(a.rule, [event], T0).member, ids.includes(a.id), `batch ${a.id}`)
+      }
+    }
+  )
+
+  it("filters read large amounts exactly; fractions, negatives and non-finite numbers read as missing", () => {
+    const above = programOf({
+      above: {
+        version: 1,
+        conditions: [{ kind: "event", event: "product_view", where: { unitPrice: { gt: ceiling } } }]
+      }
+    } as never)
+    const big = view(T0, "p1", "shoes", 2 ** 40)
+    assert.deepStrictEqual(tags(Evaluator.update(above, VisitorState.make(), big)), ["Entered:above"])
+    const any = programOf({
+      priced: { version: 1, conditions: [{ kind: "event", event: "product_view", where: { unitPrice: { gte: 0 } } }] }
+    } as never)
+    for (const odd of [0.5, 12.25, -1, -(2 ** 40), Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.deepStrictEqual(
+        tags(Evaluator.update(any, VisitorState.make(), view(T0, "p1", "shoes", odd))),
+        [],
+        `${odd}`
+      )
+    }
+  })
+})

@@ -197,6 +197,53 @@ describe("Pipeline.ingestAll", () => {
     { fastCheck: { numRuns: 200 } }
   )
 
+  it.effect.prop(
+    "events that do not count, wherever they fall in a batch, leave every visitor as the batch without them",
+    [
+      fc.array(arbitraryEvent, { minLength: 1, maxLength: 20 }),
+      fc.array(
+        fc.tuple(
+          fc.nat(),
+          fc.constantFrom(visitors[0]!, visitors[1]!),
+          fc.constantFrom(
+            { receivedAt: Date.UTC(9000, 0, 1), consent: null },
+            { receivedAt: Date.UTC(9999, 11, 31), consent: receipt(false) },
+            { receivedAt: 1e16, consent: receipt() },
+            { receivedAt: T0 + 40 * DAY, consent: { ...receipt(), decision: { ...receipt().decision, child: "no" } } }
+          )
+        ),
+        { maxLength: 6 }
+      )
+    ],
+    ([makes, odd]) =>
+      Effect.gen(function* () {
+        const store = yield* MembershipStore
+        let at = T0
+        const events = makes.map((make) => {
+          const event = make(at)
+          at = event.receivedAt
+          return event
+        })
+        const mixed = [...events]
+        for (const [position, visitor, fields] of odd) {
+          mixed.splice(position % (mixed.length + 1), 0, {
+            ...view(T0, "p1", "shoes", 100, { visitor }),
+            ...fields
+          } as never)
+        }
+        const plain = yield* Pipeline.ingestAll("plain", program, events)
+        const withOdd = yield* Pipeline.ingestAll("mixed", program, mixed)
+        assert.deepStrictEqual([...withOdd], [...plain])
+        const end = at + 40 * DAY
+        for (const visitor of visitors) {
+          assert.deepStrictEqual(yield* store.loadState("mixed", visitor), yield* store.loadState("plain", visitor))
+          assert.deepStrictEqual(yield* store.history("mixed", visitor), yield* store.history("plain", visitor))
+        }
+        assert.deepStrictEqual(yield* store.due("mixed", end, 100), yield* store.due("plain", end, 100))
+      }).pipe(Effect.provide(layerMemory)),
+    { fastCheck: { numRuns: 100 } }
+  )
+
   it("coalesce keeps the last of consecutive updates per audience, never across an entry or exit", () => {
     const entered = (audienceId: string, at: number) =>
       ({ _tag: "Entered", audienceId, at, expiresAt: at + 10, products: [] }) as const

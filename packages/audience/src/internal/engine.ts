@@ -498,9 +498,10 @@ export const fold = (p: Compiled, s: State, event: VisitorEvent): void => {
 }
 
 const apply = (p: Compiled, s: State, event: VisitorEvent, evaluate: boolean): ReadonlyArray<Membership.Change> => {
-  // An event that does not count (no personalization consent, a child, no visitor) still tells the time: the
-  // state is brought to it like a clock tick, so memberships and the next check stay exact.
-  if (!counts(event)) return evaluate && Number.isFinite(event.receivedAt) ? advance(p, s, event.receivedAt) : noChanges
+  // An event that does not count (no personalization consent, a child, no visitor, a receive time no store
+  // accepts) leaves the state as it was, its day included: its time is as untrusted as the rest of it, and one far
+  // in the future would otherwise roll every cell out. Time passes through `advance` (the sweep) instead.
+  if (!counts(event)) return noChanges
   checkProgram(p, s)
   const time = event.receivedAt
   const day = Math.floor(time / DAY)

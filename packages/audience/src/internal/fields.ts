@@ -1,7 +1,9 @@
 /**
  * The event fields rules can test, and how they are read from a stored event's payload without trusting it:
- * a field of the wrong type, a fractional or negative number or an absurdly long string reads as missing, so
- * unexpected input never breaks evaluation. A conversion with line items is read per item ("unit"): item
+ * a field of the wrong type, a fractional, negative or non-finite number or an absurdly long string reads as
+ * missing, so unexpected input never breaks evaluation (no field of the event schema holds such numbers: money is
+ * whole minor units, quantities, percentages and milliseconds whole numbers). A whole number too large for the
+ * state's 32-bit counters saturates at 2^32 - 1 in aggregates, and is read exactly by filters and keys. A conversion with line items is read per item ("unit"): item
  * fields (productId, category, unitPrice, quantity) come from the item, the other fields from the event.
  */
 
@@ -98,16 +100,25 @@ export const readString = (field: FieldInfo, payload: Obj, item: Obj | undefined
   return typeof raw === "string" && raw.length > 0 && raw.length <= maxString ? raw : undefined
 }
 
-/** A numeric field of one unit, or undefined unless a whole number from 0 to 2^32 - 1. */
-export const readNumber = (field: FieldInfo, payload: Obj, item: Obj | undefined): number | undefined => {
+/** A numeric field of one unit as it is, or undefined unless a whole number from 0 up (filters and keys). */
+export const readWhole = (field: FieldInfo, payload: Obj, item: Obj | undefined): number | undefined => {
   const raw = readRaw(field, payload, item)
-  return typeof raw === "number" && Number.isInteger(raw) && raw >= 0 && raw <= maxNumber ? raw : undefined
+  return typeof raw === "number" && Number.isInteger(raw) && raw >= 0 ? raw : undefined
+}
+
+/**
+ * A numeric field of one unit for an aggregate, or undefined unless a whole number from 0 up: a larger one than
+ * the state's counters hold (a big IDR conversion) saturates at 2^32 - 1 rather than vanishing.
+ */
+export const readNumber = (field: FieldInfo, payload: Obj, item: Obj | undefined): number | undefined => {
+  const n = readWhole(field, payload, item)
+  return n === undefined ? undefined : Math.min(n, maxNumber)
 }
 
 /** The value of a field as a key (for bindings and distinct counts), or undefined. */
 export const readKey = (field: FieldInfo, payload: Obj, item: Obj | undefined): string | undefined => {
   if (field.kind === "number") {
-    const n = readNumber(field, payload, item)
+    const n = readWhole(field, payload, item)
     return n === undefined ? undefined : String(n)
   }
   return readString(field, payload, item)

@@ -3,7 +3,7 @@
  * conversion): each test reads its field defensively and a missing field fails the test.
  */
 import type * as AudienceRule from "../AudienceRule.js"
-import { type FieldInfo, type FieldName, fields, readNumber, readString } from "./fields.js"
+import { type FieldInfo, type FieldName, fields, readString, readWhole } from "./fields.js"
 import { compileGlob } from "./urlGlob.js"
 
 type Obj = Record<string, unknown>
@@ -72,7 +72,7 @@ export const compileWhere = (where: AudienceRule.Where | undefined): ReadonlyArr
         field,
         item: field.item,
         pass: (payload, item) => {
-          const n = readNumber(field, payload, item)
+          const n = readWhole(field, payload, item)
           return n !== undefined && check(n)
         }
       })
