@@ -13,12 +13,14 @@ import Sqlite from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Database, EventStore, EventWriter, SqlEventLog, type StoredEvent } from "../src/index.js"
 import { eventLine } from "../src/internal/eventLine.js"
+import * as Segments from "../src/internal/segments.js"
 import { event as baseEvent, postgresSchemaLayer, postgresUrl, probePostgres, receipt, tempDir } from "./fixtures.js"
 
 const postgres = await probePostgres()
@@ -97,6 +99,63 @@ const storedIds = Effect.gen(function* () {
 
 /** The pid of a process that has exited. */
 const deadPid = (): number => spawnSync(process.execPath, ["-e", ""]).pid!
+
+/** Whether this machine can start a process as PID 1 of a PID namespace of its own (`unshare`, as root). */
+const pidNamespaces = (() => {
+  const probe = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL", "true"], {
+    encoding: "utf8"
+  })
+  if (probe.error !== undefined) return { ok: false, reason: `unshare cannot run: ${probe.error.message}` }
+  if (probe.status !== 0) return { ok: false, reason: `unshare --pid failed (root needed): ${probe.stderr.trim()}` }
+  return { ok: true, reason: "" }
+})()
+
+/**
+ * Runs test/crashingWriter.ts as PID 1 of a new PID namespace; with `acks` > 0, kills it with SIGKILL once it has
+ * acknowledged that many events (`unshare --kill-child` passes the SIGKILL on to the namespace's PID 1).
+ */
+const runAsPid1 = (args: ReadonlyArray<string>, acks: number) =>
+  new Promise<{ readonly pid: string; readonly acks: ReadonlyArray<string>; readonly stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(
+        "unshare",
+        [
+          "--pid",
+          "--fork",
+          "--mount-proc",
+          "--kill-child=SIGKILL",
+          process.execPath,
+          "--import",
+          "tsx",
+          fileURLToPath(new URL("./crashingWriter.ts", import.meta.url)),
+          ...args
+        ],
+        { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: ["ignore", "pipe", "pipe"] }
+      )
+      let pid = ""
+      const acked: Array<string> = []
+      let stderr = ""
+      let rest = ""
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+      child.stderr.on("data", (chunk) => {
+        stderr += String(chunk)
+      })
+      child.stdout.on("data", (chunk) => {
+        const lines = (rest + String(chunk)).split("\n")
+        rest = lines.pop()!
+        for (const text of lines) {
+          if (text.startsWith("pid ")) pid = text.slice(4)
+          else if (text.startsWith("ack ")) acked.push(text.slice(4))
+        }
+        if (acks > 0 && acked.length >= acks) child.kill("SIGKILL")
+      })
+      child.on("error", reject)
+      child.on("close", () => {
+        clearTimeout(timer)
+        resolve({ pid, acks: acked, stderr })
+      })
+    }
+  )
 
 const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
@@ -272,7 +331,8 @@ describe("EventWriter's append log", () => {
           join(stopped, "000003.seg"),
           Buffer.concat([Buffer.from(line(event("e6")) + line(event("e7")).slice(0, -1)), Buffer.alloc(4096)])
         )
-        const running = join(segments, `p${process.pid}-zzz`)
+        const runningName = Segments.folderName(Segments.ownIdentity, "zzz")
+        const running = join(segments, runningName)
         mkdirSync(running)
         writeFileSync(join(running, "000001.seg"), line(event("e5")))
 
@@ -281,10 +341,86 @@ describe("EventWriter's append log", () => {
         assert.isFalse(existsSync(stopped))
         assert.isTrue(existsSync(join(running, "000001.seg")), "a running process's segments are its own")
         // A clean stop leaves no segment of its own behind.
-        assert.deepStrictEqual(readdirSync(segments).sort(), [`p${process.pid}-zzz`])
+        assert.deepStrictEqual(readdirSync(segments).sort(), [runningName])
       })
     )
   )
+
+  it.live("a folder of this PID left by an earlier process is replayed; live processes' folders are left alone", () =>
+    inSqliteFile((dir) =>
+      Effect.gen(function* () {
+        const own = Segments.ownIdentity
+        if (own.start === "") return assert.fail("these cases need /proc (Linux)")
+        const segments = join(dir, "segments")
+        // A child that keeps running while the writer starts: its folders are its own.
+        const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+        const childIdentity = Segments.identityOf(child.pid!)
+        assert.isDefined(childIdentity)
+        const otherBoot = own.boot === "0".repeat(32) ? "1".repeat(32) : "0".repeat(32)
+        // Left by stopped processes: each is replayed.
+        const stopped = {
+          // The older naming with this process's PID (e.g. PID 1 in a container, before the restart).
+          legacyOwnPid: `p${own.pid}-kq3x9a`,
+          // This PID, another start time: an earlier process with the same PID.
+          ownPidOtherStart: Segments.folderName({ ...own, start: String(Number(own.start) + 17) }, "a1"),
+          // This PID and start time on another boot.
+          ownPidOtherBoot: Segments.folderName({ ...own, boot: otherBoot }, "a2"),
+          // The running child's PID with another start time: the PID was reused.
+          childPidOtherStart: Segments.folderName(
+            { ...childIdentity!, start: String(Number(childIdentity!.start) + 3) },
+            "a3"
+          )
+        }
+        // Live: left alone.
+        const live = {
+          own: Segments.folderName(own, "b1"),
+          child: Segments.folderName(childIdentity!, "b2"),
+          childLegacy: `p${child.pid}-b3`
+        }
+        for (const [id, name] of [...Object.entries(stopped), ...Object.entries(live)]) {
+          mkdirSync(join(segments, name), { recursive: true })
+          writeFileSync(join(segments, name, "000001.seg"), line(event(id)))
+        }
+        yield* Effect.scoped(writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments }))
+        assert.deepStrictEqual([...(yield* storedIds).events].sort(), Object.keys(stopped).sort())
+        assert.deepStrictEqual(readdirSync(segments).sort(), Object.values(live).sort())
+      })
+    )
+  )
+
+  if (pidNamespaces.ok || process.env.CI === "true") {
+    it.live(
+      "killed with SIGKILL as PID 1 of a container, twice: the next start as PID 1 stores every acknowledged event",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const dir = yield* tempDir
+            // Each crash run holds a lock on the database, so its acknowledged events are only in its segments.
+            const first = yield* Effect.promise(() => runAsPid1(["crash", dir, "r1"], 300))
+            const second = yield* Effect.promise(() => runAsPid1(["crash", dir, "r2"], 300))
+            const check = yield* Effect.promise(() => runAsPid1(["check", dir, "r3"], 0))
+            for (const run of [first, second, check]) assert.strictEqual(run.pid, "1", run.stderr)
+            assert.isAtLeast(first.acks.length, 300)
+            assert.isAtLeast(second.acks.length, 300)
+            const db = new Sqlite(sqliteFile(dir), { readonly: true })
+            const stored = new Set(
+              db
+                .prepare("SELECT event_id FROM events")
+                .all()
+                .map((row) => (row as { readonly event_id: string }).event_id)
+            )
+            db.close()
+            const lost = [...first.acks, ...second.acks].filter((id) => !stored.has(id))
+            assert.deepStrictEqual(lost.slice(0, 10), [], `${lost.length} acknowledged event(s) not stored`)
+            assert.deepStrictEqual(readdirSync(join(dir, "segments")), [])
+          })
+        ),
+      { timeout: 120_000 }
+    )
+  } else {
+    it.skip(`killed with SIGKILL as PID 1 of a container (skipped: ${pidNamespaces.reason})`, () => undefined)
+  }
 
   it.live("groups past a segment's zero fill go to the next segment; every event stored, used segments deleted", () =>
     inSqliteFile((dir) =>

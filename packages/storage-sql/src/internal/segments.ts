@@ -8,10 +8,18 @@
  * is in the database. If the database cannot take them (an outage), the events stay in their segment and are tried
  * again every second; once `maxPending` events wait, appends are refused (503 with Retry-After) until it catches up.
  *
- * Crash safety: segments live in a folder per process (`<directory>/p<pid>-…`). At startup every folder of a
- * process that is no longer running is replayed into the database (an event already stored is a duplicate and is
- * skipped, so replaying twice is harmless; a torn last line, never acknowledged, is dropped) and removed, before the
- * writer takes events. A clean shutdown stores everything first.
+ * Crash safety: segments live in a folder per process, named with the process's identity:
+ * `<directory>/p<pid>-<start>-<boot>-<unique>`, where `<start>` is the process's start time (field 22 of
+ * `/proc/<pid>/stat`, clock ticks since boot) and `<boot>` the kernel's boot id (`/proc/sys/kernel/random/boot_id`).
+ * A PID alone names no process: after `kill -9` and a restart the PID is often in use again (always in a container,
+ * where the server is PID 1), so a folder is live only if a process with its PID is running (not a zombie), on this
+ * boot, and started at its start time; any other folder is left by a stopped process. At startup every such folder
+ * is replayed into the database (an event already stored is a duplicate and is skipped, so replaying twice is
+ * harmless; a torn last line, never acknowledged, is dropped) and removed, before the writer takes events. Folders of
+ * the older naming (`p<pid>-<unique>`) are replayed when their PID is not running or is this process's own (this
+ * process never makes one, so an earlier process left it). Where `/proc` cannot be read (not Linux) a folder is live
+ * while its PID runs, as before, and so is one whose PID `/proc` hides (`hidepid`) but that still answers signals. The directory belongs to one PID namespace: two containers running at once must
+ * not share it (each sees the other's PIDs as its own). A clean shutdown stores everything first.
  */
 import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
@@ -68,17 +76,95 @@ const zeroChunk = Buffer.alloc(1024 * 1024)
 /** Event lines per message when replaying a segment. */
 const replayChunk = 4096
 
-/** The per-process folders: `p<pid>-<start time><random>` (several writers may share a process in tests). */
-const folderPattern = /^p(\d+)-[0-9a-z]+$/
+/**
+ * Which process made a segment folder: its PID, its start time in clock ticks since boot, and the boot id (hex,
+ * no dashes); `start` and `boot` are empty where `/proc` cannot be read.
+ */
+export interface ProcessIdentity {
+  readonly pid: number
+  readonly start: string
+  readonly boot: string
+}
 
-const isRunning = (pid: number): boolean => {
-  if (pid === process.pid) return true
+/** A folder named with its process's identity: `p<pid>-<start>-<boot>-<unique>` (several writers may share a process). */
+const identityFolderPattern = /^p(\d+)-(\d+)-([0-9a-f]{32})-([0-9a-z]+)$/
+
+/** A folder of the older naming, `p<pid>-<unique>`: its PID is all that is known of its process. */
+const legacyFolderPattern = /^p(\d+)-([0-9a-z]+)$/
+
+const bootId = (): string => {
+  try {
+    const id = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replaceAll("-", "").toLowerCase()
+    return /^[0-9a-f]{32}$/.test(id) ? id : ""
+  } catch {
+    return ""
+  }
+}
+
+/** The state and start time of a process from `/proc/<pid>/stat`, or `undefined` if there is none to read. */
+const procStat = (pid: number | "self"): { readonly state: string; readonly start: string } | undefined => {
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  // The command name (field 2) is in parentheses and may hold spaces and parentheses: fields 3 on follow the last ")".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+  const state = fields[0]
+  const start = fields[22 - 3]
+  return state === undefined || start === undefined || !/^\d+$/.test(start) ? undefined : { state, start }
+}
+
+/** This process's identity (read once: it does not change while the process runs). */
+export const ownIdentity: ProcessIdentity = (() => {
+  const stat = procStat("self")
+  const boot = stat === undefined ? "" : bootId()
+  return stat === undefined || boot === ""
+    ? { pid: process.pid, start: "", boot: "" }
+    : { pid: process.pid, start: stat.start, boot }
+})()
+
+/** The identity of the running process `pid` (whose start time `/proc` shows), if any. */
+export const identityOf = (pid: number): ProcessIdentity | undefined => {
+  const stat = procStat(pid)
+  return stat === undefined || ownIdentity.boot === "" ? undefined : { pid, start: stat.start, boot: ownIdentity.boot }
+}
+
+/** The name of a new segment folder of the process `identity` (see the module doc). */
+export const folderName = (identity: ProcessIdentity, unique: string): string =>
+  identity.start === "" ? `p${identity.pid}-${unique}` : `p${identity.pid}-${identity.start}-${identity.boot}-${unique}`
+
+const pidRuns = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM"
   }
+}
+
+/**
+ * Whether the segment folder `name` belongs to a process still running (leave it alone), or was left by a stopped
+ * one (replay it); `undefined` for a name that is no segment folder. The rule is the module doc's.
+ */
+export const isLive = (name: string): boolean | undefined => {
+  const identified = identityFolderPattern.exec(name)
+  const legacy = identified === null ? legacyFolderPattern.exec(name) : null
+  if (identified === null && legacy === null) return undefined
+  const pid = Number((identified ?? legacy)![1])
+  if (pid === ownIdentity.pid) {
+    // Without /proc this process names its folders by PID alone, and can tell no earlier process of its PID apart.
+    if (ownIdentity.start === "") return true
+    // A folder of the older naming with this PID was left by an earlier process that had the same PID.
+    return identified !== null && identified[2] === ownIdentity.start && identified[3] === ownIdentity.boot
+  }
+  if (identified !== null && ownIdentity.boot !== "" && identified[3] !== ownIdentity.boot) return false
+  const stat = procStat(pid)
+  // Not in /proc: gone, unless /proc hides other users' processes (hidepid) and the PID still answers signals.
+  if (stat === undefined) return pidRuns(pid)
+  if (stat.state === "Z" || stat.state === "X") return false
+  return identified === null || identified[2] === stat.start
 }
 
 const fsyncPath = (path: string) => {
@@ -104,8 +190,7 @@ const replay = (directory: string, backend: Backend, observer: Observer) =>
     const files: Array<string> = []
     const folders: Array<string> = []
     for (const name of fs.readdirSync(directory)) {
-      const match = folderPattern.exec(name)
-      if (match === null || isRunning(Number(match[1]))) continue
+      if (isLive(name) !== false) continue
       const folder = join(directory, name)
       folders.push(folder)
       for (const file of fs.readdirSync(folder).sort()) if (file.endsWith(".seg")) files.push(join(folder, file))
@@ -186,7 +271,10 @@ export const make = (
     const replayed = yield* replay(directory, backend, observer)
     if (replayed > 0) observer.info(`stored ${replayed} event(s) left in segments by a stopped writer`)
 
-    const folder = join(directory, `p${process.pid}-${Date.now().toString(36)}${randomBytes(4).toString("hex")}`)
+    const folder = join(
+      directory,
+      folderName(ownIdentity, `${Date.now().toString(36)}${randomBytes(4).toString("hex")}`)
+    )
     fs.mkdirSync(folder)
     fsyncPath(directory)
     let segmentNumber = 0
