@@ -5,7 +5,6 @@
  * its progress shows in the statistics. Rules are validated here with the path of the error, so the worker only
  * ever sees audiences that compile together.
  */
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -15,6 +14,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
+import * as BodyLimit from "./BodyLimit.js"
 import * as Problem from "./Problem.js"
 import { authenticate } from "./Tenants.js"
 
@@ -53,14 +53,7 @@ const body = Effect.gen(function* () {
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     return yield* Problem.fail("unsupported-media-type", "send the body as application/json")
   }
-  const length = Number(request.headers["content-length"] ?? 0)
-  if (length > maxBodyBytes) {
-    return yield* Problem.fail("body-too-large", `the body must be at most ${maxBodyBytes} bytes`)
-  }
-  const text = yield* request.text.pipe(
-    HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
-    Effect.catchAll(() => Problem.fail("body-too-large", `the body must be at most ${maxBodyBytes} bytes`))
-  )
+  const text = yield* BodyLimit.text(maxBodyBytes)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

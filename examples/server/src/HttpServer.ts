@@ -23,8 +23,21 @@ import { ingestKeys, Tenants } from "./Tenants.js"
 
 export class Listening extends Context.Tag("@openaudience/example-server/Listening")<
   Listening,
-  { readonly url: string; readonly port: number; readonly server: Server }
+  {
+    readonly url: string
+    readonly port: number
+    readonly server: Server
+    /** Every route served: the collector's and the Effect router's (tests derive their coverage from it). */
+    readonly routes: ReadonlyArray<Routes.RouteInfo>
+  }
 >() {}
+
+/** The collector's routes, as mounted by `NodeCollector.make` with its default paths. */
+const collectorRoutes: ReadonlyArray<Routes.RouteInfo> = [
+  { method: "GET", path: "/px.gif" },
+  { method: "POST", path: "/collect" },
+  { method: "POST", path: "/v1/events" }
+]
 
 export const layer = Layer.scoped(
   Listening,
@@ -53,7 +66,24 @@ export const layer = Layer.scoped(
     )
     let listeningUrl = "http://127.0.0.1"
     const router = yield* Routes.router(() => config.publicUrl ?? listeningUrl)
-    const routed = yield* NodeHttpServer.makeHandler(router)
+    const routed = yield* NodeHttpServer.makeHandler(router.app)
+
+    // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients
+    // move off and `server.close()` finishes instead of waiting for the 10 s cut-off.
+    let closing = false
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+
+    /** Runs a handler so that a throw costs one request (500 or a cut connection), never the process. */
+    const safely = (req: IncomingMessage, res: ServerResponse, handler: () => void) => {
+      try {
+        handler()
+      } catch (error) {
+        runFork(Effect.logError("request handler failed", Cause.die(error)))
+        req.resume()
+        if (!res.headersSent) Problem.send(res, Problem.make("internal", "the request could not be completed"))
+        else res.destroy()
+      }
+    }
 
     const dispatch = (req: IncomingMessage, res: ServerResponse) => {
       if (collector.handle(req, res)) return
@@ -62,23 +92,14 @@ export const layer = Layer.scoped(
       const path = q === -1 ? url : url.slice(0, q)
       // Anything that may read events waits until every acknowledged pixel is in the database.
       if (path === "/healthz" || path === "/metrics") return routed(req, res)
-      writer.afterStored(() => routed(req, res))
+      writer.afterStored(() => safely(req, res, () => routed(req, res)))
     }
 
-    // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients
-    // move off and `server.close()` finishes instead of waiting for the 10 s cut-off.
-    let closing = false
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
       if (closing) res.setHeader("connection", "close")
-      try {
-        dispatch(req, res)
-      } catch (error) {
-        // A bug must cost one request, never the process.
-        runFork(Effect.logError("request handler failed", Cause.die(error)))
-        if (!res.headersSent) Problem.send(res, Problem.make("internal", "the request could not be completed"))
-        else res.destroy()
-      }
+      // A request stream that errors (a client that resets mid-body) must not become an uncaught 'error' event.
+      req.on("error", () => {})
+      safely(req, res, () => dispatch(req, res))
     })
     server.on("clientError", (_error, socket) => {
       if (socket.writable) {
@@ -106,6 +127,6 @@ export const layer = Layer.scoped(
     const port = (server.address() as AddressInfo).port
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
     listeningUrl = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`
-    return { url: listeningUrl, port, server }
+    return { url: listeningUrl, port, server, routes: [...collectorRoutes, ...router.routes] }
   })
 )

@@ -11,6 +11,7 @@ import type * as Cookies from "@effect/platform/Cookies"
 import { Signals } from "@openaudience/consent"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as BodyLimit from "./BodyLimit.js"
 import * as Problem from "./Problem.js"
 
 /** The opt-out cookie's name (the collector reads it with `Collect.requestSignals`). */
@@ -123,27 +124,42 @@ export const show = Effect.gen(function* () {
   )
 })
 
-/** Whether a request comes from this server's own pages (for opting back in, which must not be forgeable). */
-const sameOrigin = (request: HttpServerRequest.HttpServerRequest): boolean => {
-  const site = request.headers["sec-fetch-site"]
+/** The form's body is one short field: anything longer is refused (413) while it streams, never buffered. */
+export const maxFormBytes = 4 * 1024
+
+/** The host of an `Origin` header, or `undefined` for `null`, garbage, or anything that is not http(s). */
+const originHost = (origin: string): string | undefined => {
+  if (!URL.canParse(origin)) return undefined
+  const url = new URL(origin)
+  return url.protocol === "http:" || url.protocol === "https:" ? url.host : undefined
+}
+
+/**
+ * Whether a request comes from this server's own pages (for opting back in, which must not be forgeable). An
+ * `Origin` of `null` (sandboxed frames, privacy redirects) or one that does not parse is not this page.
+ */
+export const sameOrigin = (headers: Readonly<Record<string, string | undefined>>): boolean => {
+  const site = headers["sec-fetch-site"]
   if (site !== undefined) return site === "same-origin"
-  const origin = request.headers.origin
-  const host = request.headers.host
-  return origin !== undefined && host !== undefined && new URL(origin).host === host
+  const origin = headers.origin
+  const host = headers.host
+  if (origin === undefined || host === undefined) return false
+  const fromOrigin = originHost(origin)
+  return fromOrigin !== undefined && fromOrigin === host.toLowerCase()
 }
 
 export const submit = (publicUrl: () => string) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const body = yield* request.text.pipe(Effect.orElseSucceed(() => ""))
-    const action = new URLSearchParams(body.slice(0, 1024)).get("action") ?? "optout"
+    const body = yield* BodyLimit.text(maxFormBytes)
+    const action = new URLSearchParams(body).get("action") ?? "optout"
     const secure = isSecure(request, publicUrl())
     const wantsJson = (request.headers.accept ?? "").includes("application/json")
     if (action !== "optout" && action !== "optin") {
       return Problem.response(Problem.make("invalid-body", 'action: expected "optout" or "optin"', { field: "action" }))
     }
     // Opting out may come from anywhere (a publisher's button); opting back in only from this page.
-    if (action === "optin" && !sameOrigin(request)) {
+    if (action === "optin" && !sameOrigin(request.headers)) {
       return Problem.response(Problem.make("forbidden", "opting back in is only possible from the opt-out page itself"))
     }
     const headers = { "cache-control": "no-store" }

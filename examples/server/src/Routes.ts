@@ -7,9 +7,11 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { SequencedEvent } from "@openaudience/storage-sql"
 import { DailyCounts, EventStore } from "@openaudience/storage-sql"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as AudiencesApi from "./AudiencesApi.js"
+import * as BodyLimit from "./BodyLimit.js"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
@@ -98,6 +100,22 @@ const health = Effect.gen(function* () {
   )
 })
 
+/**
+ * One route of the server: its method and path pattern (`:name` a parameter, `*` the rest of the path).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RouteInfo {
+  readonly method: string
+  readonly path: string
+}
+
+/**
+ * The Effect router's app, every route under the server's body limit (`maxBodyBytes`; routes that read a body
+ * may set a smaller one) with failures as problems, and the list of its routes (for tests that must cover every
+ * route, such as the fuzz test).
+ */
 export const router = (publicUrl: () => string) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
@@ -124,15 +142,21 @@ export const router = (publicUrl: () => string) =>
     )
     const withAudiences = AudiencesApi.routes(routes)
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
-    return all.pipe(
+    const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
+      method: route.method,
+      path: route.path
+    }))
+    const app = BodyLimit.guard(config.maxBodyBytes)(all).pipe(
       Effect.catchTags({
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
         RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route")))
       }),
       Effect.catchAllCause((cause) =>
-        Effect.logError("request failed", cause).pipe(
+        // Interrupted only: the client went away mid-request; nothing failed and nobody reads the answer.
+        (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("request failed", cause)).pipe(
           Effect.as(Problem.response(Problem.make("internal", "the request could not be completed")))
         )
       )
     )
+    return { app, routes: routeList }
   })

@@ -3,10 +3,17 @@
  * inserted and deleted characters, stray and invalid-UTF-8 percent-escapes, huge values), random and mutated
  * `POST /collect` bodies, and random, mutated and deeply nested JSON on `POST /v1/events`. Whatever arrives,
  * the server answers below 500, every error is an RFC 9457 problem with a `type`, and it stays healthy.
+ *
+ * Then every route the server lists (`TestServer.routes`, from the router and the collector's dispatch, so a new
+ * route is fuzzed without touching this file) over raw sockets: hostile Origin, Referer, Host, Cookie,
+ * X-Forwarded-*, Sec-Fetch-* headers, random, malformed and chunked bodies; endless bodies that must be refused
+ * (or answered) before the client has sent much past the limit; and a burst of large bodies after which the
+ * process's memory has not grown with them.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { WireFormat } from "@openaudience/pixel"
 import * as fc from "effect/FastCheck"
+import { connect } from "node:net"
 import { adminKey, startServer, type TestServer } from "./support/server.js"
 
 const runs = 1000
@@ -364,6 +371,371 @@ describe("fuzzing the HTTP endpoints", () => {
     const event = templates[1]!()
     const response = await pixel(WireFormat.encodeQuery(event as any))
     assert.strictEqual(response.status, 200)
+    const metrics = await (await fetch(`${server.url}/metrics`)).text()
+    assert.notMatch(metrics, /status="5xx"/, "no request was answered with a 5xx")
+  })
+})
+
+// Every route, over raw sockets ------------------------------------------------------------------------------
+
+/** The body limit of the test configuration (`ServerConfig.layerTest`): no route may read more than this. */
+const maxBodyBytes = 64 * 1024
+
+interface RawAnswer {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+  /** Body bytes the client had written when the answer was complete. */
+  readonly sent: number
+}
+
+const decodeChunked = (data: Buffer): Buffer => {
+  const parts: Array<Buffer> = []
+  let at = 0
+  while (at < data.length) {
+    const eol = data.indexOf("\r\n", at)
+    if (eol === -1) break
+    const size = Number.parseInt(data.subarray(at, eol).toString("latin1"), 16)
+    if (!(size > 0)) break
+    parts.push(data.subarray(eol + 2, eol + 2 + size))
+    at = eol + 2 + size + 2
+  }
+  return Buffer.concat(parts)
+}
+
+/** The answer once its head and declared body are in (or the connection ended), or `undefined` before that. */
+const parseAnswer = (data: Buffer, ended: boolean, head: boolean): Omit<RawAnswer, "sent"> | undefined => {
+  const end = data.indexOf("\r\n\r\n")
+  if (end === -1) return undefined
+  const lines = data.subarray(0, end).toString("latin1").split("\r\n")
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? Number.NaN)
+  const headers: Record<string, string> = {}
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":")
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  const rest = data.subarray(end + 4)
+  if (head) return { status, headers, body: "" }
+  if (headers["transfer-encoding"] === "chunked") {
+    if (!ended && rest.indexOf("0\r\n\r\n") === -1) return undefined
+    return { status, headers, body: decodeChunked(rest).toString("utf8") }
+  }
+  const length = headers["content-length"] === undefined ? 0 : Number(headers["content-length"])
+  if (!ended && rest.length < length) return undefined
+  return { status, headers, body: rest.subarray(0, length).toString("utf8") }
+}
+
+/**
+ * Sends one raw request (head as latin1, so any header byte can be sent) and its body pieces, writing the next
+ * piece only while no answer has arrived (or, with `sendAll`, all of them); resolves with the answer, and how much
+ * body had been sent when it was complete.
+ */
+const rawRequest = (head: string, pieces: Iterable<Buffer>, sendAll = false, timeoutMs = 15_000): Promise<RawAnswer> =>
+  new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(server.url).port), "127.0.0.1")
+    const received: Array<Buffer> = []
+    let sent = 0
+    let settled = false
+    const finish = (ended: boolean) => {
+      if (settled) return
+      const answer = parseAnswer(Buffer.concat(received), ended, head.startsWith("HEAD "))
+      if (answer === undefined) {
+        if (ended) {
+          settled = true
+          clearTimeout(timer)
+          socket.destroy()
+          reject(new Error(`connection closed without an answer after ${sent} body bytes: ${head.slice(0, 200)}`))
+        }
+        return
+      }
+      settled = true
+      clearTimeout(timer)
+      const atAnswer = sent
+      if (sendAll && !ended && !socket.destroyed) {
+        // Keep sending the rest (the server must drain it without holding it), then hang up.
+        const rest = () => {
+          for (let next = iterator.next(); !next.done; next = iterator.next()) {
+            if (socket.destroyed) break
+            if (!socket.write(next.value)) return void socket.once("drain", rest)
+          }
+          socket.end(() => resolve({ ...answer, sent: atAnswer }))
+          socket.once("close", () => resolve({ ...answer, sent: atAnswer }))
+        }
+        socket.once("close", () => resolve({ ...answer, sent: atAnswer }))
+        return rest()
+      }
+      socket.destroy()
+      resolve({ ...answer, sent })
+    }
+    const timer = setTimeout(() => {
+      if (settled) return
+      settled = true
+      socket.destroy()
+      reject(new Error(`no answer within ${timeoutMs} ms after ${sent} body bytes: ${head.slice(0, 200)}`))
+    }, timeoutMs)
+    socket.on("data", (chunk) => {
+      received.push(chunk)
+      finish(false)
+    })
+    socket.on("end", () => finish(true))
+    socket.on("close", () => finish(true))
+    socket.on("error", () => {})
+    const iterator = pieces[Symbol.iterator]()
+    const pump = () => {
+      while (!settled && !socket.destroyed) {
+        const next = iterator.next()
+        if (next.done) return
+        sent += next.value.length
+        if (!socket.write(next.value)) return void socket.once("drain", pump)
+      }
+    }
+    socket.once("connect", () => {
+      socket.write(Buffer.from(head, "latin1"))
+      pump()
+    })
+  })
+
+/** A concrete path for a route pattern: parameters and the wildcard filled with the given segment. */
+const concrete = (pattern: string, segment: string) =>
+  pattern.replace(/:[A-Za-z_]+/g, segment).replace(/\*$/, segment === "" ? "x" : segment)
+
+/** A route's path with fuzzed parameters (percent-encoded random text, raw broken escapes, or a plausible id). */
+const routePath = (pattern: string) =>
+  fc
+    .oneof(
+      fc.constantFrom("x", "kanon", "dp", "aud_1", "index.html"),
+      fc.string({ maxLength: 30 }).map(encodeURIComponent),
+      fc.constantFrom("%", "%E0%A4%A", "%FF", "..%2F..%2Fetc%2Fpasswd", "%00", "a".repeat(3000))
+    )
+    .map((segment) => concrete(pattern, segment))
+
+const hostileValue = fc.oneof(
+  fc.constantFrom(
+    "null",
+    "",
+    " ",
+    "http://",
+    "http://[",
+    "https://[::1",
+    "https://evil.example",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "data:,x",
+    "//evil.example",
+    "http://127.0.0.1:99999",
+    "http://a b",
+    "%",
+    "\u00ff\u00fe",
+    "=;=;;",
+    "oa_optout=1; oa_optout=%E0%A4%A",
+    "_oa_optout=\u00e9",
+    "https, http, https",
+    "1.2.3.4, ::1, ::ffff:10.0.0.1, bogus",
+    "same-origin",
+    "cross-site",
+    "none",
+    "x".repeat(6000)
+  ),
+  fc.string({ unit: "binary-ascii", maxLength: 60 }).map((text) => text.replace(/[\r\n\0]/g, "")),
+  fc.string({ maxLength: 40 }).map((text) => text.replace(/[^\u0020-\u00ff]/g, ""))
+)
+
+const hostileHeaderName = fc.constantFrom(
+  "origin",
+  "referer",
+  "host",
+  "cookie",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "forwarded",
+  "sec-fetch-site",
+  "sec-fetch-mode",
+  "sec-fetch-dest",
+  "sec-gpc",
+  "dnt",
+  "accept",
+  "content-type",
+  "user-agent",
+  "authorization"
+)
+
+const bodyBytes: fc.Arbitrary<Buffer> = fc.oneof(
+  fc
+    .constantFrom("action=optout", "action=optin", "action=", "action=%E0%A4%A", "action=optout&action=optin", "")
+    .map((text) => Buffer.from(text)),
+  fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value))),
+  fc
+    .record({ name: fc.string({ maxLength: 20 }), rule: fc.jsonValue({ maxDepth: 3 }) })
+    .map((value) => Buffer.from(JSON.stringify(value))),
+  fc.uint8Array({ maxLength: 3_000 }).map((bytes) => Buffer.from(bytes)),
+  fc.integer({ min: 1, max: 4 }).map((n) => Buffer.alloc(n * maxBodyBytes, "a"))
+)
+
+/** How the body travels: declared, chunked in random pieces, chunked with broken framing, or declared wrongly. */
+const framing = fc.constantFrom("length", "chunked", "broken-chunked", "short-length", "bad-length")
+
+const rawHead = (
+  method: string,
+  path: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  frame: string,
+  length: number
+) => {
+  const lines = [`${method} ${path} HTTP/1.1`]
+  for (const [name, value] of headers) lines.push(`${name}: ${value}`)
+  if (!headers.some(([name]) => name === "host")) lines.push("host: 127.0.0.1")
+  if (frame === "length") lines.push(`content-length: ${length}`)
+  else if (frame === "short-length") lines.push(`content-length: ${Math.max(0, length - 3)}`)
+  else if (frame === "bad-length") lines.push("content-length: 12abc")
+  else lines.push("transfer-encoding: chunked")
+  lines.push("connection: close")
+  return `${lines.join("\r\n")}\r\n\r\n`
+}
+
+const framed = (body: Buffer, frame: string, cuts: ReadonlyArray<number>): Array<Buffer> => {
+  if (frame !== "chunked" && frame !== "broken-chunked") return [body]
+  const points = [...new Set(cuts.map((cut) => (body.length === 0 ? 0 : cut % body.length)))].sort((a, b) => a - b)
+  const pieces: Array<Buffer> = []
+  let at = 0
+  for (const point of [...points, body.length]) {
+    if (point > at) {
+      const piece = body.subarray(at, point)
+      pieces.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n"))
+      at = point
+    }
+  }
+  pieces.push(Buffer.from(frame === "broken-chunked" ? "zz\r\nnope\r\n\r\n" : "0\r\n\r\n"))
+  return pieces
+}
+
+/** The invariant of every answer: below 500; an error is a problem document whose status matches. */
+const checkRaw = (answer: RawAnswer, input: string) => {
+  const context = `${answer.status} for ${input.slice(0, 400)}: ${answer.body.slice(0, 300)}`
+  assert.isBelow(answer.status, 500, context)
+  if (answer.status >= 400) {
+    assert.strictEqual(answer.headers["content-type"], "application/problem+json", context)
+    // A HEAD answer has the headers of the problem and no body.
+    if (input.startsWith("HEAD ")) return
+    const problem = JSON.parse(answer.body) as { type?: unknown; status?: unknown }
+    assert.match(String(problem.type), /^https:\/\/openaudience\.dev\/problems\/[a-z-]+$/, context)
+    assert.strictEqual(problem.status, answer.status, context)
+  }
+}
+
+const authorization = fc.constantFrom(`Bearer ${adminKey}`, `Bearer ${adminKey}`, "Bearer nope", "Basic Og==", "")
+
+describe("fuzzing every route", () => {
+  it("lists the router's and the collector's routes", () => {
+    const listed = server.routes.map((route) => `${route.method} ${route.path}`)
+    for (const route of ["GET /px.gif", "POST /collect", "POST /v1/events", "POST /optout", "POST /v1/audiences"]) {
+      assert.include(listed, route)
+    }
+  })
+
+  it("answers every route below 500, whatever the headers, body and framing", async () => {
+    const request = fc.constantFrom(...server.routes).chain((route) =>
+      fc.record({
+        method: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(route.method) },
+          { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD") }
+        ),
+        path: routePath(route.path),
+        query: fc.oneof(
+          fc.constant(""),
+          fc.array(nasty, { maxLength: 6 }).map((parts) => `?${parts.join("")}`)
+        ),
+        authorization,
+        headers: fc.array(fc.tuple(hostileHeaderName, hostileValue), { maxLength: 6 }),
+        body: bodyBytes,
+        frame: framing,
+        cuts: fc.array(fc.nat(), { maxLength: 6 })
+      })
+    )
+    const started = Date.now()
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Array<readonly [string, string]> = [...r.headers]
+        if (r.authorization !== "" && !headers.some(([name]) => name === "authorization")) {
+          headers.push(["authorization", r.authorization])
+        }
+        if (!headers.some(([name]) => name === "content-type")) {
+          headers.push([
+            "content-type",
+            r.path.startsWith("/optout") ? "application/x-www-form-urlencoded" : "application/json"
+          ])
+        }
+        const head = rawHead(r.method, `${r.path}${r.query}`, headers, r.frame, r.body.length)
+        const answer = await rawRequest(head, r.method === "HEAD" ? [] : framed(r.body, r.frame, r.cuts))
+        checkRaw(answer, `${head}<${r.frame} body of ${r.body.length} bytes>`)
+      }),
+      { numRuns: 2_000, interruptAfterTimeLimit: 60_000 }
+    )
+    assert.isBelow(Date.now() - started, 80_000)
+  }, 120_000)
+
+  it("refuses an endless body on every route before the client has sent much past the limit", async () => {
+    const piece = Buffer.alloc(16 * 1024, "a")
+    // The server must answer (413, or whatever the route says without reading) well before this much is sent.
+    const ceiling = maxBodyBytes + 4 * 1024 * 1024
+    const endless = function* (chunked: boolean) {
+      let sent = 0
+      while (sent < 64 * 1024 * 1024) {
+        sent += piece.length
+        yield chunked
+          ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")])
+          : piece
+      }
+    }
+    for (const route of server.routes) {
+      for (const chunked of [true, false]) {
+        const path = concrete(route.path, "x")
+        const lines = [
+          `${route.method} ${path} HTTP/1.1`,
+          "host: 127.0.0.1",
+          `authorization: Bearer ${adminKey}`,
+          `content-type: ${path.startsWith("/optout") ? "application/x-www-form-urlencoded" : path === "/collect" ? "text/plain" : "application/json"}`,
+          chunked ? "transfer-encoding: chunked" : `content-length: ${64 * 1024 * 1024}`,
+          "connection: close"
+        ]
+        const answer = await rawRequest(`${lines.join("\r\n")}\r\n\r\n`, endless(chunked))
+        const label = `${route.method} ${route.path} (${chunked ? "chunked" : "declared"})`
+        checkRaw(answer, label)
+        assert.isAtMost(answer.sent, ceiling, `${label}: answered only after ${answer.sent} bytes`)
+        if (route.method !== "GET") {
+          assert.notStrictEqual(answer.status, 200, `${label}: an oversized body was accepted`)
+        }
+      }
+    }
+  }, 120_000)
+
+  it("keeps memory flat through a burst of large bodies on every route", async () => {
+    const big = Buffer.alloc(256 * 1024, "a")
+    const bodyOf = function* (total: number) {
+      for (let sent = 0; sent < total; sent += big.length) {
+        yield Buffer.concat([Buffer.from(`${big.length.toString(16)}\r\n`), big, Buffer.from("\r\n")])
+      }
+      yield Buffer.from("0\r\n\r\n")
+    }
+    const burst = () =>
+      Promise.all(
+        server.routes.map((route) => {
+          const path = concrete(route.path, "x")
+          const head = `${route.method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${adminKey}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n`
+          return rawRequest(head, bodyOf(8 * 1024 * 1024), true).then((answer) => checkRaw(answer, route.path))
+        })
+      )
+    await burst()
+    const before = process.memoryUsage().rss
+    for (let i = 0; i < 2; i++) await burst()
+    const grown = process.memoryUsage().rss - before
+    // Two bursts of 8 MB per route, sent in full: a server that buffered them would grow by far more than this.
+    assert.isBelow(grown, 96 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1024 / 1024)} MB`)
+  }, 120_000)
+
+  it("is still up and healthy after every route was fuzzed", async () => {
+    const health = await fetch(`${server.url}/healthz`)
+    assert.strictEqual(health.status, 200)
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     assert.notMatch(metrics, /status="5xx"/, "no request was answered with a 5xx")
   })

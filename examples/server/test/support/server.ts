@@ -16,6 +16,8 @@ import * as ServerConfig from "../../src/ServerConfig.js"
 export interface TestServer {
   readonly url: string
   readonly dataDir: string
+  /** Every route the server serves (from `Listening`). */
+  readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>
   readonly stop: () => Promise<void>
 }
 
@@ -30,10 +32,11 @@ export const startServer = async (overrides: Partial<ServerConfig.ServerConfigSh
     demoAdminKey: overrides.demoAdminKey ?? Redacted.make(adminKey)
   })
   const runtime = ManagedRuntime.make(App.layer.pipe(Layer.provide(config), Layer.provide(NodeContext.layer)))
-  const { port } = await runtime.runPromise(Listening)
+  const { port, routes } = await runtime.runPromise(Listening)
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,
+    routes,
     stop: async () => {
       await runtime.dispose()
       rmSync(dataDir, { recursive: true, force: true })
