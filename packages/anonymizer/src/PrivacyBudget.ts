@@ -97,7 +97,9 @@ export const makeMemory = (
 ): Effect.Effect<PrivacyBudget["Type"]> =>
   Effect.map(Ref.make(new Map<string, ReadonlyArray<Charge>>()), (ledgers) => {
     const limitOf = typeof limit === "function" ? limit : () => limit
-    const left = (tenant: string, partner: string, charges: ReadonlyArray<Charge> | undefined): Cost => {
+    // Unclamped: a pair overspent within `Tolerance` has a negative remainder, which the tolerance must not
+    // turn back into room for more charges.
+    const unclamped = (tenant: string, partner: string, charges: ReadonlyArray<Charge> | undefined): Cost => {
       const total = limitOf(tenant, partner)
       let epsilon = total.epsilon
       let delta = total.delta
@@ -105,7 +107,11 @@ export const makeMemory = (
         epsilon -= charge.epsilon
         delta -= charge.delta
       }
-      return { epsilon: Math.max(0, epsilon), delta: Math.max(0, delta) }
+      return { epsilon, delta }
+    }
+    const left = (tenant: string, partner: string, charges: ReadonlyArray<Charge> | undefined): Cost => {
+      const raw = unclamped(tenant, partner, charges)
+      return { epsilon: Math.max(0, raw.epsilon), delta: Math.max(0, raw.delta) }
     }
     return {
       charge: (tenant, partner, cost) =>
@@ -117,8 +123,9 @@ export const makeMemory = (
             (map): readonly [Either.Either<Cost, BudgetExhausted>, Map<string, ReadonlyArray<Charge>>] => {
               const key = pairKey(tenant, partner)
               const charges = map.get(key)
-              const remaining = left(tenant, partner, charges)
-              if (cost.epsilon > remaining.epsilon + Tolerance || cost.delta > remaining.delta + 1e-15) {
+              const raw = unclamped(tenant, partner, charges)
+              if (cost.epsilon > raw.epsilon + Tolerance || cost.delta > raw.delta + 1e-15) {
+                const remaining = left(tenant, partner, charges)
                 return [Either.left(new BudgetExhausted({ tenant, partner, requested: cost, remaining })), map]
               }
               const updated = [...(charges ?? []), { at, epsilon: cost.epsilon, delta: cost.delta }]

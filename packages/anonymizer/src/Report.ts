@@ -7,7 +7,8 @@
  *   `maxContribution` events in a cell, at most `maxCells` cells), which is what gives the noise its sensitivity.
  * - `kAnonymize` suppresses cells with fewer than `k` distinct visitors (default 50) and, when totals over some
  *   dimensions (margins) are published with the cells, suppresses further cells until no published total minus
- *   the published cells it covers leaves a remainder of fewer than `k` visitors.
+ *   the published cells it covers leaves a remainder of fewer than `k` visitors, and until no withheld cell is
+ *   determined by any linear combination of the published cells and totals.
  * - `privatize` adds Laplace or Gaussian noise to counts and visitor counts, rounds, and withholds cells whose
  *   noisy visitor count is below `k`; `release` does the same after charging the (tenant, partner) budget.
  *
@@ -310,6 +311,161 @@ const protect = (coarse: Level, finer: Level, k: number): boolean => {
   return changed
 }
 
+/**
+ * Work budget of the exact check in `secure`: integer operations over all its rounds (about a second), and a bound
+ * on the worst case of one round. A report too large for it gives up its finest margins first (withheld whole),
+ * rather than publish totals that were never checked.
+ */
+const eliminationBudget = 30_000_000
+const roundBound = 300_000_000
+
+const gcd = (a: bigint, b: bigint): bigint => {
+  let x = a < 0n ? -a : a
+  let y = b < 0n ? -b : b
+  while (y !== 0n) [x, y] = [y, x % y]
+  return x
+}
+
+/** Divides a relation by the gcd of its entries, which keeps the integers of the elimination small. */
+const normalise = (v: Array<bigint>): void => {
+  let g = 0n
+  for (const x of v) if (x !== 0n) g = gcd(g, x)
+  if (g > 1n) for (let j = 0; j < v.length; j++) v[j] = v[j]! / g
+}
+
+interface Total {
+  readonly node: Node
+  /** Indices of the fine cells the total sums. */
+  readonly members: ReadonlyArray<number>
+}
+
+/**
+ * Complementary suppression against every linear attack: withholds published cells and totals until no withheld
+ * cell, and no withheld total that covers a withheld cell, is determined by the published figures.
+ *
+ * Every figure is a sum of fine cells, so a withheld figure with indicator vector `t` is determined exactly when
+ * `t` lies in the row space of the published figures' vectors. Published cells are known, so the system is
+ * restricted to the withheld cells, with one equation per published total; exact integer elimination (with
+ * provenance) decides each target and names the published figures its solution uses, the smallest of which is
+ * then withheld. Each round withholds at least one figure, so the loop ends (at worst with nothing published).
+ */
+const secure = (fine: Level, margins: ReadonlyArray<Level>, fineNames: ReadonlySet<string>): void => {
+  const totals: Array<Total> = []
+  // Finest first: the order in which margins are given up when the work budget runs out.
+  const levels = margins.filter((level) => isSubset(level.by, fineNames))
+  levels.sort((a, b) => b.by.length - a.by.length || b.nodes.length - a.nodes.length)
+  for (const level of levels) {
+    const groups = new Map<string, Array<number>>()
+    fine.nodes.forEach((node, i) => {
+      const key = projection(node.cell.dimensions, level.by)
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, [i])
+      else group.push(i)
+    })
+    for (const node of level.nodes) {
+      totals.push({ node, members: groups.get(projection(node.cell.dimensions, level.by)) ?? [] })
+    }
+  }
+  const smaller = (a: Node, b: Node): boolean =>
+    a.cell.visitors < b.cell.visitors || (a.cell.visitors === b.cell.visitors && a.cell.count < b.cell.count)
+  let spent = 0
+  let given = 0
+  for (;;) {
+    const column = new Map<number, number>()
+    fine.nodes.forEach((node, i) => {
+      if (!node.published) column.set(i, column.size)
+    })
+    const covers = (total: Total) => total.members.some((i) => column.has(i))
+    const rows = totals.filter((total) => total.node.published && covers(total))
+    if (column.size === 0 || rows.length === 0) return
+    const targets: Array<{ readonly members: ReadonlyArray<number> }> = [
+      ...[...column.keys()].map((i) => ({ members: [i] })),
+      ...totals.filter((total) => !total.node.published && covers(total))
+    ]
+    const width = column.size + rows.length + 1
+    if (
+      spent > eliminationBudget ||
+      (rows.length + targets.length) * Math.min(column.size, rows.length) * width > roundBound
+    ) {
+      for (const node of levels[given]!.nodes) node.published = false
+      given++
+      continue
+    }
+    // A relation: coefficients over the withheld cells, then over the published totals (provenance), then the
+    // target's own coefficient. Invariant: cells part = target coefficient × target + Σ provenance × totals.
+    const relation = (members: ReadonlyArray<number>, row: number): Array<bigint> => {
+      const v = new Array<bigint>(width).fill(0n)
+      for (const i of members) {
+        const c = column.get(i)
+        if (c !== undefined) v[c] = v[c]! + 1n
+      }
+      v[row < 0 ? width - 1 : column.size + row] = 1n
+      return v
+    }
+    const basis: Array<{ readonly pivot: number; readonly row: Array<bigint> }> = []
+    const reduce = (v: Array<bigint>): void => {
+      for (const { pivot, row } of basis) {
+        const a = v[pivot]!
+        if (a === 0n) continue
+        const p = row[pivot]!
+        for (let j = 0; j < width; j++) v[j] = p * v[j]! - a * row[j]!
+        normalise(v)
+        spent += width
+      }
+    }
+    rows.forEach((total, r) => {
+      const v = relation(total.members, r)
+      reduce(v)
+      let pivot = -1
+      for (let c = 0; c < column.size; c++) {
+        if (v[c] !== 0n) {
+          pivot = c
+          break
+        }
+      }
+      if (pivot >= 0) basis.push({ pivot, row: v })
+    })
+    const touched = new Set<Node>()
+    let determined = false
+    for (const target of targets) {
+      const v = relation(target.members, -1)
+      reduce(v)
+      let solved = true
+      for (let c = 0; c < column.size; c++) {
+        if (v[c] !== 0n) {
+          solved = false
+          break
+        }
+      }
+      if (!solved) continue
+      determined = true
+      // The published figures the solution uses: totals with a non-zero coefficient, and published cells whose
+      // coefficient (target's own plus each total's) does not cancel out.
+      const used: Array<Node> = []
+      const cellCoefficient = new Map<number, bigint>()
+      const s = v[width - 1]!
+      for (const i of target.members) if (!column.has(i)) cellCoefficient.set(i, (cellCoefficient.get(i) ?? 0n) + s)
+      rows.forEach((total, r) => {
+        const b = v[column.size + r]!
+        if (b === 0n) return
+        used.push(total.node)
+        for (const i of total.members) {
+          if (!column.has(i)) cellCoefficient.set(i, (cellCoefficient.get(i) ?? 0n) + b)
+        }
+      })
+      for (const [i, coefficient] of cellCoefficient) if (coefficient !== 0n) used.push(fine.nodes[i]!)
+      // A figure withheld earlier in this round may already have made the target undetermined: check it again.
+      if (used.some((node) => touched.has(node))) continue
+      let best: Node | undefined
+      for (const node of used) if (node.published && (best === undefined || smaller(node, best))) best = node
+      if (best === undefined) continue
+      best.published = false
+      touched.add(best)
+    }
+    if (!determined || touched.size === 0) return
+  }
+}
+
 const normaliseK = (k: number | undefined): number =>
   k === undefined || !Number.isFinite(k) ? DefaultK : Math.max(1, Math.floor(k))
 
@@ -322,7 +478,10 @@ const normaliseK = (k: number | undefined): number =>
  * least `k` visitors; if not, the smallest published entries of that group are withheld too (complementary
  * suppression), repeatedly until every group holds. Remainders are judged by a lower bound of their distinct
  * visitors (total visitors minus published visitors), so overlapping visitors never make a remainder look
- * safer than it is.
+ * safer than it is. Finally, since crossed or nested margins let chains of subtractions solve for a withheld cell
+ * (the withheld cells form a tree), every published figure is taken as a linear equation over the cells and more
+ * is withheld until no withheld cell, and no withheld total over a withheld cell, is determined by them (exact
+ * integer elimination; a report too large for its work budget gives up its finest margins first).
  *
  * Publish coarser views only through `margins` of the same call: totals computed and published separately
  * (a second query by day only) are not protected. Without margins, publish no totals other than sums of the
@@ -363,6 +522,8 @@ export const kAnonymize = (
     changed = false
     for (const [coarse, finer] of pairs) if (protect(coarse, finer, k)) changed = true
   }
+  // Withholding more never undoes what `protect` ensured (remainders only grow), so it can run last.
+  if (margins.length > 0) secure(fine, margins, fineNames)
   const withheld =
     fine.nodes.filter((n) => !n.published).length +
     margins.reduce((n, level) => n + level.nodes.filter((node) => !node.published).length, 0)

@@ -45,6 +45,20 @@ describe("PrivacyBudget", () => {
     }).pipe(Effect.provide(layer))
   )
 
+  it.effect("once spent, refuses every further charge, however small (the tolerance is not fresh budget)", () =>
+    Effect.gen(function* () {
+      const budget = yield* PrivacyBudget.PrivacyBudget
+      // Overspends within the floating-point tolerance, which is accepted once.
+      yield* budget.charge("t", "p", { epsilon: 1 + 8e-10, delta: 0 })
+      let accepted = 0
+      for (let i = 0; i < 100; i++) {
+        if (Exit.isSuccess(yield* Effect.exit(budget.charge("t", "p", { epsilon: 8e-10, delta: 0 })))) accepted++
+      }
+      assert.strictEqual(accepted, 0)
+      assert.strictEqual((yield* budget.ledger("t", "p")).length, 1)
+    }).pipe(Effect.provide(layer))
+  )
+
   it.effect("accounts δ as well as ε", () =>
     Effect.gen(function* () {
       const budget = yield* PrivacyBudget.PrivacyBudget

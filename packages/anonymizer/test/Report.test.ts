@@ -337,3 +337,172 @@ describe("Report.kAnonymize", () => {
     { fastCheck: { numRuns: 200 } }
   )
 })
+
+/**
+ * An attacker independent of the implementation: the unknowns are all the fine cells, every published cell and
+ * published total is one linear equation over them, and a withheld figure is exactly determined when its
+ * indicator vector lies in the span of the published equations (exact Gaussian elimination over the integers).
+ */
+const solver = (equations: ReadonlyArray<ReadonlyArray<number>>) => {
+  const basis: Array<{ pivot: number; row: Array<bigint> }> = []
+  const reduce = (input: ReadonlyArray<number>): Array<bigint> => {
+    const v = input.map(BigInt)
+    for (const { pivot, row } of basis) {
+      const a = v[pivot]!
+      if (a === 0n) continue
+      const p = row[pivot]!
+      for (let j = 0; j < v.length; j++) v[j] = p * v[j]! - a * row[j]!
+    }
+    return v
+  }
+  for (const equation of equations) {
+    const v = reduce(equation)
+    const pivot = v.findIndex((x) => x !== 0n)
+    if (pivot >= 0) basis.push({ pivot, row: v })
+  }
+  return { determines: (target: ReadonlyArray<number>) => reduce(target).every((x) => x === 0n) }
+}
+
+const names = ["a", "b", "c"] as const
+
+/** A table over 2–3 dimensions of small sizes, with small visitor counts (k between 2 and 10). */
+const table = fc
+  .tuple(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 3 }), fc.integer({ min: 2, max: 10 }))
+  .chain(([sizes, k]) => {
+    const dims = names.slice(0, sizes.length)
+    const size = sizes.reduce((n, s) => n * s, 1)
+    return fc.record({
+      k: fc.constant(k),
+      dims: fc.constant<ReadonlyArray<string>>(dims),
+      cells: fc
+        .array(
+          fc.tuple(
+            fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 30 })),
+            fc.integer({ min: 0, max: 3 })
+          ),
+          { minLength: size, maxLength: size }
+        )
+        .map((figures) =>
+          figures.map(([visitors, extra], index): Report.Cell => {
+            const dimensions: Record<string, string> = {}
+            let rest = index
+            sizes.forEach((s, d) => {
+              dimensions[dims[d]!] = `v${rest % s}`
+              rest = Math.floor(rest / s)
+            })
+            return { dimensions, count: visitors * 2 + extra, visitors }
+          })
+        ),
+      margins: fc.subarray(Report.marginsOf(dims))
+    })
+  })
+
+/** Exact margin totals of `cells` over `by` (each visitor in one cell, so visitor counts add up). */
+const totalsOver = (cells: ReadonlyArray<Report.Cell>, by: ReadonlyArray<string>): Array<Report.Cell> => {
+  const out = new Map<string, Report.Cell>()
+  for (const cell of cells) {
+    const key = by.map((name) => cell.dimensions[name]).join("|")
+    const t = out.get(key)
+    const dimensions = Object.fromEntries(by.map((name) => [name, cell.dimensions[name]!]))
+    out.set(key, {
+      dimensions,
+      count: (t?.count ?? 0) + cell.count,
+      visitors: (t?.visitors ?? 0) + cell.visitors
+    })
+  }
+  return [...out.values()]
+}
+
+/** Attacks a report: every withheld cell, and every withheld total over some withheld cell, it determines. */
+const attack = (
+  cells: ReadonlyArray<Report.Cell>,
+  margins: ReadonlyArray<Report.Margin>,
+  result: Report.KAnonymized
+): Array<string> => {
+  const within = (cell: Report.Cell, by: ReadonlyArray<string>, total: Report.Cell) =>
+    by.every((name) => cell.dimensions[name] === total.dimensions[name])
+  const published = new Set(result.cells)
+  const vector = (keep: (cell: Report.Cell) => boolean) => cells.map((cell) => (keep(cell) ? 1 : 0))
+  const equations = [
+    ...result.cells.map((p) => vector((cell) => cell === p)),
+    ...result.margins.flatMap((margin) => margin.cells.map((t) => vector((cell) => within(cell, margin.by, t))))
+  ]
+  const { determines } = solver(equations)
+  const found: Array<string> = []
+  for (const cell of cells) {
+    if (!published.has(cell) && determines(vector((c) => c === cell))) {
+      found.push(`cell ${JSON.stringify(cell.dimensions)} (${cell.visitors} visitors)`)
+    }
+  }
+  margins.forEach((margin, m) => {
+    for (const total of margin.cells) {
+      if (result.margins[m]!.cells.includes(total)) continue
+      const covered = cells.filter((cell) => within(cell, margin.by, total))
+      if (covered.every((cell) => published.has(cell))) continue
+      if (determines(vector((cell) => covered.includes(cell)))) {
+        found.push(`total ${JSON.stringify(total.dimensions)} (${total.visitors} visitors)`)
+      }
+    }
+  })
+  return found
+}
+
+describe("Report.kAnonymize against a linear solver", () => {
+  it("withholds enough that the subtractions of a 2 × 2 table with its margins reveal nothing", () => {
+    // Suppressing the small cell and one partner per row and column leaves a tree: column y minus b/y gives a/y,
+    // then row a minus a/y gives a/x (2 visitors). One more figure has to go.
+    const cells: Array<Report.Cell> = [
+      { dimensions: { a: "1", b: "x" }, count: 4, visitors: 2 },
+      { dimensions: { a: "1", b: "y" }, count: 60, visitors: 30 },
+      { dimensions: { a: "2", b: "x" }, count: 62, visitors: 31 },
+      { dimensions: { a: "2", b: "y" }, count: 64, visitors: 32 }
+    ]
+    const margins = Report.marginsOf(["a", "b"]).map((by) => ({ by, cells: totalsOver(cells, by) }))
+    const result = Report.kAnonymize(cells, { k: 10, margins })
+    assert.deepStrictEqual(attack(cells, margins, result), [])
+    assert.strictEqual(result.suppressed, 1)
+    assert.notInclude(result.cells, cells[0])
+    for (const c of [...result.cells, ...result.margins.flatMap((m) => m.cells)]) assert.isAtLeast(c.visitors, 10)
+  })
+
+  it("withholds a total that nested totals would otherwise give away", () => {
+    // By (a, b), by a and the grand total over a 3 × 2 × 2 table; a = 1 has 3 visitors. Withholding the total of
+    // a = 2 to protect it is futile while the (a, b) totals of a = 2 can be rebuilt from published cells.
+    const visitors: Record<string, number> = {
+      "1xp": 1,
+      "1xq": 0,
+      "1yp": 1,
+      "1yq": 1,
+      "2xp": 15,
+      "2xq": 16,
+      "2yp": 17,
+      "2yq": 18,
+      "3xp": 12,
+      "3xq": 30,
+      "3yp": 30,
+      "3yq": 30
+    }
+    const cells: Array<Report.Cell> = Object.entries(visitors).map(([key, n]) => ({
+      dimensions: { a: key[0]!, b: key[1]!, c: key[2]! },
+      count: n * 2,
+      visitors: n
+    }))
+    const margins = [["a", "b"], ["a"], []].map((by) => ({ by, cells: totalsOver(cells, by) }))
+    const result = Report.kAnonymize(cells, { k: 10, margins })
+    assert.deepStrictEqual(attack(cells, margins, result), [])
+    assert.notInclude(result.margins[1]!.cells, margins[1]!.cells[0])
+  })
+
+  it.prop(
+    "no withheld cell (nor withheld total over one) is determined by the published cells and totals",
+    [table],
+    ([{ k, cells, margins: bys }]) => {
+      const margins = bys.map((by) => ({ by, cells: totalsOver(cells, by) }))
+      const result = Report.kAnonymize(cells, { k, margins })
+      assert.deepStrictEqual(attack(cells, margins, result), [])
+      for (const c of [...result.cells, ...result.margins.flatMap((m) => m.cells)]) assert.isAtLeast(c.visitors, k)
+      assert.strictEqual(result.suppressed, cells.filter((c) => c.visitors < k).length)
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
+})

@@ -120,4 +120,21 @@ export const privacyBudgetSuite = (it: Vitest.MethodsNonLive<PrivacyBudget.Priva
       assert.closeTo((yield* budget.remaining(t, "p")).epsilon, 0, 1e-9)
     })
   )
+  it.effect("once spent, refuses any further charge however small (tolerance is not fresh budget)", () =>
+    Effect.gen(function* () {
+      const budget = yield* PrivacyBudget.PrivacyBudget
+      const t = unique("t")
+      // Within the floating-point tolerance: accepted, and the pair is now (slightly) overspent.
+      yield* budget.charge(t, "p", { epsilon: 1 + 6e-10, delta: 1e-6 + 6e-16 })
+      let accepted = 0
+      for (let i = 0; i < 50; i++) {
+        const epsilonOnly = yield* Effect.either(budget.charge(t, "p", { epsilon: 6e-10, delta: 0 }))
+        const deltaOnly = yield* Effect.either(budget.charge(t, "p", { epsilon: 0, delta: 6e-16 }))
+        accepted += (Either.isRight(epsilonOnly) ? 1 : 0) + (Either.isRight(deltaOnly) ? 1 : 0)
+      }
+      assert.strictEqual(accepted, 0)
+      assert.strictEqual((yield* budget.ledger(t, "p")).length, 1)
+      assert.deepStrictEqual(yield* budget.remaining(t, "p"), { epsilon: 0, delta: 0 })
+    })
+  )
 }
