@@ -11,11 +11,11 @@
  * Without `epsilon` the report is k-anonymous: the cells and the totals over every coarser breakdown (the grand
  * total, per day, per category, …) are computed from the same rows and go through one `Report.kAnonymize` call,
  * so no published total, nor any number of a coarser report over the same range, minus the published cells it
- * covers leaves a remainder of fewer than k visitors. What k-anonymity does not cover (reports over different or
- * overlapping date ranges, equations across breakdowns that do not nest) is what `epsilon` is for. With it the
- * report is
- * differentially private: per-visitor rows are aggregated with contribution bounds over a public domain of
- * dimension values, and `Report.release` charges the (tenant, partner) budget before adding noise.
+ * covers leaves a remainder of fewer than k visitors, and no withheld cell can be solved for from what one report
+ * publishes. What k-anonymity does not cover (reports over different or overlapping date ranges) is what `epsilon`
+ * is for. With it the report is differentially private: the (tenant, partner) budget is charged before any data is
+ * read (so a refusal by data size, or any other answer, is paid for), then per-visitor rows are aggregated with
+ * contribution bounds over a public domain of dimension values and noise is added.
  * Identifier-free events are left out of private reports: with no visitor key their contribution cannot be bounded.
  *
  * The rows come from storage-sql's `EventReports`, the budget from its `SqlPrivacyBudget`; this module parses the
@@ -23,7 +23,7 @@
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { Noise, PrivacyBudget, Report, UserAgent } from "@openaudience/anonymizer"
+import { Noise, PrivacyBudget, Report, SecureRandom, UserAgent } from "@openaudience/anonymizer"
 import { EventReports, type StorageError } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -278,7 +278,22 @@ export const kAnonymous = (query: Query, input: ReadonlyArray<Row>) => {
   }
 }
 
-/** The differentially private report body: bounded per-visitor aggregation over the public domain, then release. */
+/**
+ * Charges the private report's (ε, δ) to the (tenant, partner) budget (after checking the options, so nothing is
+ * spent on a malformed query). It runs before any data is read: what happens after it (a refusal for too many rows,
+ * a failure) depends on the data, and must not be observable without paying for it.
+ */
+export const charge = (tenant: string, privacy: Privacy) =>
+  Effect.gen(function* () {
+    const options = yield* Report.validateOptions({ mechanism: privacy.mechanism, bounds: privacy.bounds })
+    const budget = yield* PrivacyBudget.PrivacyBudget
+    return yield* budget.charge(tenant, privacy.partner, Noise.costOf(options.mechanism))
+  })
+
+/**
+ * The differentially private report body, once `charge` has paid for it: bounded per-visitor aggregation over the
+ * public domain, then noise from `SecureRandom`.
+ */
 export const differentiallyPrivate = (tenant: string, query: Query, privacy: Privacy, input: ReadonlyArray<Row>) =>
   Effect.gen(function* () {
     const domain = query.by.map((dimension) => [dimension, publicDomain(dimension, query)] as const)
@@ -294,12 +309,12 @@ export const differentiallyPrivate = (tenant: string, query: Query, privacy: Pri
       contributions.push({ visitor: row.visitor, dimensions: dims, count: row.count })
     }
     const cells = Report.withDomain(Report.aggregate(contributions, query.by, privacy.bounds), domain)
-    const released = yield* Report.release({
-      tenant,
-      partner: privacy.partner,
+    const random = yield* SecureRandom.SecureRandom
+    const released = yield* Report.privatize(
       cells,
-      options: { mechanism: privacy.mechanism, bounds: privacy.bounds, k: query.k }
-    })
+      { mechanism: privacy.mechanism, bounds: privacy.bounds, k: query.k },
+      random.uniform
+    )
     const budget = yield* PrivacyBudget.PrivacyBudget
     const remaining = yield* budget.remaining(tenant, privacy.partner)
     return {
@@ -333,6 +348,8 @@ export const respond = (
 > =>
   Effect.gen(function* () {
     const query = yield* parse(report, params)
+    // Paid for before the data is read (see `charge`).
+    if (query.privacy !== undefined) yield* charge(tenant, query.privacy)
     const input = yield* rows(tenant, query)
     const body =
       query.privacy === undefined

@@ -5,12 +5,17 @@
  * database (seen by a second server on the same file, refused with 429 once spent); bad parameters are 400
  * problems naming the field.
  */
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { UserAgent } from "@openaudience/anonymizer"
+import { PrivacyBudget, UserAgent } from "@openaudience/anonymizer"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { differencing, ok, range, type ReportBody, report, seed } from "./support/reports.js"
+import * as Reports from "../src/Reports.js"
 import { inspect, startServer, type TestServer } from "./support/server.js"
 
 let server: TestServer
@@ -277,4 +282,22 @@ describe("the privacy budget", () => {
     assert.strictEqual(answers.filter((a) => a.status === 200).length, 15)
     assert.strictEqual(answers.filter((a) => a.status === 429).length, 10)
   })
+})
+
+describe("the charge of a private report", () => {
+  // A database without tables: reading the report's rows fails, so whatever is decided before the read shows.
+  const store = SqliteClient.layer({ filename: ":memory:" })
+  const query = { from: "2026-03-01", to: "2026-03-02", by: "day", epsilon: "1", partner: "acme" }
+
+  it.effect("is paid before any data is read, so an answer that depends on the data is never free", () =>
+    Effect.gen(function* () {
+      const budget = yield* PrivacyBudget.PrivacyBudget
+      const failed = yield* Effect.exit(Reports.respond("tenant", "product-views", query))
+      assert.isTrue(Exit.isFailure(failed))
+      assert.closeTo((yield* budget.remaining("tenant", "acme")).epsilon, 0.5, 1e-9)
+      // Spent: refused with 429 without touching the store at all.
+      const refused = yield* Reports.respond("tenant", "product-views", query)
+      assert.strictEqual(refused.status, 429)
+    }).pipe(Effect.provide(Layer.merge(store, PrivacyBudget.layerMemory({ epsilon: 1.5, delta: 1e-5 }))))
+  )
 })
