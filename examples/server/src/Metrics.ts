@@ -12,6 +12,8 @@ export interface MetricsShape {
     outcome: "accepted" | "duplicate" | "dropped" | "bot" | "rejected" | "failed"
   ) => void
   readonly countRequest: (route: string, status: number) => void
+  /** One free-text field redacted for personal data, by field path and kind (both bounded sets). */
+  readonly countRedaction: (field: string, kind: string) => void
   readonly observeCommit: (events: number, millis: number) => void
   /** One group of pixel events written to the append log, until durable. */
   readonly observeAppend: (events: number, millis: number) => void
@@ -27,6 +29,7 @@ const commitBuckets = [1, 2, 5, 10, 25, 50, 100, 250, 1000]
 export const make = (): MetricsShape => {
   const events = new Map<string, number>()
   const requests = new Map<string, number>()
+  const redactions = new Map<string, number>()
   const commitLatency = new Array<number>(commitBuckets.length).fill(0)
   let commits = 0
   let commitMillis = 0
@@ -44,6 +47,7 @@ export const make = (): MetricsShape => {
   return {
     countEvent: (type, outcome) => bump(events, `type="${type}",outcome="${outcome}"`),
     countRequest: (route, status) => bump(requests, `route="${route}",status="${Math.floor(status / 100)}xx"`),
+    countRedaction: (field, kind) => bump(redactions, `field="${field}",kind="${kind}"`),
     observeCommit: (n, millis) => {
       commits++
       commitMillis += millis
@@ -71,6 +75,12 @@ export const make = (): MetricsShape => {
           "HTTP requests by route and status class.",
           "counter",
           [...requests].map(([labels, n]) => `oa_http_requests_total{${labels}} ${n}`)
+        ),
+        ...lines(
+          "oa_redactions_total",
+          "Free-text fields of stored events redacted for personal data, by field and kind.",
+          "counter",
+          [...redactions].map(([labels, n]) => `oa_redactions_total{${labels}} ${n}`)
         ),
         ...lines("oa_commit_duration_ms", "Group-commit transaction time.", "histogram", [
           ...commitBuckets.map((le, i) => `oa_commit_duration_ms_bucket{le="${le}"} ${commitLatency[i]}`),

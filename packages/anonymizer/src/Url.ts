@@ -2,9 +2,10 @@
  * Page URLs and referrers scrubbed of personal data before they are stored. Query parameters are dropped except
  * an allowlist (campaign `utm_*` parameters and product and category parameters by default, per tenant if
  * configured); click ids (`gclid`, `fbclid`, `msclkid`, …) are always dropped; credentials in the URL are always
- * dropped. Email addresses, phone numbers, card-like numbers (Luhn) and long random tokens are detected in the
- * path, in the kept query values and in the fragment, through percent-encoding (also double), `+`-for-space and
- * full-width characters, and redacted:
+ * dropped. Email addresses, phone numbers (also bare digits: national forms, international numbers without `+`),
+ * IPv4 and IPv6 addresses, card-like numbers (Luhn) and long random tokens are detected in the path, in the kept
+ * query values and in the fragment, through percent-encoding (any depth up to 16 rounds; deeper counts as a
+ * token), `+`-for-space and full-width characters, and redacted:
  *
  * - a path segment holding any of them becomes `:redacted` (the shape of the path stays, for page grouping);
  * - a kept query parameter holding any of them keeps its name with the value `:redacted`;
@@ -27,7 +28,7 @@ import { detect, type PiiKind, percentDecode } from "./internal/pii.js"
  * @since 0.1.0
  * @category models
  */
-export const Pii = Schema.Literal("email", "phone", "card", "token")
+export const Pii = Schema.Literal("email", "phone", "card", "ip", "token")
 
 /**
  * @since 0.1.0

@@ -22,6 +22,11 @@ export * as Ip from "./Ip.js"
 export * as Noise from "./Noise.js"
 
 /**
+ * @since 0.3.0
+ */
+export * as Pii from "./Pii.js"
+
+/**
  * @since 0.1.0
  */
 export * as PrivacyBudget from "./PrivacyBudget.js"

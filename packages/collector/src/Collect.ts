@@ -13,14 +13,18 @@
  * request only), the generalized user agent (bots are counted, never stored), a keyed HMAC of the first-party id
  * (only when the decision allows an identifier), and the page URL and referrer scrubbed of personal data,
  * click ids and non-allowlisted parameters (referrers from other sites cut to their origin). Never the raw IP,
- * user-agent string or first-party id.
+ * user-agent string or first-party id. Every free-text field of the event (product ids, categories, order ids,
+ * element labels: the string fields of the event schemas that are not ids, enums or patterned, so a new field is
+ * covered without a change here) is stripped of control characters and replaced whole by a marker
+ * (`[redacted:email]`) when it holds personal data, each redaction counted (`Metrics.countRedaction`).
  *
  * @since 0.1.0
  */
-import { Ip, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
+import { Ip, Pii, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
-import type { Event, StoredEvent } from "@openaudience/event-schema"
+import { Event, type StoredEvent } from "@openaudience/event-schema"
 import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
+import { type Metrics, none as noMetrics } from "./Metrics.js"
 import type { Tenant } from "./Tenant.js"
 
 /**
@@ -140,6 +144,55 @@ const envelopeFields = new Set([
   "referrer"
 ])
 
+interface FreeTextField {
+  readonly path: Pii.FieldPath
+  readonly label: string
+}
+
+/**
+ * The free-text fields of each event type that reach the payload (the envelope's url, referrer and user agent
+ * have their own scrubbing, and its consent strings are not stored), read off the event schemas once.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const freeTextFields: Readonly<Record<string, ReadonlyArray<FreeTextField>>> = Object.fromEntries(
+  Object.entries(Event.schemas).map(([type, schema]) => [
+    type,
+    Pii.freeTextFields(schema)
+      .filter((path) => !envelopeFields.has(path[0]!))
+      .map((path) => ({ path, label: Pii.formatPath(path) }))
+  ])
+)
+
+/** `value` with the field at `path[i..]` made storable; the same value (not a copy) when nothing changed. */
+const redactAt = (value: unknown, field: FreeTextField, i: number, metrics: Metrics): unknown => {
+  const path = field.path
+  if (i === path.length) {
+    if (typeof value !== "string") return value
+    const redaction = Pii.redact(value)
+    if (redaction.kind !== undefined) metrics.countRedaction?.(field.label, redaction.kind)
+    return redaction.text
+  }
+  if (typeof value !== "object" || value === null) return value
+  if (path[i] === "[]") {
+    if (!Array.isArray(value)) return value
+    let out: Array<unknown> = value
+    for (let j = 0; j < value.length; j++) {
+      const next = redactAt(value[j], field, i + 1, metrics)
+      if (next !== value[j]) {
+        if (out === value) out = value.slice()
+        out[j] = next
+      }
+    }
+    return out
+  }
+  const key = path[i]!
+  const current = (value as Record<string, unknown>)[key]
+  const next = redactAt(current, field, i + 1, metrics)
+  return next === current ? value : { ...value, [key]: next }
+}
+
 /**
  * The pseudonymous visitor of an event whose decision allows an identifier: the keyed HMAC of its first-party id,
  * or in cookieless mode the HMAC of (today's salt, truncated IP, generalized user agent, site), which nobody can
@@ -185,7 +238,8 @@ const receiptOf = Decision.receipts()
 export type NotStored = "consent" | "bot"
 
 /**
- * Turns a decoded event into the row to store, or why it is not stored.
+ * Turns a decoded event into the row to store, or why it is not stored. Redactions of personal data in free-text
+ * fields are counted on `metrics`.
  *
  * @since 0.1.0
  * @category decisions
@@ -195,7 +249,8 @@ export const toStored = (
   tenant: Tenant,
   event: Event.Event,
   request: RequestContext,
-  receivedAt: number
+  receivedAt: number,
+  metrics: Metrics = noMetrics
 ): StoredEvent.StoredEvent | NotStored => {
   const userAgent = event.userAgent === undefined ? request.userAgent : UserAgent.generalize(event.userAgent)
   if (userAgent.bot) return "bot"
@@ -205,6 +260,13 @@ export const toStored = (
   const payload: Record<string, unknown> = {}
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]
+  }
+  const fields = freeTextFields[event.type]
+  if (fields !== undefined) {
+    for (const field of fields) {
+      const key = field.path[0]!
+      if (payload[key] !== undefined) payload[key] = redactAt(payload[key], field, 1, metrics)
+    }
   }
   const url = event.url === undefined ? undefined : tenant.scrubUrl(event.url)
   if (url !== undefined) payload.url = url

@@ -246,7 +246,7 @@ export const make = (options: Options): Collector => {
         metrics.countEvent(event.type, "rejected")
         continue
       }
-      const row = toStored(consent, tenant, event, request, receivedAt)
+      const row = toStored(consent, tenant, event, request, receivedAt, metrics)
       if (typeof row === "string") {
         // Its consent decision forbids collecting it, or a bot sent it: an identifier-free counter is all that remains.
         results[i] = { index: i, id: event.id, status: "dropped", reason: row }

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { Pii } from "@openaudience/anonymizer"
 
 /**
  * What became of one event: stored (`accepted`), already stored (`duplicate`), not stored because its consent
@@ -36,6 +37,11 @@ export interface Metrics {
   readonly countEvent: (type: string, outcome: EventOutcome) => void
   /** One request answered, by route and HTTP status. */
   readonly countRequest: (route: Route, status: number) => void
+  /**
+   * One free-text field of a stored event replaced by a redaction marker: `field` is its path in the event schema
+   * (`productId`, `items[].category`), `kind` what was found in it. Optional: counters without it count nothing.
+   */
+  readonly countRedaction?: (field: string, kind: Pii.Kind) => void
 }
 
 /**
@@ -46,5 +52,6 @@ export interface Metrics {
  */
 export const none: Metrics = {
   countEvent: () => {},
-  countRequest: () => {}
+  countRequest: () => {},
+  countRedaction: () => {}
 }
