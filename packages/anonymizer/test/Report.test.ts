@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
 import * as Report from "../src/Report.js"
+import * as SecureRandom from "../src/SecureRandom.js"
 
 interface Row {
   readonly visitor: string
@@ -505,4 +506,28 @@ describe("Report.kAnonymize against a linear solver", () => {
     },
     { fastCheck: { numRuns: 300 } }
   )
+})
+
+describe("Report.privatize: the chance that a small cell appears", () => {
+  it("is ½·e^(−(k − v − ½)/b) for Laplace, rounding included (the README's bound)", () => {
+    // ε = 2 with bounds (1, 1): visitor counts get Laplace noise of scale b = 1 / (ε / 2) = 1. A cell of v = k − 1
+    // visitors appears when v + η rounds to k, i.e. η ≥ ½: probability ½·e^(−½) ≈ 0.303, not ½·e^(−1) ≈ 0.184.
+    const k = 20
+    const source = SecureRandom.seeded("rounding")
+    const options = {
+      mechanism: { _tag: "Laplace" as const, epsilon: 2 },
+      bounds: { maxContribution: 1, maxCells: 1 },
+      k
+    }
+    const cell: Report.Cell = { dimensions: { day: "d1" }, count: k - 1, visitors: k - 1 }
+    const draws = 20_000
+    let appeared = 0
+    for (let i = 0; i < draws; i++) {
+      const released = Report.privatize([cell], options, source.uniform)
+      if (released._tag === "Right" && released.right.length === 1) appeared++
+    }
+    const expected = 0.5 * Math.exp(-0.5)
+    const sigma = Math.sqrt((expected * (1 - expected)) / draws)
+    assert.closeTo(appeared / draws, expected, 5 * sigma)
+  })
 })
