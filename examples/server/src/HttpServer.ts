@@ -18,7 +18,7 @@ import { Metrics } from "./Metrics.js"
 import * as Problem from "./Problem.js"
 import * as Routes from "./Routes.js"
 import { Salts } from "./Salts.js"
-import { ServerConfig } from "./ServerConfig.js"
+import { checkDemoExposure, ServerConfig } from "./ServerConfig.js"
 import { ingestKeys, Tenants } from "./Tenants.js"
 
 export class Listening extends Context.Tag("@openaudience/example-server/Listening")<
@@ -39,10 +39,25 @@ const collectorRoutes: ReadonlyArray<Routes.RouteInfo> = [
   { method: "POST", path: "/v1/events" }
 ]
 
+/**
+ * Headers on every answer, set before any handler runs (the collector's adapter and the Effect router both keep
+ * them): no MIME sniffing, no referrer leaked to other sites, and no framing, since no answer of this server is
+ * meant to be shown inside another site's page (the opt-out button must not be clickjacked). HSTS is added when
+ * the public URL is https, so a browser that once saw it never talks to the collector in clear again.
+ */
+export const securityHeaders = (publicUrl: string | undefined): Readonly<Record<string, string>> => ({
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  ...(publicUrl?.startsWith("https:") ? { "strict-transport-security": "max-age=31536000" } : {})
+})
+
 export const layer = Layer.scoped(
   Listening,
   Effect.gen(function* () {
     const config = yield* ServerConfig
+    yield* checkDemoExposure(config)
     const tenants = yield* Tenants
     const writer = yield* EventWriter.EventWriter
     const metrics = yield* Metrics
@@ -95,7 +110,9 @@ export const layer = Layer.scoped(
       writer.afterStored(() => safely(req, res, () => routed(req, res)))
     }
 
+    const headers = Object.entries(securityHeaders(config.publicUrl))
     const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
+      for (const [name, value] of headers) res.setHeader(name, value)
       if (closing) res.setHeader("connection", "close")
       // A request stream that errors (a client that resets mid-body) must not become an uncaught 'error' event.
       req.on("error", () => {})

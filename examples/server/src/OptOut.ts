@@ -8,9 +8,11 @@
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as Cookies from "@effect/platform/Cookies"
+import { Ip } from "@openaudience/anonymizer"
 import { Signals } from "@openaudience/consent"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as BodyLimit from "./BodyLimit.js"
 import * as Problem from "./Problem.js"
 
@@ -20,8 +22,29 @@ export const cookieName = Signals.OptOutCookie
 /** Five years: "long-lived", yet not forever. */
 const maxAge = Duration.days(5 * 365)
 
-const isSecure = (request: HttpServerRequest.HttpServerRequest, publicUrl: string): boolean =>
-  publicUrl.startsWith("https:") || request.headers["x-forwarded-proto"] === "https"
+/**
+ * Whether the browser reached us over https: the public URL says so, or a trusted proxy (the same
+ * `trustedProxies` that are believed for the client's address) says so in `X-Forwarded-Proto` or in `Forwarded`'s
+ * `proto=`. Any other client's forwarding headers are its own words and ignored: a client that could claim https
+ * would get `SameSite=None; Secure` cookies over plain http.
+ */
+export const isSecure = (
+  headers: Readonly<Record<string, string | undefined>>,
+  remoteAddress: string | undefined,
+  publicUrl: string,
+  proxies: Ip.TrustedProxies
+): boolean => {
+  if (publicUrl.startsWith("https:")) return true
+  const peer = Ip.parse(remoteAddress)
+  if (peer === undefined || proxies.cidrs.length === 0 || !Ip.isTrusted(proxies, peer)) return false
+  // The nearest proxy's word is the last element (proxies append).
+  const last = (value: string | undefined) => value?.split(",").at(-1)?.trim().toLowerCase()
+  const proto = last(headers["x-forwarded-proto"])
+  if (proto !== undefined) return proto === "https"
+  const forwarded = last(headers.forwarded)
+  if (forwarded === undefined) return false
+  return forwarded.split(";").some((pair) => pair.trim().replace(/"/g, "") === "proto=https")
+}
 
 /** The tag's first-party opt-out flag: readable by the tag when the collector shares the site (as in the demo). */
 export const tagCookieName = "_oa_optout"
@@ -104,7 +127,8 @@ const html = (body: string, headers: Record<string, string> = {}) =>
   HttpServerResponse.html(body).pipe(
     HttpServerResponse.setHeaders({
       "cache-control": "no-store",
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      "content-security-policy":
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
       ...headers
     })
   )
@@ -148,12 +172,12 @@ export const sameOrigin = (headers: Readonly<Record<string, string | undefined>>
   return fromOrigin !== undefined && fromOrigin === host.toLowerCase()
 }
 
-export const submit = (publicUrl: () => string) =>
+export const submit = (publicUrl: () => string, proxies: Ip.TrustedProxies = Ip.noProxies) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const body = yield* BodyLimit.text(maxFormBytes)
     const action = new URLSearchParams(body).get("action") ?? "optout"
-    const secure = isSecure(request, publicUrl())
+    const secure = isSecure(request.headers, Option.getOrUndefined(request.remoteAddress), publicUrl(), proxies)
     const wantsJson = (request.headers.accept ?? "").includes("application/json")
     if (action !== "optout" && action !== "optin") {
       return Problem.response(Problem.make("invalid-body", 'action: expected "optout" or "optin"', { field: "action" }))

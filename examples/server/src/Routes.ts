@@ -10,6 +10,8 @@ import { DailyCounts, EventStore } from "@openaudience/storage-sql"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { createHash, timingSafeEqual } from "node:crypto"
 import * as AudiencesApi from "./AudiencesApi.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as DemoSites from "./DemoSites.js"
@@ -101,6 +103,22 @@ const health = Effect.gen(function* () {
 })
 
 /**
+ * Whether a request may read `/metrics`: always when no token is configured; otherwise only with
+ * `Authorization: Bearer <token>`, compared in constant time (over SHA-256 digests, so lengths leak nothing either).
+ */
+export const metricsAuthorized = (
+  token: Redacted.Redacted<string> | undefined,
+  authorization: string | undefined
+): boolean => {
+  if (token === undefined) return true
+  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? "")
+  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest()
+  // Compared even without a match, so a missing header costs as long as a wrong one.
+  const equal = timingSafeEqual(digest(match?.[1] ?? ""), digest(Redacted.value(token)))
+  return match !== null && equal
+}
+
+/**
  * One route of the server: its method and path pattern (`:name` a parameter, `*` the rest of the path).
  *
  * @since 0.1.0
@@ -129,13 +147,19 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/healthz", health),
       HttpRouter.get(
         "/metrics",
-        Effect.sync(() => HttpServerResponse.text(metrics.render(), { contentType: "text/plain; version=0.0.4" }))
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          if (!metricsAuthorized(config.metricsToken, request.headers.authorization)) {
+            return yield* Problem.fail("unauthorized", "send the metrics token as 'Authorization: Bearer <token>'")
+          }
+          return HttpServerResponse.text(metrics.render(), { contentType: "text/plain; version=0.0.4" })
+        })
       ),
       HttpRouter.get("/v1/events", inspector),
       HttpRouter.get("/v1/stats/daily", dailyStats),
       HttpRouter.get("/v1/reports/:report", report),
       HttpRouter.get("/optout", OptOut.show),
-      HttpRouter.post("/optout", OptOut.submit(publicUrl)),
+      HttpRouter.post("/optout", OptOut.submit(publicUrl, config.trustedProxies)),
       HttpRouter.get("/optout/status", OptOut.status),
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))

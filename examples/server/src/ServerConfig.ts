@@ -52,6 +52,8 @@ export interface ServerConfigShape {
    * 10; OA_PRIVACY_BUDGET_DELTA: δ, default 1e-5).
    */
   readonly privacyBudget: { readonly epsilon: number; readonly delta: number }
+  /** Bearer token `/metrics` requires (OA_METRICS_TOKEN); unset: `/metrics` is open. */
+  readonly metricsToken: Redacted.Redacted<string> | undefined
 }
 
 export class ServerConfig extends Context.Tag("@openaudience/example-server/ServerConfig")<
@@ -60,6 +62,34 @@ export class ServerConfig extends Context.Tag("@openaudience/example-server/Serv
 >() {}
 
 const secretFile = "dev-secret.key"
+
+/** The demo tenant's admin key when OA_DEMO_ADMIN_KEY is unset: public, printed in the README and at startup. */
+export const defaultDemoAdminKey = "demo-admin-key"
+
+const isLoopback = (host: string): boolean => {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase()
+  if (bare === "localhost" || bare === "::1" || bare === "::ffff:127.0.0.1") return true
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
+}
+
+/**
+ * Refuses a demo tenant reachable from other machines with the public admin key: anyone could read its events
+ * and manage its audiences. On loopback the default key is fine (only this machine can use it).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkDemoExposure = (
+  config: Pick<ServerConfigShape, "demo" | "host" | "demoAdminKey">
+): Effect.Effect<void, ConfigError.ConfigError> =>
+  config.demo && !isLoopback(config.host) && Redacted.value(config.demoAdminKey) === defaultDemoAdminKey
+    ? Effect.fail(
+        ConfigError.InvalidData(
+          ["OA_DEMO_ADMIN_KEY"],
+          `OA_DEMO=1 on HOST=${config.host} (not loopback) with the public default OA_DEMO_ADMIN_KEY: set OA_DEMO_ADMIN_KEY to a secret of your own, or listen on 127.0.0.1`
+        )
+      )
+    : Effect.void
 
 /** Loads the master secret from OA_SECRET (base64 or hex, at least 32 bytes) or from/into the data folder. */
 const loadSecret = (dataDir: string) =>
@@ -79,7 +109,7 @@ const loadSecret = (dataDir: string) =>
       return Redacted.make(new Uint8Array(bytes))
     }
     const file = path.join(dataDir, secretFile)
-    yield* fs.makeDirectory(dataDir, { recursive: true })
+    yield* fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 })
     if (yield* fs.exists(file)) {
       const bytes = Buffer.from((yield* fs.readFileString(file)).trim(), "base64")
       if (bytes.length >= 32) return Redacted.make(new Uint8Array(bytes))
@@ -105,7 +135,7 @@ export const load = Effect.gen(function* () {
   const eventLogSubjects = yield* Config.string("OA_EVENTLOG_SUBJECTS").pipe(Config.withDefault("oa.events"))
   const demo = yield* Config.boolean("OA_DEMO").pipe(Config.withDefault(false))
   const demoAdminKey = yield* Config.redacted("OA_DEMO_ADMIN_KEY").pipe(
-    Config.withDefault(Redacted.make("demo-admin-key"))
+    Config.withDefault(Redacted.make(defaultDemoAdminKey))
   )
   const countryHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_COUNTRY_HEADER")))
   const regionHeader = Option.getOrUndefined(yield* Config.option(Config.string("OA_REGION_HEADER")))
@@ -120,6 +150,8 @@ export const load = Effect.gen(function* () {
     Config.withDefault(1e-5),
     Config.validate({ message: "OA_PRIVACY_BUDGET_DELTA must be in [0, 1)", validation: (n) => n >= 0 && n < 1 })
   )
+  yield* checkDemoExposure({ demo, host, demoAdminKey })
+  const metricsToken = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_METRICS_TOKEN")))
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
   return ServerConfig.of({
@@ -139,7 +171,8 @@ export const load = Effect.gen(function* () {
     regionHeader: regionHeader?.toLowerCase(),
     trustedProxies,
     maxBodyBytes,
-    privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta }
+    privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
+    metricsToken
   })
 })
 
@@ -158,7 +191,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       eventLogSubjects: "oa.events",
       secret: Redacted.make(new Uint8Array(32).fill(7)),
       demo: true,
-      demoAdminKey: Redacted.make("demo-admin-key"),
+      demoAdminKey: Redacted.make(defaultDemoAdminKey),
       demoCookieless: false,
       publicUrl: undefined,
       maxBodyBytes: 64 * 1024,
@@ -166,6 +199,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       regionHeader: undefined,
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },
       privacyBudget: { epsilon: 10, delta: 1e-5 },
+      metricsToken: undefined,
       ...overrides
     })
   )

@@ -44,7 +44,8 @@ export type Handler = (request: Request, remoteAddress?: string | undefined) => 
 export const toResponse = (answer: Answer, head = false): Response =>
   new Response(head ? null : (answer.body as ConstructorParameters<typeof Response>[0]), {
     status: answer.status,
-    headers: answer.headers
+    // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer.
+    headers: { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", ...answer.headers }
   })
 
 const internal = problemAnswer(Problem.make("internal", "the request could not be completed"))

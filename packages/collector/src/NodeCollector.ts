@@ -56,6 +56,9 @@ export interface NodeCollector {
  * @category combinators
  */
 export const write = (res: ServerResponse, answer: Answer): void => {
+  // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer.
+  res.setHeader("x-content-type-options", "nosniff")
+  res.setHeader("referrer-policy", "no-referrer")
   if (typeof answer.body !== "string") {
     res.writeHead(answer.status, answer.headers)
     res.end(answer.body)

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { mkdirSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -143,6 +143,19 @@ const retryBusyTransactions = (sql: SqliteClient.SqliteClient) => {
   ;(sql as { withTransaction: SqlClient.SqlClient["withTransaction"] }).withTransaction = retried
 }
 
+/**
+ * Events are personal data: the database's folder is created 0700 and the database 0600 before SQLite opens it
+ * (SQLite gives its -wal and -shm files the database's mode), and an existing database (and its -wal and -shm) is
+ * narrowed to 0600. An existing folder keeps its mode: it may be shared (`/tmp`); its files are still private.
+ */
+const ownerOnly = (filename: string): void => {
+  mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
+  closeSync(openSync(filename, "a", 0o600))
+  for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600)
+  }
+}
+
 const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.SqlClient, StorageError> =>
   Layer.unwrapEffect(
     Effect.map(Driver.load("sqlite"), (Sqlite) => {
@@ -157,7 +170,7 @@ const sqliteLayer = (filename: string, display: string): Layer.Layer<SqlClient.S
       const client = Layer.unwrapEffect(
         Effect.as(
           Effect.try(() => {
-            if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true })
+            if (filename !== ":memory:") ownerOnly(filename)
           }),
           pragmas.pipe(Layer.provideMerge(Sqlite.layer({ filename })))
         )

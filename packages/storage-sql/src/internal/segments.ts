@@ -267,7 +267,8 @@ export const make = (
 ) =>
   Effect.gen(function* () {
     const segmentBytes = options.segmentBytes ?? defaultSegmentBytes
-    fs.mkdirSync(directory, { recursive: true })
+    // Segments hold events (personal data): folders 0700, files 0600.
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 })
     const replayed = yield* replay(directory, backend, observer)
     if (replayed > 0) observer.info(`stored ${replayed} event(s) left in segments by a stopped writer`)
 
@@ -275,7 +276,7 @@ export const make = (
       directory,
       folderName(ownIdentity, `${Date.now().toString(36)}${randomBytes(4).toString("hex")}`)
     )
-    fs.mkdirSync(folder)
+    fs.mkdirSync(folder, { mode: 0o700 })
     fsyncPath(directory)
     let segmentNumber = 0
     const nextPath = () => join(folder, `${String(++segmentNumber).padStart(6, "0")}.seg`)
