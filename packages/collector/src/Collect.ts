@@ -18,9 +18,16 @@
  * covered without a change here) is stripped of control characters and replaced whole by a marker
  * (`[redacted:email]`) when it holds personal data, each redaction counted (`Metrics.countRedaction`).
  *
+ * An event stored without a visitor identifier (its decision forbids one, or cookieless mode had no key) keeps
+ * only what aggregate measurement needs, so that its quasi-identifiers cannot single a person out or join it back
+ * to a customer: times truncated to the hour, the jurisdiction, the browser family and device class (no address,
+ * browser version or OS), and its `orderId` replaced by `orderHash` (a keyed HMAC under the tenant's order key,
+ * `oh_…`: duplicates still match within a tenant, and the advertiser cannot look the order up).
+ *
  * @since 0.1.0
  */
 import { Ip, Pii, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
+import { createHmac } from "node:crypto"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import { Event, type StoredEvent } from "@openaudience/event-schema"
 import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
@@ -210,6 +217,22 @@ const visitorOf = (
 }
 
 /**
+ * The order hash stored in place of an identifier-free event's `orderId`: `oh_` and the first 128 bits of
+ * HMAC-SHA256 under the tenant's order key, in base64url. The same order gives the same hash within a tenant (for
+ * deduplication) and unrelated hashes across tenants; the prefix keeps it from being taken for an order id.
+ *
+ * @since 0.4.0
+ * @category anonymization
+ */
+export const orderHash = (tenant: Tenant, orderId: string): string =>
+  `oh_${createHmac("sha256", tenant.orderKey).update(orderId).digest("base64url").slice(0, 22)}`
+
+const hourMs = 3_600_000
+
+/** A millisecond time truncated to its hour (UTC). */
+const toHour = (ms: number): number => ms - (((ms % hourMs) + hourMs) % hourMs)
+
+/**
  * The consent decision for one event of a request, and the merged signals it was decided on.
  *
  * @since 0.1.0
@@ -275,20 +298,31 @@ export const toStored = (
     if (referrer !== undefined) payload.referrer = referrer
   }
   const context: Record<string, string> = {}
-  if (request.ip !== undefined) context.ip = request.ip
-  context.browser = userAgent.browser
-  context.browserMajor = userAgent.browserMajor
-  context.os = userAgent.os
+  if (visitor !== null) {
+    if (request.ip !== undefined) context.ip = request.ip
+    context.browser = userAgent.browser
+    context.browserMajor = userAgent.browserMajor
+    context.os = userAgent.os
+  } else {
+    // Identifier-free: only what aggregate measurement needs (see the module paragraph).
+    context.browser = userAgent.browser
+    if (typeof payload.orderId === "string") {
+      // The raw id (before redaction), so two sends of one order still match.
+      payload.orderHash = orderHash(tenant, (event as { readonly orderId: string }).orderId)
+      delete payload.orderId
+    }
+  }
   context.device = userAgent.device
   if (request.jurisdiction !== "unknown") context.jurisdiction = request.jurisdiction
   payload.context = context
+  const clientTs = event.clientTs ?? null
   return {
     tenant: tenant.id,
     eventId: event.id,
     type: event.type,
     site: event.site,
-    receivedAt,
-    clientTs: event.clientTs ?? null,
+    receivedAt: visitor === null ? toHour(receivedAt) : receivedAt,
+    clientTs: visitor === null && clientTs !== null ? toHour(clientTs) : clientTs,
     visitor,
     payload,
     consent: receiptOf(decision, signals)

@@ -2,7 +2,8 @@
  * Tenants as the collector's hot path needs them: who owns which site keys, the consent policy every event is
  * decided under, the URL-parameter allowlist with its scrubbers compiled once, cookieless mode, and the keyed
  * pseudonym of a first-party visitor id (HMAC-SHA256 under a per-tenant key derived from the master secret, the
- * most recent ones remembered). Looking a tenant up is a plain synchronous map read, because it runs per event.
+ * most recent ones remembered), and a second derived key for the order hashes of identifier-free events. Looking a
+ * tenant up is a plain synchronous map read, because it runs per event.
  *
  * API keys and roles belong to the server that embeds the collector; the collector only asks, through
  * `IngestKeys`, which tenant a server-to-server key may ingest events for.
@@ -44,6 +45,11 @@ export interface Tenant {
    * recent visitors: a visitor sends several events, and each would compute the same HMAC again.
    */
   readonly pseudonym: (visitorId: string) => string
+  /**
+   * HMAC key for the order hashes of identifier-free events (`Collect.orderHash`); derived from the master secret
+   * for the purpose `"order"`, never leaves the process.
+   */
+  readonly orderKey: Uint8Array
 }
 
 /**
@@ -120,6 +126,7 @@ export const make = (secret: Uint8Array, spec: TenantSpec): Tenant => {
       scrubReferrer(referrer, scrubbedPageUrl === undefined ? undefined : Url.hostnameOfScrubbed(scrubbedPageUrl)),
     cookieless: spec.cookieless === true,
     visitorKey,
+    orderKey: Pseudonym.deriveTenantKey(secret, spec.id, "order"),
     pseudonym: (visitorId) => {
       const hit = pseudonyms.get(visitorId)
       if (hit !== undefined) return hit

@@ -101,14 +101,17 @@ describe("Collect.toStored: personal data in free-text fields", () => {
         const url = `https://shop.example/p/${encodeURIComponent(text)}?product=${encodeURIComponent(text)}`
         const planted = candidates.length === 0 ? event : candidates[pick % candidates.length]
         const { metrics, redactions } = recording()
-        const { userAgent: _ua, referrer: _ref, consent: _consent, ...rest } = planted
-        const row = store({ ...rest, url } as Event.Event, metrics)
+        const { userAgent: _ua, referrer: _ref, consent: _consent, visitorId: _visitor, ...rest } = planted
+        // Identified, so the order id is stored (redacted); an identifier-free row stores only its keyed hash.
+        const row = store({ ...rest, url, visitorId: "fp-visitor-pii" } as Event.Event, metrics)
         const stored = JSON.stringify(row.payload)
         assert.isFalse(survives(value, stored), `${value.text} survives in ${stored}`)
         if (candidates.length > 0) {
           assert.include(stored, `[redacted:`)
           assert.isAbove(redactions.length, 0)
         }
+        const identifierFree = JSON.stringify(store({ ...rest, url } as Event.Event).payload)
+        assert.isFalse(survives(value, identifierFree), `${value.text} survives in ${identifierFree}`)
       }),
       { numRuns: 400 }
     )
@@ -121,6 +124,8 @@ describe("Collect.toStored: personal data in free-text fields", () => {
         type: "conversion",
         id: "evt_pii_conversion_1",
         site: "shop",
+        // Identified: an identifier-free row would store the order id's keyed hash instead.
+        visitorId: "fp-visitor-pii",
         orderId: "jane.doe+orders@exämple.com",
         conversionType: "purchase",
         currency: "EUR",
