@@ -118,11 +118,12 @@ export const layer = Layer.scoped(
       req.on("error", () => {})
       safely(req, res, () => dispatch(req, res))
     })
+    const rawHeaders = headers.map(([name, value]) => `${name}: ${value}\r\n`).join("")
     server.on("clientError", (_error, socket) => {
       if (socket.writable) {
         const body = JSON.stringify(Problem.make("invalid-body", "the request could not be parsed"))
         socket.end(
-          `HTTP/1.1 400 Bad Request\r\ncontent-type: ${Problem.contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+          `HTTP/1.1 400 Bad Request\r\ncontent-type: ${Problem.contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${rawHeaders}connection: close\r\n\r\n${body}`
         )
       } else socket.destroy()
     })

@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as App from "../src/App.js"
@@ -61,6 +62,21 @@ describe("security headers", () => {
     const missing = await fetch(`${plain.url}/no/such/route`)
     assert.strictEqual(missing.status, 404)
     assert.strictEqual(missing.headers.get("x-content-type-options"), "nosniff")
+  })
+
+  it("an unparsable request's 400 carries them too", async () => {
+    const { port } = new URL(plain.url)
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () =>
+        socket.write("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+      )
+      let text = ""
+      socket.on("data", (chunk) => (text += chunk.toString("latin1")))
+      socket.on("end", () => resolve(text))
+      socket.on("error", reject)
+    })
+    assert.match(answer, /^HTTP\/1\.1 400/)
+    assert.match(answer, /\r\nx-content-type-options: nosniff\r\n/i)
   })
 
   it("the opt-out page refuses to be framed", async () => {
