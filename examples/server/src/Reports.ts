@@ -265,15 +265,21 @@ export const rows = (
     )
   )
 
-/** The k-anonymous report body. */
+/** What a report publishes of a cell: how many networks it spans is only used to decide whether it may be. */
+const publish = (cell: Report.Cell) => ({ dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors })
+
+/**
+ * The k-anonymous report body. Each row carries its network (the stored truncated address), so a cell needs k
+ * visitors spread over k networks: visitor ids minted through the public pixel from one network do not count.
+ */
 export const kAnonymous = (query: Query, input: ReadonlyArray<Row>) => {
   const cells = Report.tabulate(input, query.by)
   const margins = Report.marginsOf(query.by).map((names) => ({ by: names, cells: Report.tabulate(input, names) }))
-  const published = Report.kAnonymize(cells, { k: query.k, margins })
+  const result = Report.kAnonymize(cells, { k: query.k, margins })
   return {
-    cells: published.cells,
-    totals: published.margins.flatMap((margin) => margin.cells),
-    suppressed: cells.length - published.cells.length,
+    cells: result.cells.map(publish),
+    totals: result.margins.flatMap((margin) => margin.cells.map(publish)),
+    suppressed: cells.length - result.cells.length,
     privacy: { mechanism: "none", epsilon: null, remainingEpsilon: null }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { admin, freshSchema, runsOnPostgres, warnWhenSkipped } from "./support/postgres.js"
-import { differencing, ok, range, report, seed } from "./support/reports.js"
+import { differencing, ok, range, report, seed, trustedProxies } from "./support/reports.js"
 import { startServer, type TestServer } from "./support/server.js"
 
 const schema = freshSchema("oa_test_reports")
@@ -18,7 +18,12 @@ describe.runIf(runsOnPostgres)("partner reports on PostgreSQL", () => {
   let second: TestServer
   beforeAll(async () => {
     await schema.create()
-    server = await startServer({ databaseUrl: schema.url, countryHeader: "x-country", privacyBudget: budget })
+    server = await startServer({
+      databaseUrl: schema.url,
+      countryHeader: "x-country",
+      privacyBudget: budget,
+      trustedProxies
+    })
     second = await startServer({ databaseUrl: schema.url, privacyBudget: budget })
     await seed(server.url)
   })

@@ -14,18 +14,64 @@ import * as Layer from "effect/Layer"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { differencing, ok, range, type ReportBody, report, seed } from "./support/reports.js"
+import {
+  collect,
+  differencing,
+  ok,
+  range,
+  type ReportBody,
+  report,
+  seed,
+  trustedProxies,
+  userAgents
+} from "./support/reports.js"
 import * as Reports from "../src/Reports.js"
 import { inspect, startServer, type TestServer } from "./support/server.js"
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startServer({ countryHeader: "x-country" })
+  server = await startServer({ countryHeader: "x-country", trustedProxies })
   await seed(server.url)
 })
 afterAll(() => server.stop())
 
 const byCategory = (body: ReportBody) => Object.fromEntries(body.cells.map((c) => [c.dimensions.category, c]))
+
+describe("k-anonymous reports against fabricated visitors", () => {
+  let own: TestServer
+  beforeAll(async () => {
+    own = await startServer({ trustedProxies })
+  })
+  afterAll(() => own.stop())
+
+  const views = (category: string, prefix: string, visitors: number) =>
+    Array.from({ length: visitors }, (_, i) => ({
+      type: "product_view",
+      id: `evt_fab_${prefix}_${i}`,
+      site: "demo",
+      productId: `sku-${category}`,
+      category,
+      userAgent: userAgents.chrome,
+      visitorId: `vis_fab_${prefix}_${i}`
+    }))
+
+  it("withholds a cell of 49 visitor ids minted from one network and one real visitor; publishes one spread over k networks", async () => {
+    // Category F: 49 ids minted from one client address, one real visitor from another network.
+    await collect(own.url, views("F", "minted", 49), { "x-forwarded-for": "198.51.100.23" })
+    await collect(own.url, views("F", "real", 1))
+    // Categories G and H: 50 and 51 visitors, each from its own network.
+    await collect(own.url, views("G", "spread", 50))
+    await collect(own.url, views("H", "wide", 51))
+    const body = await ok(own.url, "product-views", { ...range(), by: "category" })
+    // F is withheld (50 visitors, 2 networks); G too, or the total minus H and G would give F exactly.
+    assert.deepStrictEqual(
+      body.cells.map((cell) => [cell.dimensions.category, cell.visitors]),
+      [["H", 51]]
+    )
+    assert.strictEqual(body.suppressed, 2)
+    assert.deepStrictEqual(body.totals, [{ dimensions: {}, count: 151, visitors: 151 }])
+  })
+})
 
 describe("k-anonymous reports", () => {
   it("publishes only cells of at least k visitors, with a total that cannot reveal the small ones", async () => {

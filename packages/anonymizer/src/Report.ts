@@ -5,10 +5,10 @@
  *
  * - `aggregate` turns per-visitor rows into cells, bounding each visitor's contribution (at most
  *   `maxContribution` events in a cell, at most `maxCells` cells), which is what gives the noise its sensitivity.
- * - `kAnonymize` suppresses cells with fewer than `k` distinct visitors (default 50) and, when totals over some
- *   dimensions (margins) are published with the cells, suppresses further cells until no published total minus
- *   the published cells it covers leaves a remainder of fewer than `k` visitors, and until no withheld cell is
- *   determined by any linear combination of the published cells and totals.
+ * - `kAnonymize` suppresses cells with fewer than `k` distinct visitors (default 50) or networks and, when totals
+ *   over some dimensions (margins) are published with the cells, suppresses further cells until no published
+ *   total minus the published cells it covers leaves a remainder of fewer than `k` visitors, and until no
+ *   withheld cell is determined by any linear combination of the published cells and totals.
  * - `privatize` adds Laplace or Gaussian noise to counts and visitor counts, rounds, and withholds cells whose
  *   noisy visitor count is below `k`; `release` does the same after charging the (tenant, partner) budget.
  *
@@ -40,7 +40,12 @@ export const Dimensions = Schema.Record({ key: Schema.String, value: Schema.Stri
 export const Cell = Schema.Struct({
   dimensions: Dimensions,
   count: Schema.NonNegativeInt,
-  visitors: Schema.NonNegativeInt
+  visitors: Schema.NonNegativeInt,
+  /**
+   * Distinct coarse networks (truncated addresses) the cell's known visitors came from, when the rows said;
+   * `kAnonymize` withholds a cell that has it and is below `k`.
+   */
+  networks: Schema.optional(Schema.NonNegativeInt)
 })
 
 /**
@@ -161,31 +166,53 @@ export interface Row {
   readonly visitor: string | null
   readonly dimensions: Readonly<Record<string, string>>
   readonly count: number
+  /**
+   * The coarse network the events came from (the stored truncated address: IPv4 /24, IPv6 /48), `null` when
+   * unknown (never adds to a cell's spread). Leave it out only where no row can be minted by an outsider.
+   */
+  readonly network?: string | null | undefined
 }
+
+/** Truncated addresses that name no network. */
+const unknownNetworks: ReadonlySet<string> = new Set(["", "unknown"])
 
 /**
  * Exact cells over `dimensions`: events counted and distinct known visitors, nothing clamped (what `kAnonymize`
  * takes). A cell made only of identifier-free events has 0 visitors, so one person's many identifier-free events
- * never pass for a crowd. Cells come out sorted by their dimension values.
+ * never pass for a crowd. When any row carries a `network` (even `null`), every cell also gets `networks`: the
+ * distinct known networks of its known visitors' rows, so visitors minted from one network count as one. Cells
+ * come out sorted by their dimension values.
  *
  * @since 0.2.0
  * @category aggregation
  */
 export const tabulate = (rows: Iterable<Row>, dimensions: ReadonlyArray<string>): Array<Cell> => {
-  const cells = new Map<string, { dimensions: Record<string, string>; count: number; visitors: Set<string> }>()
+  const cells = new Map<
+    string,
+    { dimensions: Record<string, string>; count: number; visitors: Set<string>; networks: Set<string> }
+  >()
+  let measured = false
   for (const row of rows) {
     const key = projection(row.dimensions, dimensions)
     let cell = cells.get(key)
     if (cell === undefined) {
-      cell = { dimensions: pick(row.dimensions, dimensions), count: 0, visitors: new Set() }
+      cell = { dimensions: pick(row.dimensions, dimensions), count: 0, visitors: new Set(), networks: new Set() }
       cells.set(key, cell)
     }
     cell.count += row.count
-    if (row.visitor !== null) cell.visitors.add(row.visitor)
+    if (row.network !== undefined) measured = true
+    if (row.visitor !== null) {
+      cell.visitors.add(row.visitor)
+      if (typeof row.network === "string" && !unknownNetworks.has(row.network)) cell.networks.add(row.network)
+    }
   }
   return [...cells]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([, cell]) => ({ dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size }))
+    .map(([, cell]) =>
+      measured
+        ? { dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size, networks: cell.networks.size }
+        : { dimensions: cell.dimensions, count: cell.count, visitors: cell.visitors.size }
+    )
 }
 
 /**
@@ -253,7 +280,7 @@ export interface KAnonymized {
   readonly k: number
   readonly cells: ReadonlyArray<Cell>
   readonly margins: ReadonlyArray<Margin>
-  /** Cells withheld because they have fewer than k visitors. */
+  /** Cells withheld because they have fewer than k visitors (or, when counted, networks). */
   readonly suppressed: number
   /** Cells and totals withheld besides, so that no remainder under k can be computed from what is published. */
   readonly complementary: number
@@ -470,13 +497,21 @@ const normaliseK = (k: number | undefined): number =>
   k === undefined || !Number.isFinite(k) ? DefaultK : Math.max(1, Math.floor(k))
 
 /**
+ * The first suppression: at least `k` distinct visitors and, when the cell counts its networks, at least `k`
+ * distinct networks (visitor ids are free to mint from one network; networks are not).
+ */
+const enough = (cell: Cell, k: number): boolean =>
+  cell.visitors >= k && (cell.networks === undefined || cell.networks >= k)
+
+/**
  * k-anonymity for a table of cells and, optionally, totals over some of its dimensions published alongside.
  *
- * Every cell and total with fewer than `k` distinct visitors is withheld. Then, for every published total and
- * every finer level it covers (the cells, or a margin over more dimensions), the total minus the published
- * finer entries it covers (the remainder an attacker can compute by differencing) must be empty or have at
- * least `k` visitors; if not, the smallest published entries of that group are withheld too (complementary
- * suppression), repeatedly until every group holds. Remainders are judged by a lower bound of their distinct
+ * Every cell and total with fewer than `k` distinct visitors, or (when it counts them, see `tabulate`) spread over
+ * fewer than `k` distinct networks, is withheld. Then, for every published total and every finer level it covers
+ * (the cells, or a margin over more dimensions), the total minus the published finer entries it covers (the
+ * remainder an attacker can compute by differencing) must be empty or have at least `k` visitors; if not, the
+ * smallest published entries of that group are withheld too (complementary suppression), repeatedly until every
+ * group holds. Remainders are judged by a lower bound of their distinct
  * visitors (total visitors minus published visitors), so overlapping visitors never make a remainder look
  * safer than it is. Finally, since crossed or nested margins let chains of subtractions solve for a withheld cell
  * (the withheld cells form a tree), every published figure is taken as a linear equation over the cells and more
@@ -499,11 +534,11 @@ export const kAnonymize = (
   for (const cell of cells) for (const name of Object.keys(cell.dimensions)) fineNames.add(name)
   const fine: Level = {
     by: [...fineNames],
-    nodes: cells.map((cell) => ({ cell, published: cell.visitors >= k }))
+    nodes: cells.map((cell) => ({ cell, published: enough(cell, k) }))
   }
   const margins: Array<Level> = (options.margins ?? []).map((margin) => ({
     by: margin.by,
-    nodes: margin.cells.map((cell) => ({ cell, published: cell.visitors >= k }))
+    nodes: margin.cells.map((cell) => ({ cell, published: enough(cell, k) }))
   }))
   const pairs: Array<readonly [Level, Level]> = []
   for (const coarse of margins) {
@@ -534,7 +569,7 @@ export const kAnonymize = (
       by: level.by,
       cells: level.nodes.filter((n) => n.published).map((n) => n.cell)
     })),
-    suppressed: fine.nodes.filter((n) => n.cell.visitors < k).length,
+    suppressed: fine.nodes.filter((n) => !enough(n.cell, k)).length,
     complementary: withheld - primary
   }
 }

@@ -448,6 +448,88 @@ const attack = (
   return found
 }
 
+describe("Report.kAnonymize against visitors minted from one network", () => {
+  const k = 50
+  /** `fabricated` visitor ids minted from one network, plus one real visitor from elsewhere, all in one cell. */
+  const attack = (fabricated: number, network: string): Array<Report.Row> => [
+    ...Array.from({ length: fabricated }, (_, i) => ({
+      visitor: `fake-${i}`,
+      dimensions: { category: "rare" },
+      count: 1,
+      network
+    })),
+    { visitor: "real", dimensions: { category: "rare" }, count: 3, network: "192.0.2.0" }
+  ]
+
+  it("withholds a cell and its total made of 49 fabricated visitors from one network and one real visitor", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: k - 1, max: 500 }),
+        fc.oneof(
+          fc.ipV4().map((ip) => ip.replace(/\.\d+$/, ".0")),
+          fc.constant("2001:db8:1::")
+        ),
+        (fabricated, network) => {
+          const rows = attack(fabricated, network)
+          const cells = Report.tabulate(rows, ["category"])
+          assert.strictEqual(cells[0]!.visitors, fabricated + 1)
+          const published = Report.kAnonymize(cells, { k, margins: [{ by: [], cells: Report.tabulate(rows, []) }] })
+          assert.deepStrictEqual(published.cells, [])
+          assert.deepStrictEqual(published.margins[0]!.cells, [])
+          assert.strictEqual(published.suppressed, 1)
+        }
+      )
+    )
+  })
+
+  it("counts no spread for events without a network, or with an unknown one", () => {
+    for (const network of [null, "unknown", ""]) {
+      const rows = Array.from({ length: 80 }, (_, i) => ({
+        visitor: `v${i}`,
+        dimensions: { category: "x" },
+        count: 1,
+        network
+      }))
+      assert.deepStrictEqual(Report.tabulate(rows, ["category"]), [
+        { dimensions: { category: "x" }, count: 80, visitors: 80, networks: 0 }
+      ])
+      assert.deepStrictEqual(Report.kAnonymize(Report.tabulate(rows, ["category"]), { k }).cells, [])
+    }
+  })
+
+  it("publishes a cell whose visitors are spread over at least k networks, and only then", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 0, max: 3 }), (networks, extra) => {
+        // Every network holds 1 + `extra` visitors; identifier-free rows add events but no spread.
+        const rows: Array<Report.Row> = []
+        for (let n = 0; n < networks; n++) {
+          for (let v = 0; v <= extra; v++) {
+            rows.push({
+              visitor: `v${n}-${v}`,
+              dimensions: { category: "c" },
+              count: 1,
+              network: `10.${n >> 8}.${n & 255}.0`
+            })
+          }
+        }
+        rows.push({ visitor: null, dimensions: { category: "c" }, count: 5, network: "10.255.255.0" })
+        const cells = Report.tabulate(rows, ["category"])
+        assert.strictEqual(cells[0]!.networks, networks)
+        const published = Report.kAnonymize(cells, { k })
+        assert.strictEqual(published.cells.length, networks >= k ? 1 : 0)
+      })
+    )
+  })
+
+  it("judges cells by visitors alone when the rows carry no network", () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ visitor: `v${i}`, dimensions: { category: "c" }, count: 1 }))
+    assert.deepStrictEqual(Report.tabulate(rows, ["category"]), [
+      { dimensions: { category: "c" }, count: 50, visitors: 50 }
+    ])
+    assert.strictEqual(Report.kAnonymize(Report.tabulate(rows, ["category"]), { k }).cells.length, 1)
+  })
+})
+
 describe("Report.kAnonymize against a linear solver", () => {
   it("withholds enough that the subtractions of a 2 × 2 table with its margins reveal nothing", () => {
     // Suppressing the small cell and one partner per row and column leaves a tree: column y minus b/y gives a/y,

@@ -82,6 +82,8 @@ export interface Row {
   readonly visitor: string | null
   readonly dimensions: Readonly<Record<string, string>>
   readonly count: number
+  /** The coarse network of the events: the stored truncated address `context.ip` (`null` when none is stored). */
+  readonly network: string | null
 }
 
 /**
@@ -106,6 +108,7 @@ interface StoredContext {
   readonly os?: string
   readonly device?: string
   readonly jurisdiction?: ConsentReceipt.Jurisdiction
+  readonly ip?: string
 }
 
 /** A key of `T`, checked by the compiler: the JSON paths below cannot drift from the models they read. */
@@ -122,6 +125,7 @@ const paths = {
   os: ["context", keyOf<StoredContext>()("os")],
   device: ["context", keyOf<StoredContext>()("device")],
   jurisdiction: ["context", keyOf<StoredContext>()("jurisdiction")],
+  network: ["context", keyOf<StoredContext>()("ip")],
   measurement: [
     keyOf<ConsentReceipt.ConsentReceipt>()("decision"),
     keyOf<ConsentReceipt.ConsentReceipt["decision"]>()("measurement")
@@ -200,7 +204,8 @@ const dimensionValue = (dimension: Dimension, value: unknown): string => {
 
 /**
  * Reads the query's rows: the tenant's events of the query's type in the range whose consent receipt allows
- * measurement, grouped by visitor (`null` for identifier-free events) and the query's dimensions.
+ * measurement, grouped by visitor (`null` for identifier-free events), network (the stored truncated address, for
+ * k-anonymity's network spread) and the query's dimensions.
  *
  * @since 0.2.0
  * @category queries
@@ -219,14 +224,18 @@ export const rows = (
     })
     const limit = Math.max(0, Math.floor(query.maxRows))
     const visitor = sql.literal("visitor")
-    const found = yield* sql<Record<string, unknown>>`SELECT ${sql.csv([visitor, ...names])}, count(*) AS n FROM (
-        SELECT ${sql.csv([sql.literal("events.visitor AS visitor"), ...columns])}
+    const network = sql.literal("network")
+    const networkColumn = sql`${jsonText(sql, payload, paths.network)} AS ${network}`
+    const found = yield* sql<
+      Record<string, unknown>
+    >`SELECT ${sql.csv([visitor, network, ...names])}, count(*) AS n FROM (
+        SELECT ${sql.csv([sql.literal("events.visitor AS visitor"), networkColumn, ...columns])}
         FROM events
         WHERE events.tenant = ${query.tenant} AND events.type = ${query.type}
           AND events.received_at >= ${query.from} AND events.received_at < ${query.to}
           AND ${measured}
       ) AS selected
-      GROUP BY ${sql.csv([visitor, ...names])}
+      GROUP BY ${sql.csv([visitor, network, ...names])}
       LIMIT ${limit + 1}`.pipe(Effect.mapError(fromSqlError("Reading report rows")))
     if (found.length > limit) return yield* new TooManyRows({ maxRows: limit })
     return found.map((row): Row => {
@@ -237,7 +246,8 @@ export const rows = (
       return {
         visitor: typeof row.visitor === "string" ? row.visitor : null,
         dimensions: values,
-        count: Number(row.n)
+        count: Number(row.n),
+        network: typeof row.network === "string" && row.network !== "" ? row.network : null
       }
     })
   })

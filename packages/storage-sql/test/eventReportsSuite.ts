@@ -31,7 +31,14 @@ const receipt = (measurement: boolean): ConsentReceipt.ConsentReceipt => ({
   }
 })
 
-const context = { browser: "Chrome", browserMajor: "120", os: "Windows", device: "desktop", jurisdiction: "US-CA" }
+const context = {
+  browser: "Chrome",
+  browserMajor: "120",
+  os: "Windows",
+  device: "desktop",
+  jurisdiction: "US-CA",
+  ip: "203.0.113.0"
+}
 
 let counter = 0
 
@@ -78,7 +85,7 @@ const query = (tenant: string, overrides: Partial<EventReports.Query> = {}): Eve
 
 const sorted = (rows: ReadonlyArray<EventReports.Row>) =>
   [...rows].sort((a, b) =>
-    JSON.stringify([a.visitor, a.dimensions]) < JSON.stringify([b.visitor, b.dimensions]) ? -1 : 1
+    JSON.stringify([a.visitor, a.dimensions, a.network]) < JSON.stringify([b.visitor, b.dimensions, b.network]) ? -1 : 1
   )
 
 export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore | SqlClient.SqlClient, true>) => {
@@ -106,17 +113,17 @@ export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStor
       ])
       const rows = yield* EventReports.rows(query(tenant))
       assert.deepStrictEqual(sorted(rows), [
-        { visitor: "v1", dimensions: { category: "shoes" }, count: 2 },
-        { visitor: "v2", dimensions: { category: "hats" }, count: 1 },
-        { visitor: "v4", dimensions: { category: "shoes" }, count: 2 },
-        { visitor: null, dimensions: { category: "shoes" }, count: 2 }
+        { visitor: "v1", dimensions: { category: "shoes" }, count: 2, network: "203.0.113.0" },
+        { visitor: "v2", dimensions: { category: "hats" }, count: 1, network: "203.0.113.0" },
+        { visitor: "v4", dimensions: { category: "shoes" }, count: 2, network: "203.0.113.0" },
+        { visitor: null, dimensions: { category: "shoes" }, count: 2, network: "203.0.113.0" }
       ])
       // Without dimensions: one row per visitor.
       assert.deepStrictEqual(sorted(yield* EventReports.rows(query(tenant, { by: [] }))), [
-        { visitor: "v1", dimensions: {}, count: 2 },
-        { visitor: "v2", dimensions: {}, count: 1 },
-        { visitor: "v4", dimensions: {}, count: 2 },
-        { visitor: null, dimensions: {}, count: 2 }
+        { visitor: "v1", dimensions: {}, count: 2, network: "203.0.113.0" },
+        { visitor: "v2", dimensions: {}, count: 1, network: "203.0.113.0" },
+        { visitor: "v4", dimensions: {}, count: 2, network: "203.0.113.0" },
+        { visitor: null, dimensions: {}, count: 2, network: "203.0.113.0" }
       ])
     })
   )
@@ -145,7 +152,8 @@ export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStor
             device: "desktop",
             country: "US"
           },
-          count: 1
+          count: 1,
+          network: "203.0.113.0"
         },
         {
           visitor: "v2",
@@ -157,7 +165,8 @@ export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStor
             device: "mobile",
             country: "EU"
           },
-          count: 1
+          count: 1,
+          network: null
         },
         {
           visitor: "v3",
@@ -169,7 +178,8 @@ export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStor
             device: "unknown",
             country: "unknown"
           },
-          count: 1
+          count: 1,
+          network: null
         }
       ])
     })
@@ -199,6 +209,29 @@ export const eventReportsSuite = (it: Vitest.MethodsNonLive<EventStore.EventStor
       )
       // Product views are a different report.
       assert.deepStrictEqual(yield* EventReports.rows(query(tenant)), [])
+    })
+  )
+
+  it.effect("reads each row's network, the stored truncated address: one row per visitor and network", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const at = (ip: string | undefined) => ({
+        payload: { productId: "p", category: "shoes", context: { ...context, ip } }
+      })
+      yield* store.append([
+        view(tenant, "v1", at("198.51.100.0")),
+        view(tenant, "v1", at("198.51.100.0")),
+        view(tenant, "v1", at("2001:db8:7::")),
+        view(tenant, "v2", at(undefined)),
+        view(tenant, "v3", at("unknown"))
+      ])
+      assert.deepStrictEqual(sorted(yield* EventReports.rows(query(tenant))), [
+        { visitor: "v1", dimensions: { category: "shoes" }, count: 2, network: "198.51.100.0" },
+        { visitor: "v1", dimensions: { category: "shoes" }, count: 1, network: "2001:db8:7::" },
+        { visitor: "v2", dimensions: { category: "shoes" }, count: 1, network: null },
+        { visitor: "v3", dimensions: { category: "shoes" }, count: 1, network: "unknown" }
+      ])
     })
   )
 

@@ -1,9 +1,12 @@
 /**
- * The partner-report scenario shared by the SQLite and PostgreSQL tests: events seeded through `POST /v1/events`
+ * The partner-report scenario shared by the SQLite and PostgreSQL tests: events seeded through the browser endpoint `POST /collect`, each visitor from its own client network
  * (product views in categories A, B, C, D and E, conversions in A and in A+B), report requests, and the
  * differencing check an attacker would run on what several reports publish.
  */
 import { randomUUID } from "node:crypto"
+import { Ip } from "@openaudience/anonymizer"
+import { WireFormat } from "@openaudience/pixel"
+import * as Either from "effect/Either"
 import { fullConsent, tcString, VENDOR } from "../../../../packages/consent/test/fixtures/reference.js"
 import { adminKey } from "./server.js"
 
@@ -28,15 +31,46 @@ const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISO
 /** A range around today, so a test running across midnight still covers every event. */
 export const range = () => ({ from: day(-1), to: day(1) })
 
-const post = async (url: string, events: ReadonlyArray<unknown>, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${url}/v1/events`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(events)
-  })
-  const body = (await response.json()) as { events: Array<{ status: string }> }
-  if (response.status !== 200 || body.events.some((e) => e.status !== "accepted")) {
-    throw new Error(`seeding failed: ${response.status} ${JSON.stringify(body).slice(0, 500)}`)
+/**
+ * The proxies the report servers trust (loopback), so that seeding can give each visitor its own client network:
+ * k-anonymity also asks for k distinct networks, and a server-to-server call has no client network at all.
+ */
+export const trustedProxies = Either.getOrThrow(Ip.trustedProxies("loopback"))
+
+let network = 0
+
+/**
+ * Sends each visitor's events through the browser endpoint from its own client network (`10.x.y.0/24`), with the
+ * event's user agent; events without a visitor come from one more network (an `x-forwarded-for` in `headers` wins).
+ */
+export const collect = async (url: string, events: ReadonlyArray<any>, headers: Record<string, string> = {}) => {
+  const groups = new Map<string, Array<any>>()
+  for (const event of events) {
+    const key = `${event.visitorId ?? ""}|${event.userAgent ?? ""}`
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [event])
+    else group.push(event)
+  }
+  for (const group of groups.values()) {
+    const n = network++
+    const { userAgent, ...first } = group[0]
+    const { bodies } = WireFormat.encodeBatch(group.map(({ userAgent: _, ...event }) => event))
+    for (const body of bodies) {
+      const response = await fetch(`${url}/collect`, {
+        method: "POST",
+        headers: {
+          "content-type": "text/plain;charset=UTF-8",
+          "x-forwarded-for": `10.${(n >> 8) & 255}.${n & 255}.7`,
+          ...(userAgent === undefined ? {} : { "user-agent": userAgent }),
+          ...headers
+        },
+        body
+      })
+      const answer = (await response.json()) as { accepted?: number; rejected?: number }
+      if (response.status !== 200 || answer.rejected) {
+        throw new Error(`seeding ${first.id} failed: ${response.status} ${JSON.stringify(answer).slice(0, 500)}`)
+      }
+    }
   }
 }
 
@@ -48,6 +82,7 @@ const post = async (url: string, events: ReadonlyArray<unknown>, headers: Record
  * - D: 55 visitors (Firefox, US);
  * - E: 60 visitors whose consent forbids measurement (stored, never counted).
  * Conversions: 60 visitors buying in A, 55 buying in A and B ("mixed").
+ * Each visitor comes from its own client network (see `collect`).
  */
 export const seed = async (url: string) => {
   const run = randomUUID().slice(0, 8)
@@ -86,9 +121,9 @@ export const seed = async (url: string) => {
       category
     }))
   })
-  await post(url, [...a, ...again, ...b, ...c, ...e])
-  await post(url, d, { "x-country": "US" })
-  await post(url, [
+  await collect(url, [...a, ...again, ...b, ...c, ...e])
+  await collect(url, d, { "x-country": "US" })
+  await collect(url, [
     ...Array.from({ length: 60 }, (_, i) => conversion(i, ["A"], "a")),
     ...Array.from({ length: 55 }, (_, i) => conversion(i, ["A", "B", "A"], "ab"))
   ])
