@@ -92,13 +92,18 @@ const luhn = (digits: string, from: number, length: number): boolean => {
 }
 
 /** A 13–19 digit window passing the Luhn check, inside a run of digits (spaces and dashes allowed between). */
+/**
+ * A payment card number: a whole run of 13 to 19 digits (single spaces or dashes between groups allowed) whose first
+ * digit is a card network's (2 to 6: Mastercard, Amex/Diners, Visa, Mastercard, Discover/UnionPay/Maestro) and whose
+ * Luhn check holds. Windows inside longer digit runs are not searched: every run of 14 or more digits holds some
+ * Luhn-valid window, so long numeric order ids and timestamps would all read as cards.
+ */
 const hasCard = (text: string): boolean => {
   for (const match of text.matchAll(digitRun)) {
     const digits = digitsOf(match[0])
-    if (digits.length < 13) continue
-    for (let length = 13; length <= Math.min(19, digits.length); length++) {
-      for (let from = 0; from + length <= digits.length; from++) if (luhn(digits, from, length)) return true
-    }
+    if (digits.length < 13 || digits.length > 19) continue
+    const first = digits.charCodeAt(0) - 48
+    if (first >= 2 && first <= 6 && luhn(digits, 0, digits.length)) return true
   }
   return false
 }
