@@ -23,23 +23,9 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Migrations from "./Migrations.js"
+import { fromSqlError as storageError } from "./StorageError.js"
 
 const { checkConsumer, checkOffset, encodeRecords, normalizeMax } = EventLog
-
-const unavailableCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "SQLITE_BUSY",
-  "SQLITE_LOCKED",
-  "57P01",
-  "57P02",
-  "57P03",
-  "53300"
-])
 
 /**
  * Wraps an `SqlError` into an `EventLogError`, naming the operation that failed: `Unavailable` (worth retrying)
@@ -51,17 +37,11 @@ const unavailableCodes = new Set([
 export const fromSqlError =
   (operation: string) =>
   (error: SqlError): EventLogError => {
-    const cause = error.cause
-    const code =
-      typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
-        ? cause.code
-        : undefined
-    const detail = cause instanceof Error ? `: ${cause.message}` : ""
-    const unavailable =
-      (code !== undefined && unavailableCodes.has(code)) || /connect|connection|timed out/i.test(error.message)
+    // One classification of database failures for the whole package: the event store's.
+    const storage = storageError(operation)(error)
     return new EventLogError({
-      reason: unavailable ? "Unavailable" : "QueryFailed",
-      message: `${operation} failed: ${error.message}${detail}`,
+      reason: storage.reason === "Unavailable" ? "Unavailable" : "QueryFailed",
+      message: storage.message,
       cause: error
     })
   }
