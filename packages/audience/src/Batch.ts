@@ -25,7 +25,7 @@ import { compiledOf } from "./internal/program.js"
 import type * as Membership from "./Membership.js"
 import type { Program } from "./Program.js"
 import * as Size from "./Size.js"
-import { counts, type VisitorEvent } from "./VisitorEvent.js"
+import { isObjection, matters, type VisitorEvent } from "./VisitorEvent.js"
 import * as VisitorState from "./VisitorState.js"
 
 type Obj = Record<string, unknown>
@@ -62,21 +62,24 @@ interface Contribution {
   readonly values: ReadonlyArray<number>
 }
 
-const prepare = (events: ReadonlyArray<VisitorEvent>, now: number): ReadonlyArray<Prepared> =>
-  events
-    .filter((e) => counts(e) && e.receivedAt <= now)
+/** The events that count up to `now` in time order, without any received before (or with) the last objection. */
+const prepare = (events: ReadonlyArray<VisitorEvent>, now: number): ReadonlyArray<Prepared> => {
+  const sorted = events
+    .filter((e) => matters(e) && e.receivedAt <= now)
     .map((e, i) => ({ e, i }))
     .sort((a, b) => a.e.receivedAt - b.e.receivedAt || a.i - b.i)
-    .map(({ e }) => {
-      const payload = payloadOf(e.payload)
-      return {
-        time: e.receivedAt,
-        day: Math.floor(e.receivedAt / DAY),
-        type: e.type,
-        payload,
-        items: itemsOf(e.type, payload)
-      }
-    })
+  const objection = sorted.findLastIndex(({ e }) => isObjection(e))
+  return sorted.slice(objection + 1).map(({ e }) => {
+    const payload = payloadOf(e.payload)
+    return {
+      time: e.receivedAt,
+      day: Math.floor(e.receivedAt / DAY),
+      type: e.type,
+      payload,
+      items: itemsOf(e.type, payload)
+    }
+  })
+}
 
 const typesOf = (t: AudienceRule.EventCondition["event"]): ReadonlyArray<string> => (typeof t === "string" ? [t] : t)
 
@@ -485,7 +488,7 @@ export const preview = (
 ): Size.Size => {
   const byVisitor = new Map<string, Array<VisitorEvent>>()
   for (const e of events) {
-    if (!counts(e)) continue
+    if (!matters(e)) continue
     const list = byVisitor.get(e.visitor!) ?? []
     list.push(e)
     byVisitor.set(e.visitor!, list)

@@ -44,8 +44,8 @@ export const Updated = Schema.TaggedStruct("Updated", {
 })
 
 /**
- * The visitor left the audience: the rule no longer holds (`rule`), or it still holds but the membership
- * expired (`expired`).
+ * The visitor left the audience: the rule no longer holds (`rule`), it still holds but the membership
+ * expired (`expired`), or the visitor objected (`objection`: an objection record, see `VisitorEvent.isObjection`).
  *
  * @since 0.1.0
  * @category schemas
@@ -53,7 +53,7 @@ export const Updated = Schema.TaggedStruct("Updated", {
 export const Exited = Schema.TaggedStruct("Exited", {
   audienceId: Schema.String,
   at: Schema.Number,
-  reason: Schema.Literal("rule", "expired")
+  reason: Schema.Literal("rule", "expired", "objection")
 })
 
 /**

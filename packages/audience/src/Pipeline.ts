@@ -17,7 +17,7 @@ import type * as Membership from "./Membership.js"
 import { MembershipStore, type MembershipStoreError } from "./MembershipStore.js"
 import { countingByVisitor } from "./internal/byVisitor.js"
 import type { Program } from "./Program.js"
-import { counts, type VisitorEvent } from "./VisitorEvent.js"
+import { matters, type VisitorEvent } from "./VisitorEvent.js"
 import * as VisitorState from "./VisitorState.js"
 
 /**
@@ -80,7 +80,7 @@ export const ingest = (
   MembershipStore
 > =>
   Effect.gen(function* () {
-    if (!counts(event)) return []
+    if (!matters(event)) return []
     const visitor = event.visitor!
     const state = yield* load(tenant, visitor, program)
     const changes = Evaluator.update(program, state, event)

@@ -167,7 +167,7 @@ const carryOver = (
     const state =
       complete && previous !== undefined
         ? previous
-        : Batch.rebuild(to, events.filter(VisitorEvent.counts), now, previous)
+        : Batch.rebuild(to, events.filter(VisitorEvent.matters), now, previous)
     const changes = Evaluator.refresh(to, state, now)
     yield* store.commit(tenant, visitor, {
       state: VisitorState.isEmpty(state) ? null : VisitorState.toBytes(state),

@@ -8,6 +8,11 @@
  * counts as a child, so a malformed receipt fails closed. An event that does not count never changes a visitor's
  * state, not even its clock. The payload is untrusted: fields of the wrong type read as missing.
  *
+ * An objection record (`isObjection`: type `objection`, which the collector stores when an event carries a visitor
+ * id its consent decision no longer allows) ends the visitor's identified history: every entry point treats the
+ * visitor's events before it (in the order given, or by receive time where events are sorted) as if they had
+ * never been, and the incremental path ends every membership at its time (`Exited` with reason `objection`).
+ *
  * @since 0.1.0
  */
 import { ConsentReceipt, StoredEvent } from "@openaudience/event-schema"
@@ -48,3 +53,25 @@ export const counts = (event: VisitorEvent): boolean =>
   StoredEvent.isReceivedAt(event.receivedAt) &&
   ConsentReceipt.allowsPersonalization(event.consent) &&
   event.consent?.decision.child === false
+
+/**
+ * Whether an event is an objection record (`StoredEvent.objectionType` of @openaudience/event-schema) with a
+ * visitor key and a receive time every store accepts: the end of that visitor's identified history. Its receipt is
+ * not looked at: an objection needs no consent.
+ *
+ * @since 0.4.0
+ * @category predicates
+ */
+export const isObjection = (event: VisitorEvent): boolean =>
+  event.type === StoredEvent.objectionType &&
+  typeof event.visitor === "string" &&
+  event.visitor.length > 0 &&
+  StoredEvent.isReceivedAt(event.receivedAt)
+
+/**
+ * Whether an event matters to a visitor's state: it counts (`counts`) or it is an objection (`isObjection`).
+ *
+ * @since 0.4.0
+ * @category predicates
+ */
+export const matters = (event: VisitorEvent): boolean => counts(event) || isObjection(event)

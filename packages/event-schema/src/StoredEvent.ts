@@ -27,6 +27,28 @@ export const isReceivedAt = (receivedAt: unknown): receivedAt is number =>
   Number.isSafeInteger(receivedAt) && (receivedAt as number) >= 0 && (receivedAt as number) <= maxReceivedAt
 
 /**
+ * The type of an objection record: the collector stores one (with the pseudonymous `visitor`, an empty payload and
+ * the receipt of the decision that refused an identifier) when an event arrives carrying a first-party visitor id
+ * that the event's own consent decision no longer allows (GPC, Do Not Track under a policy honouring it, the
+ * opt-out cookie, a withdrawn TCF consent, …). Audiences treat it as the end of that visitor's identified history:
+ * memberships end at its time and nothing received before it is used for targeting again. No client can send this
+ * type (it is not an event type of the schema), and its event id (`objectionIdPrefix` and the id of the event that
+ * carried it) is outside the id pattern clients may use.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const objectionType = "objection"
+
+/**
+ * The prefix of an objection record's event id (`objection:` and the id of the event that carried the objection).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const objectionIdPrefix = "objection:"
+
+/**
  * An event to store. `(tenant, eventId)` identifies it: storing the same pair twice keeps the first.
  *
  * - `receivedAt`: when the collector received it, epoch milliseconds (integer, from 1970 to the end of 9999: see

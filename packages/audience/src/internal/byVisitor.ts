@@ -1,11 +1,11 @@
 /** Grouping stored events by visitor, shared by backfills (`Batch`) and batched ingestion (`Pipeline`). */
-import { counts, type VisitorEvent } from "../VisitorEvent.js"
+import { matters, type VisitorEvent } from "../VisitorEvent.js"
 
-/** The events that count (see `counts`), per visitor in order of first appearance, each visitor's in input order. */
+/** The events that count and the objections (see `matters`), per visitor in order of first appearance, each visitor's in input order. */
 export const countingByVisitor = (events: Iterable<VisitorEvent>): Map<string, Array<VisitorEvent>> => {
   const byVisitor = new Map<string, Array<VisitorEvent>>()
   for (const event of events) {
-    if (!counts(event)) continue
+    if (!matters(event)) continue
     const list = byVisitor.get(event.visitor!)
     if (list === undefined) byVisitor.set(event.visitor!, [event])
     else list.push(event)

@@ -6,7 +6,7 @@
  */
 import type * as Membership from "../Membership.js"
 import type { VisitorEvent } from "../VisitorEvent.js"
-import { counts } from "../VisitorEvent.js"
+import { counts, isObjection } from "../VisitorEvent.js"
 import { type FieldInfo, itemsOf, payloadOf, readKey, readNumber } from "./fields.js"
 import { murmur3 } from "./hash.js"
 import type { Compiled, CompiledAudience, Group, Leaf, Node, Track } from "./program.js"
@@ -27,6 +27,7 @@ import {
   removeCells,
   removeMember,
   removeParts,
+  reset,
   type State,
   setMember,
   setPart,
@@ -497,7 +498,25 @@ export const fold = (p: Compiled, s: State, event: VisitorEvent): void => {
   apply(p, s, event, false)
 }
 
+/**
+ * An objection: every membership ends at its time (`Exited`, reason `objection`, when evaluating) and the state is
+ * emptied, so nothing before it counts again.
+ */
+const object = (p: Compiled, s: State, at: number, evaluate: boolean): ReadonlyArray<Membership.Change> => {
+  checkProgram(p, s)
+  const changes: Array<Membership.Change> = []
+  if (evaluate) {
+    for (let i = 0; i < s.mn; i++) {
+      const audience = p.audiences[s.members[i * 2]! >>> 16]
+      if (audience !== undefined) changes.push({ _tag: "Exited", audienceId: audience.id, at, reason: "objection" })
+    }
+  }
+  reset(s)
+  return changes
+}
+
 const apply = (p: Compiled, s: State, event: VisitorEvent, evaluate: boolean): ReadonlyArray<Membership.Change> => {
+  if (isObjection(event)) return object(p, s, event.receivedAt, evaluate)
   // An event that does not count (no personalization consent, a child, no visitor, a receive time no store
   // accepts) leaves the state as it was, its day included: its time is as untrusted as the rest of it, and one far
   // in the future would otherwise roll every cell out. Time passes through `advance` (the sweep) instead.

@@ -59,6 +59,19 @@ export class State {
 const empty32 = new Uint32Array(0)
 const empty64 = new Float64Array(0)
 
+/** Empties a state (an objection): no cells, keys, chains or memberships; it keeps its program's fingerprint. */
+export const reset = (s: State): void => {
+  s.cells = empty32
+  s.n = 0
+  s.base = -1
+  s.day = -1
+  s.keys = [""]
+  s.parts = empty64
+  s.pn = 0
+  s.members = empty32
+  s.mn = 0
+}
+
 /** A deep copy. */
 export const clone = (s: State): State => {
   const c = new State()
