@@ -29,7 +29,7 @@
 import { Ip, Pii, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
 import { createHmac } from "node:crypto"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
-import { Event, type StoredEvent } from "@openaudience/event-schema"
+import { Event, StoredEvent } from "@openaudience/event-schema"
 import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
 import { type Metrics, none as noMetrics } from "./Metrics.js"
 import type { Tenant } from "./Tenant.js"
@@ -227,6 +227,48 @@ const visitorOf = (
 export const orderHash = (tenant: Tenant, orderId: string): string =>
   `oh_${createHmac("sha256", tenant.orderKey).update(orderId).digest("base64url").slice(0, 22)}`
 
+/**
+ * Where an event came from, which decides the namespace of its id: `"browser"` for the unauthenticated routes (the
+ * pixel and `POST /collect`, which anyone can call with any id), `"server"` for authenticated server-to-server calls
+ * (`POST /v1/events` with an ingest key).
+ *
+ * @since 0.4.0
+ * @category event ids
+ */
+export type Source = "browser" | "server"
+
+/**
+ * The prefix of a server-to-server event's stored `eventId`. `:` is outside an event id's alphabet
+ * (`Event.EventId`: A-Z a-z 0-9 _ -), so no event from the unauthenticated routes can be stored under such an id: a
+ * pixel sent first with the id of a real conversion cannot turn it into a duplicate, nor the reverse. Within each
+ * namespace a resent id is still a duplicate.
+ *
+ * @since 0.4.0
+ * @category event ids
+ */
+export const serverIdPrefix = "s2s:"
+
+/**
+ * The `eventId` stored for an event the sender identified by `id`: `id` itself from a browser, `s2s:<id>` from a
+ * server.
+ *
+ * @since 0.4.0
+ * @category event ids
+ */
+export const storedId = (id: string, source: Source): string => (source === "server" ? serverIdPrefix + id : id)
+
+/**
+ * The id the sender chose and where the event came from, read back from a stored `eventId` (the inverse of
+ * `storedId`), for anything that shows stored events to people.
+ *
+ * @since 0.4.0
+ * @category event ids
+ */
+export const sentId = (eventId: string): { readonly id: string; readonly source: Source } =>
+  eventId.startsWith(serverIdPrefix)
+    ? { id: eventId.slice(serverIdPrefix.length), source: "server" }
+    : { id: eventId, source: "browser" }
+
 const hourMs = 3_600_000
 
 /** A millisecond time truncated to its hour (UTC). */
@@ -261,8 +303,40 @@ const receiptOf = Decision.receipts()
 export type NotStored = "consent" | "bot"
 
 /**
+ * The objection record of an event that carries a first-party visitor id its own decision no longer allows an
+ * identifier for (`StoredEvent.objectionType`): the pseudonym that id had, the time, the receipt of the refusing
+ * decision and nothing else (no URL, product or context), under the id `objection:<event id>`, which no client can
+ * send. Stored, it ends that pseudonym's memberships and identified history for targeting (@openaudience/audience).
+ *
+ * @since 0.4.0
+ * @category decisions
+ */
+export const objectionOf = (
+  tenant: Tenant,
+  event: Event.Event,
+  visitorId: string,
+  receivedAt: number,
+  consent: StoredEvent.StoredEvent["consent"]
+): StoredEvent.StoredEvent => ({
+  tenant: tenant.id,
+  eventId: StoredEvent.objectionIdPrefix + event.id,
+  type: StoredEvent.objectionType,
+  site: event.site,
+  receivedAt,
+  clientTs: null,
+  visitor: tenant.pseudonym(visitorId),
+  payload: {},
+  consent
+})
+
+/**
  * Turns a decoded event into the row to store, or why it is not stored. Redactions of personal data in free-text
  * fields are counted on `metrics`.
+ *
+ * With `objections`, an event that carries a first-party visitor id while its decision forbids an identifier (the
+ * visitor objected: GPC, Do Not Track, the opt-out cookie, a refused or withdrawn consent; the tag sends its old id
+ * once with such a choice, then forgets it) also adds its objection record there (`objectionOf`), whether or not
+ * the event itself is stored. Not in cookieless mode, where no first-party id is ever used.
  *
  * @since 0.1.0
  * @category decisions
@@ -273,11 +347,15 @@ export const toStored = (
   event: Event.Event,
   request: RequestContext,
   receivedAt: number,
-  metrics: Metrics = noMetrics
+  metrics: Metrics = noMetrics,
+  objections?: Array<StoredEvent.StoredEvent>
 ): StoredEvent.StoredEvent | NotStored => {
   const userAgent = event.userAgent === undefined ? request.userAgent : UserAgent.generalize(event.userAgent)
   if (userAgent.bot) return "bot"
   const { decision, signals } = decide(cache, tenant, event, request)
+  if (objections !== undefined && !decision.identifier && event.visitorId !== undefined && !tenant.cookieless) {
+    objections.push(objectionOf(tenant, event, event.visitorId, receivedAt, receiptOf(decision, signals)))
+  }
   if (!decision.collect) return "consent"
   const visitor = decision.identifier ? visitorOf(tenant, event, request, userAgent) : null
   const payload: Record<string, unknown> = {}

@@ -15,12 +15,15 @@ import { DecisionCache } from "@openaudience/consent"
 import { Event, type StoredEvent } from "@openaudience/event-schema"
 import { Gif, WireFormat } from "@openaudience/pixel"
 import * as Either from "effect/Either"
+import { LRUCache } from "lru-cache"
 import {
   type GeoHeaders,
   type Headers,
   type NotStored,
   type RequestContext,
   requestContext,
+  type Source,
+  storedId,
   toStored
 } from "./Collect.js"
 import * as IngestKeys from "./IngestKeys.js"
@@ -138,13 +141,17 @@ export interface Collector {
   /**
    * Validates sites, stores what is valid, and reports each event's result in input order. `tenantOf` decides
    * which tenant an event may belong to (by site key for the tag, by API key for server-to-server calls).
+   * `source` is the namespace of the events' ids (`Collect.Source`, default `"browser"`): pass `"server"` only for
+   * events whose sender was authenticated, which are stored under `Collect.storedId` so that no unauthenticated
+   * event can take their ids. Results always name the id the sender chose.
    */
   readonly ingest: (
     decoded: ReadonlyArray<Decoded>,
     request: RequestContext,
     tenantOf: (site: string) => Tenant | string,
     done: (results: ReadonlyArray<EventResult> | Sink.Failure) => void,
-    durable: "stored" | "appended"
+    durable: "stored" | "appended",
+    source?: Source
   ) => void
   /** The answer to a body over `maxBodyBytes` (counted); it asks to close the connection. */
   readonly tooLarge: (route: Metrics.Route) => Answer
@@ -221,11 +228,25 @@ export const make = (options: Options): Collector => {
   const ingestKeys = options.ingestKeys ?? IngestKeys.none
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
 
-  const ingest: Collector["ingest"] = (decoded, request, tenantOf, done, durable) => {
+  // Pseudonyms whose objection this process stored and that were not identified since: a visitor the tag cannot
+  // tell about an opt-out (the collector's HttpOnly cookie on another site) sends its old id with every event, and
+  // one objection record is all it takes (more would only record when the objector came back).
+  const recentObjections = new LRUCache<string, true>({ max: 100_000 })
+  const firstObjection = (objection: StoredEvent.StoredEvent): boolean => {
+    const key = `${objection.tenant}\u0000${objection.visitor}`
+    if (recentObjections.has(key)) return false
+    recentObjections.set(key, true)
+    return true
+  }
+
+  const ingest: Collector["ingest"] = (decoded, request, tenantOf, done, durable, source = "browser") => {
     const receivedAt = now()
     const results: Array<EventResult | undefined> = new Array(decoded.length)
     const rows: Array<StoredEvent.StoredEvent> = []
     const rowIndex: Array<number> = []
+    const objections: Array<StoredEvent.StoredEvent> = []
+    /** The id the sender chose for the `k`th row (a server's rows are stored under `storedId`). */
+    const sentIdOf = (k: number): string => (decoded[rowIndex[k]!] as { readonly right: Event.Event }).right.id
     for (let i = 0; i < decoded.length; i++) {
       const item = decoded[i]!
       if (item._tag === "Left") {
@@ -246,40 +267,52 @@ export const make = (options: Options): Collector => {
         metrics.countEvent(event.type, "rejected")
         continue
       }
-      const row = toStored(consent, tenant, event, request, receivedAt, metrics)
+      const objected = objections.length
+      const row = toStored(consent, tenant, event, request, receivedAt, metrics, objections)
+      if (objections.length !== objected && !firstObjection(objections[objected]!)) objections.pop()
+      if (typeof row !== "string" && row.visitor !== null && recentObjections.size !== 0) {
+        // The pseudonym is identified again (the visitor chose again): a later objection must be stored anew.
+        recentObjections.delete(`${row.tenant}\u0000${row.visitor}`)
+      }
       if (typeof row === "string") {
         // Its consent decision forbids collecting it, or a bot sent it: an identifier-free counter is all that remains.
         results[i] = { index: i, id: event.id, status: "dropped", reason: row }
         metrics.countEvent(event.type, row === "bot" ? "bot" : "dropped")
         continue
       }
-      rows.push(row)
+      rows.push(source === "server" ? { ...row, eventId: storedId(row.eventId, source) } : row)
       rowIndex.push(i)
+    }
+    // Objection records go after the rows, in the same append or store (the outcomes of the rows come first).
+    const all = objections.length === 0 ? rows : rows.concat(objections)
+    const failed = () => {
+      for (const row of rows) metrics.countEvent(row.type, "failed")
+      for (const objection of objections) recentObjections.delete(`${objection.tenant}\u0000${objection.visitor}`)
     }
     if (durable === "appended") {
       // Durable in the sink's log; whether each event is new or a duplicate is known (and counted) once it reaches
       // the database, so every row answers "accepted" here.
-      sink.append(rows, (failure) => {
+      sink.append(all, (failure) => {
         if (failure !== undefined) {
-          for (const row of rows) metrics.countEvent(row.type, "failed")
+          failed()
           return done(failure)
         }
         for (let k = 0; k < rows.length; k++) {
-          results[rowIndex[k]!] = { index: rowIndex[k]!, id: rows[k]!.eventId, status: "accepted" }
+          results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentIdOf(k), status: "accepted" }
         }
         done(results as Array<EventResult>)
       })
       return
     }
-    sink.store(rows, (result) => {
+    sink.store(all, (result) => {
       if (result._tag === "Failed") {
-        for (const row of rows) metrics.countEvent(row.type, "failed")
+        failed()
         return done(result)
       }
       for (let k = 0; k < rows.length; k++) {
         const status = result.outcomes[k]!
         metrics.countEvent(rows[k]!.type, status)
-        results[rowIndex[k]!] = { index: rowIndex[k]!, id: rows[k]!.eventId, status }
+        results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentIdOf(k), status }
       }
       done(results as Array<EventResult>)
     })
@@ -425,7 +458,9 @@ export const make = (options: Options): Collector => {
       requestContext(headers, geo),
       (site) => (tenant.siteKeys.has(site) ? tenant : `site: "${site}" is not a site of this tenant`),
       (outcome) => answer(answerBatch("events", outcome)),
-      "stored"
+      "stored",
+      // Authenticated: its ids live apart from the ones anyone can send to the pixel (see `Collect.serverIdPrefix`).
+      "server"
     )
   }
 
