@@ -1,113 +1,128 @@
 /**
- * Prometheus metrics for the collector, kept as plain counters because the hot path updates them per request.
- * Rendered in the text exposition format at `GET /metrics`. Labels are bounded sets (event types, outcomes,
- * routes, status classes), never user input.
+ * The server's Prometheus metrics, served at `GET /metrics`: one prom-client registry per server holding the
+ * collector's counters (@openaudience/collector/prometheus), the write path's (storage-sql's `EventWriter`
+ * observer), the workers' lag (storage-sql's `WorkerLag`, read when scraped) and prom-client's standard process
+ * and Node.js metrics. Counting on the hot path is a plain increment; the text format is rendered per scrape.
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { Metrics as CollectorMetrics } from "@openaudience/collector"
+import * as Prometheus from "@openaudience/collector/prometheus"
+import { Relay } from "@openaudience/eventlog"
+import { WorkerLag } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
+import { ServerConfig } from "./ServerConfig.js"
 
-export interface MetricsShape {
-  readonly countEvent: (
-    type: string,
-    outcome: "accepted" | "duplicate" | "dropped" | "bot" | "rejected" | "failed"
-  ) => void
-  readonly countRequest: (route: string, status: number) => void
-  /** One free-text field redacted for personal data, by field path and kind (both bounded sets). */
-  readonly countRedaction: (field: string, kind: string) => void
+/** The collector's counters, the write path's observer (storage-sql's `EventWriter.Observer`) and the scrape. */
+export interface MetricsShape extends Required<CollectorMetrics.Metrics> {
   readonly observeCommit: (events: number, millis: number) => void
-  /** One group of pixel events written to the append log, until durable. */
   readonly observeAppend: (events: number, millis: number) => void
   /** Reads the number of acknowledged events not yet in the database (the append log's backlog). */
   readonly pendingFrom: (read: () => number) => void
-  readonly render: () => string
+  /** The text exposition of every metric, the workers' lag read now. */
+  readonly render: Effect.Effect<string>
+  readonly contentType: string
 }
 
 export class Metrics extends Context.Tag("@openaudience/example-server/Metrics")<Metrics, MetricsShape>() {}
 
-const commitBuckets = [1, 2, 5, 10, 25, 50, 100, 250, 1000]
+/** Group commits take milliseconds; a second is far beyond any healthy one. */
+const commitBuckets = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+/** One O_DSYNC write: well under a millisecond on a good disk, tens on a slow one. */
+const appendBuckets = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]
 
-export const make = (): MetricsShape => {
-  const events = new Map<string, number>()
-  const requests = new Map<string, number>()
-  const redactions = new Map<string, number>()
-  const commitLatency = new Array<number>(commitBuckets.length).fill(0)
-  let commits = 0
-  let commitMillis = 0
-  let committedEvents = 0
-  let appends = 0
-  let appendMillis = 0
-  let appendedEvents = 0
+/** The metrics, with `lag` read at every scrape. */
+export const make = (lag: Effect.Effect<ReadonlyArray<WorkerLag.Lag>>): MetricsShape => {
+  const registry = new Registry()
+  const registers = [registry]
+  collectDefaultMetrics({ register: registry })
+  const collector = Prometheus.make(registry)
+  const commitSeconds = new Histogram({
+    name: "oa_commit_duration_seconds",
+    help: "Group-commit transaction time.",
+    buckets: commitBuckets,
+    registers
+  })
+  const committed = new Counter({
+    name: "oa_committed_events_total",
+    help: "Events written by group commits.",
+    registers
+  })
+  const appendSeconds = new Histogram({
+    name: "oa_append_duration_seconds",
+    help: "Append-log group time until durable (one O_DSYNC write).",
+    buckets: appendBuckets,
+    registers
+  })
+  const appended = new Counter({
+    name: "oa_appended_events_total",
+    help: "Pixel events made durable in the append log.",
+    registers
+  })
   let pending = () => 0
-  const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1)
-  const lines = (name: string, help: string, type: string, body: Array<string>) => [
-    `# HELP ${name} ${help}`,
-    `# TYPE ${name} ${type}`,
-    ...body
-  ]
+  new Gauge({
+    name: "oa_store_pending_events",
+    help: "Acknowledged events not yet in the database.",
+    registers,
+    collect() {
+      this.set(pending())
+    }
+  })
+  const lagSeconds = new Gauge({
+    name: "oa_worker_lag_seconds",
+    help: "Age of the oldest event log record a worker has not applied yet (0 when caught up), by consumer.",
+    labelNames: ["consumer"] as const,
+    registers
+  })
+  const lagRecords = new Gauge({
+    name: "oa_worker_lag_records",
+    help: "Event log records appended after a worker's committed offset, by consumer.",
+    labelNames: ["consumer"] as const,
+    registers
+  })
   return {
-    countEvent: (type, outcome) => bump(events, `type="${type}",outcome="${outcome}"`),
-    countRequest: (route, status) => bump(requests, `route="${route}",status="${Math.floor(status / 100)}xx"`),
-    countRedaction: (field, kind) => bump(redactions, `field="${field}",kind="${kind}"`),
-    observeCommit: (n, millis) => {
-      commits++
-      commitMillis += millis
-      committedEvents += n
-      for (let i = 0; i < commitBuckets.length; i++) if (millis <= commitBuckets[i]!) commitLatency[i]!++
+    ...collector,
+    observeCommit: (events, millis) => {
+      commitSeconds.observe(millis / 1000)
+      committed.inc(events)
     },
-    observeAppend: (n, millis) => {
-      appends++
-      appendMillis += millis
-      appendedEvents += n
+    observeAppend: (events, millis) => {
+      appendSeconds.observe(millis / 1000)
+      appended.inc(events)
     },
     pendingFrom: (read) => {
       pending = read
     },
-    render: () => {
-      const out = [
-        ...lines(
-          "oa_events_total",
-          "Events received by the collector, by type and outcome.",
-          "counter",
-          [...events].map(([labels, n]) => `oa_events_total{${labels}} ${n}`)
-        ),
-        ...lines(
-          "oa_http_requests_total",
-          "HTTP requests by route and status class.",
-          "counter",
-          [...requests].map(([labels, n]) => `oa_http_requests_total{${labels}} ${n}`)
-        ),
-        ...lines(
-          "oa_redactions_total",
-          "Free-text fields of stored events redacted for personal data, by field and kind.",
-          "counter",
-          [...redactions].map(([labels, n]) => `oa_redactions_total{${labels}} ${n}`)
-        ),
-        ...lines("oa_commit_duration_ms", "Group-commit transaction time.", "histogram", [
-          ...commitBuckets.map((le, i) => `oa_commit_duration_ms_bucket{le="${le}"} ${commitLatency[i]}`),
-          `oa_commit_duration_ms_bucket{le="+Inf"} ${commits}`,
-          `oa_commit_duration_ms_sum ${commitMillis.toFixed(3)}`,
-          `oa_commit_duration_ms_count ${commits}`
-        ]),
-        ...lines("oa_committed_events_total", "Events written by group commits.", "counter", [
-          `oa_committed_events_total ${committedEvents}`
-        ]),
-        ...lines("oa_append_duration_ms", "Append-log group time until durable (one O_DSYNC write).", "summary", [
-          `oa_append_duration_ms_sum ${appendMillis.toFixed(3)}`,
-          `oa_append_duration_ms_count ${appends}`
-        ]),
-        ...lines("oa_appended_events_total", "Pixel events made durable in the append log.", "counter", [
-          `oa_appended_events_total ${appendedEvents}`
-        ]),
-        ...lines("oa_store_pending_events", "Acknowledged events not yet in the database.", "gauge", [
-          `oa_store_pending_events ${pending()}`
-        ]),
-        ...lines("oa_process_resident_memory_bytes", "Resident set size.", "gauge", [
-          `oa_process_resident_memory_bytes ${process.memoryUsage.rss()}`
-        ])
-      ]
-      return `${out.join("\n")}\n`
-    }
+    render: Effect.flatMap(lag, (lags) => {
+      lagSeconds.reset()
+      lagRecords.reset()
+      for (const { consumer, records, seconds } of lags) {
+        lagSeconds.set({ consumer }, seconds)
+        lagRecords.set({ consumer }, records)
+      }
+      return Effect.promise(() => registry.metrics())
+    }),
+    contentType: registry.contentType
   }
 }
 
-export const layer = Layer.sync(Metrics, make)
+/**
+ * The metrics over the database in context: the lag of the SQL event log's consumers (the standard workers', or the
+ * NATS relay's when JetStream is the log).
+ */
+export const layer = Layer.effect(
+  Metrics,
+  Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const consumers = config.eventLog._tag === "Sql" ? WorkerLag.standardConsumers : [Relay.consumer]
+    const context = yield* Effect.context<SqlClient.SqlClient>()
+    // A scrape still answers when the lag cannot be read (the lag metrics are then absent, and the failure logged).
+    const read = WorkerLag.read(consumers).pipe(
+      Effect.provide(context),
+      Effect.catchAll((error) => Effect.as(Effect.logWarning("the workers' lag could not be read", error), []))
+    )
+    return make(read)
+  })
+)

@@ -152,7 +152,7 @@ export const router = (publicUrl: () => string) =>
           if (!metricsAuthorized(config.metricsToken, request.headers.authorization)) {
             return yield* Problem.fail("unauthorized", "send the metrics token as 'Authorization: Bearer <token>'")
           }
-          return HttpServerResponse.text(metrics.render(), { contentType: "text/plain; version=0.0.4" })
+          return HttpServerResponse.text(yield* metrics.render, { contentType: metrics.contentType })
         })
       ),
       HttpRouter.get("/v1/events", inspector),

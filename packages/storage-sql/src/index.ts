@@ -112,3 +112,10 @@ export * as Workers from "./Workers.js"
  * @since 0.2.0
  */
 export * as EventWriter from "./EventWriter.js"
+
+/**
+ * How far the consumers of the SQL event log are behind it (records and seconds), read when metrics are scraped.
+ *
+ * @since 0.2.0
+ */
+export * as WorkerLag from "./WorkerLag.js"
