@@ -121,15 +121,45 @@ describe("browser tag", () => {
     })
   }
 
-  it("removes a visitor id kept from before the visitor opted out, sent GPC or DNT", () => {
+  it("removes a visitor id kept from before the visitor opted out, sent GPC or DNT, after sending it once more", () => {
     for (const options of [{ gpc: true }, { navigatorDnt: "1" }, { cookie: "_oa_optout=1" }]) {
-      const fake = load({ ...options, cookie: `_oa_vid=0123456789abcdef0123456789abcdef; ${options.cookie ?? ""}` })
+      const old = "c0ffee00c0ffee00c0ffee00c0ffee00"
+      const fake = load({ ...options, cookie: `_oa_vid=${old}; ${options.cookie ?? ""}` }, {}, [
+        "track",
+        "product_view",
+        { productId: "SKU-9" }
+      ])
       const events = flushed(fake) as Array<any>
-      assert.isUndefined(events[0].visitorId)
+      assert.strictEqual(events.length, 2)
+      // The first event tells the server which pseudonym objected (it ends memberships and history under it)…
+      assert.strictEqual(events[0].visitorId, old, JSON.stringify(options))
+      assert.isTrue(events[0].consent.gpc || events[0].consent.dnt || events[0].consent.optout)
+      // …and nothing is sent with it again.
+      assert.isUndefined(events[1].visitorId)
       const removal = fake.cookieWrites.find((c) => c.startsWith("_oa_vid="))
       assert.isDefined(removal, JSON.stringify(options))
       assert.match(removal!, /^_oa_vid=;max-age=0;path=\//)
+      assert.isUndefined(fake.jar.get("_oa_vid"))
     }
+  })
+
+  it("forgets an id it was using when the visitor opts out on the page, sending it once with the choice", () => {
+    const fake = load()
+    const [first] = flushed(fake) as [any]
+    assert.match(first.visitorId, /^[0-9a-f]{32}$/)
+    fake.window.navigator.globalPrivacyControl = true
+    fake.window.oa("track", "product_view", { productId: "SKU-1" })
+    fake.window.oa("track", "product_view", { productId: "SKU-2" })
+    const [last, after] = flushed(fake).slice(1) as [any, any]
+    assert.strictEqual(last.visitorId, first.visitorId)
+    assert.isTrue(last.consent.gpc)
+    assert.isUndefined(after.visitorId)
+    assert.isUndefined(fake.jar.get("_oa_vid"))
+  })
+
+  it("never sends an id that is not one of its own from the cookie", () => {
+    const fake = load({ gpc: true, cookie: "_oa_vid=<script>alert(1)</script>" })
+    for (const event of flushed(fake) as Array<any>) assert.isUndefined(event.visitorId)
   })
 
   it('does not treat doNotTrack values other than "1" as a signal', () => {
@@ -507,13 +537,18 @@ describe("browser tag", () => {
     it("a later choice applies to the events sent after it: consent withdrawn, no visitor id any more", () => {
       const cmp = stubCmp({ initial: tcData({ purposes: [1], vendors: [VENDOR_ID] }) })
       const fake = load({ tcfapi: cmp.api })
-      assert.isDefined((flushed(fake)[0] as any).visitorId)
+      const id = (flushed(fake)[0] as any).visitorId
+      assert.isDefined(id)
       cmp.answer(tcData({ purposes: [2] }, { eventStatus: "useractioncomplete" }))
       fake.window.oa("page")
+      fake.window.oa("page")
       const later = flushed(fake).slice(1) as Array<any>
-      assert.strictEqual(later.length, 1)
-      assert.isUndefined(later[0].visitorId)
+      assert.strictEqual(later.length, 2)
+      // The withdrawal goes with the old id once (the server ends what was built under it), then never again.
+      assert.strictEqual(later[0].visitorId, id)
+      assert.isUndefined(later[1].visitorId)
       assert.strictEqual(later[0].consent.tcf, TC_STRINGS.purpose1Denied)
+      assert.isUndefined(fake.jar.get("_oa_vid"))
     })
 
     it("the page is left before the CMP answered: the events go at once, without visitor id", () => {

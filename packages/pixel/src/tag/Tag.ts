@@ -59,6 +59,7 @@ export const install = (w: any): void => {
   // Events wait while the TCF CMP has not answered yet; `denied`: TCF does not allow (or not yet) the visitor id.
   let waiting = 0
   let denied: unknown
+  let refused: unknown
   let tcf: string | undefined
   // The CMP's `gdprApplies`, forwarded so the server applies TCF's rules whatever the visitor's location says.
   let gdpr: boolean | undefined
@@ -147,10 +148,17 @@ export const install = (w: any): void => {
       const optout = cookie("_oa_optout") === "1"
       // Any signal against it: no visitor id is created or sent; the signals go along for the server to decide.
       const no = gpc || dnt || optout || denied
-      // A standing choice (not a CMP that is merely slow) also removes an id kept from before it was made.
-      if (gpc || dnt || optout) d.cookie = VID + "=;max-age=0;path=/"
       if (no || tcf) event.consent = { gpc, dnt, optout, tcf, gdprApplies: gdpr }
       if (!no) event.visitorId = visitorId = visitorId || visitor()
+      // A standing choice (not a CMP that is merely slow) also removes an id kept from before it was made, and
+      // this event carries that id one last time, beside the signals: the server then ends what was built under it
+      // (memberships, identified history) and nothing is sent with it again.
+      else if (gpc || dnt || optout || refused) {
+        const old = visitorId || cookie(VID)
+        if (/^[\da-f]{32}$/.test(old!)) event.visitorId = old
+        visitorId = undefined
+        d.cookie = VID + "=;max-age=0;path=/"
+      }
       if (options.beforeSend) event = options.beforeSend(event)
       return event && encodeLine(event)
     } catch {}
@@ -182,7 +190,8 @@ export const install = (w: any): void => {
             tcf = (data.tcString || "").slice(0, MAX_CONSENT_STRING)
             const vendor = options.tcfVendorId
             gdpr = data.gdprApplies
-            denied = gdpr && !(data.purpose.consents[1] && (!vendor || data.vendor.consents[vendor]))
+            // An answer refusing it is a standing choice (a consent refused or withdrawn), like an opt-out.
+            refused = denied = gdpr && !(data.purpose.consents[1] && (!vendor || data.vendor.consents[vendor]))
             release()
           }
         })
