@@ -104,6 +104,7 @@ ${state.message === undefined ? "" : `<p role="status"><strong>${escapeHtml(stat
 <h2>What opting out does</h2>
 <ul>
 <li>Sites using OpenAudience stop linking your visits to a pseudonymous identifier: no profile is built, and you are not added to audiences for retargeted ads.</li>
+<li>What was built before ends too: the next time a site's tag sees your choice, it sends the identifier it had one last time with it and then deletes it; your audience memberships end at once and your earlier visits are no longer used to choose ads.</li>
 <li>Events may still be counted without any identifier (for example, how many people viewed a page), which cannot be tied to you.</li>
 <li>The opt-out is stored in a cookie on this domain. If you delete your cookies or use another browser, opt out again. Global Privacy Control and Do Not Track are honoured without a cookie.</li>
 </ul>
