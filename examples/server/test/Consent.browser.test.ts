@@ -288,14 +288,26 @@ describe("consent in the demo shop, in headless Chromium", () => {
 
         await viewAndAdd(visit)
         const sent = await sentFromProductPage(visit)
-        // On the same site as the collector (the demo), the tag sees the readable flag: it sends no visitor id and
-        // removes the one it had kept.
+        // On the same site as the collector (the demo), the tag sees the readable flag: it removes the visitor id
+        // it had kept, after sending it once more with the opt-out (the objection), and sends none afterwards.
         const cookies = await page.evaluate(() => document.cookie)
         assert.include(cookies, "_oa_optout=1")
         assert.notInclude(cookies, "_oa_vid=")
-        for (const event of sent) assert.isUndefined(event.visitorId, `${event.type} carries no visitor id`)
+        const afterOptOut = visit.sent.filter((event) => event.id !== shopView!.id)
+        assert.strictEqual(afterOptOut[0]!.visitorId, shopView!.visitorId, "the old id goes once with the opt-out")
+        for (const event of afterOptOut.slice(1)) {
+          assert.isUndefined(event.visitorId, `${event.type} carries no visitor id`)
+        }
         assertNoIdentifier(await stored(visit, sent), "optout", "optout")
-        await assertOnlyThese(visit, before)
+        // The server stored the objection of the pseudonym the visitor had: its memberships and history end.
+        const objection = await poll(
+          async () => (await inspect(server.url, 1000)).find((event) => event.id === `objection:${afterOptOut[0]!.id}`),
+          (found) => found !== undefined,
+          () => "no objection record within 10 s"
+        )
+        assert.strictEqual(objection!.visitor, storedShopView.visitor)
+        assert.deepStrictEqual(objection!.data, {})
+        await assertOnlyThese(visit, new Set([...before, objection!.id]))
       }),
     60_000
   )
