@@ -328,14 +328,14 @@ const storedCounts = async (url: string): Promise<Stored> => {
   for (const match of text.matchAll(/^oa_events_total\{type="product_view",outcome="([a-z]+)"\} (\d+)$/gm)) {
     outcomes[match[1]!] = Number(match[2])
   }
-  const value = (name: string): number => Number(new RegExp(`^${name} ([0-9.]+)$`, "m").exec(text)?.[1] ?? Number.NaN)
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN)
   return {
     outcomes,
-    commits: value("oa_commit_duration_ms_count"),
-    commitMs: value("oa_commit_duration_ms_sum"),
+    commits: value("oa_commit_duration_seconds_count"),
+    commitMs: value("oa_commit_duration_seconds_sum") * 1000,
     committedEvents: value("oa_committed_events_total"),
-    appends: value("oa_append_duration_ms_count"),
-    appendMs: value("oa_append_duration_ms_sum"),
+    appends: value("oa_append_duration_seconds_count"),
+    appendMs: value("oa_append_duration_seconds_sum") * 1000,
     appendedEvents: value("oa_appended_events_total"),
     pending: value("oa_store_pending_events")
   }

@@ -58,8 +58,9 @@ const parse = (text: string): Exposition => {
     for (const [, key, value] of (labelText ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
       labels[key!] = value!
     }
-    const value = valueText === "+Inf" ? Infinity : valueText === "-Inf" ? -Infinity : Number(valueText)
-    assert.isFalse(Number.isNaN(value) && valueText !== "NaN", `${line} has a numeric value`)
+    // Go's ParseFloat, which Prometheus uses: a decimal number, or NaN and ±Inf in any case (prom-client writes `Nan`).
+    assert.match(valueText!, /^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|nan|[+-]?inf)$/i, `${line} has a numeric value`)
+    const value = /inf$/i.test(valueText!) ? (valueText!.startsWith("-") ? -1 : 1) * Infinity : Number(valueText)
     samples.push({ name: name!, labels, value })
   }
   return { types, samples }
