@@ -5,6 +5,7 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Collect } from "@openaudience/collector"
 import type { SequencedEvent } from "@openaudience/storage-sql"
 import { DailyCounts, EventStore } from "@openaudience/storage-sql"
 import * as Cause from "effect/Cause"
@@ -23,9 +24,12 @@ import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
 import { authenticate } from "./Tenants.js"
 
-/** The inspector's view of a stored event: only what was stored, never more. */
+/**
+ * The inspector's view of a stored event: only what was stored, never more. `id` is the id its sender chose and
+ * `source` where it came from (`browser` or `server`): the two have separate id namespaces (`Collect.sentId`).
+ */
 export const inspect = (event: SequencedEvent) => ({
-  id: event.eventId,
+  ...Collect.sentId(event.eventId),
   seq: event.seq,
   type: event.type,
   site: event.site,

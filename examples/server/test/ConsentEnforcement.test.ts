@@ -7,6 +7,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Collect } from "@openaudience/collector"
 import { WireFormat } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
@@ -107,12 +108,14 @@ const send = async (c: Combo): Promise<string> => {
   return id
 }
 
+/** The visitors stored for the events of `ids` (the ids their senders chose, from a browser or a server). */
 const storedVisitors = (ids: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const stored = ids.flatMap((id) => [Collect.storedId(id, "browser"), Collect.storedId(id, "server")])
     const rows = yield* sql<{ event_id: string; visitor: string | null }>`
-      SELECT event_id, visitor FROM events WHERE tenant = 'demo' AND ${sql.in("event_id", ids)}`
-    return new Map(rows.map((row) => [row.event_id, row.visitor]))
+      SELECT event_id, visitor FROM events WHERE tenant = 'demo' AND ${sql.in("event_id", stored)}`
+    return new Map(rows.map((row) => [Collect.sentId(row.event_id).id, row.visitor]))
   }).pipe(
     Effect.provide(SqliteClient.layer({ filename: join(server.dataDir, "test.db"), readonly: true })),
     Effect.runPromise

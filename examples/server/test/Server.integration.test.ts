@@ -40,25 +40,37 @@ describe.runIf(runsOnPostgres)("server on PostgreSQL", () => {
       headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
       body: JSON.stringify([event, { ...event, id: `${id}_2`, type: "add_to_cart", quantity: 1 }])
     })
+    // The pixel's ids and the authenticated API's live in separate namespaces: the pixel cannot squat an id.
     assert.deepStrictEqual(
       ((await s2s.json()) as any).events.map((e: any) => e.status),
-      ["duplicate", "accepted"]
+      ["accepted", "accepted"]
     )
+    const again = await fetch(`${server.url}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify([event])
+    })
+    assert.deepStrictEqual(((await again.json()) as any).events[0].status, "duplicate")
+    assert.strictEqual((await fetch(`${server.url}/px.gif?${WireFormat.encodeQuery(event)}`)).status, 200)
     const events = await inspect(server.url, 10)
     assert.deepStrictEqual(
-      events.map((e) => e.id),
-      [`${id}_2`, id]
+      events.map((e) => [e.id, e.source]),
+      [
+        [`${id}_2`, "server"],
+        [id, "server"],
+        [id, "browser"]
+      ]
     )
-    assert.strictEqual(events[1].data.unitPrice, 12900)
-    assert.isString(events[1].visitor)
+    assert.strictEqual(events[2].data.unitPrice, 12900)
+    assert.isString(events[2].visitor)
     let total = 0
-    for (let i = 0; i < 50 && total < 2; i++) {
+    for (let i = 0; i < 50 && total < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100))
       const stats = (await (
         await fetch(`${server.url}/v1/stats/daily?days=1`, { headers: { authorization: `Bearer ${adminKey}` } })
       ).json()) as { days: Array<{ events: number }> }
       total = stats.days.reduce((n, d) => n + d.events, 0)
     }
-    assert.strictEqual(total, 2)
+    assert.strictEqual(total, 3)
   })
 })

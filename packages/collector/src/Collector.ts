@@ -3,7 +3,9 @@
  * batch (`POST /collect`, the wire format's text/plain body from `sendBeacon` or `fetch keepalive`) and
  * server-to-server events (`POST /v1/events`, a JSON array of events with a tenant's API key). Per request it
  * decodes, checks each event's site, builds rows synchronously (`Collect.toStored`), hands them to the `Sink`, and
- * answers once the sink says they are kept: the GIF, per-event results, or a problem (`Problem`).
+ * answers once the sink says they are kept: the GIF, per-event results, or a problem (`Problem`). Events of the
+ * authenticated route are stored under ids no unauthenticated event can take (`Collect.storedId`), so neither kind
+ * can turn the other into a duplicate; answers name the ids as sent.
  *
  * No Effect runs per request and nothing is allocated per event beyond its row: the node:http and fetch adapters
  * (`NodeCollector`, `FetchCollector`) read the request, call these functions and write the `Answer`.
@@ -268,7 +270,10 @@ export const make = (options: Options): Collector => {
         continue
       }
       const objected = objections.length
-      const row = toStored(consent, tenant, event, request, receivedAt, metrics, objections)
+      // An authenticated sender's ids live apart from those anyone can send (`Collect.storedId`): the row's, and its
+      // objection record's, which is named after it.
+      const named = source === "server" ? { ...event, id: storedId(event.id, source) } : event
+      const row = toStored(consent, tenant, named, request, receivedAt, metrics, objections)
       if (objections.length !== objected && !firstObjection(objections[objected]!)) objections.pop()
       if (typeof row !== "string" && row.visitor !== null && recentObjections.size !== 0) {
         // The pseudonym is identified again (the visitor chose again): a later objection must be stored anew.
@@ -280,7 +285,7 @@ export const make = (options: Options): Collector => {
         metrics.countEvent(event.type, row === "bot" ? "bot" : "dropped")
         continue
       }
-      rows.push(source === "server" ? { ...row, eventId: storedId(row.eventId, source) } : row)
+      rows.push(row)
       rowIndex.push(i)
     }
     // Objection records go after the rows, in the same append or store (the outcomes of the rows come first).

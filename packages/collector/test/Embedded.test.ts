@@ -6,7 +6,7 @@
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Ip, UserAgent } from "@openaudience/anonymizer"
-import { Collector, FetchCollector, IngestKeys, NodeCollector, Sink, Tenant } from "@openaudience/collector"
+import { Collect, Collector, FetchCollector, IngestKeys, NodeCollector, Sink, Tenant } from "@openaudience/collector"
 import type { StoredEvent } from "@openaudience/event-schema"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -94,7 +94,7 @@ const suite = (
       const byId = new Map(scenario.events.map((sent) => [sent.event.id, sent]))
       const visitorKeys = new Map<string, string | null>()
       for (const row of rows) {
-        const sent = byId.get(row.eventId)!
+        const sent = byId.get(Collect.sentId(row.eventId).id)!
         assert.isDefined(sent, `row ${row.eventId} was sent`)
         const payload = row.payload as { context: Record<string, string>; url: string; referrer?: string }
         const expected = UserAgent.generalize(sent.userAgent)

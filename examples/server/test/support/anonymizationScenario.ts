@@ -8,6 +8,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, it } from "@effect/vitest"
 import { Ip, UserAgent } from "@openaudience/anonymizer"
+import { Collect } from "@openaudience/collector"
 import { StoredEvents } from "@openaudience/eventlog"
 import { Database } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
@@ -163,7 +164,7 @@ export const anonymizationSuite = (options: SuiteOptions): void => {
     let redacted = 0
     let origins = 0
     for (const row of rows) {
-      const sent = byId.get(String(row.event_id))
+      const sent = byId.get(Collect.sentId(String(row.event_id)).id)
       assert.isDefined(sent, `stored event ${row.event_id} was sent`)
       if (sent === undefined) continue
       assert.isFalse(sent.bot, `a bot's event ${sent.event.id} is not stored`)
