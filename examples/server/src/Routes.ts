@@ -6,7 +6,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Collect } from "@openaudience/collector"
-import type { SequencedEvent } from "@openaudience/storage-sql"
+import type { SequencedEvent, StorageError } from "@openaudience/storage-sql"
 import { DailyCounts, EventStore } from "@openaudience/storage-sql"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -177,7 +177,22 @@ export const router = (publicUrl: () => string) =>
     const app = BodyLimit.guard(config.maxBodyBytes)(all).pipe(
       Effect.catchTags({
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
-        RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route")))
+        RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route"))),
+        // A value from the request the database cannot take (a NUL in an id, say) is the request's fault; a
+        // database that is down is temporary. Anything else is an internal error (below).
+        StorageError: (error: StorageError) =>
+          error.reason === "InvalidInput"
+            ? Effect.succeed(
+                Problem.response(Problem.make("invalid-parameter", "a value of the request cannot be looked up"))
+              )
+            : error.reason === "Unavailable"
+              ? Effect.as(
+                  Effect.logWarning("database unavailable", error.message),
+                  Problem.response(Problem.make("unavailable", "the database is unavailable; try again shortly"), {
+                    "retry-after": "5"
+                  })
+                )
+              : Effect.fail(error)
       }),
       Effect.catchAllCause((cause) =>
         // Interrupted only: the client went away mid-request; nothing failed and nobody reads the answer.

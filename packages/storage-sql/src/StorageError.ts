@@ -68,6 +68,13 @@ const unavailableCodes = new Set([
   "53300"
 ])
 
+/**
+ * PostgreSQL's codes for a value that cannot be a parameter at all: a NUL or a byte sequence invalid in the
+ * database's encoding (text from a request: ids in paths, query parameters), a string too long for its column, a
+ * number out of range. The request was wrong, not the database.
+ */
+const invalidInputCodes = new Set(["22021", "22P05", "22001", "22003", "22P02"])
+
 const causeText = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message
   if (typeof cause === "string") return cause
@@ -96,7 +103,11 @@ export const fromSqlError =
     const unavailable =
       (code !== undefined && unavailableCodes.has(code)) || /connect|connection|timed out/i.test(error.message)
     return new StorageError({
-      reason: unavailable ? "Unavailable" : "QueryFailed",
+      reason: unavailable
+        ? "Unavailable"
+        : code !== undefined && invalidInputCodes.has(code)
+          ? "InvalidInput"
+          : "QueryFailed",
       message: `${operation} failed: ${error.message}${detail === "" ? "" : `: ${detail}`}`,
       cause: error
     })
