@@ -35,19 +35,17 @@ const objection = (at: number, visitor = "visitor-1"): VisitorEvent => ({
 })
 
 /** A timeline with an objection inserted after step `at` (at the time of the event or checkpoint before it). */
-const withObjection = fc
-  .tuple(timeline, fc.nat(), fc.integer({ min: 0, max: HOUR }))
-  .map(([steps, pick, delay]) => {
-    const at = pick % steps.length
-    const previous = steps[at]!
-    const time = (previous._tag === "event" ? previous.event.receivedAt : previous.at) + delay
-    // Later steps happen no earlier than the objection (the stream delivers in receive order).
-    const shifted = steps.slice(at + 1).map((step): Step => {
-      if (step._tag === "check") return { _tag: "check", at: Math.max(step.at, time) }
-      return { _tag: "event", event: { ...step.event, receivedAt: Math.max(step.event.receivedAt, time) } }
-    })
-    return { before: steps.slice(0, at + 1), time, after: shifted }
+const withObjection = fc.tuple(timeline, fc.nat(), fc.integer({ min: 0, max: HOUR })).map(([steps, pick, delay]) => {
+  const at = pick % steps.length
+  const previous = steps[at]!
+  const time = (previous._tag === "event" ? previous.event.receivedAt : previous.at) + delay
+  // Later steps happen no earlier than the objection (the stream delivers in receive order).
+  const shifted = steps.slice(at + 1).map((step): Step => {
+    if (step._tag === "check") return { _tag: "check", at: Math.max(step.at, time) }
+    return { _tag: "event", event: { ...step.event, receivedAt: Math.max(step.event.receivedAt, time) } }
   })
+  return { before: steps.slice(0, at + 1), time, after: shifted }
+})
 
 const events = (steps: ReadonlyArray<Step>): Array<VisitorEvent> =>
   steps.flatMap((step) => (step._tag === "event" ? [step.event] : []))
