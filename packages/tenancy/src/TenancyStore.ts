@@ -8,11 +8,17 @@
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
 import { Policy } from "@openaudience/consent"
 import { Event } from "@openaudience/event-schema"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as ApiKeys from "./ApiKey.js"
 import { Role } from "./Role.js"
 
 /**
@@ -251,3 +257,413 @@ export class TenancyStore extends Context.Tag("@openaudience/tenancy/TenancyStor
   TenancyStore,
   TenancyStoreShape
 >() {}
+
+/**
+ * A partner name a `partner` key is bound to: 1 to 64 letters, digits, `.`, `_` or `-` (as report routes take it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PartnerName = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    message: () => "expected 1 to 64 letters, digits, '.', '_' or '-'"
+  })
+).annotations({ identifier: "PartnerName" })
+
+/**
+ * A URL query parameter name a site keeps: 1 to 64 characters, no control characters, spaces, `&`, `=` or `#`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const UrlParam = Schema.String.pipe(
+  Schema.pattern(/^[^\s\p{Cc}&=#]{1,64}$/u, { message: () => "expected a query parameter name of 1 to 64 characters" })
+).annotations({ identifier: "UrlParam" })
+
+/** At most this many origins and URL parameters per site. */
+const maxListLength = 100
+
+/**
+ * A new tenant id: `ten_` and 16 random hex digits.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const newTenantId = (): string => `ten_${randomBytes(8).toString("hex")}`
+
+/**
+ * An `InvalidInput` failure naming `field`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const invalid = (field: string, message: string): TenancyError =>
+  new TenancyError({ reason: "InvalidInput", field, message: `${field}: ${message}` })
+
+/**
+ * A `NotFound` failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notFound = (message: string): TenancyError => new TenancyError({ reason: "NotFound", message })
+
+/**
+ * A `Conflict` failure.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const conflict = (message: string): TenancyError => new TenancyError({ reason: "Conflict", message })
+
+const check = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown): Effect.Effect<A, TenancyError> =>
+  Either.match(Schema.decodeUnknownEither(schema)(value), {
+    onLeft: (error) => Effect.fail(invalid(field, ParseResult.TreeFormatter.formatErrorSync(error))),
+    onRight: Effect.succeed
+  })
+
+const checkList = <A, I>(
+  schema: Schema.Schema<A, I>,
+  field: string,
+  value: unknown,
+  min: number
+): Effect.Effect<ReadonlyArray<A>, TenancyError> => {
+  if (!Array.isArray(value)) return Effect.fail(invalid(field, "expected a list"))
+  if (value.length < min) return Effect.fail(invalid(field, `expected at least ${min}`))
+  if (value.length > maxListLength) return Effect.fail(invalid(field, `expected at most ${maxListLength}`))
+  return Effect.map(
+    Effect.forEach(value, (item, i) => check(schema, `${field}[${i}]`, item)),
+    (items) => [...new Set(items)]
+  )
+}
+
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/
+
+/**
+ * Checks a tenant name: trimmed, 1 to 200 characters, no control characters.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateName = (name: unknown): Effect.Effect<string, TenancyError> => {
+  if (typeof name !== "string") return Effect.fail(invalid("name", "expected a string"))
+  const trimmed = name.trim()
+  if (trimmed.length < 1 || trimmed.length > 200) {
+    return Effect.fail(invalid("name", "expected 1 to 200 characters"))
+  }
+  if (controlCharacters.test(trimmed)) return Effect.fail(invalid("name", "control characters are not allowed"))
+  return Effect.succeed(trimmed)
+}
+
+/**
+ * Checks `createTenant`'s input: the name, and the id when given (else a new `ten_…` id).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateTenant = (input: {
+  readonly name: string
+  readonly id?: string | undefined
+}): Effect.Effect<{ readonly id: string; readonly name: string }, TenancyError> =>
+  Effect.all({
+    id: input.id === undefined ? Effect.sync(newTenantId) : check(TenantId, "id", input.id),
+    name: validateName(input.name)
+  })
+
+/**
+ * A site's settings, checked (what `validateSite` and `validateSitePatch` return).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SiteFields {
+  readonly origins: ReadonlyArray<string>
+  readonly urlParams: ReadonlyArray<string> | null
+  readonly policy: Policy.Policy | null
+  readonly cookieless: boolean
+  readonly childDirected: boolean
+}
+
+const checkBoolean = (field: string, value: unknown): Effect.Effect<boolean, TenancyError> =>
+  typeof value === "boolean" ? Effect.succeed(value) : Effect.fail(invalid(field, "expected true or false"))
+
+const checkFields = (fields: {
+  readonly origins: unknown
+  readonly urlParams: unknown
+  readonly policy: unknown
+  readonly cookieless: unknown
+  readonly childDirected: unknown
+}): Effect.Effect<SiteFields, TenancyError> =>
+  Effect.all({
+    origins: checkList(Origin, "origins", fields.origins, 1),
+    urlParams: fields.urlParams === null ? Effect.succeed(null) : checkList(UrlParam, "urlParams", fields.urlParams, 0),
+    policy:
+      fields.policy === null
+        ? Effect.succeed(null)
+        : Either.match(Schema.validateEither(Policy.Policy)(fields.policy), {
+            onLeft: (error) => Effect.fail(invalid("policy", ParseResult.TreeFormatter.formatErrorSync(error))),
+            onRight: Effect.succeed
+          }),
+    cookieless: checkBoolean("cookieless", fields.cookieless),
+    childDirected: checkBoolean("childDirected", fields.childDirected)
+  })
+
+/**
+ * Checks `addSite`'s input: the site key (`Event.SiteKey`), at least one origin, the URL parameters (`null` or
+ * absent: the default allowlist), the policy (`null` or absent: the default policy) and the flags.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateSite = (
+  input: SiteInput
+): Effect.Effect<SiteFields & { readonly siteKey: string }, TenancyError> =>
+  Effect.all({
+    siteKey: check(Event.SiteKey, "siteKey", input.siteKey),
+    fields: checkFields({
+      origins: input.origins,
+      urlParams: input.urlParams ?? null,
+      policy: input.policy ?? null,
+      cookieless: input.cookieless ?? false,
+      childDirected: input.childDirected ?? false
+    })
+  }).pipe(Effect.map(({ fields, siteKey }) => ({ siteKey, ...fields })))
+
+/**
+ * Applies `updateSite`'s patch to a site and checks the result (a field absent from the patch keeps its value;
+ * `urlParams: null` and `policy: null` go back to the defaults).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateSitePatch = (
+  site: Site,
+  patch: Partial<Omit<SiteInput, "siteKey">>
+): Effect.Effect<SiteFields, TenancyError> =>
+  checkFields({
+    origins: patch.origins ?? site.origins,
+    urlParams: patch.urlParams === undefined ? site.urlParams : patch.urlParams,
+    policy: patch.policy === undefined ? site.policy : patch.policy,
+    cookieless: patch.cookieless ?? site.cookieless,
+    childDirected: patch.childDirected ?? site.childDirected
+  })
+
+/**
+ * A key's settings, checked, with the key to store (generated, or imported from `input.key`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface KeyFields {
+  readonly role: Role
+  readonly partner: string | null
+  readonly expiresAt: number | null
+  readonly generated: ApiKeys.Generated
+}
+
+/**
+ * Checks `createKey`'s input at time `now`: the role; a partner name for the `partner` role and none for the
+ * others; an expiry in the future; an imported key of 16 to 512 printable characters.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateKey = (input: KeyInput, now: number): Effect.Effect<KeyFields, TenancyError> =>
+  Effect.gen(function* () {
+    const role = yield* check(Role, "role", input.role)
+    const partner = input.partner ?? null
+    if (role === "partner" && partner === null) {
+      return yield* invalid("partner", "a partner key needs the partner name it is bound to")
+    }
+    if (role !== "partner" && partner !== null) {
+      return yield* invalid("partner", `only partner keys are bound to a partner, not ${role} keys`)
+    }
+    if (partner !== null) yield* check(PartnerName, "partner", partner)
+    const expiresAt = input.expiresAt ?? null
+    if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
+      return yield* invalid("expiresAt", "expected a time in the future (epoch milliseconds)")
+    }
+    if (input.key !== undefined && !/^[\x21-\x7e]{16,512}$/.test(input.key)) {
+      return yield* invalid("key", "expected 16 to 512 printable characters without spaces")
+    }
+    return {
+      role,
+      partner,
+      expiresAt,
+      generated: input.key === undefined ? ApiKeys.generate() : ApiKeys.imported(input.key)
+    }
+  })
+
+/**
+ * A key as listed (without its digest).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listed = (key: StoredKey): ApiKey => ({
+  id: key.id,
+  tenant: key.tenant,
+  role: key.role,
+  partner: key.partner,
+  prefix: key.prefix,
+  createdAt: key.createdAt,
+  expiresAt: key.expiresAt,
+  revokedAt: key.revokedAt,
+  lastUsedAt: key.lastUsedAt
+})
+
+/** Lists are ordered by creation time, then by id (as the SQL store orders them). */
+const byCreation =
+  <A extends { readonly createdAt: number }>(id: (a: A) => string) =>
+  (a: A, b: A): number =>
+    a.createdAt - b.createdAt || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0)
+
+/**
+ * A store in memory, with the semantics every store has (tests, and a server without a database).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (): TenancyStoreShape => {
+  const tenants = new Map<string, Tenant>()
+  const sites = new Map<string, Site>()
+  const keys = new Map<string, StoredKey>()
+  let revision = 0
+  const bump = () => {
+    revision += 1
+  }
+  const tenantOf = (id: string): Effect.Effect<Tenant, TenancyError> => {
+    const tenant = tenants.get(id)
+    return tenant === undefined ? Effect.fail(notFound(`no tenant ${id}`)) : Effect.succeed(tenant)
+  }
+  const siteOf = (tenant: string, siteKey: string): Effect.Effect<Site, TenancyError> => {
+    const site = sites.get(siteKey)
+    return site === undefined || site.tenant !== tenant
+      ? Effect.fail(notFound(`no site ${siteKey} in tenant ${tenant}`))
+      : Effect.succeed(site)
+  }
+
+  return {
+    createTenant: (input) =>
+      Effect.gen(function* () {
+        const valid = yield* validateTenant(input)
+        const now = yield* Clock.currentTimeMillis
+        if (tenants.has(valid.id)) return yield* conflict(`tenant id ${valid.id} is taken`)
+        const tenant: Tenant = { id: valid.id, name: valid.name, createdAt: now }
+        tenants.set(tenant.id, tenant)
+        bump()
+        return tenant
+      }),
+    listTenants: () => Effect.sync(() => [...tenants.values()].sort(byCreation((tenant) => tenant.id))),
+    getTenant: tenantOf,
+    deleteTenant: (id) =>
+      Effect.map(tenantOf(id), () => {
+        tenants.delete(id)
+        for (const [siteKey, site] of sites) if (site.tenant === id) sites.delete(siteKey)
+        for (const [keyId, key] of keys) if (key.tenant === id) keys.delete(keyId)
+        bump()
+      }),
+
+    addSite: (tenant, input) =>
+      Effect.gen(function* () {
+        yield* tenantOf(tenant)
+        const valid = yield* validateSite(input)
+        const now = yield* Clock.currentTimeMillis
+        if (sites.has(valid.siteKey)) return yield* conflict(`site key ${valid.siteKey} is taken`)
+        const site: Site = { tenant, ...valid, createdAt: now, updatedAt: now }
+        sites.set(site.siteKey, site)
+        bump()
+        return site
+      }),
+    listSites: (tenant) =>
+      Effect.map(tenantOf(tenant), () =>
+        [...sites.values()].filter((site) => site.tenant === tenant).sort(byCreation((site) => site.siteKey))
+      ),
+    getSite: siteOf,
+    updateSite: (tenant, siteKey, patch) =>
+      Effect.gen(function* () {
+        const site = yield* siteOf(tenant, siteKey)
+        const fields = yield* validateSitePatch(site, patch)
+        const now = yield* Clock.currentTimeMillis
+        const updated: Site = { ...site, ...fields, updatedAt: now }
+        sites.set(siteKey, updated)
+        bump()
+        return updated
+      }),
+    removeSite: (tenant, siteKey) =>
+      Effect.map(siteOf(tenant, siteKey), () => {
+        sites.delete(siteKey)
+        bump()
+      }),
+
+    createKey: (tenant, input) =>
+      Effect.gen(function* () {
+        yield* tenantOf(tenant)
+        const now = yield* Clock.currentTimeMillis
+        const valid = yield* validateKey(input, now)
+        for (const key of keys.values()) {
+          if (key.digest === valid.generated.digest) return yield* conflict("this key is already stored")
+        }
+        const stored: StoredKey = {
+          id: valid.generated.id,
+          tenant,
+          role: valid.role,
+          partner: valid.partner,
+          prefix: valid.generated.prefix,
+          digest: valid.generated.digest,
+          createdAt: now,
+          expiresAt: valid.expiresAt,
+          revokedAt: null,
+          lastUsedAt: null
+        }
+        keys.set(stored.id, stored)
+        bump()
+        return { record: listed(stored), key: valid.generated.key }
+      }),
+    listKeys: (tenant) =>
+      Effect.map(tenantOf(tenant), () =>
+        [...keys.values()]
+          .filter((key) => key.tenant === tenant)
+          .sort(byCreation((key) => key.id))
+          .map(listed)
+      ),
+    revokeKey: (tenant, id, at) =>
+      Effect.suspend(() => {
+        const key = keys.get(id)
+        if (key === undefined || key.tenant !== tenant) {
+          return Effect.fail(notFound(`no key ${id} in tenant ${tenant}`))
+        }
+        if (key.revokedAt !== null) return Effect.succeed(listed(key))
+        const revoked: StoredKey = { ...key, revokedAt: at }
+        keys.set(id, revoked)
+        bump()
+        return Effect.succeed(listed(revoked))
+      }),
+    touchKeys: (used) =>
+      Effect.sync(() => {
+        for (const { at, id } of used) {
+          const key = keys.get(id)
+          if (key !== undefined && (key.lastUsedAt === null || key.lastUsedAt < at)) {
+            keys.set(id, { ...key, lastUsedAt: at })
+          }
+        }
+      }),
+
+    revision: () => Effect.sync(() => revision),
+    snapshot: () =>
+      Effect.sync(() => ({
+        revision,
+        tenants: [...tenants.values()],
+        sites: [...sites.values()],
+        keys: [...keys.values()]
+      }))
+  }
+}
+
+/**
+ * A store in memory (see `makeMemory`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<TenancyStore> = Layer.sync(TenancyStore, makeMemory)
