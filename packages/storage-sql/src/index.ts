@@ -119,3 +119,11 @@ export * as EventWriter from "./EventWriter.js"
  * @since 0.2.0
  */
 export * as WorkerLag from "./WorkerLag.js"
+
+/**
+ * @openaudience/tenancy's `TenancyStore` over SQL: tenants, sites and API keys (digests only), with a revision every
+ * change bumps, and its migrations.
+ *
+ * @since 0.2.0
+ */
+export * as SqlTenancyStore from "./SqlTenancyStore.js"

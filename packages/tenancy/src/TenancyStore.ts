@@ -316,9 +316,19 @@ export const notFound = (message: string): TenancyError => new TenancyError({ re
  */
 export const conflict = (message: string): TenancyError => new TenancyError({ reason: "Conflict", message })
 
-const check = <A, I>(schema: Schema.Schema<A, I>, field: string, value: unknown): Effect.Effect<A, TenancyError> =>
+/** The first issue of a parse error, in one line. */
+const issueOf = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)[0]?.message ?? error.message
+
+const check = <A, I>(
+  schema: Schema.Schema<A, I>,
+  field: string,
+  value: unknown,
+  label = field
+): Effect.Effect<A, TenancyError> =>
   Either.match(Schema.decodeUnknownEither(schema)(value), {
-    onLeft: (error) => Effect.fail(invalid(field, ParseResult.TreeFormatter.formatErrorSync(error))),
+    onLeft: (error) =>
+      Effect.fail(new TenancyError({ reason: "InvalidInput", field, message: `${label}: ${issueOf(error)}` })),
     onRight: Effect.succeed
   })
 
@@ -332,7 +342,7 @@ const checkList = <A, I>(
   if (value.length < min) return Effect.fail(invalid(field, `expected at least ${min}`))
   if (value.length > maxListLength) return Effect.fail(invalid(field, `expected at most ${maxListLength}`))
   return Effect.map(
-    Effect.forEach(value, (item, i) => check(schema, `${field}[${i}]`, item)),
+    Effect.forEach(value, (item, i) => check(schema, field, item, `${field}[${i}]`)),
     (items) => [...new Set(items)]
   )
 }
@@ -401,7 +411,7 @@ const checkFields = (fields: {
       fields.policy === null
         ? Effect.succeed(null)
         : Either.match(Schema.validateEither(Policy.Policy)(fields.policy), {
-            onLeft: (error) => Effect.fail(invalid("policy", ParseResult.TreeFormatter.formatErrorSync(error))),
+            onLeft: (error) => Effect.fail(invalid("policy", issueOf(error))),
             onRight: Effect.succeed
           }),
     cookieless: checkBoolean("cookieless", fields.cookieless),
