@@ -127,3 +127,10 @@ export * as WorkerLag from "./WorkerLag.js"
  * @since 0.2.0
  */
 export * as SqlTenancyStore from "./SqlTenancyStore.js"
+
+/**
+ * @openaudience/audit's `AuditLog` over SQL: the hash-chained entries and their head, appended in one transaction.
+ *
+ * @since 0.2.0
+ */
+export * as SqlAuditLog from "./SqlAuditLog.js"
