@@ -134,3 +134,10 @@ export * as SqlTenancyStore from "./SqlTenancyStore.js"
  * @since 0.2.0
  */
 export * as SqlAuditLog from "./SqlAuditLog.js"
+
+/**
+ * @openaudience/vault's `KeyStore` over SQL: wrapped data keys per (tenant, subject) and master secret fingerprints.
+ *
+ * @since 0.3.0
+ */
+export * as SqlKeyStore from "./SqlKeyStore.js"
