@@ -368,18 +368,7 @@ export const make: Effect.Effect<TenancyStore.TenancyStoreShape, never, SqlClien
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const valid = yield* TenancyStore.validateKey(input, now)
-        const stored: TenancyStore.StoredKey = {
-          id: valid.generated.id,
-          tenant,
-          role: valid.role,
-          partner: valid.partner,
-          prefix: valid.generated.prefix,
-          digest: valid.generated.digest,
-          createdAt: now,
-          expiresAt: valid.expiresAt,
-          revokedAt: null,
-          lastUsedAt: null
-        }
+        const stored = TenancyStore.storedKey(tenant, valid, now)
         return yield* transaction(
           "Creating a key",
           Effect.gen(function* () {

@@ -473,7 +473,7 @@ export interface KeyFields {
 
 /**
  * Checks `createKey`'s input at time `now`: the role; a partner name for the `partner` role and none for the
- * others; an expiry in the future; an imported key of 16 to 512 printable characters.
+ * others; an expiry in the future; an imported key of 8 to 512 printable characters (the demo's is `demo-admin-key`).
  *
  * @since 0.1.0
  * @category validation
@@ -493,8 +493,8 @@ export const validateKey = (input: KeyInput, now: number): Effect.Effect<KeyFiel
     if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
       return yield* invalid("expiresAt", "expected a time in the future (epoch milliseconds)")
     }
-    if (input.key !== undefined && !/^[\x21-\x7e]{16,512}$/.test(input.key)) {
-      return yield* invalid("key", "expected 16 to 512 printable characters without spaces")
+    if (input.key !== undefined && !/^[\x21-\x7e]{8,512}$/.test(input.key)) {
+      return yield* invalid("key", "expected 8 to 512 printable characters without spaces")
     }
     return {
       role,
@@ -503,6 +503,25 @@ export const validateKey = (input: KeyInput, now: number): Effect.Effect<KeyFiel
       generated: input.key === undefined ? ApiKeys.generate() : ApiKeys.imported(input.key)
     }
   })
+
+/**
+ * The record of a new key of `tenant` created at `now`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const storedKey = (tenant: string, fields: KeyFields, now: number): StoredKey => ({
+  id: fields.generated.id,
+  tenant,
+  role: fields.role,
+  partner: fields.partner,
+  prefix: fields.generated.prefix,
+  digest: fields.generated.digest,
+  createdAt: now,
+  expiresAt: fields.expiresAt,
+  revokedAt: null,
+  lastUsedAt: null
+})
 
 /**
  * A key as listed (without its digest).
@@ -614,18 +633,7 @@ export const makeMemory = (): TenancyStoreShape => {
         for (const key of keys.values()) {
           if (key.digest === valid.generated.digest) return yield* conflict("this key is already stored")
         }
-        const stored: StoredKey = {
-          id: valid.generated.id,
-          tenant,
-          role: valid.role,
-          partner: valid.partner,
-          prefix: valid.generated.prefix,
-          digest: valid.generated.digest,
-          createdAt: now,
-          expiresAt: valid.expiresAt,
-          revokedAt: null,
-          lastUsedAt: null
-        }
+        const stored = storedKey(tenant, valid, now)
         keys.set(stored.id, stored)
         bump()
         return { record: listed(stored), key: valid.generated.key }

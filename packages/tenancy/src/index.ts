@@ -24,3 +24,17 @@ export * as Role from "./Role.js"
  * @since 0.1.0
  */
 export * as TenancyStore from "./TenancyStore.js"
+
+/**
+ * The directory the hot paths read (sites to collector tenants, bearer keys to roles), kept up to date by polling.
+ *
+ * @since 0.1.0
+ */
+export * as Directory from "./Directory.js"
+
+/**
+ * The demo tenant, seeded through the store.
+ *
+ * @since 0.1.0
+ */
+export * as Seed from "./Seed.js"
