@@ -103,6 +103,12 @@ const attempt = (
     }
 
     if (sameDigest(active.fingerprint, current)) {
+      const abandoned = records.find((record) => record.status === "pending")
+      if (abandoned !== undefined) {
+        yield* Effect.logWarning(
+          `A rotation to master secret version ${abandoned.version} was started and not finished: data keys created meanwhile open only with that secret (set it as OA_SECRET, this one as OA_SECRET_PREVIOUS, and run \`openaudience keys rotate\`).`
+        )
+      }
       if (Option.isNone(secrets.previous) || Option.isNone(previous)) {
         return { outcome: "Current", keys: keysOf({ version: active.version, secret: secrets.current }) } as const
       }
