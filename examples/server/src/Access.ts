@@ -9,7 +9,14 @@
  * - `operator`: the operator key (`OA_OPERATOR_KEY`), for tenants themselves.
  * - a permission: an API key of the tenant whose role holds it (`Role.can`).
  */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Role } from "@openaudience/tenancy"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { createHash, timingSafeEqual } from "node:crypto"
+import * as Problem from "./Problem.js"
+import { bearerKey, Tenants } from "./Tenants.js"
 
 /** What a route needs. */
 export type Access = "public" | "metrics" | "operator" | Role.Permission
@@ -74,3 +81,56 @@ export const markdownTable = (): string => {
   const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
 }
+
+/**
+ * Whether `authorization` is `Bearer <secret>`, compared in constant time (over SHA-256 digests, so lengths leak
+ * nothing either; a missing header costs as long as a wrong one).
+ */
+export const bearerIs = (secret: Redacted.Redacted<string>, authorization: string | undefined): boolean => {
+  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? "")
+  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest()
+  const equal = timingSafeEqual(digest(match?.[1] ?? ""), digest(Redacted.value(secret)))
+  return match !== null && equal
+}
+
+/** The operator key of a request, or a 401/403 problem (the tenants API is off without `OA_OPERATOR_KEY`). */
+export const operator = (operatorKey: Redacted.Redacted<string> | undefined, authorization: string | undefined) =>
+  operatorKey === undefined
+    ? Problem.fail("forbidden", "the operator API is off: set OA_OPERATOR_KEY to use it")
+    : bearerIs(operatorKey, authorization)
+      ? Effect.void
+      : Problem.fail("unauthorized", "send the operator key as 'Authorization: Bearer <key>'")
+
+/**
+ * The API key of a request as a principal of its tenant whose role holds `permission`, or a 401 (no valid key) or
+ * 403 (a valid key whose role does not hold it) problem.
+ */
+export const authorize = (authorization: string | undefined, permission: Role.Permission) =>
+  Effect.gen(function* () {
+    const tenants = yield* Tenants
+    const key = bearerKey(authorization)
+    if (key === undefined) {
+      return yield* Problem.fail("unauthorized", "send the API key as 'Authorization: Bearer <key>'")
+    }
+    const found = tenants.authenticate(key)
+    if (found === undefined) return yield* Problem.fail("unauthorized", "the API key is not valid")
+    if (!Role.can(found.role, permission)) {
+      return yield* Problem.fail("forbidden", `the role ${found.role} does not have the permission ${permission}`)
+    }
+    return found
+  })
+
+/**
+ * The principal of the current request, authorized for what its route declares in `routes` (the declaration is
+ * what is enforced: a route cannot need one thing in the README and check another). For routes that need a
+ * permission only.
+ */
+export const principal = Effect.gen(function* () {
+  const { route } = yield* HttpRouter.RouteContext
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const access = of(route.method, route.path)
+  if (access === undefined || access === "public" || access === "metrics" || access === "operator") {
+    return yield* Effect.dieMessage(`${route.method} ${route.path} declares no key permission (Access.routes)`)
+  }
+  return yield* authorize(request.headers.authorization, access)
+})

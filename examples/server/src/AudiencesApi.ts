@@ -15,8 +15,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as BodyLimit from "./BodyLimit.js"
+import * as Access from "./Access.js"
 import * as Problem from "./Problem.js"
-import { authenticate } from "./Tenants.js"
 
 /** Audiences per tenant: what one compiled program holds comfortably (the benchmarks run 100). */
 export const maxAudiences = 100
@@ -42,9 +42,8 @@ const view = (a: AudienceStore.StoredAudience) => ({
   updatedAt: new Date(a.updatedAt).toISOString()
 })
 
-const admin = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-  authenticate(request.headers.authorization, ["admin"])
-)
+/** The caller, authorized for what the route declares (`Access.routes`). */
+const admin = Access.principal
 
 /** The JSON object in the request body, or a problem. */
 const body = Effect.gen(function* () {

@@ -11,8 +11,8 @@ import { DailyCounts, EventStore } from "@openaudience/storage-sql"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import { createHash, timingSafeEqual } from "node:crypto"
+import type * as Redacted from "effect/Redacted"
+import * as Access from "./Access.js"
 import * as AudiencesApi from "./AudiencesApi.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as DemoSites from "./DemoSites.js"
@@ -22,7 +22,6 @@ import * as Problem from "./Problem.js"
 import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
-import { authenticate } from "./Tenants.js"
 
 /**
  * The inspector's view of a stored event: only what was stored, never more. `id` is the id its sender chose and
@@ -48,8 +47,7 @@ const parseLimit = (raw: string | undefined): number | undefined => {
 }
 
 const inspector = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const { tenant } = yield* Access.principal
   const params = yield* HttpServerRequest.ParsedSearchParams
   const rawLimit = params.limit
   const limit = parseLimit(Array.isArray(rawLimit) ? "" : (rawLimit as string | undefined))
@@ -67,8 +65,7 @@ const inspector = Effect.gen(function* () {
 
 /** `GET /v1/stats/daily?days=N`: the worker's per-day event counts for the tenant (N from 1 to 366, default 7). */
 const dailyStats = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const { tenant } = yield* Access.principal
   const params = yield* HttpServerRequest.ParsedSearchParams
   const raw = params.days
   const days = raw === undefined ? 7 : typeof raw === "string" && /^\d{1,3}$/.test(raw) ? Number(raw) : 0
@@ -87,11 +84,18 @@ const dailyStats = Effect.gen(function* () {
 
 /** `GET /v1/reports/:report`: k-anonymous or differentially private aggregates for partners (see Reports.ts). */
 const report = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const { tenant } = yield* authenticate(request.headers.authorization, ["admin"])
+  const { tenant, role, partner } = yield* Access.principal
   const { report } = yield* HttpRouter.params
   const params = yield* HttpServerRequest.ParsedSearchParams
-  return yield* Reports.respond(tenant.id, report, params)
+  if (role !== "partner") return yield* Reports.respond(tenant.id, report, params)
+  // A partner key: noised reports only, paid from the budget of the one partner its key is bound to.
+  if (params.epsilon === undefined) {
+    return yield* Problem.fail("forbidden", "a partner key gets differentially private reports only: send epsilon")
+  }
+  if (params.partner !== undefined && params.partner !== partner) {
+    return yield* Problem.fail("forbidden", `this key reports for partner ${partner} only`, { field: "partner" })
+  }
+  return yield* Reports.respond(tenant.id, report, { ...params, partner: partner ?? "" })
 })
 
 const health = Effect.gen(function* () {
@@ -113,14 +117,7 @@ const health = Effect.gen(function* () {
 export const metricsAuthorized = (
   token: Redacted.Redacted<string> | undefined,
   authorization: string | undefined
-): boolean => {
-  if (token === undefined) return true
-  const match = /^Bearer +(\S+) *$/i.exec(authorization ?? "")
-  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest()
-  // Compared even without a match, so a missing header costs as long as a wrong one.
-  const equal = timingSafeEqual(digest(match?.[1] ?? ""), digest(Redacted.value(token)))
-  return match !== null && equal
-}
+): boolean => token === undefined || Access.bearerIs(token, authorization)
 
 /**
  * One route of the server: its method and path pattern (`:name` a parameter, `*` the rest of the path).

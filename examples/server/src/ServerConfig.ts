@@ -54,6 +54,8 @@ export interface ServerConfigShape {
   readonly privacyBudget: { readonly epsilon: number; readonly delta: number }
   /** Bearer token `/metrics` requires (OA_METRICS_TOKEN); unset: `/metrics` is open. */
   readonly metricsToken: Redacted.Redacted<string> | undefined
+  /** The operator key (`OA_OPERATOR_KEY`) of the tenants API; without it that API is off. */
+  readonly operatorKey: Redacted.Redacted<string> | undefined
 }
 
 export class ServerConfig extends Context.Tag("@openaudience/example-server/ServerConfig")<
@@ -152,6 +154,7 @@ export const load = Effect.gen(function* () {
   )
   yield* checkDemoExposure({ demo, host, demoAdminKey })
   const metricsToken = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_METRICS_TOKEN")))
+  const operatorKey = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_OPERATOR_KEY")))
   const secret = yield* loadSecret(dataDir)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
   return ServerConfig.of({
@@ -172,7 +175,8 @@ export const load = Effect.gen(function* () {
     trustedProxies,
     maxBodyBytes,
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
-    metricsToken
+    metricsToken,
+    operatorKey
   })
 })
 
@@ -200,6 +204,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },
       privacyBudget: { epsilon: 10, delta: 1e-5 },
       metricsToken: undefined,
+      operatorKey: undefined,
       ...overrides
     })
   )

@@ -5,6 +5,7 @@
  * SHA-256 digests and compared in constant time.
  */
 import { IngestKeys, Tenant as CollectorTenant } from "@openaudience/collector"
+import type { Role as TenancyRole } from "@openaudience/tenancy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -13,7 +14,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
 
-export type Role = "admin" | "ingest"
+export type Role = TenancyRole.Role
 
 export type Tenant = CollectorTenant.Tenant
 
@@ -25,7 +26,9 @@ interface ApiKeyEntry {
 
 export interface TenantsShape extends CollectorTenant.Directory {
   /** Resolves a bearer API key to its tenant and role. */
-  readonly authenticate: (apiKey: string) => { readonly tenant: Tenant; readonly role: Role } | undefined
+  readonly authenticate: (
+    apiKey: string
+  ) => { readonly tenant: Tenant; readonly role: Role; readonly partner: string | null } | undefined
 }
 
 export class Tenants extends Context.Tag("@openaudience/example-server/Tenants")<Tenants, TenantsShape>() {}
@@ -55,7 +58,7 @@ export const make = (secret: Uint8Array, specs: ReadonlyArray<TenantSpec>): Tena
       let found: ApiKeyEntry | undefined
       // Compare against every key so timing does not reveal which prefix matched.
       for (const entry of keys) if (timingSafeEqual(entry.digest, candidate)) found = entry
-      return found === undefined ? undefined : { tenant: found.tenant, role: found.role }
+      return found === undefined ? undefined : { tenant: found.tenant, role: found.role, partner: null }
     }
   }
 }
