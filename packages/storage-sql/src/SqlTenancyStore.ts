@@ -180,6 +180,9 @@ const siteColumns = (fields: TenancyStore.SiteFields) => ({
 /** SQLite's and PostgreSQL's codes for a unique or primary key violation. */
 const uniqueViolations = new Set(["23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"])
 
+/** Their codes for a foreign key violation. */
+const foreignKeyViolations = new Set(["23503", "SQLITE_CONSTRAINT_FOREIGNKEY"])
+
 const codeOf = (error: SqlError): string | undefined => {
   const cause = error.cause
   if (typeof cause === "object" && cause !== null && "code" in cause) {
@@ -191,13 +194,17 @@ const codeOf = (error: SqlError): string | undefined => {
 
 /**
  * The `TenancyError` of a failed statement: `Unavailable` when the database cannot be reached or is busy,
- * `Conflict` on a unique violation (a site key or key taken by a concurrent change), `InvalidInput` when a value
+ * `Conflict` on a unique violation (a site key or key taken by a concurrent change), `NotFound` on a foreign key
+ * violation (the tenant deleted by a concurrent change), `InvalidInput` when a value
  * cannot be a parameter (PostgreSQL refuses a NUL); anything else is a defect.
  */
 const failed =
   (operation: string, conflict: string) =>
   (error: SqlError): Effect.Effect<never, TenancyStore.TenancyError> => {
-    if (uniqueViolations.has(codeOf(error) ?? "")) return Effect.fail(TenancyStore.conflict(conflict))
+    const code = codeOf(error) ?? ""
+    if (uniqueViolations.has(code)) return Effect.fail(TenancyStore.conflict(conflict))
+    // The tenant was deleted by a concurrent change after this one looked it up.
+    if (foreignKeyViolations.has(code)) return Effect.fail(TenancyStore.notFound(`${operation}: no such tenant`))
     const storage = fromSqlError(operation)(error)
     if (storage.reason === "Unavailable" || storage.reason === "InvalidInput") {
       return Effect.fail(

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { TenancyStore } from "@openaudience/tenancy"
+import { Seed, TenancyStore } from "@openaudience/tenancy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -72,6 +72,21 @@ describe("SqlTenancyStore (SQLite file)", () => {
         const bytes = readFileSync(join(dir, file)).toString("latin1")
         for (const key of plaintexts) assert.notInclude(bytes, key, file)
       }
+    })
+  )
+
+  it.scoped("seeds the demo tenant once, from every client and every start", () =>
+    Effect.gen(function* () {
+      const url = `sqlite:${join(yield* tempDir, "seed.db")}`
+      const one = yield* storeOn(url)
+      const two = yield* storeOn(url)
+      const seed = (client: typeof one) =>
+        Seed.demo("demo-admin-key").pipe(Effect.provideService(TenancyStore.TenancyStore, client.store))
+      assert.deepStrictEqual(yield* seed(one), { tenant: true, site: true, key: true })
+      assert.deepStrictEqual(yield* seed(two), { tenant: false, site: false, key: false })
+      yield* Effect.all([seed(one), seed(two)], { concurrency: "unbounded" })
+      const snapshot = yield* one.store.snapshot()
+      assert.deepStrictEqual([snapshot.tenants.length, snapshot.sites.length, snapshot.keys.length], [1, 1, 1])
     })
   )
 })

@@ -130,7 +130,7 @@ describe("Directory.make", () => {
 })
 
 /** Waits (real time) until `check` holds, at most 5 s: the promise every process must keep. */
-const eventually = <A>(check: Effect.Effect<A | undefined>) =>
+const eventually = <A, E>(check: Effect.Effect<A | undefined, E>) =>
   Effect.gen(function* () {
     for (let i = 0; i < 250; i++) {
       const value = yield* check
