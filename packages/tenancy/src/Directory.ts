@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import { Url } from "@openaudience/anonymizer"
 import { Tenant as CollectorTenant } from "@openaudience/collector"
 import { Policy } from "@openaudience/consent"
 import * as Context from "effect/Context"
@@ -72,16 +73,50 @@ const shared = <A>(items: ReadonlyArray<A>, fallback: A): A => {
 }
 
 /**
- * Builds the directory of a snapshot. `onUse` is told of every accepted key (see `live`, which batches them).
+ * The collector tenant of one site of a tenant with several: `tenant`'s pseudonym keys and cache (the collector's
+ * tenant holds a cache of about 1 MB: one per tenant, not per site), the site's settings.
+ */
+const forSite = (tenant: CollectorTenant.Tenant, site: TenancyStore.Site): CollectorTenant.Tenant => {
+  const urlParams = site.urlParams ?? Url.defaultAllowParams
+  const scrubReferrer = Url.referrerScrubber({ allowParams: urlParams })
+  return {
+    ...tenant,
+    siteKeys: new Set([site.siteKey]),
+    policy: policyOf(site),
+    urlParams,
+    scrubUrl: Url.scrubber({ allowParams: urlParams }),
+    scrubReferrer: (referrer, scrubbedPageUrl) =>
+      scrubReferrer(referrer, scrubbedPageUrl === undefined ? undefined : Url.hostnameOfScrubbed(scrubbedPageUrl)),
+    cookieless: site.cookieless
+  }
+}
+
+/** The collector tenants of each directory, by their configuration, for the next one to reuse. */
+const made = new WeakMap<Directory, ReadonlyMap<string, CollectorTenant.Tenant>>()
+
+/**
+ * Options of `make`: `onUse` is told of every accepted key (`live` batches them); `previous`, a directory made
+ * with the same secret, whose collector tenants are reused when their configuration is unchanged (so their
+ * pseudonym caches stay warm across reloads).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MakeOptions {
+  readonly onUse?: ((keyId: string, at: number) => void) | undefined
+  readonly previous?: Directory | undefined
+}
+
+/**
+ * Builds the directory of a snapshot.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  secret: Uint8Array,
-  snapshot: TenancyStore.Snapshot,
-  onUse: (keyId: string, at: number) => void = () => {}
-): Directory => {
+export const make = (secret: Uint8Array, snapshot: TenancyStore.Snapshot, options: MakeOptions = {}): Directory => {
+  const onUse = options.onUse ?? (() => {})
+  const reusable = options.previous === undefined ? undefined : made.get(options.previous)
+  const specs = new Map<string, CollectorTenant.Tenant>()
   const sitesOf = new Map<string, Array<TenancyStore.Site>>()
   for (const site of snapshot.sites) {
     const list = sitesOf.get(site.tenant)
@@ -92,42 +127,34 @@ export const make = (
   const bySite = new Map<string, CollectorTenant.Tenant>()
   for (const tenant of snapshot.tenants) {
     const sites = sitesOf.get(tenant.id) ?? []
-    for (const site of sites) {
-      bySite.set(
-        site.siteKey,
-        CollectorTenant.make(secret, {
-          id: tenant.id,
-          name: tenant.name,
-          siteKeys: [site.siteKey],
-          policy: policyOf(site),
-          urlParams: site.urlParams ?? undefined,
-          cookieless: site.cookieless
-        })
-      )
-    }
     const policy = shared(sites.map(policyOf), Policy.defaultPolicy)
-    ids.set(
-      tenant.id,
-      CollectorTenant.make(secret, {
-        id: tenant.id,
-        name: tenant.name,
-        siteKeys: sites.map((site) => site.siteKey),
-        policy: sites.some((site) => site.childDirected) ? { ...policy, childDirected: true } : policy,
-        urlParams:
-          shared<ReadonlyArray<string> | null>(
-            sites.map((site) => site.urlParams),
-            null
-          ) ?? undefined,
-        cookieless: sites.some((site) => site.cookieless)
-      })
-    )
+    const spec: CollectorTenant.TenantSpec = {
+      id: tenant.id,
+      name: tenant.name,
+      siteKeys: sites.map((site) => site.siteKey),
+      policy: sites.some((site) => site.childDirected) ? { ...policy, childDirected: true } : policy,
+      urlParams:
+        shared<ReadonlyArray<string> | null>(
+          sites.map((site) => site.urlParams),
+          null
+        ) ?? undefined,
+      cookieless: sites.some((site) => site.cookieless)
+    }
+    const key = JSON.stringify(spec)
+    const collectorTenant = reusable?.get(key) ?? CollectorTenant.make(secret, spec)
+    specs.set(key, collectorTenant)
+    ids.set(tenant.id, collectorTenant)
+    // A tenant's only site is decided by its tenant's settings, which are that site's.
+    for (const site of sites) {
+      bySite.set(site.siteKey, sites.length === 1 ? collectorTenant : forSite(collectorTenant, site))
+    }
   }
   const keys = new Map<string, { readonly key: TenancyStore.StoredKey; readonly tenant: CollectorTenant.Tenant }>()
   for (const key of snapshot.keys) {
     const tenant = ids.get(key.tenant)
     if (tenant !== undefined) keys.set(key.digest, { key, tenant })
   }
-  return {
+  const directory: Directory = {
     revision: snapshot.revision,
     bySite: (siteKey) => bySite.get(siteKey),
     byId: (tenantId) => ids.get(tenantId),
@@ -142,6 +169,8 @@ export const make = (
       return { tenant, role: key.role, partner: key.partner, keyId: key.id }
     }
   }
+  made.set(directory, specs)
+  return directory
 }
 
 /**
@@ -204,14 +233,14 @@ export const live = (
       const seen = used.get(keyId)
       if (seen === undefined || seen < at) used.set(keyId, at)
     }
-    let current = make(secret, yield* store.snapshot(), onUse)
+    let current = make(secret, yield* store.snapshot(), { onUse })
 
     const refresh = Effect.gen(function* () {
       const revision = yield* store.revision()
       if (revision === current.revision) return
       const snapshot = yield* store.snapshot()
       // Built aside, swapped by reference: readers never see half a directory.
-      current = make(secret, snapshot, onUse)
+      current = make(secret, snapshot, { onUse, previous: current })
     })
 
     const flush = Effect.suspend(() => {

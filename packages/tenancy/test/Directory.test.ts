@@ -82,6 +82,11 @@ describe("Directory.make", () => {
     assert.strictEqual(kids.scrubUrl("https://shop.example/p?sku=1&email=x"), "https://shop.example/p?sku=1")
     // One visitor is one pseudonym on every site of a tenant, another one on another tenant's site.
     assert.strictEqual(main.pseudonym("visitor-1"), kids.pseudonym("visitor-1"))
+    // One pseudonym cache per tenant (the collector's is about 1 MB), not one per site.
+    assert.strictEqual(main.pseudonym, kids.pseudonym)
+    const url = "https://shop.example/p?utm_source=x&email=y"
+    assert.strictEqual(main.scrubUrl(url), "https://shop.example/p?utm_source=x")
+    assert.strictEqual(kids.scrubUrl(url), "https://shop.example/p")
     assert.notStrictEqual(main.pseudonym("visitor-1"), directory.bySite("b-main")!.pseudonym("visitor-1"))
     assert.deepStrictEqual(directory.bySite("b-main")!.policy, Policy.demo)
     assert.isUndefined(directory.bySite("nope"))
@@ -105,7 +110,7 @@ describe("Directory.make", () => {
 
   it("authenticates keys to their own tenant, role and partner; refuses unknown, revoked and expired ones", () => {
     const used: Array<[string, number]> = []
-    const directory = Directory.make(secret, snapshot, (id, at) => used.push([id, at]))
+    const directory = Directory.make(secret, snapshot, { onUse: (id, at) => used.push([id, at]) })
     const admin = directory.authenticate("key-of-a-admin-000", 100)
     assert.strictEqual(admin?.tenant.id, "a")
     assert.strictEqual(admin?.tenant.name, "Shop A")
@@ -259,4 +264,22 @@ describe("Directory.live", () => {
       assert.strictEqual((yield* memory.listKeys(t.id))[0]?.lastUsedAt, 3_000)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.None))
   )
+})
+
+describe("Directory.make reusing a previous directory", () => {
+  it("keeps the collector tenants whose configuration did not change, and makes new ones for the others", () => {
+    const first = Directory.make(secret, snapshot)
+    const next = Directory.make(
+      secret,
+      { ...snapshot, revision: 8, sites: [...snapshot.sites, site("b", "b-second")] },
+      { previous: first }
+    )
+    // Tenant a is unchanged: its pseudonym cache stays warm.
+    assert.strictEqual(next.byId("a"), first.byId("a"))
+    assert.strictEqual(next.bySite("a-main")!.pseudonym, first.bySite("a-main")!.pseudonym)
+    // Tenant b has a new site: a new collector tenant, with the same pseudonyms.
+    assert.notStrictEqual(next.byId("b"), first.byId("b"))
+    assert.sameMembers([...next.byId("b")!.siteKeys], ["b-main", "b-second"])
+    assert.strictEqual(next.byId("b")!.pseudonym("v"), first.byId("b")!.pseudonym("v"))
+  })
 })
