@@ -6,8 +6,8 @@
  * (`vault_migrations`), applied by `layer`.
  *
  * On SQLite, `make` turns on `secure_delete` for the connection, so a shredded key's bytes are overwritten with
- * zeros in the database file instead of lingering in a free page; they leave the write-ahead log at the next
- * checkpoint. On PostgreSQL a deleted row stays in its page until `VACUUM` reuses it (autovacuum does, in time),
+ * zeros instead of lingering in a free page, and `delete` checkpoints and truncates the write-ahead log, so they
+ * leave the log too. On PostgreSQL a deleted row stays in its page until `VACUUM` reuses it (autovacuum does, in time),
  * and backups keep what they kept: see the vault README for what shredding does and does not cover.
  *
  * @since 0.3.0
@@ -122,6 +122,12 @@ export const make: Effect.Effect<KeyStore.Service, StorageError, SqlClient.SqlCl
     .onDialectOrElse({ sqlite: () => sql`PRAGMA secure_delete = ON`, orElse: () => Effect.void })
     .pipe(Effect.mapError(fromSqlError("Turning on SQLite's secure_delete")))
   const columns = sql.literal("tenant, subject, version, iv, tag, ciphertext")
+  // After a shred on SQLite, the zeroed page goes to the database file and the write-ahead log, which still holds
+  // the key as first written, is emptied. Best effort: inside a caller's transaction, or with readers still on an
+  // older snapshot, the next checkpoint does it.
+  const flushLog = sql
+    .onDialectOrElse({ sqlite: () => sql`PRAGMA wal_checkpoint(TRUNCATE)`, orElse: () => Effect.void })
+    .pipe(Effect.ignore)
 
   const select = (tenant: string, subject: string) =>
     sql<KeyRow>`SELECT ${columns} FROM vault_data_keys WHERE tenant = ${tenant} AND subject = ${subject}`
@@ -162,7 +168,8 @@ export const make: Effect.Effect<KeyStore.Service, StorageError, SqlClient.SqlCl
     delete: (tenant, subject) =>
       sql`DELETE FROM vault_data_keys WHERE tenant = ${tenant} AND subject = ${subject} RETURNING subject`.pipe(
         Effect.map((rows) => rows.length > 0),
-        Effect.mapError(failure("Deleting a data key"))
+        Effect.mapError(failure("Deleting a data key")),
+        Effect.tap((deleted) => (deleted ? flushLog : Effect.void))
       ),
     replace: (tenant, subject, expected, next) =>
       sql`UPDATE vault_data_keys SET version = ${next.version}, iv = ${next.iv}, tag = ${next.tag},
