@@ -46,7 +46,20 @@ export const routes: Readonly<Record<string, Access>> = {
   "DELETE /v1/audiences/:id": "audiences:write",
   "POST /v1/audiences/:id/preview": "audiences:read",
   "GET /v1/audiences/:id/stats": "audiences:read",
-  "GET /v1/audiences/:id/explain": "audiences:read"
+  "GET /v1/audiences/:id/explain": "audiences:read",
+  "POST /v1/tenants": "operator",
+  "GET /v1/tenants": "operator",
+  "GET /v1/tenants/:id": "operator",
+  "DELETE /v1/tenants/:id": "operator",
+  "POST /v1/tenants/:id/keys": "operator",
+  "GET /v1/sites": "sites:manage",
+  "POST /v1/sites": "sites:manage",
+  "GET /v1/sites/:siteKey": "sites:manage",
+  "PATCH /v1/sites/:siteKey": "sites:manage",
+  "DELETE /v1/sites/:siteKey": "sites:manage",
+  "GET /v1/keys": "keys:manage",
+  "POST /v1/keys": "keys:manage",
+  "DELETE /v1/keys/:id": "keys:manage"
 }
 
 /** What `METHOD path` needs, or undefined when the route is not declared. */

@@ -18,6 +18,7 @@ import {
   SqlEventLog,
   SqlMembershipStore,
   SqlPrivacyBudget,
+  SqlTenancyStore,
   Workers
 } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
@@ -36,7 +37,8 @@ const storage = Layer.mergeAll(
   EventStore.layer,
   AudienceStore.layer,
   SqlMembershipStore.layer,
-  Layer.effectDiscard(SqlEventLog.migrate)
+  Layer.effectDiscard(SqlEventLog.migrate),
+  SqlTenancyStore.layer
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
 /** Whether the database URL is SQLite in memory, which only this connection can open. */

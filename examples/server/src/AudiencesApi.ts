@@ -14,7 +14,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import * as BodyLimit from "./BodyLimit.js"
+import * as JsonBody from "./JsonBody.js"
 import * as Access from "./Access.js"
 import * as Problem from "./Problem.js"
 
@@ -45,32 +45,9 @@ const view = (a: AudienceStore.StoredAudience) => ({
 /** The caller, authorized for what the route declares (`Access.routes`). */
 const admin = Access.principal
 
-/** The JSON object in the request body, or a problem. */
-const body = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const type = request.headers["content-type"] ?? ""
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    return yield* Problem.fail("unsupported-media-type", "send the body as application/json")
-  }
-  const text = yield* BodyLimit.text(maxBodyBytes)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    return yield* Problem.fail("invalid-body", "the body is not valid JSON")
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return yield* Problem.fail("invalid-body", "expected a JSON object")
-  }
-  return parsed as Record<string, unknown>
-})
+const body = JsonBody.object(maxBodyBytes)
 
-const allowed = (input: Record<string, unknown>, fields: ReadonlyArray<string>) => {
-  const unknown = Object.keys(input).find((key) => !fields.includes(key))
-  return unknown === undefined
-    ? Effect.void
-    : Problem.fail("invalid-body", `${unknown}: unknown field (expected ${fields.join(", ")})`, { field: unknown })
-}
+const allowed = JsonBody.allowed
 
 /** The rule document of a body, validated; errors name the path (`rule.conditions[0].within.days: …`). */
 const ruleOf = (input: unknown) => {

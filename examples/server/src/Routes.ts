@@ -22,6 +22,7 @@ import * as Problem from "./Problem.js"
 import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
+import * as TenancyApi from "./TenancyApi.js"
 
 /**
  * The inspector's view of a stored event: only what was stored, never more. `id` is the id its sender chose and
@@ -165,7 +166,7 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
-    const withAudiences = AudiencesApi.routes(routes)
+    const withAudiences = TenancyApi.routes(AudiencesApi.routes(routes))
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
       method: route.method,

@@ -5,8 +5,7 @@ import type { Event } from "@openaudience/event-schema"
 import { WireFormat } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { Collect } from "@openaudience/collector"
-import * as Tenants from "../src/Tenants.js"
+import { Collect, Tenant } from "@openaudience/collector"
 import { browserUserAgent } from "./support/browserFetch.js"
 import { adminKey, inspect, startServer, type TestServer } from "./support/server.js"
 
@@ -58,9 +57,13 @@ describe("cookieless mode", () => {
   it.effect("cannot link a visitor across the salt's 48-hour life: the old key cannot be recomputed", () =>
     Effect.gen(function* () {
       const store = yield* SaltStore.SaltStore
-      const tenant = Tenants.make(new Uint8Array(32).fill(3), [
-        { id: "t", name: "T", siteKeys: ["shop"], policy: Policy.demo, cookieless: true, apiKeys: [] }
-      ]).bySite("shop")!
+      const tenant = Tenant.make(new Uint8Array(32).fill(3), {
+        id: "t",
+        name: "T",
+        siteKeys: ["shop"],
+        policy: Policy.demo,
+        cookieless: true
+      })
       const event: Event.Event = { type: "page_view", id: "evt_cookieless_clock", site: "shop" }
       const keyAt = (salt: SaltStore.Salt) => {
         const request = {

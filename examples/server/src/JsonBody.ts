@@ -1,0 +1,37 @@
+/**
+ * JSON request bodies of the admin routes: `application/json`, within a size limit enforced while reading, a JSON
+ * object, and only the fields a route knows. Every refusal is a problem naming what is wrong.
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import * as BodyLimit from "./BodyLimit.js"
+import * as Problem from "./Problem.js"
+
+/** The JSON object in the request body (at most `maxBytes`), or a problem. */
+export const object = (maxBytes: number) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const type = request.headers["content-type"] ?? ""
+    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+      return yield* Problem.fail("unsupported-media-type", "send the body as application/json")
+    }
+    const text = yield* BodyLimit.text(maxBytes)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      return yield* Problem.fail("invalid-body", "the body is not valid JSON")
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return yield* Problem.fail("invalid-body", "expected a JSON object")
+    }
+    return parsed as Record<string, unknown>
+  })
+
+/** Refuses a body with a field outside `fields`, naming it. */
+export const allowed = (input: Record<string, unknown>, fields: ReadonlyArray<string>) => {
+  const unknown = Object.keys(input).find((key) => !fields.includes(key))
+  return unknown === undefined
+    ? Effect.void
+    : Problem.fail("invalid-body", `${unknown}: unknown field (expected ${fields.join(", ")})`, { field: unknown })
+}
