@@ -1,0 +1,18 @@
+/**
+ * The `openaudience` command on PostgreSQL, in a schema of the test's own: the same life of a tenant as on SQLite.
+ */
+import { afterAll, beforeAll, describe, it } from "@effect/vitest"
+import { freshSchema, postgresUrl, runsOnPostgres, unreachable } from "./support/postgres.js"
+import { tenantLifecycle } from "./support/scenario.js"
+
+if (!runsOnPostgres) console.warn(`openaudience on PostgreSQL: not run, ${postgresUrl} is unreachable: ${unreachable}`)
+
+describe.runIf(runsOnPostgres)("openaudience on PostgreSQL", () => {
+  const schema = freshSchema("oa_test_cli")
+  beforeAll(() => schema.create())
+  afterAll(() => schema.drop())
+
+  it("manages a tenant's life: create, add a site, create a key shown once, list, revoke, delete", async () => {
+    await tenantLifecycle(schema.url)
+  }, 300_000)
+})

@@ -1,0 +1,41 @@
+/**
+ * Runs the real `openaudience` command as a child process (`node --import tsx src/bin.ts`, as `pnpm openaudience`
+ * does through tsx), against the database a test names.
+ */
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const bin = fileURLToPath(new URL("../../src/bin.ts", import.meta.url))
+const root = fileURLToPath(new URL("../../../..", import.meta.url))
+
+/** What a run printed and how it ended. */
+export interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Removes ANSI colours (@effect/cli colours its usage errors). */
+export const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
+
+/** Runs `openaudience <args>` with `OA_DATABASE_URL=databaseUrl`, from the repository root. */
+export const cli = (databaseUrl: string, ...args: ReadonlyArray<string>): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", bin, ...args],
+      { cwd: root, env: { ...process.env, OA_DATABASE_URL: databaseUrl, NO_COLOR: "1" }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined
+        if (code === undefined) reject(error)
+        else resolve({ code, stdout, stderr: plain(stderr) })
+      }
+    )
+  })
+
+/** Runs `openaudience <args> --json`, expects exit code 0, and parses stdout as one JSON value. */
+export const cliJson = async <A>(databaseUrl: string, ...args: ReadonlyArray<string>): Promise<A> => {
+  const run = await cli(databaseUrl, ...args, "--json")
+  if (run.code !== 0) throw new Error(`openaudience ${args.join(" ")} --json: exit ${run.code}: ${run.stderr}`)
+  return JSON.parse(run.stdout) as A
+}
