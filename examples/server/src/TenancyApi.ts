@@ -20,6 +20,7 @@ import * as Access from "./Access.js"
 import * as JsonBody from "./JsonBody.js"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
+import { Tenants } from "./Tenants.js"
 
 const maxBodyBytes = 64 * 1024
 const body = JsonBody.object(maxBodyBytes)
@@ -44,6 +45,10 @@ const problemOf = (error: TenancyStore.TenancyError) => {
 const store = <A>(f: (store: TenancyStore.TenancyStoreShape) => Effect.Effect<A, TenancyStore.TenancyError>) =>
   Effect.flatMap(TenancyStore.TenancyStore, f).pipe(Effect.catchTag("TenancyError", problemOf))
 
+/** A change, then this process's directory reloaded at once (a new key works in the next request). */
+const change = <A>(f: (store: TenancyStore.TenancyStoreShape) => Effect.Effect<A, TenancyStore.TenancyError>) =>
+  Effect.tap(store(f), () => Effect.flatMap(Tenants, (tenants) => tenants.refresh))
+
 const param = (name: string) => Effect.map(HttpRouter.params, (params) => params[name] ?? "")
 
 // Operator API ----------------------------------------------------------------------------------------------
@@ -58,7 +63,9 @@ const createTenant = Effect.gen(function* () {
   yield* operator
   const input = yield* body
   yield* JsonBody.allowed(input, ["name", "id"])
-  const tenant = yield* store((s) => s.createTenant({ name: input.name as string, id: input.id as string | undefined }))
+  const tenant = yield* change((s) =>
+    s.createTenant({ name: input.name as string, id: input.id as string | undefined })
+  )
   return json(tenant, 201)
 })
 
@@ -86,7 +93,7 @@ const createTenantKey = Effect.gen(function* () {
 const deleteTenant = Effect.gen(function* () {
   yield* operator
   const id = yield* param("id")
-  yield* store((s) => s.deleteTenant(id))
+  yield* change((s) => s.deleteTenant(id))
   return HttpServerResponse.empty({ status: 204 })
 })
 
@@ -103,7 +110,7 @@ const addSite = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
   const input = yield* body
   yield* JsonBody.allowed(input, siteFields)
-  return json(yield* store((s) => s.addSite(tenant.id, input as unknown as TenancyStore.SiteInput)), 201)
+  return json(yield* change((s) => s.addSite(tenant.id, input as unknown as TenancyStore.SiteInput)), 201)
 })
 
 const showSite = Effect.gen(function* () {
@@ -120,13 +127,13 @@ const updateSite = Effect.gen(function* () {
     input,
     siteFields.filter((field) => field !== "siteKey")
   )
-  return json(yield* store((s) => s.updateSite(tenant.id, siteKey, input)))
+  return json(yield* change((s) => s.updateSite(tenant.id, siteKey, input)))
 })
 
 const removeSite = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
   const siteKey = yield* param("siteKey")
-  yield* store((s) => s.removeSite(tenant.id, siteKey))
+  yield* change((s) => s.removeSite(tenant.id, siteKey))
   return HttpServerResponse.empty({ status: 204 })
 })
 
@@ -153,7 +160,7 @@ const newKey = (tenant: string, role: Role.Role) =>
       return yield* Problem.fail("forbidden", "only an owner key can create owner keys", { field: "role" })
     }
     const expiresAt = yield* expiryOf(input.expiresAt)
-    const created = yield* store((s) =>
+    const created = yield* change((s) =>
       s.createKey(tenant, {
         role: input.role as TenancyStore.KeyInput["role"],
         partner: input.partner as string | null | undefined,
@@ -172,7 +179,7 @@ const revokeKey = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
   const id = yield* param("id")
   const now = yield* Clock.currentTimeMillis
-  return json(yield* store((s) => s.revokeKey(tenant.id, id, now)))
+  return json(yield* change((s) => s.revokeKey(tenant.id, id, now)))
 })
 
 /** The routes, added to the server's router. */

@@ -18,6 +18,8 @@ export interface TenantsShape extends CollectorTenant.Directory {
   readonly authenticate: (
     apiKey: string
   ) => { readonly tenant: Tenant; readonly role: Role.Role; readonly partner: string | null } | undefined
+  /** Reloads at once (after a change made by this process; other processes see it within `pollMs`). */
+  readonly refresh: Effect.Effect<void>
 }
 
 export class Tenants extends Context.Tag("@openaudience/example-server/Tenants")<Tenants, TenantsShape>() {}
@@ -56,7 +58,10 @@ export const layer = Layer.scoped(
       bySite: directory.bySite,
       byId: directory.byId,
       all: directory.all,
-      authenticate: (apiKey) => directory.authenticate(apiKey, Date.now())
+      authenticate: (apiKey) => directory.authenticate(apiKey, Date.now()),
+      refresh: directory.refresh.pipe(
+        Effect.catchAll((error) => Effect.logWarning("Could not reload tenants, sites and keys", error))
+      )
     })
   })
 ).pipe(
