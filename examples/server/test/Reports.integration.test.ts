@@ -26,7 +26,7 @@ describe.runIf(runsOnPostgres)("partner reports on PostgreSQL", () => {
     })
     second = await startServer({ databaseUrl: schema.url, privacyBudget: budget })
     await seed(server.url)
-  })
+  }, 180_000)
   afterAll(async () => {
     await server?.stop()
     await second?.stop()

@@ -219,7 +219,7 @@ export const anonymizationSuite = (options: SuiteOptions): void => {
     assert.includeMembers([...dump.tables], ["events", "event_log", "daily_event_counts"])
     const findings = scan([...dump.haystacks, ...files, ...admin], scenario.needles)
     assert.strictEqual(findings.length, 0, `${context()}: ${describeFindings(findings)}`)
-  })
+  }, 120_000)
 
   it("the scan finds raw values planted in a table of its own, and nothing once it is dropped", async () => {
     const probe = `scan_probe_${seed.toString(36)}`
