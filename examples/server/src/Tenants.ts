@@ -9,7 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { ServerConfig } from "./ServerConfig.js"
+import * as ServerConfig from "./ServerConfig.js"
 
 export type Tenant = CollectorTenant.Tenant
 
@@ -41,11 +41,13 @@ const pollMs = 1_000
 export const layer = Layer.scoped(
   Tenants,
   Effect.gen(function* () {
-    const config = yield* ServerConfig
+    const config = yield* ServerConfig.ServerConfig
     if (config.demo) {
       yield* Seed.demo(Redacted.value(config.demoAdminKey), {
         publicUrl: config.publicUrl,
-        cookieless: config.demoCookieless
+        cookieless: config.demoCookieless,
+        // Once a key of one's own is set, the public default stops working, even where it was seeded before.
+        retire: [ServerConfig.defaultDemoAdminKey]
       })
     }
     const directory = yield* Directory.live(Redacted.value(config.secret), { pollMs })

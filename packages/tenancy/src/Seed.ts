@@ -28,6 +28,11 @@ export const demoTenant = { id: "demo", name: "Demo shop", siteKey: "demo" } as 
 export interface DemoOptions {
   readonly publicUrl?: string | undefined
   readonly cookieless?: boolean | undefined
+  /**
+   * Earlier demo admin keys to revoke when they are not `adminKey` (e.g. the public default key, once an operator
+   * set a key of their own): a key once seeded would otherwise stay valid after the configuration changed.
+   */
+  readonly retire?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -94,7 +99,15 @@ export const demo = (
     }
 
     const digest = ApiKey.digestOf(adminKey)
-    const stored = (yield* store.snapshot()).keys.some((key) => key.digest === digest)
+    const snapshot = yield* store.snapshot()
+    const retired = new Set((options.retire ?? []).map(ApiKey.digestOf))
+    retired.delete(digest)
+    for (const key of snapshot.keys) {
+      if (key.tenant === id && key.revokedAt === null && retired.has(key.digest)) {
+        yield* store.revokeKey(id, key.id, Date.now())
+      }
+    }
+    const stored = snapshot.keys.some((key) => key.digest === digest)
     const key = stored
       ? false
       : yield* unless(

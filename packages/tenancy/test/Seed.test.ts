@@ -68,3 +68,17 @@ describe("Seed.demo", () => {
     }).pipe(Effect.provide(TenancyStore.layerMemory))
   )
 })
+
+describe("Seed.demo with retired keys", () => {
+  it.effect("revokes a key seeded before once another key is configured, and keeps the configured one", () =>
+    Effect.gen(function* () {
+      yield* Seed.demo("public-default-key", { retire: ["public-default-key"] })
+      const before = Directory.make(new Uint8Array(32), yield* (yield* TenancyStore.TenancyStore).snapshot())
+      assert.strictEqual(before.authenticate("public-default-key", 1)?.role, "admin", "still the configured key")
+      yield* Seed.demo("an-operators-own-key", { retire: ["public-default-key"] })
+      const after = Directory.make(new Uint8Array(32), yield* (yield* TenancyStore.TenancyStore).snapshot())
+      assert.isUndefined(after.authenticate("public-default-key", 1), "the old default no longer works")
+      assert.strictEqual(after.authenticate("an-operators-own-key", 1)?.role, "admin")
+    }).pipe(Effect.provide(TenancyStore.layerMemory))
+  )
+})
