@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { readFileSync } from "node:fs"
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Database, type StorageError, SqlTenancyStore } from "@openaudience/storage-sql"
@@ -18,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as KeyCommand from "./internal/keyCommand.js"
+import * as Output from "./internal/output.js"
 import * as Report from "./internal/report.js"
 import * as SiteCommand from "./internal/siteCommand.js"
 import * as Store from "./internal/store.js"
@@ -69,6 +71,8 @@ export const run = (
   Command.run(command, { name: "openaudience", version })(argv).pipe(
     Effect.catchAll(Report.report),
     Effect.provideService(Store.StoreLayer, store),
+    Effect.provide(CliConfig.layer({ showBuiltIns: false })),
+    Output.withPlainConsole,
     Effect.provide(NodeContext.layer),
     Effect.provide(Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true })))
   )

@@ -4,7 +4,7 @@
  */
 import type { TenancyStore } from "@openaudience/tenancy"
 import * as Console from "effect/Console"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 
 /** An epoch-milliseconds time as ISO 8601, or `null`. */
 export const time = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
@@ -93,4 +93,25 @@ export const keyTable = (keys: ReadonlyArray<TenancyStore.ApiKey>): string =>
       time(key.revokedAt),
       time(key.lastUsedAt)
     ])
+  )
+
+const ansi = /\x1b\[[0-9;]*m/g
+
+/** Whether a stream shows colours: a terminal, and `NO_COLOR` unset (https://no-color.org). */
+const colours = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && process.env.NO_COLOR === undefined
+
+const plain = (args: ReadonlyArray<unknown>, keep: boolean): ReadonlyArray<unknown> =>
+  keep ? args : args.map((arg) => (typeof arg === "string" ? arg.replace(ansi, "") : arg))
+
+/**
+ * Runs `effect` with a console that drops the colours of @effect/cli's help and usage errors on a stream that is
+ * not a terminal (a file, a pipe), so `openaudience --help > usage.txt` reads as text.
+ */
+export const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Console.consoleWith((console) =>
+    Effect.withConsole(effect, {
+      ...console,
+      log: (...args) => console.log(...plain(args, colours(process.stdout))),
+      error: (...args) => console.error(...plain(args, colours(process.stderr)))
+    })
   )

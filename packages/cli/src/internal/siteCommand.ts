@@ -21,10 +21,14 @@ const paramDescription = "A query parameter kept in page URLs (repeat for more; 
 
 const origins = Options.text("origin").pipe(Options.withPseudoName("URL"), Options.withDescription(originDescription))
 
+/** Repeatable and optional (shown `[--name VALUE...]` in the usage); absent: an empty list. */
+const repeatedOptional = (option: Options.Options<string>): Options.Options<ReadonlyArray<string>> =>
+  option.pipe(Options.repeated, Options.optional, Options.map(Option.getOrElse(() => [])))
+
 const params = Options.text("param").pipe(
   Options.withPseudoName("NAME"),
   Options.withDescription(paramDescription),
-  Options.repeated
+  repeatedOptional
 )
 
 /** `--name true|false`; absent: unchanged. */
@@ -83,7 +87,7 @@ const update = Command.make(
   {
     tenant: Shared.tenant,
     siteKey,
-    origins: origins.pipe(Options.repeated),
+    origins: repeatedOptional(origins),
     params,
     cookieless: flag("cookieless", cookielessDescription),
     childDirected: flag("child-directed", childDirectedDescription),

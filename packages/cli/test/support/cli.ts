@@ -15,7 +15,7 @@ export interface Run {
   readonly stderr: string
 }
 
-/** Removes ANSI colours (@effect/cli colours its usage errors). */
+/** Removes ANSI colours (@effect/cli colours its help and usage errors on a terminal). */
 export const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, "")
 
 /** Runs `openaudience <args>` with `OA_DATABASE_URL=databaseUrl`, from the repository root. */
@@ -24,11 +24,11 @@ export const cli = (databaseUrl: string, ...args: ReadonlyArray<string>): Promis
     execFile(
       process.execPath,
       ["--import", "tsx", bin, ...args],
-      { cwd: root, env: { ...process.env, OA_DATABASE_URL: databaseUrl, NO_COLOR: "1" }, timeout: 60_000 },
+      { cwd: root, env: { ...process.env, OA_DATABASE_URL: databaseUrl }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined
         if (code === undefined) reject(error)
-        else resolve({ code, stdout, stderr: plain(stderr) })
+        else resolve({ code, stdout, stderr })
       }
     )
   })
