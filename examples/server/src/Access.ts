@@ -11,6 +11,7 @@
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { AuditLog } from "@openaudience/audit"
 import { Role } from "@openaudience/tenancy"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -59,7 +60,8 @@ export const routes: Readonly<Record<string, Access>> = {
   "DELETE /v1/sites/:siteKey": "sites:manage",
   "GET /v1/keys": "keys:manage",
   "POST /v1/keys": "keys:manage",
-  "DELETE /v1/keys/:id": "keys:manage"
+  "DELETE /v1/keys/:id": "keys:manage",
+  "GET /v1/audit": "audit:read"
 }
 
 /** What `METHOD path` needs, or undefined when the route is not declared. */
@@ -128,6 +130,18 @@ export const authorize = (authorization: string | undefined, permission: Role.Pe
     const found = tenants.authenticate(key)
     if (found === undefined) return yield* Problem.fail("unauthorized", "the API key is not valid")
     if (!Role.can(found.role, permission)) {
+      // A valid key refused: recorded (who tried what), then answered.
+      const { route } = yield* HttpRouter.RouteContext
+      yield* Effect.flatMap(AuditLog.AuditLog, (log) =>
+        log.append({
+          tenant: found.tenant.id,
+          actor: { kind: "key", id: found.keyId },
+          action: "access.denied",
+          target: `route:${route.method} ${route.path}`,
+          outcome: "denied",
+          details: { role: found.role, permission }
+        })
+      ).pipe(Effect.catchAll((error) => Effect.logError("Could not write the audit log", error)))
       return yield* Problem.fail("forbidden", `the role ${found.role} does not have the permission ${permission}`)
     }
     return found

@@ -17,6 +17,7 @@ import {
   Migrations,
   SqlEventLog,
   SqlMembershipStore,
+  SqlAuditLog,
   SqlPrivacyBudget,
   SqlTenancyStore,
   Workers
@@ -38,7 +39,8 @@ const storage = Layer.mergeAll(
   AudienceStore.layer,
   SqlMembershipStore.layer,
   Layer.effectDiscard(SqlEventLog.migrate),
-  SqlTenancyStore.layer
+  SqlTenancyStore.layer,
+  SqlAuditLog.layer
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
 /** Whether the database URL is SQLite in memory, which only this connection can open. */

@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as JsonBody from "./JsonBody.js"
 import * as Access from "./Access.js"
+import * as Audit from "./Audit.js"
 import * as Problem from "./Problem.js"
 
 /** Audiences per tenant: what one compiled program holds comfortably (the benchmarks run 100). */
@@ -308,13 +309,25 @@ const explain = Effect.gen(function* () {
 /** The routes, added to the server's router. */
 export const routes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
   router.pipe(
-    HttpRouter.post("/v1/audiences", create),
+    HttpRouter.post(
+      "/v1/audiences",
+      Audit.route("audience.create", () => "audiences", create)
+    ),
     HttpRouter.get("/v1/audiences", list),
     HttpRouter.post("/v1/audiences/preview", preview),
     HttpRouter.get("/v1/audiences/:id", read),
-    HttpRouter.put("/v1/audiences/:id", replace),
-    HttpRouter.del("/v1/audiences/:id", remove),
+    HttpRouter.put(
+      "/v1/audiences/:id",
+      Audit.route("audience.update", (p) => `audience:${p.id}`, replace)
+    ),
+    HttpRouter.del(
+      "/v1/audiences/:id",
+      Audit.route("audience.delete", (p) => `audience:${p.id}`, remove)
+    ),
     HttpRouter.post("/v1/audiences/:id/preview", previewStored),
     HttpRouter.get("/v1/audiences/:id/stats", stats),
-    HttpRouter.get("/v1/audiences/:id/explain", explain)
+    HttpRouter.get(
+      "/v1/audiences/:id/explain",
+      Audit.route("audience.explain", (p) => `audience:${p.id}`, explain)
+    )
   )

@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Access from "./Access.js"
 import * as AudiencesApi from "./AudiencesApi.js"
+import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
@@ -48,7 +49,7 @@ const parseLimit = (raw: string | undefined): number | undefined => {
 }
 
 const inspector = Effect.gen(function* () {
-  const { tenant } = yield* Access.principal
+  const { tenant, keyId } = yield* Access.principal
   const params = yield* HttpServerRequest.ParsedSearchParams
   const rawLimit = params.limit
   const limit = parseLimit(Array.isArray(rawLimit) ? "" : (rawLimit as string | undefined))
@@ -60,7 +61,11 @@ const inspector = Effect.gen(function* () {
     )
   }
   const store = yield* EventStore.EventStore
-  const events = yield* store.recent(tenant.id, limit)
+  const events = yield* Audit.audited(
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "events.read", target: "events" },
+    store.recent(tenant.id, limit),
+    (read) => ({ events: read.length })
+  )
   return HttpServerResponse.unsafeJson({ events: events.map(inspect) }, { headers: { "cache-control": "no-store" } })
 })
 
@@ -160,6 +165,7 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/v1/events", inspector),
       HttpRouter.get("/v1/stats/daily", dailyStats),
       HttpRouter.get("/v1/reports/:report", report),
+      HttpRouter.get("/v1/audit", Audit.list),
       HttpRouter.get("/optout", OptOut.show),
       HttpRouter.post("/optout", OptOut.submit(publicUrl, config.trustedProxies)),
       HttpRouter.get("/optout/status", OptOut.status),

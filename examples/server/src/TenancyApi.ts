@@ -17,6 +17,7 @@ import { type Role, TenancyStore } from "@openaudience/tenancy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Access from "./Access.js"
+import * as Audit from "./Audit.js"
 import * as JsonBody from "./JsonBody.js"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -63,8 +64,10 @@ const createTenant = Effect.gen(function* () {
   yield* operator
   const input = yield* body
   yield* JsonBody.allowed(input, ["name", "id"])
-  const tenant = yield* change((s) =>
-    s.createTenant({ name: input.name as string, id: input.id as string | undefined })
+  const tenant = yield* Audit.audited(
+    { tenant: null, actor: Audit.operator, action: "tenant.create", target: "tenants" },
+    change((s) => s.createTenant({ name: input.name as string, id: input.id as string | undefined })),
+    (created) => ({ tenant: created.id })
   )
   return json(tenant, 201)
 })
@@ -87,13 +90,16 @@ const showTenant = Effect.gen(function* () {
 const createTenantKey = Effect.gen(function* () {
   yield* operator
   const id = yield* param("id")
-  return yield* newKey(id, "owner")
+  return yield* newKey(id, "owner", Audit.operator)
 })
 
 const deleteTenant = Effect.gen(function* () {
   yield* operator
   const id = yield* param("id")
-  yield* change((s) => s.deleteTenant(id))
+  yield* Audit.audited(
+    { tenant: id, actor: Audit.operator, action: "tenant.delete", target: `tenant:${id}` },
+    change((s) => s.deleteTenant(id))
+  )
   return HttpServerResponse.empty({ status: 204 })
 })
 
@@ -107,10 +113,15 @@ const listSites = Effect.gen(function* () {
 })
 
 const addSite = Effect.gen(function* () {
-  const { tenant } = yield* Access.principal
+  const { tenant, keyId } = yield* Access.principal
   const input = yield* body
   yield* JsonBody.allowed(input, siteFields)
-  return json(yield* change((s) => s.addSite(tenant.id, input as unknown as TenancyStore.SiteInput)), 201)
+  const site = yield* Audit.audited(
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "site.add", target: "sites" },
+    change((s) => s.addSite(tenant.id, input as unknown as TenancyStore.SiteInput)),
+    (added) => ({ site: added.siteKey })
+  )
+  return json(site, 201)
 })
 
 const showSite = Effect.gen(function* () {
@@ -120,20 +131,28 @@ const showSite = Effect.gen(function* () {
 })
 
 const updateSite = Effect.gen(function* () {
-  const { tenant } = yield* Access.principal
+  const { tenant, keyId } = yield* Access.principal
   const siteKey = yield* param("siteKey")
   const input = yield* body
   yield* JsonBody.allowed(
     input,
     siteFields.filter((field) => field !== "siteKey")
   )
-  return json(yield* change((s) => s.updateSite(tenant.id, siteKey, input)))
+  const site = yield* Audit.audited(
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "site.update", target: `site:${siteKey}` },
+    change((s) => s.updateSite(tenant.id, siteKey, input)),
+    () => ({ fields: Object.keys(input).join(",").slice(0, 256) })
+  )
+  return json(site)
 })
 
 const removeSite = Effect.gen(function* () {
-  const { tenant } = yield* Access.principal
+  const { tenant, keyId } = yield* Access.principal
   const siteKey = yield* param("siteKey")
-  yield* change((s) => s.removeSite(tenant.id, siteKey))
+  yield* Audit.audited(
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "site.remove", target: `site:${siteKey}` },
+    change((s) => s.removeSite(tenant.id, siteKey))
+  )
   return HttpServerResponse.empty({ status: 204 })
 })
 
@@ -152,7 +171,7 @@ const expiryOf = (value: unknown) => {
 }
 
 /** Creates a key of `tenant` from the body, for a caller of role `role`; answers it once. */
-const newKey = (tenant: string, role: Role.Role) =>
+const newKey = (tenant: string, role: Role.Role, actor: Audit.Actor) =>
   Effect.gen(function* () {
     const input = yield* body
     yield* JsonBody.allowed(input, ["role", "partner", "expiresAt"])
@@ -160,26 +179,34 @@ const newKey = (tenant: string, role: Role.Role) =>
       return yield* Problem.fail("forbidden", "only an owner key can create owner keys", { field: "role" })
     }
     const expiresAt = yield* expiryOf(input.expiresAt)
-    const created = yield* change((s) =>
-      s.createKey(tenant, {
-        role: input.role as TenancyStore.KeyInput["role"],
-        partner: input.partner as string | null | undefined,
-        expiresAt
-      })
+    const created = yield* Audit.audited(
+      { tenant, actor, action: "key.create", target: "keys" },
+      change((s) =>
+        s.createKey(tenant, {
+          role: input.role as TenancyStore.KeyInput["role"],
+          partner: input.partner as string | null | undefined,
+          expiresAt
+        })
+      ),
+      ({ record }) => ({ key: record.id, role: record.role })
     )
     return json({ ...created.record, key: created.key }, 201)
   })
 
 const createKey = Effect.gen(function* () {
-  const { tenant, role } = yield* Access.principal
-  return yield* newKey(tenant.id, role)
+  const { tenant, role, keyId } = yield* Access.principal
+  return yield* newKey(tenant.id, role, { kind: "key", id: keyId })
 })
 
 const revokeKey = Effect.gen(function* () {
-  const { tenant } = yield* Access.principal
+  const { tenant, keyId } = yield* Access.principal
   const id = yield* param("id")
   const now = yield* Clock.currentTimeMillis
-  return json(yield* change((s) => s.revokeKey(tenant.id, id, now)))
+  const revoked = yield* Audit.audited(
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "key.revoke", target: `key:${id}` },
+    change((s) => s.revokeKey(tenant.id, id, now))
+  )
+  return json(revoked)
 })
 
 /** The routes, added to the server's router. */

@@ -17,7 +17,9 @@ export interface TenantsShape extends CollectorTenant.Directory {
   /** Resolves a bearer API key to its tenant, role and partner (undefined: unknown, revoked or expired). */
   readonly authenticate: (
     apiKey: string
-  ) => { readonly tenant: Tenant; readonly role: Role.Role; readonly partner: string | null } | undefined
+  ) =>
+    | { readonly tenant: Tenant; readonly role: Role.Role; readonly partner: string | null; readonly keyId: string }
+    | undefined
   /** Reloads at once (after a change made by this process; other processes see it within `pollMs`). */
   readonly refresh: Effect.Effect<void>
 }

@@ -158,6 +158,26 @@ export const tenancyScenario = async (server: TestServer) => {
     5
   )
 
+  // The audit trail: A's changes, reads and refusals, with key ids (never keys), and nothing of B's.
+  const audit = await call(url, a.owner, "GET", "/v1/audit?limit=1000")
+  assert.strictEqual(audit.status, 200, JSON.stringify(audit.body))
+  const entries = audit.body.entries as Array<any>
+  const seen = (action: string, outcome = "success") =>
+    entries.some((e) => e.action === action && e.outcome === outcome)
+  for (const action of ["site.add", "key.create", "events.read", "audience.create", "key.revoke"]) {
+    assert.isTrue(seen(action), `${action} is in the audit log`)
+  }
+  assert.isTrue(
+    entries.some((e) => e.action === "access.denied" && e.details.permission === "events:read"),
+    "the analyst's refused read is recorded"
+  )
+  assert.isTrue(entries.every((e) => e.tenant === a.id))
+  assert.notInclude(JSON.stringify(entries), a.admin.key)
+  assert.notInclude(JSON.stringify(entries), a.owner)
+  const bAudit = await call(url, b.owner, "GET", "/v1/audit?limit=1000")
+  assert.isTrue((bAudit.body.entries as Array<any>).every((e) => e.tenant === b.id))
+  assert.strictEqual((await call(url, analyst, "GET", "/v1/audit")).status, 403, "analysts do not read the audit log")
+
   // The operator API needs the operator key.
   assert.strictEqual((await call(url, a.owner, "GET", "/v1/tenants")).status, 401)
   assert.strictEqual((await call(url, operatorKey, "GET", "/v1/tenants")).status, 200)
