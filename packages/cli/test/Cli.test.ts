@@ -65,6 +65,20 @@ describe("openaudience on SQLite", () => {
     assert.deepStrictEqual(await cliJson(databaseUrl, "key", "list", "--tenant", id), [])
     assert.deepStrictEqual(await cliJson(databaseUrl, "site", "list", "--tenant", id), [])
   }, 300_000)
+
+  it("says which database cannot be opened, never its password, with exit code 1", async () => {
+    const [scheme, refused] = await Promise.all([
+      cli("nope:", "tenant", "list", "--json"),
+      cli("postgres://oa:s3cret-pw@127.0.0.1:1/oa", "tenant", "list", "--json")
+    ])
+    for (const run of [scheme, refused]) {
+      assert.strictEqual(run.code, 1, run.stderr)
+      assert.strictEqual(run.stdout, "")
+    }
+    assert.include(scheme.stderr, 'scheme "nope:"')
+    assert.include(refused.stderr, "postgres://oa@127.0.0.1:1/oa")
+    assert.notInclude(refused.stderr, "s3cret-pw")
+  }, 120_000)
 })
 
 /** A store that cannot be opened: help must not need one. */
