@@ -11,13 +11,16 @@
 import { readFileSync } from "node:fs"
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Database, type StorageError, SqlTenancyStore } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
 import type * as ConfigError from "effect/ConfigError"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Schema from "effect/Schema"
 import * as KeyCommand from "./internal/keyCommand.js"
 import * as Output from "./internal/output.js"
 import * as Report from "./internal/report.js"
@@ -46,6 +49,22 @@ export const command = Command.make("openaudience").pipe(
 export const layerStore: Layer.Layer<TenancyStore.TenancyStore, StorageError | ConfigError.ConfigError> =
   SqlTenancyStore.layer.pipe(Layer.provide(Database.layerConfig))
 
+/**
+ * A command failed, and said why on stderr (exit code 1).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Failed extends Schema.TaggedError<Failed>()("Failed", {}) {}
+
+/** Prints a failure on stderr (@effect/cli printed its usage errors already) and ends as `Failed`. */
+const report = (
+  error: ValidationError.ValidationError | TenancyStore.TenancyError | StorageError | ConfigError.ConfigError
+): Effect.Effect<never, Failed> =>
+  ValidationError.isValidationError(error)
+    ? new Failed()
+    : Effect.zipRight(Console.error(`openaudience: ${Report.describe(error)}`), new Failed())
+
 /** The package's version, read from its package.json (one folder above both src/ and dist/). */
 const version: string = (() => {
   try {
@@ -58,7 +77,7 @@ const version: string = (() => {
 
 /**
  * Runs the command line `argv` (`process.argv`: node, the script, then the arguments) against a store. Failures
- * are printed on stderr and end as `Reported` (exit code 1); the store's layer is built only when a command needs
+ * are printed on stderr and end as `Failed` (exit code 1); the store's layer is built only when a command needs
  * it, so `--help` works without a database.
  *
  * @since 0.1.0
@@ -67,9 +86,9 @@ const version: string = (() => {
 export const run = (
   argv: ReadonlyArray<string>,
   store: Layer.Layer<TenancyStore.TenancyStore, StorageError | ConfigError.ConfigError> = layerStore
-): Effect.Effect<void, Report.Reported> =>
+): Effect.Effect<void, Failed> =>
   Command.run(command, { name: "openaudience", version })(argv).pipe(
-    Effect.catchAll(Report.report),
+    Effect.catchAll(report),
     Effect.provideService(Store.StoreLayer, store),
     Effect.provide(CliConfig.layer({ showBuiltIns: false })),
     Output.withPlainConsole,

@@ -1,14 +1,11 @@
 /**
- * How a failed command is reported: one clear line on stderr, naming the option at fault where there is one, and
- * exit code 1. The store's fields (`origins[0]`, `expiresAt`) are named as the options a user typed (`--origin`,
- * `--expires`). Usage errors of @effect/cli are printed by @effect/cli itself before they reach here.
+ * What a failed command says on stderr (before exiting with code 1): one clear line, naming the option at fault
+ * where there is one. The store's fields (`origins[0]`, `expiresAt`) are named as the options a user typed (`--origin`,
+ * `--expires`). Usage errors of @effect/cli are printed by @effect/cli itself.
  */
-import * as ValidationError from "@effect/cli/ValidationError"
 import type { StorageError } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
-import * as Console from "effect/Console"
 import type * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
 
 /** The option of each field of the store's inputs. */
 const optionOf: Readonly<Record<string, string>> = {
@@ -63,18 +60,3 @@ export const describe = (error: TenancyStore.TenancyError | StorageError | Confi
   }
   return `configuration: ${String(error)}`
 }
-
-/** A failure that was already printed (exit code 1, nothing more to say). */
-export class Reported {
-  readonly _tag = "Reported"
-}
-
-/**
- * Prints a failure on stderr and turns it into `Reported`; @effect/cli's usage errors were printed already.
- */
-export const report = (
-  error: ValidationError.ValidationError | TenancyStore.TenancyError | StorageError | ConfigError.ConfigError
-): Effect.Effect<never, Reported> =>
-  ValidationError.isValidationError(error)
-    ? Effect.fail(new Reported())
-    : Effect.zipRight(Console.error(`openaudience: ${describe(error)}`), Effect.fail(new Reported()))
