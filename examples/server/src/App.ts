@@ -18,6 +18,7 @@ import {
   SqlEventLog,
   SqlMembershipStore,
   SqlAuditLog,
+  SqlKeyStore,
   SqlPrivacyBudget,
   SqlTenancyStore,
   Workers
@@ -26,6 +27,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { SecretCheck } from "@openaudience/vault"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
@@ -107,7 +110,22 @@ const privacyBudget = Layer.unwrapEffect(
 )
 
 /** Everything below the HTTP listener. */
+/**
+ * The master secret checked against the one this database was set up with (@openaudience/vault's `SecretCheck`):
+ * a changed `OA_SECRET` without `OA_SECRET_PREVIOUS` would change every visitor pseudonym, so the start fails and
+ * says why.
+ */
+const secretCheck = Layer.unwrapEffect(
+  Effect.map(ServerConfig, (config) =>
+    SecretCheck.layer({ current: config.secret, previous: Option.fromNullable(config.previousSecret) })
+  )
+).pipe(
+  Layer.provide(SqlKeyStore.layer),
+  Layer.mapError((error): Error => (error instanceof Error ? error : new Error(String(error))))
+)
+
 export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, privacyBudget).pipe(
+  Layer.provideMerge(secretCheck),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
 )

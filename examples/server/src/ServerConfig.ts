@@ -6,10 +6,12 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Ip } from "@openaudience/anonymizer"
 import { EventLog } from "@openaudience/eventlog"
+import { MasterKeys } from "@openaudience/vault"
 import * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -28,6 +30,8 @@ export interface ServerConfigShape {
   /** JetStream subject prefix (OA_EVENTLOG_SUBJECTS, default `oa.events`). */
   readonly eventLogSubjects: string
   readonly secret: Redacted.Redacted<Uint8Array>
+  /** `OA_SECRET_PREVIOUS`: the master secret being rotated away from (see @openaudience/vault's rotation). */
+  readonly previousSecret: Redacted.Redacted<Uint8Array> | undefined
   readonly demo: boolean
   readonly demoAdminKey: Redacted.Redacted<string>
   /** Run the demo tenant in cookieless mode (OA_DEMO_COOKIELESS). */
@@ -93,6 +97,17 @@ export const checkDemoExposure = (
       )
     : Effect.void
 
+/** `OA_SECRET_PREVIOUS`, decoded like OA_SECRET (hex or base64, at least 32 bytes), when set. */
+const loadPreviousSecret = Effect.gen(function* () {
+  const configured = yield* Config.option(Config.redacted("OA_SECRET_PREVIOUS"))
+  if (Option.isNone(configured)) return undefined
+  const parsed = MasterKeys.parseSecret(configured.value, "OA_SECRET_PREVIOUS")
+  if (Either.isLeft(parsed)) {
+    return yield* Effect.fail(ConfigError.InvalidData(["OA_SECRET_PREVIOUS"], parsed.left.message))
+  }
+  return Redacted.make(parsed.right)
+})
+
 /** Loads the master secret from OA_SECRET (base64 or hex, at least 32 bytes) or from/into the data folder. */
 const loadSecret = (dataDir: string) =>
   Effect.gen(function* () {
@@ -156,6 +171,7 @@ export const load = Effect.gen(function* () {
   const metricsToken = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_METRICS_TOKEN")))
   const operatorKey = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_OPERATOR_KEY")))
   const secret = yield* loadSecret(dataDir)
+  const previousSecret = yield* loadPreviousSecret
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
   return ServerConfig.of({
     port,
@@ -166,6 +182,7 @@ export const load = Effect.gen(function* () {
     eventLogStream,
     eventLogSubjects,
     secret,
+    previousSecret,
     demo,
     demoAdminKey,
     demoCookieless,
@@ -194,6 +211,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       eventLogStream: "OA_EVENTS",
       eventLogSubjects: "oa.events",
       secret: Redacted.make(new Uint8Array(32).fill(7)),
+      previousSecret: undefined,
       demo: true,
       demoAdminKey: Redacted.make(defaultDemoAdminKey),
       demoCookieless: false,
