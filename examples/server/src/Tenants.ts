@@ -46,7 +46,7 @@ export const layer = Layer.scoped(
     const config = yield* ServerConfig.ServerConfig
     if (config.demo) {
       yield* Seed.demo(Redacted.value(config.demoAdminKey), {
-        publicUrl: config.publicUrl,
+        publicUrl: config.publicUrl ?? `http://${config.host}:${config.port === 0 ? 8080 : config.port}`,
         cookieless: config.demoCookieless,
         // Once a key of one's own is set, the public default stops working, even where it was seeded before.
         retire: [ServerConfig.defaultDemoAdminKey]
