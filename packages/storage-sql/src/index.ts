@@ -141,3 +141,10 @@ export * as SqlAuditLog from "./SqlAuditLog.js"
  * @since 0.3.0
  */
 export * as SqlKeyStore from "./SqlKeyStore.js"
+
+/**
+ * @openaudience/inquiries' `InquiryStore` over SQL: contact-form inquiries (ciphertexts only), and its migrations.
+ *
+ * @since 0.3.0
+ */
+export * as SqlInquiryStore from "./SqlInquiryStore.js"
