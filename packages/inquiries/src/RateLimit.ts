@@ -44,7 +44,8 @@ interface Bucket {
 }
 
 /**
- * A new rate limiter, with buckets of its own.
+ * A new rate limiter, with buckets of its own. Options that are not positive (a programming error, not input) throw
+ * a `RangeError` at construction, never later.
  *
  * @since 0.1.0
  * @category constructors
