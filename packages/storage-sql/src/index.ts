@@ -148,3 +148,11 @@ export * as SqlKeyStore from "./SqlKeyStore.js"
  * @since 0.3.0
  */
 export * as SqlInquiryStore from "./SqlInquiryStore.js"
+
+/**
+ * @openaudience/accounts' `UserStore` over SQL: users (personal fields as ciphertexts only), invitations, sessions,
+ * resets, login failures and payment methods, with its migrations.
+ *
+ * @since 0.3.0
+ */
+export * as SqlUserStore from "./SqlUserStore.js"
