@@ -70,7 +70,8 @@ const mailFailed = (cause: unknown) =>
  * @category combinators
  */
 export const links = (text: string): ReadonlyArray<string> =>
-  Array.from(text.matchAll(/https?:\/\/[^\s<>"]+/g), (m) => m[0])
+  // A sentence's closing punctuation is not part of the link.
+  Array.from(text.matchAll(/https?:\/\/[^\s<>"]+/g), (m) => m[0].replace(/[.,;:!?)]+$/, ""))
 
 /**
  * Sends through the SMTP server of `url` (`smtp://user:pass@host:587`, `smtps://…`), with nodemailer.
