@@ -18,6 +18,7 @@ import {
   SqlEventLog,
   SqlMembershipStore,
   SqlAuditLog,
+  SqlInquiryStore,
   SqlKeyStore,
   SqlPrivacyBudget,
   SqlTenancyStore,
@@ -28,7 +29,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { SecretCheck } from "@openaudience/vault"
+import { SecretCheck, Vault } from "@openaudience/vault"
+import { Inquiries } from "@openaudience/inquiries"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
@@ -120,12 +122,18 @@ const secretCheck = Layer.unwrapEffect(
     SecretCheck.layer({ current: config.secret, previous: Option.fromNullable(config.previousSecret) })
   )
 ).pipe(
-  Layer.provide(SqlKeyStore.layer),
+  Layer.provideMerge(SqlKeyStore.layer),
   Layer.mapError((error): Error => (error instanceof Error ? error : new Error(String(error))))
 )
 
-export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, privacyBudget).pipe(
-  Layer.provideMerge(secretCheck),
+/** Envelope encryption of personal data (@openaudience/vault), after the secret check. */
+const vault = Vault.layer.pipe(Layer.provideMerge(secretCheck))
+
+/** The contact form's inquiries, encrypted by the vault. */
+const inquiries = Inquiries.layer.pipe(Layer.provide(SqlInquiryStore.layer))
+
+export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, privacyBudget, inquiries).pipe(
+  Layer.provideMerge(vault),
   Layer.provideMerge(Metrics.layer),
   Layer.provideMerge(storage)
 )
