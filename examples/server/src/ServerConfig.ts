@@ -3,7 +3,6 @@
  * for the table). Secrets are `Redacted`; in development a master secret is generated once and kept in the data
  * folder, with a warning.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import { Ip } from "@openaudience/anonymizer"
 import { EventLog } from "@openaudience/eventlog"
 import { MasterKeys } from "@openaudience/vault"
@@ -11,12 +10,10 @@ import * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { randomBytes } from "node:crypto"
 
 export interface ServerConfigShape {
   readonly port: number
@@ -67,8 +64,6 @@ export class ServerConfig extends Context.Tag("@openaudience/example-server/Serv
   ServerConfigShape
 >() {}
 
-const secretFile = "dev-secret.key"
-
 /** The demo tenant's admin key when OA_DEMO_ADMIN_KEY is unset: public, printed in the README and at startup. */
 export const defaultDemoAdminKey = "demo-admin-key"
 
@@ -96,48 +91,6 @@ export const checkDemoExposure = (
         )
       )
     : Effect.void
-
-/** `OA_SECRET_PREVIOUS`, decoded like OA_SECRET (hex or base64, at least 32 bytes), when set. */
-const loadPreviousSecret = Effect.gen(function* () {
-  const configured = yield* Config.option(Config.redacted("OA_SECRET_PREVIOUS"))
-  if (Option.isNone(configured)) return undefined
-  const parsed = MasterKeys.parseSecret(configured.value, "OA_SECRET_PREVIOUS")
-  if (Either.isLeft(parsed)) {
-    return yield* Effect.fail(ConfigError.InvalidData(["OA_SECRET_PREVIOUS"], parsed.left.message))
-  }
-  return Redacted.make(parsed.right)
-})
-
-/** Loads the master secret from OA_SECRET (base64 or hex, at least 32 bytes) or from/into the data folder. */
-const loadSecret = (dataDir: string) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const configured = yield* Config.option(Config.redacted("OA_SECRET"))
-    if (Option.isSome(configured)) {
-      const raw = Redacted.value(configured.value).trim()
-      const bytes =
-        /^[0-9a-f]+$/i.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64")
-      if (bytes.length < 32) {
-        return yield* Effect.fail(
-          ConfigError.InvalidData(["OA_SECRET"], "OA_SECRET must encode at least 32 bytes (hex or base64)")
-        )
-      }
-      return Redacted.make(new Uint8Array(bytes))
-    }
-    const file = path.join(dataDir, secretFile)
-    yield* fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 })
-    if (yield* fs.exists(file)) {
-      const bytes = Buffer.from((yield* fs.readFileString(file)).trim(), "base64")
-      if (bytes.length >= 32) return Redacted.make(new Uint8Array(bytes))
-    }
-    const fresh = randomBytes(32)
-    yield* fs.writeFileString(file, `${fresh.toString("base64")}\n`, { mode: 0o600 })
-    yield* Effect.logWarning(
-      `OA_SECRET is not set: generated a development master secret in ${file}. Set OA_SECRET in production.`
-    )
-    return Redacted.make(new Uint8Array(fresh))
-  })
 
 export const load = Effect.gen(function* () {
   const port = yield* Config.port("PORT").pipe(Config.withDefault(8080))
@@ -170,8 +123,9 @@ export const load = Effect.gen(function* () {
   yield* checkDemoExposure({ demo, host, demoAdminKey })
   const metricsToken = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_METRICS_TOKEN")))
   const operatorKey = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_OPERATOR_KEY")))
-  const secret = yield* loadSecret(dataDir)
-  const previousSecret = yield* loadPreviousSecret
+  const secrets = yield* MasterKeys.loadOrCreate(dataDir)
+  const secret = secrets.current
+  const previousSecret = Option.getOrUndefined(secrets.previous)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
   return ServerConfig.of({
     port,

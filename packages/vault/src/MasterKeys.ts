@@ -9,10 +9,14 @@
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -191,6 +195,69 @@ export const config: Config.Config<Secrets> = Config.all({
   current: secretConfig("OA_SECRET"),
   previous: Config.option(secretConfig("OA_SECRET_PREVIOUS"))
 })
+
+/**
+ * The file, in the data folder, of the development master secret `loadOrCreate` uses when `OA_SECRET` is unset.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const devSecretFile = "dev-secret.key"
+
+const unusableFile = (file: string, cause: unknown) =>
+  ConfigError.SourceUnavailable(
+    ["OA_SECRET"],
+    `OA_SECRET is not set and the development master secret ${file} cannot be read or written: ${
+      cause instanceof Error ? cause.message : String(cause)
+    }`,
+    Cause.fail(cause)
+  )
+
+/**
+ * The development secret of `dataDir`: read from `dev-secret.key` (base64), or generated (32 random bytes) and
+ * written there (folder 0700, file 0600) with a warning when missing or too short.
+ */
+const devSecret = (dataDir: string): Effect.Effect<Redacted.Redacted<Uint8Array>, ConfigError.ConfigError> => {
+  const file = join(dataDir, devSecretFile)
+  return Effect.try({
+    try: () => {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+      if (existsSync(file)) {
+        const bytes = Buffer.from(readFileSync(file, "utf8").trim(), "base64")
+        if (bytes.length >= minSecretBytes) return { bytes: new Uint8Array(bytes), created: false }
+      }
+      const fresh = randomBytes(minSecretBytes)
+      writeFileSync(file, `${fresh.toString("base64")}\n`, { mode: 0o600 })
+      return { bytes: new Uint8Array(fresh), created: true }
+    },
+    catch: (cause) => unusableFile(file, cause)
+  }).pipe(
+    Effect.tap(({ created }) =>
+      created
+        ? Effect.logWarning(
+            `OA_SECRET is not set: generated a development master secret in ${file}. Set OA_SECRET in production.`
+          )
+        : Effect.void
+    ),
+    Effect.map(({ bytes }) => Redacted.make(bytes))
+  )
+}
+
+/**
+ * The secrets of a process that keeps its data in `dataDir`: `OA_SECRET` when set, otherwise the development
+ * secret kept in `dataDir/dev-secret.key` (generated on first use, with a warning), and `OA_SECRET_PREVIOUS` when
+ * set. The server and the `openaudience` command both read their secrets here, so that they open the same keys.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const loadOrCreate = (dataDir: string): Effect.Effect<Secrets, ConfigError.ConfigError> =>
+  Effect.gen(function* () {
+    const configured = yield* Config.option(secretConfig("OA_SECRET"))
+    const current = Option.isSome(configured) ? configured.value : yield* devSecret(dataDir)
+    const previous = yield* Config.option(secretConfig("OA_SECRET_PREVIOUS"))
+    return { current, previous }
+  })
 
 /**
  * Whether a context is short enough for HKDF (node:crypto accepts at most 1024 bytes of `info`).

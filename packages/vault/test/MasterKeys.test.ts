@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -49,4 +52,33 @@ describe("MasterKeys", () => {
     assert.notStrictEqual(kek("a", 1), kek("a", 2))
     assert.strictEqual(kek("a", 1), kek("a", 1))
   })
+
+  it.effect("loadOrCreate: OA_SECRET when set, else a development secret kept (0600) in the data folder", () =>
+    Effect.gen(function* () {
+      const parent = mkdtempSync(join(tmpdir(), "oa-vault-dev-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(parent, { recursive: true, force: true })))
+      const dataDir = join(parent, "fresh", "data")
+      const load = (env: Record<string, string>) =>
+        Effect.withConfigProvider(
+          MasterKeys.loadOrCreate(dataDir),
+          ConfigProvider.fromMap(new Map(Object.entries(env)))
+        )
+      const first = yield* load({})
+      const file = join(dataDir, MasterKeys.devSecretFile)
+      assert.strictEqual(statSync(dataDir).mode & 0o777, 0o700)
+      assert.strictEqual(statSync(file).mode & 0o777, 0o600)
+      assert.deepStrictEqual(
+        Redacted.value(first.current),
+        new Uint8Array(Buffer.from(readFileSync(file, "utf8").trim(), "base64"))
+      )
+      // Read back, not generated again: a second process gets the same secret.
+      const again = yield* load({ OA_SECRET_PREVIOUS: "cd".repeat(32) })
+      assert.deepStrictEqual(Redacted.value(again.current), Redacted.value(first.current))
+      assert.isTrue(Option.isSome(again.previous))
+      const configured = yield* load({ OA_SECRET: "ab".repeat(32) })
+      assert.deepStrictEqual(Redacted.value(configured.current), new Uint8Array(32).fill(0xab))
+      const short = yield* Effect.flip(load({ OA_SECRET: "abcd" }))
+      assert.include(String(short), "OA_SECRET must encode at least 32 bytes")
+    }).pipe(Effect.scoped)
+  )
 })
