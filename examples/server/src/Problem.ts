@@ -20,6 +20,7 @@ export type ProblemType =
   | "invalid-rule"
   | "conflict"
   | "privacy-budget-exhausted"
+  | "too-many-requests"
 
 const definitions: Record<ProblemType, CollectorProblem.Definition> = {
   ...CollectorProblem.definitions,
@@ -29,7 +30,8 @@ const definitions: Record<ProblemType, CollectorProblem.Definition> = {
   "invalid-parameter": { title: "Invalid query parameter", status: 400 },
   "invalid-rule": { title: "The audience rule is invalid", status: 422 },
   conflict: { title: "Conflict", status: 409 },
-  "privacy-budget-exhausted": { title: "Privacy budget exhausted", status: 429 }
+  "privacy-budget-exhausted": { title: "Privacy budget exhausted", status: 429 },
+  "too-many-requests": { title: "Too many requests", status: 429 }
 }
 
 export type Problem = CollectorProblem.Problem
