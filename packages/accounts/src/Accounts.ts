@@ -54,7 +54,9 @@ export const limits = {
   sessionAbsolute: Duration.hours(12),
   maxFailures: 5,
   failureWindow: Duration.minutes(15),
-  lockout: Duration.minutes(15)
+  lockout: Duration.minutes(15),
+  resetMails: 3,
+  resetWindow: Duration.minutes(15)
 } as const
 
 /**
@@ -486,10 +488,17 @@ export const make = (
     const requestReset: Service["requestReset"] = (email) =>
       Effect.gen(function* () {
         const normalized = Fields.normalizeEmail(typeof email === "string" ? email : "")
-        const found = yield* store.findByEmail(yield* index("email", normalized))
+        const emailIndex = yield* index("email", normalized)
+        const now = yield* Clock.currentTimeMillis
+        // At most 3 reset mails per address per 15 minutes, counted for unknown addresses too, so nobody can
+        // flood a mailbox and the work done does not depend on whether the address has an account.
+        const since = now - Duration.toMillis(limits.resetWindow)
+        const recent = yield* store.failures(`reset:${emailIndex}`, since + 1)
+        yield* store.addFailure([`reset:${emailIndex}`], now, since)
+        if (recent.length >= limits.resetMails) return
+        const found = yield* store.findByEmail(emailIndex)
         if (Option.isNone(found) || found.value.status !== "active") return
         const user = found.value
-        const now = yield* Clock.currentTimeMillis
         const token = yield* newToken
         yield* store.addReset({
           digest: digest(token),

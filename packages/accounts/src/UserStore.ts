@@ -122,7 +122,10 @@ export interface Service {
   readonly update: (tenant: string, id: string, patch: UserPatch) => Effect.Effect<UserRecord, AccountsError>
   /** Records TOTP step `step` as used, only if it is later than the last one used; whether it was. */
   readonly useTotpStep: (tenant: string, id: string, step: number) => Effect.Effect<boolean, AccountsError>
-  /** Deletes a user with its invitations, resets, sessions and payment methods, in one transaction. */
+  /**
+   * Deletes a user with its invitations, resets, sessions, payment methods and the records under its email's keys,
+   * in one transaction.
+   */
   readonly remove: (tenant: string, id: string) => Effect.Effect<boolean, AccountsError>
   /** An unexpired invitation by digest. */
   readonly invitation: (digest: string, now: number) => Effect.Effect<Option.Option<TokenRecord>, AccountsError>
@@ -153,7 +156,10 @@ export interface Service {
   readonly removeSession: (digest: string) => Effect.Effect<void, AccountsError>
   /** Deletes every session of a user; how many. */
   readonly removeSessions: (tenant: string, userId: string) => Effect.Effect<number, AccountsError>
-  /** The times of failed logins under `key` at or after `since`. */
+  /**
+   * The times recorded under `key` at or after `since`: failed logins (`email:<index>`, `addr:<index>`) and reset
+   * requests (`reset:<index>`).
+   */
   readonly failures: (key: string, since: number) => Effect.Effect<ReadonlyArray<number>, AccountsError>
   /** Records a failed login under each key, dropping failures older than `prune`. */
   readonly addFailure: (keys: ReadonlyArray<string>, at: number, prune: number) => Effect.Effect<void, AccountsError>
@@ -263,6 +269,7 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
         for (const map of [invitations, resets, sessions, methods] as const)
           dropWhere(map as Map<string, { tenant: string; userId: string }>, tenant, id)
         failures.delete(`email:${user.emailIndex}`)
+        failures.delete(`reset:${user.emailIndex}`)
         return true
       }),
     invitation: (digest, now) => Effect.sync(() => unexpired(invitations, digest, now)),

@@ -316,6 +316,15 @@ export const accountsSuite = (it: Vitest.MethodsNonLive<UserStore.UserStore | Ke
       // Unknown addresses get no mail.
       yield* accounts.requestReset(`${fresh("nobody")}@example.test`)
       assert.isTrue((yield* outbox.poll)._tag === "None")
+      // At most 3 reset mails per address per 15 minutes (2 sent above, more than 15 minutes apart).
+      for (let i = 0; i < 5; i++) yield* accounts.requestReset(email)
+      const sent = [yield* outbox.take, yield* outbox.take, yield* outbox.take]
+      assert.strictEqual(sent.length, 3)
+      yield* Effect.yieldNow()
+      assert.isTrue((yield* outbox.poll)._tag === "None", "a fourth reset mail within 15 minutes")
+      yield* TestClock.adjust("15 minutes")
+      yield* accounts.requestReset(email)
+      yield* outbox.take
     }))
 
   test("TOTP: enrolment confirmed by a code, then required at login, and a code is never accepted twice", () =>

@@ -338,7 +338,8 @@ export const make: Effect.Effect<UserStore.Service, StorageError, SqlClient.SqlC
           for (const name of ["user_invitations", "user_resets", "user_sessions", "payment_methods"]) {
             yield* sql`DELETE FROM ${sql(name)} WHERE tenant = ${tenant} AND user_id = ${id}`
           }
-          yield* sql`DELETE FROM user_login_failures WHERE key = ${`email:${rows[0]!.email_index}`}`
+          const emailIndex = rows[0]!.email_index
+          yield* sql`DELETE FROM user_login_failures WHERE key IN (${`email:${emailIndex}`}, ${`reset:${emailIndex}`})`
           return true
         })
       ).pipe(Effect.tap((removed) => (removed ? flushLog : Effect.void))),
