@@ -7,5 +7,6 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cli from "./Cli.js"
 
-// Failures were printed by `Cli.run`; the runtime only sets the exit code.
-NodeRuntime.runMain(Cli.run(process.argv), { disableErrorReporting: true })
+// Failures were printed by `Cli.run`; the runtime only sets the exit code. Logs go to stderr (`Cli.run` sets its
+// logger), never to stdout, where `--json` prints its one value: so the runtime's own pretty logger is off.
+NodeRuntime.runMain(Cli.run(process.argv), { disableErrorReporting: true, disablePrettyLogger: true })

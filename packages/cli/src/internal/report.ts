@@ -3,9 +3,30 @@
  * where there is one. The store's fields (`origins[0]`, `expiresAt`) are named as the options a user typed (`--origin`,
  * `--expires`). Usage errors of @effect/cli are printed by @effect/cli itself.
  */
+import type { AccountsError } from "@openaudience/accounts"
+import type { AuditError } from "@openaudience/audit"
 import type { StorageError } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
+import type { SecretCheck, Vault } from "@openaudience/vault"
 import type * as ConfigError from "effect/ConfigError"
+import * as Schema from "effect/Schema"
+
+/**
+ * A command that ran and found something wrong (a broken audit chain, keys it could not re-wrap): it printed its
+ * result on stdout, and ends with this message on stderr and exit code 1.
+ */
+export class Unsuccessful extends Schema.TaggedError<Unsuccessful>()("Unsuccessful", { message: Schema.String }) {}
+
+/** Every failure a command can end with (besides @effect/cli's usage errors). */
+export type Failure =
+  | TenancyStore.TenancyError
+  | StorageError
+  | ConfigError.ConfigError
+  | Vault.VaultError
+  | SecretCheck.SecretCheckError
+  | AuditError
+  | AccountsError
+  | Unsuccessful
 
 /** The option of each field of the store's inputs. */
 const optionOf: Readonly<Record<string, string>> = {
@@ -18,7 +39,9 @@ const optionOf: Readonly<Record<string, string>> = {
   childDirected: "--child-directed",
   role: "--role",
   partner: "--partner",
-  expiresAt: "--expires"
+  expiresAt: "--expires",
+  email: "--email",
+  tenant: "--tenant"
 }
 
 /** What a field's message says where the store's wording fits the API better than the command line. */
@@ -40,22 +63,39 @@ const invalidInput = (field: string, message: string): string => {
   return `invalid ${which}: ${hintOf[base] ?? (labelled ? message.slice(label[0].length) : message)}`
 }
 
+/** The line of a store's or service's failure with a reason shared by tenancy and accounts; `undefined` for others. */
+const byReason = (error: {
+  readonly reason: string
+  readonly message: string
+  readonly field?: string | undefined
+}): string | undefined => {
+  switch (error.reason) {
+    case "InvalidInput":
+      return invalidInput(error.field ?? "", error.message)
+    case "NotFound":
+      return `not found: ${error.message}`
+    case "Conflict":
+      return `conflict: ${error.message}`
+    case "Unavailable":
+      return `the database is unavailable, try again: ${error.message}`
+  }
+  return undefined
+}
+
 /** The line printed for a failure. */
-export const describe = (error: TenancyStore.TenancyError | StorageError | ConfigError.ConfigError): string => {
+export const describe = (error: Failure): string => {
   switch (error._tag) {
     case "TenancyError":
-      switch (error.reason) {
-        case "InvalidInput":
-          return invalidInput(error.field ?? "", error.message)
-        case "NotFound":
-          return `not found: ${error.message}`
-        case "Conflict":
-          return `conflict: ${error.message}`
-        case "Unavailable":
-          return `the database is unavailable, try again: ${error.message}`
-      }
-      break
+    case "AccountsError":
+      return byReason(error) ?? error.message
+    case "SecretCheckError":
+      return `master secret refused: ${error.message}`
+    case "VaultError":
+      return `vault: ${error.message}`
+    case "AuditError":
+      return `audit log: ${error.message}`
     case "StorageError":
+    case "Unsuccessful":
       return error.message
   }
   return `configuration: ${String(error)}`
