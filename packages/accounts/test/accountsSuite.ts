@@ -124,6 +124,28 @@ export const accountsSuite = (it: Vitest.MethodsNonLive<UserStore.UserStore | Ke
       assert.strictEqual(login.session.userId, user.id)
     }))
 
+  test("two concurrent accepts of one invitation: exactly one succeeds", () =>
+    Effect.gen(function* () {
+      const accounts = yield* Accounts.Accounts
+      const outbox = yield* Mailer.MemoryOutbox
+      yield* accounts.invite(fresh("t"), `${fresh("race")}@example.test`, "admin", "k")
+      const token = tokenOf(yield* outbox.take)
+      const results = yield* Effect.all(
+        [
+          accounts.accept(token, password, { firstName: "One" }),
+          accounts.accept(token, password, { firstName: "Two" })
+        ],
+        { concurrency: 2, mode: "either" }
+      )
+      const won = results.filter(Either.isRight)
+      const lost = results.filter(Either.isLeft)
+      assert.strictEqual(won.length, 1)
+      assert.deepStrictEqual(
+        lost.map((result) => reasonOf(result.left)),
+        ["InvalidToken"]
+      )
+    }))
+
   test("an invitation expires after 7 days; emails are unique across tenants", () =>
     Effect.gen(function* () {
       const accounts = yield* Accounts.Accounts
