@@ -7,18 +7,17 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Snippet } from "@openaudience/pixel"
 import { execFile } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium } from "playwright-core"
+import type { Browser } from "playwright-core"
 import { eventually } from "./support/audiences.js"
-import { browserUserAgent } from "./support/browserFetch.js"
+import { launch, runsInBrowser } from "./support/browser.js"
 import { adminKey, startServer, type TestServer } from "./support/server.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const executablePath = "/usr/bin/chromium"
 
 /** `pnpm -s openaudience <args> --json` from the repository root, as the README says. */
 const openaudience = (databaseUrl: string, ...args: ReadonlyArray<string>): Promise<any> =>
@@ -33,7 +32,7 @@ const openaudience = (databaseUrl: string, ...args: ReadonlyArray<string>): Prom
   )
 
 // Like the other browser tests: skipped without Chromium, except in CI, where it must run.
-describe.runIf(existsSync(executablePath) || process.env.CI === "true")("a second tenant, from the README", () => {
+describe.runIf(runsInBrowser)("a second tenant, from the README", () => {
   let dir: string
   let server: TestServer
   let page: Server
@@ -51,16 +50,7 @@ describe.runIf(existsSync(executablePath) || process.env.CI === "true")("a secon
     await new Promise<void>((resolve) => page.listen(0, "127.0.0.1", resolve))
     const address = page.address()
     pageUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        `--user-agent=${browserUserAgent}`
-      ]
-    })
+    browser = await launch()
   }, 90_000)
   afterAll(async () => {
     await browser?.close()

@@ -14,6 +14,24 @@ const executablePath = "/usr/bin/chromium"
 const available = existsSync(executablePath)
 const inCi = process.env.CI === "true"
 
+/** Whether the browser tests run: with Chromium, and always in CI (where a missing Chromium must fail). */
+export const runsInBrowser: boolean = available || inCi
+
+/** Debian's headless Chromium, with the flags every browser test uses. */
+export const launch = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath,
+    // Headless Chromium announces itself as HeadlessChrome, which the collector counts as a bot and does not
+    // store: the tests play a visitor's ordinary Chrome.
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      `--user-agent=${browserUserAgent}`
+    ]
+  })
+
 /** What a browser test runs against. */
 export interface BrowserSuite {
   readonly server: TestServer
@@ -31,18 +49,7 @@ export const browserSuite = (): ((ctx: { skip: (note?: string) => never }) => Br
   beforeAll(async () => {
     if (!available) return
     server = await startServer()
-    browser = await chromium.launch({
-      executablePath,
-      // Headless Chromium announces itself as HeadlessChrome, which the collector counts as a bot and does not
-      // store: the tests play a visitor's ordinary Chrome.
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        `--user-agent=${browserUserAgent}`
-      ]
-    })
+    browser = await launch()
   }, 60_000)
 
   afterAll(async () => {

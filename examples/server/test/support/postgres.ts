@@ -7,6 +7,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Database } from "@openaudience/storage-sql"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
+import { afterAll, beforeAll, describe } from "@effect/vitest"
+import type * as ServerConfig from "../../src/ServerConfig.js"
+import { startServer, type TestServer } from "./server.js"
 
 /** The PostgreSQL server the integration tests use. */
 export const postgresUrl = process.env.OA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -63,4 +66,30 @@ export const freshSchema = (prefix: string): Schema => {
       if (reachable === undefined) await admin((sql) => sql`DROP SCHEMA IF EXISTS ${sql(name)} CASCADE`)
     }
   }
+}
+
+/**
+ * A describe block whose tests share one server on a PostgreSQL schema of their own (created before, dropped after;
+ * see `startServer` for `overrides`), skipped with a warning when PostgreSQL is unreachable, except in CI.
+ */
+export const describeOnPostgres = (
+  title: string,
+  prefix: string,
+  overrides: Partial<ServerConfig.ServerConfigShape>,
+  tests: (server: () => TestServer) => void
+): void => {
+  warnWhenSkipped(title)
+  describe.runIf(runsOnPostgres)(title, () => {
+    const schema = freshSchema(prefix)
+    let server: TestServer | undefined
+    beforeAll(async () => {
+      await schema.create()
+      server = await startServer({ ...overrides, databaseUrl: schema.url })
+    }, 120_000)
+    afterAll(async () => {
+      await server?.stop()
+      await schema.drop()
+    })
+    tests(() => server!)
+  })
 }
