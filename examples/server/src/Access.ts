@@ -8,9 +8,13 @@
  * - `metrics`: `OA_METRICS_TOKEN` when it is set.
  * - `operator`: the operator key (`OA_OPERATOR_KEY`), for tenants themselves.
  * - a permission: an API key of the tenant whose role holds it (`Role.can`).
+ * - `session(…)`: a console page, for a user signed in to the console whose role holds the permission (the same
+ *   `Role.can` table as keys), or any signed-in user (`session()`); the page checks the session cookie itself
+ *   (Console.ts) against this declaration.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { User } from "@openaudience/accounts"
 import { AuditLog } from "@openaudience/audit"
 import { Role } from "@openaudience/tenancy"
 import * as Effect from "effect/Effect"
@@ -19,8 +23,16 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import * as Problem from "./Problem.js"
 import { bearerKey, Tenants } from "./Tenants.js"
 
+/** A console page: a signed-in user whose role holds `session` (`"any"`: every signed-in user). */
+export interface SessionAccess {
+  readonly session: Role.Permission | "any"
+}
+
 /** What a route needs. */
-export type Access = "public" | "metrics" | "operator" | Role.Permission
+export type Access = "public" | "metrics" | "operator" | Role.Permission | SessionAccess
+
+/** A console page for signed-in users whose role holds `permission` (by default any signed-in user). */
+export const session = (permission: Role.Permission | "any" = "any"): SessionAccess => ({ session: permission })
 
 /** Every route of the server and what it needs, by `METHOD path` as the router lists it. */
 export const routes: Readonly<Record<string, Access>> = {
@@ -61,13 +73,40 @@ export const routes: Readonly<Record<string, Access>> = {
   "GET /v1/keys": "keys:manage",
   "POST /v1/keys": "keys:manage",
   "DELETE /v1/keys/:id": "keys:manage",
-  "GET /v1/audit": "audit:read"
+  "GET /v1/audit": "audit:read",
+  "POST /v1/users/invitations": "users:manage",
+  "GET /v1/users": "users:manage",
+  "DELETE /v1/users/:id": "users:manage",
+  "GET /console": "public",
+  "GET /console/login": "public",
+  "POST /console/login": "public",
+  "GET /console/accept": "public",
+  "POST /console/accept": "public",
+  "GET /console/reset": "public",
+  "POST /console/reset": "public",
+  "GET /console/reset/confirm": "public",
+  "POST /console/reset/confirm": "public",
+  "POST /console/logout": session(),
+  "GET /console/account": session(),
+  "POST /console/account": session(),
+  "POST /console/account/totp": session(),
+  "POST /console/account/totp/confirm": session(),
+  "GET /console/sites": session("sites:manage"),
+  "GET /console/keys": session("keys:manage"),
+  "POST /console/keys": session("keys:manage"),
+  "POST /console/keys/:id/revoke": session("keys:manage"),
+  "GET /console/users": session("users:manage"),
+  "POST /console/users": session("users:manage"),
+  "POST /console/users/:id/remove": session("users:manage")
 }
 
 /** What `METHOD path` needs, or undefined when the route is not declared. */
 export const of = (method: string, path: string): Access | undefined => routes[`${method} ${path}`]
 
 const describe = (access: Access): string => {
+  if (typeof access !== "string") {
+    return access.session === "any" ? "console session" : `console session, \`${access.session}\``
+  }
   switch (access) {
     case "public":
       return "anyone"
@@ -80,17 +119,27 @@ const describe = (access: Access): string => {
   }
 }
 
+/** Whether a key (or, for console pages, a user) of `role` may call a route that needs `access`. */
+const allows = (role: Role.Role, access: Access): boolean => {
+  if (typeof access !== "string") {
+    return (
+      (User.UserRole.literals as ReadonlyArray<string>).includes(role) &&
+      (access.session === "any" || Role.can(role, access.session))
+    )
+  }
+  return access === "public" ? true : access === "metrics" || access === "operator" ? false : Role.can(role, access)
+}
+
 /**
- * The README's permission table: every route against every role (✓ where the role's keys may call it).
+ * The README's permission table: every route against every role (✓ where the role's keys, or for console pages
+ * its users, may call it).
  */
 export const markdownTable = (): string => {
   const header = ["route", "needs", ...Role.all]
   const rows = Object.entries(routes).map(([route, access]) => [
     `\`${route}\``,
     describe(access),
-    ...Role.all.map((role) =>
-      access === "public" ? "✓" : access === "metrics" || access === "operator" ? "" : Role.can(role, access) ? "✓" : ""
-    )
+    ...Role.all.map((role) => (allows(role, access) ? "✓" : ""))
   ])
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)))
   const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
@@ -156,7 +205,13 @@ export const principal = Effect.gen(function* () {
   const { route } = yield* HttpRouter.RouteContext
   const request = yield* HttpServerRequest.HttpServerRequest
   const access = of(route.method, route.path)
-  if (access === undefined || access === "public" || access === "metrics" || access === "operator") {
+  if (
+    access === undefined ||
+    typeof access !== "string" ||
+    access === "public" ||
+    access === "metrics" ||
+    access === "operator"
+  ) {
     return yield* Effect.dieMessage(`${route.method} ${route.path} declares no key permission (Access.routes)`)
   }
   return yield* authorize(request.headers.authorization, access)

@@ -36,6 +36,7 @@ import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
+import * as UserAccounts from "./UserAccounts.js"
 
 const database = Layer.unwrapEffect(Effect.map(ServerConfig, (config) => Database.layerFromUrl(config.databaseUrl)))
 
@@ -132,11 +133,15 @@ const vault = Vault.layer.pipe(Layer.provideMerge(secretCheck))
 /** The contact form's inquiries, encrypted by the vault. */
 const inquiries = Inquiries.layer.pipe(Layer.provide(SqlInquiryStore.layer))
 
-export const services = Layer.mergeAll(writing, Tenants.layer, workers, Salts.layer, privacyBudget, inquiries).pipe(
-  Layer.provideMerge(vault),
-  Layer.provideMerge(Metrics.layer),
-  Layer.provideMerge(storage)
-)
+export const services = Layer.mergeAll(
+  writing,
+  Tenants.layer,
+  workers,
+  Salts.layer,
+  privacyBudget,
+  inquiries,
+  UserAccounts.layer
+).pipe(Layer.provideMerge(vault), Layer.provideMerge(Metrics.layer), Layer.provideMerge(storage))
 
 /** The server, given its configuration. */
 export const layer = HttpServer.layer.pipe(Layer.provideMerge(services), Layer.provideMerge(NodeContext.layer))

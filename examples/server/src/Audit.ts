@@ -15,9 +15,10 @@ import * as Effect from "effect/Effect"
 import * as Access from "./Access.js"
 import * as Problem from "./Problem.js"
 
-/** Who acted: an API key (by id) or the operator. */
+/** Who acted: an API key (by id), a console user (by id) or the operator. */
 export type Actor =
   | { readonly kind: "key"; readonly id: string }
+  | { readonly kind: "user"; readonly id: string }
   | { readonly kind: "operator"; readonly id: "operator" }
 
 /** The operator, as an actor. */

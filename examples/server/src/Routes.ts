@@ -16,6 +16,7 @@ import * as Access from "./Access.js"
 import * as AudiencesApi from "./AudiencesApi.js"
 import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
+import * as Console from "./Console.js"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
@@ -24,6 +25,7 @@ import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as TagAsset from "./TagAsset.js"
 import * as TenancyApi from "./TenancyApi.js"
+import * as UsersApi from "./UsersApi.js"
 
 /**
  * The inspector's view of a stored event: only what was stored, never more. `id` is the id its sender chose and
@@ -172,7 +174,7 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
-    const withAudiences = TenancyApi.routes(AudiencesApi.routes(routes))
+    const withAudiences = Console.routes(publicUrl)(UsersApi.routes(TenancyApi.routes(AudiencesApi.routes(routes))))
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
       method: route.method,

@@ -57,6 +57,10 @@ export interface ServerConfigShape {
   readonly metricsToken: Redacted.Redacted<string> | undefined
   /** The operator key (`OA_OPERATOR_KEY`) of the tenants API; without it that API is off. */
   readonly operatorKey: Redacted.Redacted<string> | undefined
+  /** The SMTP server of outgoing mail (`OA_SMTP_URL`); unset: mails are written to `OA_DATA_DIR/mail/`. */
+  readonly smtpUrl: Redacted.Redacted<string> | undefined
+  /** The sender of outgoing mail (`OA_MAIL_FROM`); unset: @openaudience/accounts' `Mailer.defaultFrom`. */
+  readonly mailFrom: string | undefined
 }
 
 export class ServerConfig extends Context.Tag("@openaudience/example-server/ServerConfig")<
@@ -127,6 +131,8 @@ export const load = Effect.gen(function* () {
   const secret = secrets.current
   const previousSecret = Option.getOrUndefined(secrets.previous)
   const publicUrl = Option.getOrUndefined(yield* Config.option(Config.string("OA_PUBLIC_URL")))
+  const smtpUrl = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_SMTP_URL")))
+  const mailFrom = Option.getOrUndefined(yield* Config.option(Config.string("OA_MAIL_FROM")))
   return ServerConfig.of({
     port,
     host,
@@ -147,7 +153,9 @@ export const load = Effect.gen(function* () {
     maxBodyBytes,
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
     metricsToken,
-    operatorKey
+    operatorKey,
+    smtpUrl,
+    mailFrom
   })
 })
 
@@ -177,6 +185,8 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       privacyBudget: { epsilon: 10, delta: 1e-5 },
       metricsToken: undefined,
       operatorKey: undefined,
+      smtpUrl: undefined,
+      mailFrom: undefined,
       ...overrides
     })
   )
