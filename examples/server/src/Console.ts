@@ -212,6 +212,9 @@ const login = Effect.gen(function* () {
     )
   )
   if (result._tag === "Right") {
+    // The session this browser had before (if any) ends: one browser, one live session.
+    const previous = yield* cookie(sessionCookie)
+    if (previous !== undefined) yield* accounts((a) => a.logout(previous))
     const signed = yield* setCookie(redirect("/console/account"), sessionCookie, Redacted.value(result.right.sessionId))
     return yield* setCookie(signed, formCookie, "", true)
   }

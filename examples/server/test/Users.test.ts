@@ -62,6 +62,14 @@ describe("application users (SQLite)", () => {
     assert.match(cookie, /SameSite=Lax/i)
     assert.notMatch(cookie, /Secure/i)
 
+    // Signing in again gives a new session id and ends the one before.
+    const first = client.cookies.get("oa_session")!
+    assert.strictEqual((await client.login(email, password)).status, 303)
+    assert.notStrictEqual(client.cookies.get("oa_session"), first)
+    const stale = new ConsoleClient(server.url)
+    stale.cookies.set("oa_session", first)
+    assert.strictEqual((await stale.get("/console/account")).status, 303)
+
     const account = await client.get("/console/account")
     assert.strictEqual(account.status, 200)
     assert.include(account.html, email)
@@ -202,5 +210,24 @@ describe("application users (SQLite)", () => {
     assert.include(locked.html, "Too many failed logins")
     // Locked even with the right password.
     assert.strictEqual((await clientKnown.login(known, password)).status, 429)
+  })
+})
+
+describe("console cookies behind https", () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer({ publicUrl: "https://console.example.test" })
+  }, 60_000)
+  afterAll(() => server?.stop())
+
+  it("are Secure, HttpOnly and SameSite=Lax when the public URL is https", async () => {
+    const page = await new ConsoleClient(server.url).get("/console/login")
+    assert.strictEqual(page.status, 200)
+    const cookie = page.headers.getSetCookie().find((line) => line.startsWith("oa_form="))
+    assert.isDefined(cookie)
+    assert.match(cookie!, /; Secure/i)
+    assert.match(cookie!, /; HttpOnly/i)
+    assert.match(cookie!, /SameSite=Lax/i)
+    assert.match(cookie!, /Path=\/console/i)
   })
 })
