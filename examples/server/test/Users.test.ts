@@ -18,6 +18,7 @@ import {
   call,
   freshEmail,
   inviteAndAccept,
+  linkIn,
   operatorKey,
   password,
   smtpInbox,
@@ -121,6 +122,46 @@ describe("application users (SQLite)", () => {
     const withCode = await client.login(email, password, Totp.generate(secret, Date.now() + 30_000))
     assert.strictEqual(withCode.status, 303, withCode.html)
     assert.strictEqual((await client.get("/console/account")).status, 200)
+  })
+
+  it("resets a password by the mailed single-use link, answering alike for unknown addresses", {
+    timeout: 60_000
+  }, async () => {
+    const a = await advertiser(server.url, "Alpha Reset")
+    const email = freshEmail("rae")
+    await inviteAndAccept(server, inbox, a.owner, email)
+    const client = new ConsoleClient(server.url)
+    const strip = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, "")
+    const known = await client.submit("/console/reset", "/console/reset", { email })
+    const unknown = await client.submit("/console/reset", "/console/reset", { email: freshEmail("nobody") })
+    assert.strictEqual(known.status, 200)
+    assert.strictEqual(strip(known.html), strip(unknown.html))
+    const mail = await inbox.next()
+    assert.deepStrictEqual(mail.to, [email])
+    const link = linkIn(mail, `${server.url}/console/reset/confirm?token=`)
+    const token = new URL(link).searchParams.get("token") ?? ""
+    const fresh = "another long passphrase"
+    const done = await client.submit(link.slice(server.url.length), "/console/reset/confirm", {
+      token,
+      password: fresh
+    })
+    assert.strictEqual(done.status, 303, done.html)
+    assert.strictEqual(done.headers.get("location"), "/console/login?done=reset")
+    // Once only.
+    const again = await client.submit(link.slice(server.url.length), "/console/reset/confirm", {
+      token,
+      password: fresh
+    })
+    assert.strictEqual(again.status, 404)
+    assert.strictEqual((await client.login(email, password)).status, 401)
+    assert.strictEqual((await client.login(email, fresh)).status, 303)
+  })
+
+  it("refuses an oversized form with 413", { timeout: 60_000 }, async () => {
+    const client = new ConsoleClient(server.url)
+    const page = await client.get("/console/login")
+    const answer = await client.postRaw("/console/login", { _csrf: page.csrf!, email: "x".repeat(64 * 1024) })
+    assert.strictEqual(answer.status, 413)
   })
 
   it("refuses a form post without or with a wrong CSRF token", { timeout: 60_000 }, async () => {
