@@ -132,7 +132,16 @@ describe("openaudience --help", () => {
           "key",
           "key create",
           "key list",
-          "key revoke"
+          "key revoke",
+          "user",
+          "user invite",
+          "user list",
+          "user remove",
+          "keys",
+          "keys rotate",
+          "audit",
+          "audit verify",
+          "audit list"
         ]
       )
       for (const path of all) {
