@@ -2,16 +2,52 @@
  * `openaudience user invite|list|remove` on SQLite through the real command, with mail written to files (no
  * `OA_SMTP_URL`): the invitation's file is named and holds the link, which is never printed; the email address is
  * stored encrypted and shown decrypted by `list`; bad input is refused naming the option; every action, the read
- * by `list` included, is in the audit log as the operator's.
+ * by `list` included, is in the audit log as the operator's. With `OA_SMTP_URL`, the invitation reaches a real SMTP
+ * server (in this process), and a server that cannot be reached leaves no invited user.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { SMTPServer } from "smtp-server"
 import { cliJsonWith, cliWith } from "./support/cli.js"
 
 const dir = mkdtempSync(join(tmpdir(), "oa-cli-user-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** The text of a raw message, with quoted-printable soft breaks and escapes undone. */
+const decodeBody = (raw: string): string =>
+  raw
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+
+/** An SMTP server on a free port of 127.0.0.1 that keeps what it receives. */
+const smtpServer = async () => {
+  const received: Array<{ readonly to: ReadonlyArray<string>; readonly raw: string }> = []
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Array<Buffer> = []
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk))
+      stream.on("end", () => {
+        received.push({
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          raw: Buffer.concat(chunks).toString("utf8")
+        })
+        callback()
+      })
+    }
+  })
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.server.address()
+      resolve(typeof address === "object" && address !== null ? address.port : 0)
+    })
+  )
+  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
 
 interface UserJson {
   readonly id: string
@@ -46,9 +82,7 @@ describe("openaudience user on SQLite", () => {
     assert.strictEqual(user.invitation.file.startsWith(join(dir, "mail")), true)
     // The mail holds the link; neither stream shows its token.
     // The .eml body is quoted-printable: soft line breaks and =XX escapes.
-    const mail = readFileSync(user.invitation.file, "utf8")
-      .replace(/=\r?\n/g, "")
-      .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    const mail = decodeBody(readFileSync(user.invitation.file, "utf8"))
     const token = /https:\/\/ads\.example\/console\/accept\?token=([A-Za-z0-9_-]+)/.exec(mail)?.[1]
     assert.isDefined(token, mail)
     for (const text of [invited.stdout, invited.stderr]) {
@@ -142,5 +176,61 @@ describe("openaudience user on SQLite", () => {
     assert.notInclude(JSON.stringify(audit), "@example.com")
     const verified = await cliJsonWith(env, "audit", "verify")
     assert.deepInclude(verified, { ok: true })
+  }, 600_000)
+
+  it("with OA_SMTP_URL, mails the invitation by SMTP (link not printed); an unreachable server leaves no user", async () => {
+    const smtp = await smtpServer()
+    const dataDir = join(dir, "smtp")
+    const env = {
+      OA_DATABASE_URL: `sqlite:${join(dir, "smtp.db")}`,
+      OA_DATA_DIR: dataDir,
+      OA_SECRET: "d4".repeat(32),
+      OA_PUBLIC_URL: "https://ads.example"
+    }
+    try {
+      const { id: tenant } = await cliJsonWith<{ readonly id: string }>(env, "tenant", "create", "--name", "Smtp")
+      const invite = (email: string, smtpUrl: string) =>
+        cliWith(
+          { ...env, OA_SMTP_URL: smtpUrl, OA_MAIL_FROM: "Console <console@example.test>" },
+          ...["user", "invite", "--tenant", tenant, "--email", email, "--role", "admin", "--json"]
+        )
+
+      const sent = await invite("smtp.user@example.com", `smtp://127.0.0.1:${smtp.port}`)
+      assert.strictEqual(sent.code, 0, sent.stderr)
+      const user = JSON.parse(sent.stdout) as UserJson & { readonly invitation: unknown }
+      assert.deepStrictEqual(user.invitation, { mailed: true, via: "smtp" })
+      assert.strictEqual(smtp.received.length, 1)
+      const mail = smtp.received[0]!
+      assert.deepStrictEqual(mail.to, ["smtp.user@example.com"])
+      const token = /https:\/\/ads\.example\/console\/accept\?token=([A-Za-z0-9_-]+)/.exec(decodeBody(mail.raw))?.[1]
+      assert.isDefined(token, mail.raw)
+      for (const text of [sent.stdout, sent.stderr]) assert.notInclude(text, token ?? "")
+      assert.isFalse(existsSync(join(dataDir, "mail")))
+
+      // Port 9 (discard) on loopback: nothing listens. The invitation is undone, the failure audited.
+      const failed = await invite("unreached@example.com", "smtp://127.0.0.1:9")
+      assert.strictEqual(failed.code, 1)
+      assert.strictEqual(failed.stdout, "")
+      assert.include(failed.stderr, "mail could not be sent")
+      const users = await cliJsonWith<ReadonlyArray<UserJson>>(env, "user", "list", "--tenant", tenant)
+      assert.deepStrictEqual(
+        users.map((u) => u.email),
+        ["smtp.user@example.com"]
+      )
+      const audit = await cliJsonWith<ReadonlyArray<{ readonly action: string; readonly outcome: string }>>(
+        env,
+        ...["audit", "list", "--tenant", tenant]
+      )
+      assert.deepStrictEqual(
+        audit.map((entry) => [entry.action, entry.outcome]),
+        [
+          ["user.invite", "success"],
+          ["user.invite", "failed"],
+          ["user.list", "success"]
+        ]
+      )
+    } finally {
+      await smtp.close()
+    }
   }, 600_000)
 })
