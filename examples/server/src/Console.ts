@@ -448,26 +448,55 @@ const removeUser = Effect.gen(function* () {
   return redirect("/console/users")
 })
 
-/** Any failure left as the page a browser shows: the problem's title and detail, with its status. */
-const page = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-  handler.pipe(
-    Effect.catchIf(
-      (error): error is E & (Answer | Problem.ProblemError) =>
-        error instanceof Answer || error instanceof Problem.ProblemError,
-      (error) =>
-        Effect.succeed(
-          error instanceof Answer
-            ? error.response
-            : html(
-                Layout.page({
-                  title: error.problem.title,
-                  body: `<p>${Layout.escapeHtml(error.problem.detail ?? "")}</p><p><a href="/console/login">Back to the console</a></p>`
-                }),
-                error.problem.status
-              )
-        )
-    )
+/** The problem type of an error page's status, for clients that do not take HTML. */
+const problemOfStatus: Readonly<Record<number, Problem.ProblemType>> = {
+  400: "invalid-body",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not-found",
+  409: "conflict",
+  413: "body-too-large",
+  429: "too-many-requests",
+  503: "unavailable"
+}
+
+/** A problem as the page a browser shows: its title and detail, with its status. */
+const problemPage = (problem: Problem.Problem) =>
+  html(
+    Layout.page({
+      title: problem.title,
+      body: `<p>${Layout.escapeHtml(problem.detail ?? "")}</p><p><a href="/console/login">Back to the console</a></p>`
+    }),
+    problem.status
   )
+
+/**
+ * A console handler, its early answers and failures sent: as pages to browsers (`Accept: text/html`), and to other
+ * clients every error as a problem document, like the rest of the server.
+ */
+const page = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const browser = /\btext\/html\b/i.test(request.headers.accept ?? "")
+    const response = yield* handler.pipe(
+      Effect.catchIf(
+        (error): error is E & (Answer | Problem.ProblemError) =>
+          error instanceof Answer || error instanceof Problem.ProblemError,
+        (error) =>
+          Effect.succeed(
+            error instanceof Answer
+              ? error.response
+              : browser
+                ? problemPage(error.problem)
+                : Problem.response(error.problem)
+          )
+      )
+    )
+    const type = problemOfStatus[response.status]
+    const isPage = "contentType" in response.body && response.body.contentType?.startsWith("text/html") === true
+    if (browser || response.status < 400 || type === undefined || !isPage) return response
+    return Problem.response(Problem.make(type, "this console page answers browsers (Accept: text/html)"))
+  })
 
 /** The console's routes, added to the server's router; `publicUrl` is the collector's origin (for snippets). */
 export const routes =

@@ -170,6 +170,15 @@ describe("application users (SQLite)", () => {
     await inviteAndAccept(server, inbox, a.owner, email)
     const client = new ConsoleClient(server.url)
     assert.strictEqual((await client.postRaw("/console/login", { email, password })).status, 403)
+    // A client that does not ask for HTML gets the refusal as a problem document, like everywhere else.
+    const machine = await fetch(`${server.url}/console/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=x"
+    })
+    assert.strictEqual(machine.status, 403)
+    assert.strictEqual(machine.headers.get("content-type"), "application/problem+json")
+    assert.strictEqual(((await machine.json()) as { status: number }).status, 403)
     assert.strictEqual((await client.login(email, password)).status, 303)
     const page = await client.get("/console/account")
     for (const token of [undefined, "x", `${page.csrf}x`]) {

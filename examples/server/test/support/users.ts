@@ -114,6 +114,7 @@ export class ConsoleClient {
       redirect: "manual",
       headers: {
         "x-forwarded-for": this.address,
+        accept: "text/html",
         cookie: Array.from(this.cookies, ([name, value]) => `${name}=${value}`).join("; "),
         ...(form === undefined ? {} : { "content-type": "application/x-www-form-urlencoded" })
       },
