@@ -129,7 +129,15 @@ const signedIn = Effect.gen(function* () {
   const session =
     sessionId === undefined
       ? undefined
-      : Option.getOrUndefined(yield* Effect.option(Effect.flatMap(Accounts.Accounts, (a) => a.touch(sessionId))))
+      : // Unknown, ended or expired is signed out; a store that fails is a 503, not a sign-out.
+        yield* accounts((a) =>
+          a.touch(sessionId).pipe(
+            Effect.catchIf(
+              (error) => error.reason === "NotFound",
+              () => Effect.void
+            )
+          )
+        )
   if (sessionId === undefined || session === undefined) {
     return yield* stop(yield* setCookie(redirect("/console/login"), sessionCookie, "", true))
   }
