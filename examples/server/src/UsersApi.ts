@@ -90,7 +90,7 @@ const remove = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
   const { id = "" } = yield* HttpRouter.params
   yield* Audit.audited(
-    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "user.remove", target: `user:${id}` },
+    { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "user.remove", target: `user:${id.slice(0, 100)}` },
     accounts((a) => a.remove(tenant.id, id))
   )
   return HttpServerResponse.empty({ status: 204 })

@@ -215,6 +215,13 @@ export const usersApiScenario = async (server: TestServer, inbox: Awaited<Return
   assert.strictEqual(bad.body.field, "email")
   const unknownField = await call(url, a.owner, "POST", "/v1/users/invitations", { email, role: "admin", x: 1 })
   assert.strictEqual(unknownField.body.field, "x")
+  const notText = await call(url, a.owner, "POST", "/v1/users/invitations", { email: 7, role: "admin" })
+  assert.strictEqual(notText.status, 400)
+  assert.strictEqual(notText.body.field, "email")
+  const oversized = await call(url, a.owner, "POST", "/v1/users/invitations", { email, role: "x".repeat(64 * 1024) })
+  assert.strictEqual(oversized.status, 413)
+  const taken = await call(url, b.owner, "POST", "/v1/users/invitations", { email, role: "admin" })
+  assert.strictEqual(taken.status, 409, JSON.stringify(taken.body))
 
   assert.strictEqual((await call(url, a.owner, "DELETE", `/v1/users/${id}`)).status, 204)
   assert.deepStrictEqual((await call(url, a.owner, "GET", "/v1/users")).body.users, [])
