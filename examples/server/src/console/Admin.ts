@@ -17,7 +17,7 @@ export const sites = (viewer: Viewer, endpoint: string, list: ReadonlyArray<Tena
     viewer,
     body:
       list.length === 0
-        ? "<p>No site yet: add one with the API (`POST /v1/sites`) or the CLI (`openaudience site add`).</p>"
+        ? "<p>No site yet: add one with the API (<code>POST /v1/sites</code>) or the CLI (<code>pnpm openaudience site add</code>).</p>"
         : list
             .map(
               (site) => `<section class="site">

@@ -65,7 +65,8 @@ button.link { margin: 0; background: none; color: #0b57d0; border: none; padding
 button.danger { background: #b3261e; border-color: #b3261e; }
 table { border-collapse: collapse; width: 100%; margin-top: 1rem; }
 th, td { text-align: left; border-bottom: 1px solid #eee; padding: .4rem; vertical-align: top; }
-pre, code { background: #f4f4f6; padding: .5rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+pre { background: #f4f4f6; padding: .5rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+code { background: #f4f4f6; padding: 0 .25rem; }
 .error { background: #fce8e6; padding: .6rem 1rem; border-radius: .4rem; }
 .notice { background: #e6f4ea; padding: .6rem 1rem; border-radius: .4rem; }
 a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid #f9ab00; outline-offset: 2px; }`
