@@ -11,14 +11,16 @@ if (!runsOnPostgres) console.warn(`openaudience on PostgreSQL: not run, ${postgr
 
 describe.runIf(runsOnPostgres)("openaudience on PostgreSQL", () => {
   const schema = freshSchema("oa_test_cli")
-  beforeAll(() => schema.create())
-  afterAll(() => schema.drop())
+  // The audit scenario counts every entry of the log: a schema of its own.
+  const auditSchema = freshSchema("oa_test_cli_audit")
+  beforeAll(() => Promise.all([schema.create(), auditSchema.create()]))
+  afterAll(() => Promise.all([schema.drop(), auditSchema.drop()]))
 
   it("manages a tenant's life: create, add a site, create a key shown once, list, revoke, delete", async () => {
     await tenantLifecycle(schema.url)
   }, 300_000)
 
   it("verifies the audit log, lists a tenant's entries, and fails naming an entry altered in the table", async () => {
-    await auditScenario(schema.url)
+    await auditScenario(auditSchema.url)
   }, 300_000)
 })

@@ -13,6 +13,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Expires from "./expires.js"
 import * as Shared from "./options.js"
+import * as OperatorAudit from "./operatorAudit.js"
 import { withStore } from "./store.js"
 import * as Output from "./output.js"
 
@@ -44,11 +45,11 @@ const create = Command.make(
   ({ expires, json, partner, role, tenant }) =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      const { key, record } = yield* store.createKey(tenant, {
-        role,
-        partner: Option.getOrNull(partner),
-        expiresAt: Option.getOrNull(expires)
-      })
+      const { key, record } = yield* OperatorAudit.audited(
+        { tenant, action: "key.create", target: "keys" },
+        store.createKey(tenant, { role, partner: Option.getOrNull(partner), expiresAt: Option.getOrNull(expires) }),
+        ({ record }) => ({ id: record.id, role: record.role })
+      )
       const { id, ...rest } = Output.keyJson(record)
       yield* Output.print(json, { id, key, ...rest }, () =>
         [
@@ -81,7 +82,10 @@ const revoke = Command.make(
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
       const now = yield* Clock.currentTimeMillis
-      const record = yield* store.revokeKey(tenant, id, now)
+      const record = yield* OperatorAudit.audited(
+        { tenant, action: "key.revoke", target: `key:${id}` },
+        store.revokeKey(tenant, id, now)
+      )
       yield* Output.print(json, Output.keyJson(record), () => `Revoked key ${record.id} of tenant ${record.tenant}`)
     })
 ).pipe(Command.withDescription("Revoke an API key: it stops working within seconds on every server."))

@@ -23,7 +23,8 @@ export const append = (scope: Scope, outcome: AuditEntry.Outcome, details: Audit
 
 /**
  * Runs `effect` and records it: `success` with `details` of its value, or `failed` with the error's reason when it
- * fails (the failure goes on).
+ * fails. The failure goes on as it was: when even the `failed` entry cannot be written (the log is unavailable, or
+ * the tenant id typed is too long to record), that is logged on stderr instead.
  */
 export const audited = <A, E extends { readonly _tag: string }, R>(
   scope: Scope,
@@ -34,7 +35,9 @@ export const audited = <A, E extends { readonly _tag: string }, R>(
     Effect.tapError((error) =>
       append(scope, "failed", {
         error: "reason" in error && typeof error.reason === "string" ? error.reason : error._tag
-      })
+      }).pipe(
+        Effect.catchAll((cause) => Effect.logWarning(`The failure was not recorded in the audit log: ${cause.message}`))
+      )
     ),
     Effect.tap((value) => append(scope, "success", details?.(value)))
   )

@@ -7,6 +7,7 @@ import { TenancyStore } from "@openaudience/tenancy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Shared from "./options.js"
+import * as OperatorAudit from "./operatorAudit.js"
 import { withStore } from "./store.js"
 import * as Output from "./output.js"
 
@@ -63,13 +64,16 @@ const add = Command.make(
   ({ childDirected, cookieless, json, origins, params, siteKey, tenant }) =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      const site = yield* store.addSite(tenant, {
-        siteKey,
-        origins,
-        urlParams: params.length === 0 ? null : params,
-        cookieless,
-        childDirected
-      })
+      const site = yield* OperatorAudit.audited(
+        { tenant, action: "site.add", target: `site:${siteKey}` },
+        store.addSite(tenant, {
+          siteKey,
+          origins,
+          urlParams: params.length === 0 ? null : params,
+          cookieless,
+          childDirected
+        })
+      )
       yield* printSite(json, site, "Added")
     })
 ).pipe(Command.withDescription("Add a site to a tenant."))
@@ -96,12 +100,15 @@ const update = Command.make(
   ({ childDirected, cookieless, json, origins, params, siteKey, tenant }) =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      const site = yield* store.updateSite(tenant, siteKey, {
-        ...(origins.length > 0 ? { origins } : {}),
-        ...(params.length > 0 ? { urlParams: params } : {}),
-        cookieless: Option.getOrUndefined(cookieless),
-        childDirected: Option.getOrUndefined(childDirected)
-      })
+      const site = yield* OperatorAudit.audited(
+        { tenant, action: "site.update", target: `site:${siteKey}` },
+        store.updateSite(tenant, siteKey, {
+          ...(origins.length > 0 ? { origins } : {}),
+          ...(params.length > 0 ? { urlParams: params } : {}),
+          cookieless: Option.getOrUndefined(cookieless),
+          childDirected: Option.getOrUndefined(childDirected)
+        })
+      )
       yield* printSite(json, site, "Updated")
     })
 ).pipe(
@@ -116,7 +123,10 @@ const remove = Command.make(
   ({ json, siteKey, tenant }) =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      yield* store.removeSite(tenant, siteKey)
+      yield* OperatorAudit.audited(
+        { tenant, action: "site.remove", target: `site:${siteKey}` },
+        store.removeSite(tenant, siteKey)
+      )
       yield* Output.print(json, { siteKey, tenant, removed: true }, () => `Removed site ${siteKey} of tenant ${tenant}`)
     })
 ).pipe(Command.withDescription("Remove a site from a tenant."))

@@ -8,6 +8,7 @@ import { TenancyStore } from "@openaudience/tenancy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Shared from "./options.js"
+import * as OperatorAudit from "./operatorAudit.js"
 import { withStore } from "./store.js"
 import * as Output from "./output.js"
 
@@ -27,7 +28,11 @@ const create = Command.make(
   ({ id, json, name }) =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      const tenant = yield* store.createTenant({ name, id: Option.getOrUndefined(id) })
+      const tenant = yield* OperatorAudit.audited(
+        { tenant: null, action: "tenant.create", target: "tenants" },
+        store.createTenant({ name, id: Option.getOrUndefined(id) }),
+        (tenant) => ({ id: tenant.id })
+      )
       yield* Output.print(json, Output.tenantJson(tenant), () => `Created tenant ${tenant.id} (${tenant.name})`)
     })
 ).pipe(Command.withDescription("Create a tenant (an advertiser)."))
@@ -77,7 +82,10 @@ const show = Command.make("show", { id, json: Shared.json }, ({ id, json }) =>
 const remove = Command.make("delete", { id, json: Shared.json }, ({ id, json }) =>
   Effect.gen(function* () {
     const store = yield* TenancyStore.TenancyStore
-    yield* store.deleteTenant(id)
+    yield* OperatorAudit.audited(
+      { tenant: id, action: "tenant.delete", target: `tenant:${id}` },
+      store.deleteTenant(id)
+    )
     yield* Output.print(json, { id, deleted: true }, () => `Deleted tenant ${id} with its sites and keys`)
   })
 ).pipe(Command.withDescription("Delete a tenant with its sites and keys."))

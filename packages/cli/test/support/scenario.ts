@@ -1,6 +1,7 @@
 /**
  * The whole life of a tenant through the real command, on one database: create it, add a site, create a key
- * (shown once), list (never the key nor its digest), revoke, change and remove the site, delete the tenant.
+ * (shown once), list (never the key nor its digest), revoke, change and remove the site, delete the tenant; each
+ * change recorded in the audit log as the operator's.
  */
 import { assert } from "@effect/vitest"
 import { ApiKey } from "@openaudience/tenancy"
@@ -156,12 +157,40 @@ export const tenantLifecycle = async (databaseUrl: string): Promise<void> => {
   await cliJson(databaseUrl, "site", "remove", "--tenant", tenant.id, "--site-key", siteKey)
   assert.deepStrictEqual(await cliJson(databaseUrl, "site", "list", "--tenant", tenant.id), [])
 
+  // Every change is in the audit log, as the operator's.
+  const audit = await cliJson<
+    ReadonlyArray<{
+      readonly action: string
+      readonly target: string
+      readonly outcome: string
+      readonly actor: unknown
+    }>
+  >(databaseUrl, "audit", "list", "--tenant", tenant.id)
+  assert.deepStrictEqual(
+    audit.map((entry) => [entry.action, entry.target, entry.outcome]),
+    [
+      ["site.add", `site:${siteKey}`, "success"],
+      ["key.create", "keys", "success"],
+      ["key.revoke", `key:${created.id}`, "success"],
+      ["site.update", `site:${siteKey}`, "success"],
+      ["site.remove", `site:${siteKey}`, "success"]
+    ]
+  )
+  for (const entry of audit) assert.deepStrictEqual(entry.actor, { kind: "operator", id: "cli" })
+
   const tenants = await cliJson<ReadonlyArray<TenantJson>>(databaseUrl, "tenant", "list")
   assert.deepStrictEqual(
     tenants.map((t) => t.id),
     [tenant.id]
   )
   assert.deepStrictEqual(await cliJson(databaseUrl, "tenant", "delete", tenant.id), { id: tenant.id, deleted: true })
+
+  const deletion = await cliJson<ReadonlyArray<{ readonly action: string }>>(
+    databaseUrl,
+    ...["audit", "list", "--tenant", tenant.id, "--after", "0", "--limit", "1000"]
+  )
+  assert.strictEqual(deletion.at(-1)?.action, "tenant.delete")
+  assert.deepInclude(await cliJson(databaseUrl, "audit", "verify"), { ok: true })
 
   const gone = await cli(databaseUrl, "tenant", "show", tenant.id, "--json")
   assert.strictEqual(gone.code, 1)
