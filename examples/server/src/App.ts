@@ -27,7 +27,9 @@ import {
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Clock from "effect/Clock"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Option from "effect/Option"
 import { SecretCheck, Vault } from "@openaudience/vault"
 import { Inquiries } from "@openaudience/inquiries"
@@ -130,8 +132,20 @@ const secretCheck = Layer.unwrapEffect(
 /** Envelope encryption of personal data (@openaudience/vault), after the secret check. */
 const vault = Vault.layer.pipe(Layer.provideMerge(secretCheck))
 
-/** The contact form's inquiries, encrypted by the vault. */
-const inquiries = Inquiries.layer.pipe(Layer.provide(SqlInquiryStore.layer))
+/** The contact form's inquiries, encrypted by the vault, purged every hour once closed for the retention time. */
+const inquiries = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const config = yield* ServerConfig
+    const service = yield* Inquiries.Inquiries
+    const purge = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      service.purge(now, config.inquiryRetentionDays)
+    ).pipe(
+      Effect.tap((deleted) => (deleted > 0 ? Effect.logInfo(`Purged ${deleted} closed inquiries`) : Effect.void)),
+      Effect.catchAll((error) => Effect.logWarning("Could not purge closed inquiries", error))
+    )
+    yield* Effect.forkScoped(Effect.repeat(purge, Schedule.spaced("1 hour")))
+  })
+).pipe(Layer.provideMerge(Inquiries.layer), Layer.provide(SqlInquiryStore.layer))
 
 export const services = Layer.mergeAll(
   writing,

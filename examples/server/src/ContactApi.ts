@@ -142,8 +142,13 @@ const showForm = Effect.gen(function* () {
 })
 
 const postForm = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
   const text = yield* BodyLimit.text(maxBytes)
   const input = Object.fromEntries(new URLSearchParams(text))
+  // A browser posting the form gets pages; any other client problem details (like every other route).
+  if (!/\btext\/html\b/i.test(request.headers.accept ?? "")) {
+    return yield* Effect.as(submit(input), HttpServerResponse.unsafeJson({ status: "received" }, { status: 201 }))
+  }
   return yield* submit(input).pipe(
     Effect.as(html(page(String(input.site ?? ""), "Thank you: your message was received."))),
     Effect.catchTag("ProblemError", (error) =>

@@ -17,6 +17,7 @@ import * as AudiencesApi from "./AudiencesApi.js"
 import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as Console from "./Console.js"
+import * as ContactApi from "./ContactApi.js"
 import * as DemoSites from "./DemoSites.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
@@ -174,7 +175,9 @@ export const router = (publicUrl: () => string) =>
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
-    const withAudiences = Console.routes(publicUrl)(UsersApi.routes(TenancyApi.routes(AudiencesApi.routes(routes))))
+    const withAudiences = Console.routes(publicUrl)(
+      UsersApi.routes(ContactApi.routes(TenancyApi.routes(AudiencesApi.routes(routes))))
+    )
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
       method: route.method,

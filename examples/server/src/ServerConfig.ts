@@ -57,6 +57,8 @@ export interface ServerConfigShape {
   readonly metricsToken: Redacted.Redacted<string> | undefined
   /** The operator key (`OA_OPERATOR_KEY`) of the tenants API; without it that API is off. */
   readonly operatorKey: Redacted.Redacted<string> | undefined
+  /** Days a closed contact-form inquiry is kept (`OA_INQUIRY_RETENTION_DAYS`, default 90). */
+  readonly inquiryRetentionDays: number
   /** The SMTP server of outgoing mail (`OA_SMTP_URL`); unset: mails are written to `OA_DATA_DIR/mail/`. */
   readonly smtpUrl: Redacted.Redacted<string> | undefined
   /** The sender of outgoing mail (`OA_MAIL_FROM`); unset: @openaudience/accounts' `Mailer.defaultFrom`. */
@@ -127,6 +129,13 @@ export const load = Effect.gen(function* () {
   yield* checkDemoExposure({ demo, host, demoAdminKey })
   const metricsToken = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_METRICS_TOKEN")))
   const operatorKey = Option.getOrUndefined(yield* Config.option(Config.redacted("OA_OPERATOR_KEY")))
+  const inquiryRetentionDays = yield* Config.integer("OA_INQUIRY_RETENTION_DAYS").pipe(
+    Config.withDefault(90),
+    Config.validate({
+      message: "OA_INQUIRY_RETENTION_DAYS must be from 1 to 3650",
+      validation: (n) => n >= 1 && n <= 3650
+    })
+  )
   const secrets = yield* MasterKeys.loadOrCreate(dataDir)
   const secret = secrets.current
   const previousSecret = Option.getOrUndefined(secrets.previous)
@@ -154,6 +163,7 @@ export const load = Effect.gen(function* () {
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
     metricsToken,
     operatorKey,
+    inquiryRetentionDays,
     smtpUrl,
     mailFrom
   })
@@ -185,6 +195,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       privacyBudget: { epsilon: 10, delta: 1e-5 },
       metricsToken: undefined,
       operatorKey: undefined,
+      inquiryRetentionDays: 90,
       smtpUrl: undefined,
       mailFrom: undefined,
       ...overrides
