@@ -29,6 +29,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as AuditCommand from "./internal/auditCommand.js"
+import type { CommandError } from "./internal/errors.js"
 import * as KeyCommand from "./internal/keyCommand.js"
 import * as KeysCommand from "./internal/keysCommand.js"
 import * as Output from "./internal/output.js"
@@ -44,7 +45,10 @@ import * as UserCommand from "./internal/userCommand.js"
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("openaudience").pipe(
+// Its input is the union of every subcommand's; named here only for the declaration file.
+export const command: Command.Command<"openaudience", Store.StoreLayer, CommandError, any> = Command.make(
+  "openaudience"
+).pipe(
   Command.withDescription(
     "Manage OpenAudience tenants, their sites, API keys and users; rotate the master secret; verify the audit log."
   ),

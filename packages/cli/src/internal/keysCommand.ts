@@ -7,11 +7,13 @@
 import * as Command from "@effect/cli/Command"
 import { Vault } from "@openaudience/vault"
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as OperatorAudit from "./operatorAudit.js"
 import * as Shared from "./options.js"
 import * as Output from "./output.js"
 import { Unsuccessful } from "./report.js"
-import { withStore } from "./store.js"
+import type { CommandError } from "./errors.js"
+import { type StoreLayer, withStore } from "./store.js"
 import { withVault } from "./vault.js"
 
 const rotate = Command.make("rotate", { json: Shared.json }, ({ json }) =>
@@ -45,7 +47,12 @@ const rotate = Command.make("rotate", { json: Shared.json }, ({ json }) =>
 )
 
 /** `openaudience keys …`. */
-export const command = Command.make("keys").pipe(
+export const command: Command.Command<
+  "keys",
+  StoreLayer,
+  CommandError,
+  { readonly subcommand: Option.Option<{ readonly json: boolean }> }
+> = Command.make("keys").pipe(
   Command.withDescription("Manage the data keys that encrypt personal data (master secret rotation)."),
   Command.withSubcommands([withStore(withVault(rotate))])
 )

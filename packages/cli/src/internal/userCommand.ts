@@ -25,7 +25,8 @@ import * as Option from "effect/Option"
 import * as OperatorAudit from "./operatorAudit.js"
 import * as Shared from "./options.js"
 import * as Output from "./output.js"
-import { withStore } from "./store.js"
+import type { CommandError } from "./errors.js"
+import { type StoreLayer, withStore } from "./store.js"
 import { dataDir, withVault } from "./vault.js"
 
 /** Where invitations go: an SMTP server, or `.eml` files in a folder. */
@@ -188,7 +189,23 @@ const remove = Command.make("remove", { tenant: Shared.tenant, id, json: Shared.
 )
 
 /** `openaudience user …`. */
-export const command = Command.make("user").pipe(
+export const command: Command.Command<
+  "user",
+  StoreLayer,
+  CommandError,
+  {
+    readonly subcommand: Option.Option<
+      | {
+          readonly tenant: string
+          readonly email: string
+          readonly role: typeof User.UserRole.Type
+          readonly json: boolean
+        }
+      | { readonly tenant: string; readonly json: boolean }
+      | { readonly tenant: string; readonly id: string; readonly json: boolean }
+    >
+  }
+> = Command.make("user").pipe(
   Command.withDescription("Manage the users of a tenant (its staff, who log in to the console)."),
   Command.withSubcommands([withStore(withVault(invite)), withStore(withVault(list)), withStore(withVault(remove))])
 )

@@ -190,7 +190,7 @@ export const tenantLifecycle = async (databaseUrl: string): Promise<void> => {
     ...["audit", "list", "--tenant", tenant.id, "--after", "0", "--limit", "1000"]
   )
   assert.strictEqual(deletion.at(-1)?.action, "tenant.delete")
-  assert.deepInclude(await cliJson(databaseUrl, "audit", "verify"), { ok: true })
+  assert.deepInclude(await cliJson<{ readonly ok: boolean }>(databaseUrl, "audit", "verify"), { ok: true })
 
   const gone = await cli(databaseUrl, "tenant", "show", tenant.id, "--json")
   assert.strictEqual(gone.code, 1)
