@@ -53,13 +53,17 @@ export const audited = <A, E, R>(
   details?: (value: A) => Record<string, string | number | boolean | null>
 ) =>
   effect.pipe(
+    // A failed action is recorded without holding its answer back (a refused oversized body must be answered while
+    // the client is still sending it, not after a database round trip).
     Effect.tapError((error) =>
-      append({
-        ...scope,
-        outcome: "failed",
-        details:
-          error instanceof Problem.ProblemError ? { status: error.problem.status, problem: error.problem.type } : {}
-      })
+      Effect.forkDaemon(
+        append({
+          ...scope,
+          outcome: "failed",
+          details:
+            error instanceof Problem.ProblemError ? { status: error.problem.status, problem: error.problem.type } : {}
+        })
+      )
     ),
     Effect.tap((value) => append({ ...scope, outcome: "success", details: details?.(value) }))
   )

@@ -65,7 +65,9 @@ const unavailableCodes = new Set([
   "57P01",
   "57P02",
   "57P03",
-  "53300"
+  "53300",
+  // query_canceled: a statement timeout, or the request that ran it went away; worth retrying, not a defect.
+  "57014"
 ])
 
 /**
