@@ -23,6 +23,7 @@ import * as Access from "./Access.js"
 import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as JsonBody from "./JsonBody.js"
+import { escapeHtml } from "./console/Layout.js"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
 import { Tenants } from "./Tenants.js"
@@ -31,9 +32,6 @@ import { Tenants } from "./Tenants.js"
 const maxBytes = 16 * 1024
 
 const limiter = RateLimit.make()
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 const html = (body: string, status = 200) =>
   HttpServerResponse.html(body).pipe(

@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as BodyLimit from "./BodyLimit.js"
+import { escapeHtml } from "./console/Layout.js"
 import * as Problem from "./Problem.js"
 
 /** The opt-out cookie's name (the collector reads it with `Collect.requestSignals`). */
@@ -70,9 +71,6 @@ export const cookies = (secure: boolean, optIn = false): ReadonlyArray<CookieSpe
 }
 
 export const isOptedOut = (cookieHeader: string | undefined): boolean => Signals.hasOptOutCookie(cookieHeader)
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 /** The opt-out page. */
 export const page = (state: {

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Policy } from "@openaudience/consent"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as ApiKey from "./ApiKey.js"
 import * as TenancyStore from "./TenancyStore.js"
@@ -102,9 +103,10 @@ export const demo = (
     const snapshot = yield* store.snapshot()
     const retired = new Set((options.retire ?? []).map(ApiKey.digestOf))
     retired.delete(digest)
+    const now = yield* Clock.currentTimeMillis
     for (const key of snapshot.keys) {
       if (key.tenant === id && key.revokedAt === null && retired.has(key.digest)) {
-        yield* store.revokeKey(id, key.id, Date.now())
+        yield* store.revokeKey(id, key.id, now)
       }
     }
     const stored = snapshot.keys.some((key) => key.digest === digest)
