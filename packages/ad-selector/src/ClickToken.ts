@@ -1,0 +1,295 @@
+/**
+ * Signed click tokens for `GET /click/<token>`. A token names the decision that showed the ad (decision, campaign,
+ * creative, optional product, tenant) and when it stops being accepted; it is authenticated with HMAC-SHA-256 under
+ * a server key, so a visitor cannot forge one or change what it names.
+ *
+ * The token carries no URL. The server answers a valid token with a 302 to the landing URL registered for the
+ * creative or product the token names, looked up in its own records: nothing taken from the request decides where
+ * the browser goes, so the click route is never an open redirect. A bad or expired token gets a 400 page.
+ *
+ * Format (base64url, no padding, of): version byte `1`, key id byte, payload, 32-byte HMAC-SHA-256 of everything
+ * before it. The payload is the expiry (milliseconds since the epoch, 6 bytes big-endian), a flags byte (bit 0: a
+ * product id follows), then tenant, decision, campaign, creative and product ids, each a length byte and UTF-8
+ * (at most 255 bytes each). `verify` never throws: it bounds the length before decoding anything, accepts only
+ * canonical base64url, checks the MAC in constant time before reading the payload, and answers every failure as a
+ * `ClickTokenError`.
+ *
+ * Keys are derived from the server's master secret with HKDF-SHA-256 (`deriveKey`); the key id in the token lets
+ * several keys be accepted at once while keys rotate.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto"
+
+/**
+ * What a click token says: which decision showed the ad, for which tenant, and until when (exclusive, milliseconds
+ * since the epoch) a click on it is accepted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Claims {
+  readonly decisionId: string
+  readonly campaignId: string
+  readonly creativeId: string
+  readonly productId?: string | undefined
+  readonly tenant: string
+  readonly expiresAt: number
+}
+
+/**
+ * A key that signs and verifies tokens: an id (0–255, written in every token it signs) and 32 secret bytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SigningKey {
+  readonly id: number
+  readonly secret: Redacted.Redacted<Uint8Array>
+}
+
+/**
+ * Why a token was refused, or could not be made.
+ *
+ * - `Malformed`: not a token of this format (wrong length, characters, version or layout).
+ * - `UnknownKey`: signed with a key id that is not among the keys given (retired, or never ours).
+ * - `BadSignature`: the MAC does not match: forged or altered.
+ * - `Expired`: authentic, but its time has passed.
+ * - `InvalidClaims`: `sign` was given claims it cannot encode (an id longer than 255 UTF-8 bytes or not
+ *   well-formed Unicode, an expiry that is not an integer in [0, 2^48)) or a key that is not usable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ClickTokenErrorReason = Schema.Literal(
+  "Malformed",
+  "UnknownKey",
+  "BadSignature",
+  "Expired",
+  "InvalidClaims"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ClickTokenErrorReason = typeof ClickTokenErrorReason.Type
+
+/**
+ * A refused click token (or claims `sign` cannot encode), with a reason callers can match on.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClickTokenError extends Schema.TaggedError<ClickTokenError>("@openaudience/ad-selector/ClickTokenError")(
+  "ClickTokenError",
+  { reason: ClickTokenErrorReason, message: Schema.String }
+) {}
+
+/**
+ * The format version written in the first byte.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const Version = 1
+
+/**
+ * The longest string `verify` will look at; anything longer is `Malformed` before any decoding. Every token `sign`
+ * can make is shorter (five 255-byte ids give 1,762 characters).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MaxLength = 1800
+
+/**
+ * A sensible lifetime for click tokens: an ad left open in a tab for a day can still be clicked.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultLifetime: Duration.Duration = Duration.hours(24)
+
+/**
+ * HKDF salt of click-token keys; part of the key format, never change it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const KeyDerivationSalt = "openaudience/v1"
+
+/**
+ * HKDF info label of click-token keys (followed by `:` and the key id); part of the key format.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const KeyDerivationLabel = "ad-selector/click-token"
+
+const macLength = 32
+const headerLength = 2
+const expiryLength = 6
+const maxExpiry = 2 ** 48
+const maxField = 255
+const minBytes = headerLength + expiryLength + 1 + 4 + macLength
+const base64url = /^[A-Za-z0-9_-]+$/
+const utf8 = new TextEncoder()
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+const fail = (reason: ClickTokenErrorReason, message: string) => Either.left(new ClickTokenError({ reason, message }))
+
+/**
+ * Derives the click-token key with id `id` (0–255) from the master secret: HKDF-SHA-256 with salt
+ * `openaudience/v1` and info `ad-selector/click-token:<id>`, 32 bytes. The same secret and id always give the same
+ * key, so every server process derives it alone; a new id (or a new secret) gives an unrelated key.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const deriveKey = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, id: number): SigningKey => ({
+  id,
+  secret: Redacted.make(
+    new Uint8Array(
+      hkdfSync(
+        "sha256",
+        Redacted.isRedacted(secret) ? Redacted.value(secret) : secret,
+        KeyDerivationSalt,
+        `${KeyDerivationLabel}:${id}`,
+        32
+      )
+    )
+  )
+})
+
+const isKeyId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id <= 255
+
+const mac = (key: SigningKey, signed: Uint8Array): Buffer =>
+  createHmac("sha256", Redacted.value(key.secret)).update(signed).digest()
+
+const encodeField = (name: string, value: string): Either.Either<Uint8Array, ClickTokenError> => {
+  if (typeof value !== "string" || !value.isWellFormed()) {
+    return fail("InvalidClaims", `${name} must be a well-formed string`)
+  }
+  const bytes = utf8.encode(value)
+  return bytes.length > maxField
+    ? fail("InvalidClaims", `${name} is ${bytes.length} bytes of UTF-8, at most ${maxField} fit in a click token`)
+    : Either.right(bytes)
+}
+
+/**
+ * Makes the token for `claims`, signed with `key`. Fails with `InvalidClaims` when an id is longer than 255 UTF-8
+ * bytes or not well-formed, when `expiresAt` is not an integer in [0, 2^48), or when the key id is not in 0–255.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sign = (claims: Claims, key: SigningKey): Either.Either<string, ClickTokenError> => {
+  if (!isKeyId(key.id)) return fail("InvalidClaims", `key id must be an integer in 0..255, got ${key.id}`)
+  if (!Number.isSafeInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt >= maxExpiry) {
+    return fail("InvalidClaims", "expiresAt must be an integer number of milliseconds in [0, 2^48)")
+  }
+  const hasProduct = claims.productId !== undefined
+  const names = ["tenant", "decisionId", "campaignId", "creativeId", "productId"] as const
+  const fields: Array<Uint8Array> = []
+  for (const name of names) {
+    const value = claims[name]
+    if (name === "productId" && !hasProduct) continue
+    const encoded = encodeField(name, value as string)
+    if (Either.isLeft(encoded)) return Either.left(encoded.left)
+    fields.push(encoded.right)
+  }
+  const size = headerLength + expiryLength + 1 + fields.reduce((n, f) => n + 1 + f.length, 0)
+  const bytes = Buffer.alloc(size + macLength)
+  bytes[0] = Version
+  bytes[1] = key.id
+  bytes.writeUIntBE(claims.expiresAt, headerLength, expiryLength)
+  bytes[headerLength + expiryLength] = hasProduct ? 1 : 0
+  let at = headerLength + expiryLength + 1
+  for (const field of fields) {
+    bytes[at] = field.length
+    bytes.set(field, at + 1)
+    at += 1 + field.length
+  }
+  mac(key, bytes.subarray(0, size)).copy(bytes, size)
+  return Either.right(bytes.toString("base64url"))
+}
+
+/** Reads the authenticated payload; `undefined` when its layout is wrong. */
+const readPayload = (payload: Buffer): Claims | undefined => {
+  if (payload.length < expiryLength + 1) return undefined
+  const expiresAt = payload.readUIntBE(0, expiryLength)
+  const flags = payload[expiryLength]!
+  if (flags > 1) return undefined
+  const count = flags === 1 ? 5 : 4
+  const values: Array<string> = []
+  let at = expiryLength + 1
+  for (let i = 0; i < count; i++) {
+    if (at >= payload.length) return undefined
+    const length = payload[at]!
+    const end = at + 1 + length
+    if (end > payload.length) return undefined
+    try {
+      values.push(utf8Strict.decode(payload.subarray(at + 1, end)))
+    } catch {
+      return undefined
+    }
+    at = end
+  }
+  if (at !== payload.length) return undefined
+  const [tenant, decisionId, campaignId, creativeId, productId] = values as [string, string, string, string, string?]
+  return productId === undefined
+    ? { decisionId, campaignId, creativeId, tenant, expiresAt }
+    : { decisionId, campaignId, creativeId, productId, tenant, expiresAt }
+}
+
+/**
+ * Checks `token` against `keys` at time `now` (milliseconds since the epoch) and returns its claims, or why it is
+ * refused. Never throws, whatever the string. The first key with the token's key id is used. A token is accepted
+ * while `now < expiresAt`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const verify = (
+  token: string,
+  keys: ReadonlyArray<SigningKey>,
+  now: number
+): Either.Either<Claims, ClickTokenError> => {
+  if (typeof token !== "string" || token.length > MaxLength) {
+    return fail("Malformed", "not a click token (too long)")
+  }
+  if (token.length < Math.ceil((minBytes * 4) / 3) || !base64url.test(token)) {
+    return fail("Malformed", "not a click token")
+  }
+  const bytes = Buffer.from(token, "base64url")
+  // Only canonical base64url: otherwise several strings would name the same bytes (unused trailing bits).
+  if (bytes.length < minBytes || bytes.toString("base64url") !== token) return fail("Malformed", "not a click token")
+  if (bytes[0] !== Version) return fail("Malformed", `unsupported click token version ${bytes[0]}`)
+  const key = keys.find((k) => k.id === bytes[1])
+  if (key === undefined) return fail("UnknownKey", `click token signed with unknown key ${bytes[1]}`)
+  const signedLength = bytes.length - macLength
+  const expected = mac(key, bytes.subarray(0, signedLength))
+  if (!timingSafeEqual(expected, bytes.subarray(signedLength))) {
+    return fail("BadSignature", "click token signature does not match")
+  }
+  const claims = readPayload(bytes.subarray(headerLength, signedLength))
+  if (claims === undefined) return fail("Malformed", "click token payload is malformed")
+  if (!(now < claims.expiresAt)) return fail("Expired", "click token has expired")
+  return Either.right(claims)
+}
+
+/**
+ * `verify` at the current time of Effect's `Clock` (so `TestClock` decides expiry in tests).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const verifyNow = (token: string, keys: ReadonlyArray<SigningKey>): Effect.Effect<Claims, ClickTokenError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => verify(token, keys, now))
