@@ -257,7 +257,8 @@ export const encode = (model: Ftrl): Uint8Array => {
   view.setUint8(4, version)
   view.setUint8(5, o.bits)
   view.setUint8(6, o.bias ? 1 : 0)
-  ;[o.alpha, o.beta, o.l1, o.l2, o.baseRate].forEach((value, k) => view.setFloat64(8 + 8 * k, value, true))
+  const parameters = [o.alpha, o.beta, o.l1, o.l2, o.baseRate]
+  for (let k = 0; k < parameters.length; k++) view.setFloat64(8 + 8 * k, parameters[k]!, true)
   view.setUint32(48, count, true)
   let at = headerBytes
   for (let i = 0; i < z.length; i++) {
@@ -336,7 +337,10 @@ export type FtrlJson = typeof FtrlJson.Type
  * @since 0.1.0
  * @category encoding
  */
-export const toJSON = (model: Ftrl): FtrlJson => ({ format: "ftrl-proximal/1", data: Encoding.encodeBase64(encode(model)) })
+export const toJSON = (model: Ftrl): FtrlJson => ({
+  format: "ftrl-proximal/1",
+  data: Encoding.encodeBase64(encode(model))
+})
 
 /**
  * A model from `toJSON`'s output (parsed JSON of unknown shape), or a `CorruptState` error.
@@ -346,7 +350,7 @@ export const toJSON = (model: Ftrl): FtrlJson => ({ format: "ftrl-proximal/1", d
  */
 export const fromJSON = (json: unknown): Either.Either<Ftrl, FtrlError> => {
   const parsed = Schema.decodeUnknownEither(FtrlJson)(json)
-  if (Either.isLeft(parsed)) return corrupt("not a saved FTRL model (expected { format: \"ftrl-proximal/1\", data })")
+  if (Either.isLeft(parsed)) return corrupt('not a saved FTRL model (expected { format: "ftrl-proximal/1", data })')
   const bytes = Encoding.decodeBase64(parsed.right.data)
   if (Either.isLeft(bytes)) return corrupt("data is not base64")
   return decode(bytes.right)
