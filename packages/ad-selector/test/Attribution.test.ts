@@ -161,11 +161,13 @@ describe("Attribution.attribute", () => {
     const at = conversionAt - hour
     const tied = [
       touch("click", at, "d1", "c9", "z"),
+      touch("click", at, "d2", "c0", "z", "p9"),
+      touch("click", at, "d2", "c1", "", "p9"),
       touch("click", at, "d2", "c1", "a"),
       touch("click", at, "d2", "c1", "a", "p1"),
       touch("click", at, "d2", "c1", "a", "p0")
     ]
-    const expected = { reason: "LastClick", touch: tied[2]! }
+    const expected = { reason: "LastClick", touch: tied[4]! }
     assert.deepStrictEqual(Attribution.attribute(tied, conversion(conversionAt)), expected)
     assert.deepStrictEqual(Attribution.attribute([...tied].reverse(), conversion(conversionAt)), expected)
   })
@@ -178,7 +180,8 @@ describe("Attribution.attribute", () => {
         Attribution.attribute(touches, conversion(conversionAt), windows),
         reference(touches, conversion(conversionAt), windows) as Attribution.Attribution
       )
-    }
+    },
+    { fastCheck: { numRuns: 1000 } }
   )
 
   it.prop(
