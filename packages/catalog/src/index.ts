@@ -19,3 +19,10 @@ export * as Product from "./Product.js"
  * @since 0.1.0
  */
 export * as Feed from "./Feed.js"
+
+/**
+ * Product creatives: HTML templates with escaped macros, rendered for a list of products.
+ *
+ * @since 0.1.0
+ */
+export * as Template from "./Template.js"
