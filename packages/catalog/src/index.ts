@@ -26,3 +26,17 @@ export * as Feed from "./Feed.js"
  * @since 0.1.0
  */
 export * as Template from "./Template.js"
+
+/**
+ * The products to show a visitor: most recently viewed first, in stock, not bought since.
+ *
+ * @since 0.1.0
+ */
+export * as Recommend from "./Recommend.js"
+
+/**
+ * The storage port of catalogs (replace atomically, get by ids, list) and its in-memory layer.
+ *
+ * @since 0.1.0
+ */
+export * as CatalogStore from "./CatalogStore.js"
