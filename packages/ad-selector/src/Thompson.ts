@@ -114,7 +114,7 @@ export interface Thompson extends Chooser {
   readonly forget: (scope: string) => void
   /** Drops the arms with nothing in the window as of `now`, to bound memory. */
   readonly prune: (now: number) => void
-  /** The state, for persistence (see `State`). */
+  /** The state, for persistence (see `State`): every bucket held; `prune` first to leave out aged arms. */
   readonly exportState: () => State
 }
 
@@ -136,7 +136,7 @@ const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 
 /**
  * The persisted state (plain JSON): the window's shape, the latest impression's time (null before the first), and
- * per arm the live buckets as
+ * per arm the buckets it holds as
  * `[bucket, impressions, clicks]` (bucket = ⌊time / bucket width⌋).
  *
  * @since 0.1.0
@@ -386,13 +386,12 @@ const build = (options: Options): Thompson => {
 
   const exportState = (): State => {
     const arms: Array<State["arms"][number]> = []
-    const latestEpoch = epochOf(latest)
     for (const [scope, bySlot] of scopes) {
       for (const [arm, slots] of bySlot) {
         const kept: Array<readonly [number, number, number]> = []
         for (let s = 0; s < buckets; s++) {
           const epoch = slots.epochs[s]!
-          if (epoch > latestEpoch - buckets) kept.push([epoch, slots.impressions[s]!, slots.clicks[s]!])
+          if (Number.isFinite(epoch)) kept.push([epoch, slots.impressions[s]!, slots.clicks[s]!])
         }
         kept.sort((x, y) => x[0] - y[0])
         if (kept.length > 0) arms.push({ scope, arm, buckets: kept })
