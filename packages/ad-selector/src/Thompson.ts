@@ -32,10 +32,15 @@ import type { Rng } from "./Rng.js"
  *   a time.
  * - `priorWeight` (n0, default 10): how many impressions the prior is worth. Small: the data takes over quickly;
  *   large: a strong belief in the click-through model.
- * - `propensityDraws` (default 1000): Monte Carlo rounds used to estimate the propensity; its standard error is
- *   `√(p(1 − p) / propensityDraws)` (±0.016 at p = 0.5, ±0.007 at p = 0.05 with the default).
- * - `minPropensity` (default 0.001): the logged propensity is never below it, so inverse-propensity weights stay
- *   bounded (at most 1000) even when the estimate is 0 for an arm that won anyway.
+ * - `propensityDraws` (D, default 200): extra Thompson rounds drawn (from the same `Rng`) to estimate the
+ *   propensity. If the chosen arm wins W of them, the logged propensity is `(W + 1) / (D + 1)`: never 0, within
+ *   about `√(p(1 − p) / D)` of the true p (±0.035 at p = 0.5, ±0.015 at p = 0.05 with the default) and biased up
+ *   by at most `1 / (D + 1)`. Its reciprocal, the weight IPS uses, is unbiased for `1 / p` up to a factor
+ *   `1 − (1 − p)^(D+1)` (E[1/(W+1)] = (1 − (1 − p)^(D+1)) / ((D + 1)p)): negligible for p above a few `1/D`,
+ *   so off-policy estimates stay close to unbiased. Cost: `(D + 1) · K` Beta draws per decision (about 0.6 µs
+ *   each), so lower D for many arms or tight latency, raise it for precise logs of rarely chosen arms.
+ * - `minPropensity` (default 0.001): a floor on the logged propensity (the estimate above is already at least
+ *   `1 / (D + 1)`), bounding inverse-propensity weights.
  * - `exploration` (ε, default 0): with probability ε the arm is drawn uniformly instead, which guarantees every arm a
  *   propensity of at least ε/K (logs that can evaluate any policy) at a cost in clicks.
  *
@@ -61,7 +66,7 @@ export const defaults: Options = {
   window: 24 * 60 * 60 * 1000,
   buckets: 24,
   priorWeight: 10,
-  propensityDraws: 1000,
+  propensityDraws: 200,
   minPropensity: 0.001,
   exploration: 0
 }
@@ -354,7 +359,7 @@ const build = (options: Options): Thompson => {
       const chosen = explore ? Math.min(k - 1, Math.floor(rng.next() * k)) : draw()
       let wins = 0
       for (let d = 0; d < propensityDraws; d++) if (draw() === chosen) wins++
-      const p = exploration / k + (1 - exploration) * (wins / propensityDraws)
+      const p = exploration / k + (1 - exploration) * ((wins + 1) / (propensityDraws + 1))
       return { id: arms[chosen]!.id, propensity: Math.min(1, Math.max(minPropensity, p)) }
     }
 
