@@ -167,7 +167,7 @@ describe("Attribution.attribute", () => {
       touch("click", at, "d2", "c1", "a", "p1"),
       touch("click", at, "d2", "c1", "a", "p0")
     ]
-    const expected = { reason: "LastClick", touch: tied[4]! }
+    const expected: Attribution.Attribution = { reason: "LastClick", touch: tied[4]! }
     assert.deepStrictEqual(Attribution.attribute(tied, conversion(conversionAt)), expected)
     assert.deepStrictEqual(Attribution.attribute([...tied].reverse(), conversion(conversionAt)), expected)
   })
