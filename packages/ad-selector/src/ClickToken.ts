@@ -221,6 +221,22 @@ export const sign = (claims: Claims, key: SigningKey): Either.Either<string, Cli
   return Either.right(bytes.toString("base64url"))
 }
 
+/**
+ * Makes the token for a decision shown now: `sign` with `expiresAt` set to the current time of Effect's `Clock`
+ * plus `lifetime` (default `defaultLifetime`, 24 hours).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const issue = (
+  claims: Omit<Claims, "expiresAt">,
+  key: SigningKey,
+  lifetime: Duration.DurationInput = defaultLifetime
+): Effect.Effect<string, ClickTokenError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    sign({ ...claims, expiresAt: now + Duration.toMillis(Duration.decode(lifetime)) }, key)
+  )
+
 /** Reads the authenticated payload; `undefined` when its layout is wrong. */
 const readPayload = (payload: Buffer): Claims | undefined => {
   if (payload.length < expiryLength + 1) return undefined

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Redacted, TestClock } from "effect"
+import { Duration, Effect, Either, FastCheck as fc, Redacted, TestClock } from "effect"
 import { createHmac, hkdfSync } from "node:crypto"
 import * as ClickToken from "../src/ClickToken.js"
 
@@ -196,6 +196,24 @@ describe("ClickToken.sign and verify", () => {
     assert.isAtMost(token.length, ClickToken.MaxLength)
     assert.strictEqual(reasonOf(ClickToken.verify(token, keys, now)), "valid")
   })
+
+  it.effect("issue signs with an expiry from Clock plus the lifetime", () =>
+    Effect.gen(function* () {
+      const { expiresAt: _, ...rest } = claims
+      yield* TestClock.setTime(now)
+      const token = yield* ClickToken.issue(rest, key1)
+      assert.deepStrictEqual(
+        ClickToken.verify(token, keys, now),
+        Either.right({ ...rest, expiresAt: now + 86_400_000 })
+      )
+      const short = yield* ClickToken.issue(rest, key1, "5 minutes")
+      assert.deepStrictEqual(ClickToken.verify(short, keys, now), Either.right({ ...rest, expiresAt: now + 300_000 }))
+      const refused = yield* Effect.flip(ClickToken.issue({ ...rest, tenant: "x".repeat(300) }, key1))
+      assert.strictEqual(refused.reason, "InvalidClaims")
+      const forever = yield* Effect.flip(ClickToken.issue(rest, key1, Duration.infinity))
+      assert.strictEqual(forever.reason, "InvalidClaims")
+    })
+  )
 
   it.effect("verifyNow takes the time from Clock", () =>
     Effect.gen(function* () {
