@@ -1,0 +1,470 @@
+/**
+ * The ad decision. `make` compiles campaigns into an index once, at load time: by slot size, then untargeted
+ * campaigns by publisher site (or any site), and audience-targeted campaigns by tenant and audience (an inverted
+ * index), so a decision looks only at campaigns that could match instead of scanning them all. `decide` fills one
+ * slot from every tenant's campaigns:
+ *
+ * 1. candidates: the slot size's campaigns for this site and any site, plus, for each tenant whose view of the
+ *    visitor may be personalized, the campaigns of the audiences the visitor is in; each checked against its
+ *    schedule and targeting with its own tenant's view of the visitor only;
+ * 2. tiers in order: exclusive, contract priority 1 … 10, remnant, house; inside a tier, by expected value (CPM
+ *    bid × the mean predicted response of the campaign's creatives for the slot), then campaign id;
+ * 3. the first candidate that passes: caps and recency block (read from `CapStore` under the tenant's pseudonym;
+ *    skipped when they cannot be read: fail closed), budget (from `DeliveryStore`, skipped when unreadable),
+ *    pacing (the guard against running ahead of the curve, then the pass-through coin), and then the creative is
+ *    chosen by the `Chooser` (exploration happens after pacing);
+ * 4. the impression is recorded: caps counted, then the budget charged atomically (a failure to count a capped
+ *    campaign's impression, or a charge refused, passes to the next candidate).
+ *
+ * All randomness comes from one `Rng` seeded by Effect's `Random` per decision, time from `Clock`: the same seed,
+ * clock and state give the same decisions.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Budget from "./Budget.js"
+import * as Campaign from "./Campaign.js"
+import * as Caps from "./Caps.js"
+import * as Chooser from "./Chooser.js"
+import type * as Decision from "./Decision.js"
+import { DAY, dayIndex } from "./internal/calendar.js"
+import * as Schedule from "./internal/schedule.js"
+import * as Pacing from "./Pacing.js"
+import * as Rng from "./Rng.js"
+import * as Targeting from "./Targeting.js"
+
+/**
+ * One ad request: the context, and per advertiser tenant what that tenant knows of the visitor (a tenant absent
+ * from `visitors` sees an anonymous browser). `explain` also reports targeting mismatches in `skipped`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request extends Targeting.Context {
+  readonly visitors: ReadonlyMap<string, Targeting.Visitor>
+  readonly explain?: boolean | undefined
+}
+
+/**
+ * The predicted probability of a response (a click) to `creative` of `campaign` for `request`, in (0, 1): the
+ * chooser's prior for the creative and the response factor of the expected value that orders campaigns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Predictor = (campaign: Campaign.Campaign, creative: Campaign.Creative, request: Request) => number
+
+/**
+ * The same prediction for everything (0.001 by default): campaigns are then ordered by bid alone.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const constant =
+  (rate = 0.001): Predictor =>
+  () =>
+    rate
+
+/**
+ * Index settings: the currency every campaign must bid in (campaigns in another are rejected, listed in
+ * `rejected`), the chooser of creatives (default `Chooser.uniform`), the predictor (default `constant()`), and the
+ * pacing controller's settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly currency: string
+  readonly chooser?: Chooser.Chooser | undefined
+  readonly predictor?: Predictor | undefined
+  readonly pacing?: Pacing.Options | undefined
+}
+
+interface Entry {
+  readonly campaign: Campaign.Campaign
+  readonly id: string
+  readonly tenant: string
+  readonly rank: number
+  readonly active: Schedule.Active
+  readonly activeMs: Pacing.ActiveTime
+  readonly targeting: Targeting.Compiled
+  readonly capped: boolean
+  readonly caps: ReadonlyArray<Campaign.Cap>
+  readonly creativeCaps: boolean
+  readonly blockMs: number | undefined
+  readonly cost: number
+  readonly limits: Budget.Limits
+  readonly budgeted: boolean
+  readonly paced: boolean
+  readonly creatives: ReadonlyMap<string, ReadonlyArray<Campaign.Creative>>
+  /** The decision that last looked at this entry (deduplicates candidates without a set). */
+  mark: number
+}
+
+interface SizeIndex {
+  readonly anySite: Array<Entry>
+  readonly bySite: Map<string, Array<Entry>>
+  readonly byAudience: Map<string, Map<string, Array<Entry>>>
+}
+
+/**
+ * Campaigns compiled for decisions. Build one with `make` whenever the campaigns change; decisions read it
+ * without changing what it answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Index {
+  readonly currency: string
+  readonly size: number
+  readonly rejected: ReadonlyArray<{ readonly campaignId: string; readonly reason: string }>
+  /** @internal */
+  readonly bySize: ReadonlyMap<string, SizeIndex>
+  /** @internal */
+  readonly recordFor: ReadonlySet<string>
+  /** @internal */
+  readonly chooser: Chooser.Chooser
+  /** @internal */
+  readonly predictor: Predictor
+  /** @internal */
+  readonly pacing: Pacing.Options
+  /** @internal */
+  generation: number
+}
+
+const sizeKey = (width: number, height: number): string => `${width}x${height}`
+
+const push = <K, V>(map: Map<K, Array<V>>, key: K, value: V) => {
+  const list = map.get(key)
+  if (list === undefined) map.set(key, [value])
+  else list.push(value)
+}
+
+/**
+ * Compiles campaigns into an index. Only `active` campaigns are indexed; campaigns bidding in another currency
+ * than `options.currency` are left out and listed in `rejected`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (campaigns: Iterable<Campaign.Campaign>, options: Options): Index => {
+  const bySize = new Map<string, SizeIndex>()
+  const rejected: Array<{ campaignId: string; reason: string }> = []
+  const recordFor = new Set<string>()
+  let size = 0
+  for (const campaign of campaigns) {
+    if (campaign.status !== "active") continue
+    if (campaign.bid.currency !== options.currency) {
+      rejected.push({
+        campaignId: campaign.id,
+        reason: `bids in ${campaign.bid.currency}, the index is in ${options.currency}`
+      })
+      continue
+    }
+    const creatives = new Map<string, Array<Campaign.Creative>>()
+    for (const creative of campaign.creatives) push(creatives, sizeKey(creative.width, creative.height), creative)
+    const active = Schedule.compile(campaign.schedule)
+    const targeting = Targeting.compile(campaign.targeting)
+    const caps = campaign.caps ?? []
+    const capped = Campaign.isCapped(campaign)
+    if (capped) recordFor.add(campaign.tenant)
+    const limits: Budget.Limits = {
+      daily: campaign.budget?.daily === undefined ? undefined : Budget.toMillis(campaign.budget.daily),
+      total: campaign.budget?.total === undefined ? undefined : Budget.toMillis(campaign.budget.total)
+    }
+    const entry: Entry = {
+      campaign,
+      id: campaign.id,
+      tenant: campaign.tenant,
+      rank: Campaign.tierRank(campaign.tier),
+      active,
+      activeMs: (from, to) => Schedule.activeMs(active, from, to),
+      targeting,
+      capped,
+      caps,
+      creativeCaps: caps.some((c) => c.scope === "creative"),
+      blockMs: campaign.recencyBlockSeconds === undefined ? undefined : campaign.recencyBlockSeconds * 1000,
+      cost: Budget.impressionCost(campaign.bid),
+      limits,
+      budgeted: limits.daily !== undefined || limits.total !== undefined,
+      paced: campaign.pacing === "even",
+      creatives,
+      mark: 0
+    }
+    size++
+    for (const key of creatives.keys()) {
+      let index = bySize.get(key)
+      if (index === undefined) {
+        index = { anySite: [], bySite: new Map(), byAudience: new Map() }
+        bySize.set(key, index)
+      }
+      if (targeting.include !== undefined) {
+        let audiences = index.byAudience.get(campaign.tenant)
+        if (audiences === undefined) {
+          audiences = new Map()
+          index.byAudience.set(campaign.tenant, audiences)
+        }
+        for (const audience of targeting.include) push(audiences, audience, entry)
+      } else if (targeting.sitesInclude !== undefined) {
+        for (const site of targeting.sitesInclude) push(index.bySite, site, entry)
+      } else {
+        index.anySite.push(entry)
+      }
+    }
+  }
+  return {
+    currency: options.currency,
+    size,
+    rejected,
+    bySize,
+    recordFor,
+    chooser: options.chooser ?? Chooser.uniform,
+    predictor: options.predictor ?? constant(),
+    pacing: options.pacing ?? Pacing.defaults,
+    generation: 0
+  }
+}
+
+const tierLabel = (tier: Campaign.Tier): string => (tier.kind === "contract" ? `contract ${tier.priority}` : tier.kind)
+
+interface Scored {
+  readonly entry: Entry
+  readonly arms: ReadonlyArray<Chooser.Arm>
+  readonly value: number
+}
+
+const byValue = (a: Scored, b: Scored): number =>
+  b.value - a.value || (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0)
+
+const clampPrior = (p: number): number => (Number.isFinite(p) ? Math.min(0.999999, Math.max(1e-6, p)) : 1e-6)
+
+type Counters = Caps.Counters | "unavailable"
+
+/**
+ * Decides which campaign and creative fill the request's slot, and records the impression (caps counted, budget
+ * charged). Never fails: a store that cannot be read or written makes the campaigns that need it pass over.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const decide = (
+  index: Index,
+  request: Request
+): Effect.Effect<Decision.Decision, never, Caps.CapStore | Budget.DeliveryStore> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const rng = yield* Rng.fromRandom
+    const skipped: Array<Decision.Skip> = []
+    const sizeIndex = index.bySize.get(sizeKey(request.width, request.height))
+    if (sizeIndex === undefined) {
+      return { _tag: "Empty", reason: "no campaign has a creative of this size", at: now, skipped } as const
+    }
+    const capStore = yield* Caps.CapStore
+    const deliveryStore = yield* Budget.DeliveryStore
+    const mark = ++index.generation
+    const explain = request.explain === true
+    const buckets: Array<Array<Entry>> = []
+    for (let rank = 0; rank <= 12; rank++) buckets.push([])
+
+    const consider = (entry: Entry) => {
+      if (entry.mark === mark) return
+      entry.mark = mark
+      if (!Schedule.isActive(entry.active, now)) {
+        if (explain) skipped.push({ campaignId: entry.id, reason: "schedule" })
+        return
+      }
+      const visitor = request.visitors.get(entry.tenant)
+      const mismatch = Targeting.check(entry.targeting, request, visitor, now)
+      if (mismatch !== undefined) {
+        if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
+        return
+      }
+      if (entry.capped && visitor?.key === undefined) {
+        skipped.push({ campaignId: entry.id, reason: "no-identifier" })
+        return
+      }
+      buckets[entry.rank]!.push(entry)
+    }
+
+    for (const entry of sizeIndex.anySite) consider(entry)
+    const forSite = sizeIndex.bySite.get(request.site)
+    if (forSite !== undefined) for (const entry of forSite) consider(entry)
+    if (sizeIndex.byAudience.size > 0) {
+      for (const [tenant, visitor] of request.visitors) {
+        const audiences = sizeIndex.byAudience.get(tenant)
+        if (audiences === undefined || !Targeting.mayPersonalize(request, visitor)) continue
+        for (const audience of visitor.audiences) {
+          const list = audiences.get(audience)
+          if (list !== undefined) for (const entry of list) consider(entry)
+        }
+      }
+    }
+
+    const counters = new Map<string, Counters>()
+    const countersOf = (tenant: string, key: string) =>
+      Effect.suspend(() => {
+        const known = counters.get(tenant)
+        if (known !== undefined) return Effect.succeed(known)
+        return capStore.read(tenant, key).pipe(
+          Effect.orElseSucceed((): Counters => "unavailable"),
+          Effect.tap((found) => Effect.sync(() => counters.set(tenant, found)))
+        )
+      })
+
+    const key = `${request.width}x${request.height}`
+    for (let rank = 0; rank <= 12; rank++) {
+      const bucket = buckets[rank]!
+      if (bucket.length === 0) continue
+      const scored: Array<Scored> = bucket.map((entry) => {
+        const creatives = entry.creatives.get(key)!
+        let sum = 0
+        const arms = creatives.map((creative) => {
+          const prior = clampPrior(index.predictor(entry.campaign, creative, request))
+          sum += prior
+          return { id: creative.id, prior }
+        })
+        return { entry, arms, value: entry.cost * (sum / arms.length) }
+      })
+      scored.sort(byValue)
+      for (let position = 0; position < scored.length; position++) {
+        const { arms: allArms, entry } = scored[position]!
+        const skip = (reason: Decision.SkipReason) => {
+          skipped.push({ campaignId: entry.id, reason })
+        }
+        const visitorKey = request.visitors.get(entry.tenant)?.key
+        let arms = allArms
+        if (entry.capped) {
+          const found = yield* countersOf(entry.tenant, visitorKey!)
+          if (found === "unavailable") {
+            skip("caps-unavailable")
+            continue
+          }
+          const campaignCounter = found.get(Caps.campaignKey(entry.id))
+          if (
+            entry.blockMs !== undefined &&
+            campaignCounter !== undefined &&
+            now - campaignCounter.last < entry.blockMs
+          ) {
+            skip("recency-block")
+            continue
+          }
+          if (
+            !Caps.allows(entry.caps, "campaign", campaignCounter, now) ||
+            !Caps.allows(entry.caps, "advertiser", found.get(Caps.advertiserKey), now)
+          ) {
+            skip("capped")
+            continue
+          }
+          if (entry.creativeCaps) {
+            arms = arms.filter((arm) =>
+              Caps.allows(entry.caps, "creative", found.get(Caps.creativeKey(entry.id, arm.id)), now)
+            )
+            if (arms.length === 0) {
+              skip("capped")
+              continue
+            }
+          }
+        }
+        let pass = 1
+        if (entry.budgeted) {
+          const delivery = yield* Effect.option(deliveryStore.read(entry.id))
+          if (delivery._tag === "None") {
+            skip("budget-unavailable")
+            continue
+          }
+          const { pacing, spend } = delivery.value
+          if (!Budget.fits(spend, entry.cost, entry.limits, now)) {
+            skip("budget")
+            continue
+          }
+          if (entry.paced) {
+            const spentToday = Budget.spentToday(spend, now)
+            let state = pacing
+            if (Pacing.due(pacing, now, index.pacing)) {
+              const target = Pacing.dailyTarget({
+                daily: entry.limits.daily,
+                total: entry.limits.total,
+                spentToday,
+                spentTotal: spend.total,
+                activeDaysLeft:
+                  entry.limits.total === undefined || entry.active.end === Number.POSITIVE_INFINITY
+                    ? 0
+                    : Schedule.activeDaysLeft(entry.active, dayIndex(now) * DAY, 3_660)
+              })
+              if (target !== undefined) {
+                state = Pacing.step(pacing, { now, spentToday, target, active: entry.activeMs }, index.pacing)
+                yield* Effect.ignore(deliveryStore.setPacing(entry.id, state))
+              }
+            }
+            if (state !== undefined) {
+              const next = state
+              if (!Pacing.withinCurve(entry.activeMs, now, spentToday, entry.cost, next.target, index.pacing)) {
+                skip("ahead-of-curve")
+                continue
+              }
+              pass = next.p
+              if (pass < 1 && rng.next() >= pass) {
+                skip("paced")
+                continue
+              }
+            }
+          }
+        }
+        const choice = index.chooser.choose(entry.id, arms, rng)
+        if (visitorKey !== undefined && index.recordFor.has(entry.tenant)) {
+          const recorded = yield* Effect.either(
+            capStore.record(
+              entry.tenant,
+              visitorKey,
+              [Caps.campaignKey(entry.id), Caps.creativeKey(entry.id, choice.id), Caps.advertiserKey],
+              now
+            )
+          )
+          if (recorded._tag === "Left" && entry.capped) {
+            skip("caps-unavailable")
+            continue
+          }
+        }
+        if (entry.budgeted) {
+          const charged = yield* Effect.either(deliveryStore.charge(entry.id, entry.cost, entry.limits, now))
+          if (charged._tag === "Left") {
+            skip("budget-unavailable")
+            continue
+          }
+          if (!charged.right) {
+            skip("budget")
+            continue
+          }
+        }
+        const tier = entry.campaign.tier
+        const reason =
+          tier.kind === "house"
+            ? `house: no paid campaign could serve; ${position + 1} of ${scored.length} house campaigns by expected value, then id`
+            : `${tierLabel(tier)}: the first tier with an eligible campaign; ${
+                position === 0 ? "highest" : `${position + 1}. highest`
+              } expected value of ${scored.length}`
+        return {
+          _tag: "Selected",
+          campaignId: entry.id,
+          tenant: entry.tenant,
+          creativeId: choice.id,
+          tier,
+          personalized: entry.targeting.personalized,
+          propensity: choice.propensity,
+          pacing: pass,
+          costMillis: entry.cost,
+          currency: index.currency,
+          reason,
+          at: now,
+          skipped
+        } as const
+      }
+    }
+    return {
+      _tag: "Empty",
+      reason: skipped.length === 0 ? "no campaign matches this request" : "every matching campaign was passed over",
+      at: now,
+      skipped
+    } as const
+  })
