@@ -339,9 +339,9 @@ class Reader {
   /** The escaping of a macro standing where the reader is, or a failure saying why it cannot stand there. */
   escapingAt(macro: Macro, written: string): Escaping {
     const url = urlMacros.has(macro)
-    if (this.needRoot) this.fail("Syntax", "the {{#products}} block must begin with an element, not a macro")
     switch (this.state) {
       case "data":
+        if (this.needRoot) this.fail("Syntax", "the {{#products}} block must begin with an element, not a macro")
         return "text"
       case "valueDouble":
       case "valueSingle": {

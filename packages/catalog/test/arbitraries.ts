@@ -20,7 +20,7 @@ export const hostile = fc.constantFrom(
   "</li></ul><iframe src=//evil.example>",
   "{{product.title}}",
   "&lt;script&gt;",
-  "`${x}`",
+  "`backtick` $x",
   "Café crème — 東京 🍣",
   "\u202Eevil"
 )
