@@ -72,6 +72,15 @@ describe("ClickToken.sign and verify", () => {
     assert.include(signed.toString("utf8"), "summer-sale")
   })
 
+  it("matches a vector computed independently (Python hmac/hashlib): the format does not drift", () => {
+    const key7 = ClickToken.deriveKey(secret, 7)
+    const vector =
+      "AQcBnnBEiAABBGRlbW8GZC0wMDAxC3N1bW1lci1zYWxlDmJhbm5lci0zMDB4MjUwBnNrdS00MsjAPCGwh8k6G-waBCiQtHhwTKn26zJjOXA1t7CMVRnf"
+    const vectorClaims = { ...claims, expiresAt: 1_780_000_000_000 }
+    assert.strictEqual(signOk(vectorClaims, key7), vector)
+    assert.deepStrictEqual(ClickToken.verify(vector, [key7], now), Either.right(vectorClaims))
+  })
+
   it("refuses a token at and after its expiry, accepts it just before", () => {
     const token = signOk(claims)
     assert.strictEqual(reasonOf(ClickToken.verify(token, keys, claims.expiresAt - 1)), "valid")
