@@ -7,7 +7,7 @@ import { FastCheck as fc } from "effect"
 import { CatalogStore } from "../src/index.js"
 import { catalogStoreSuite } from "./catalogStoreSuite.js"
 
-layer(CatalogStore.layerMemory)("CatalogStore (in memory)", catalogStoreSuite)
+layer(CatalogStore.layerMemory, { excludeTestServices: true })("CatalogStore (in memory)", catalogStoreSuite)
 
 describe("CatalogStore.compareIds", () => {
   it("orders ids as their UTF-8 bytes compare", () => {

@@ -60,7 +60,7 @@ export const product: fc.Arbitrary<Product.Product> = fc
       imageLink: urlOn(origin),
       price: money,
       salePercent: fc.integer({ min: 0, max: 100 }),
-      availability: fc.constantFrom("in_stock", "out_of_stock", "preorder", "backorder"),
+      availability: fc.constantFrom<Array<Product.Availability>>("in_stock", "out_of_stock", "preorder", "backorder"),
       brand: line(100),
       productType: fc
         .array(
