@@ -278,9 +278,8 @@ export const verify = (
   keys: ReadonlyArray<SigningKey>,
   now: number
 ): Either.Either<Claims, ClickTokenError> => {
-  if (typeof token !== "string" || token.length > MaxLength) {
-    return fail("Malformed", "not a click token (too long)")
-  }
+  if (typeof token !== "string") return fail("Malformed", "not a click token")
+  if (token.length > MaxLength) return fail("Malformed", "not a click token (too long)")
   if (token.length < Math.ceil((minBytes * 4) / 3) || !base64url.test(token)) {
     return fail("Malformed", "not a click token")
   }
