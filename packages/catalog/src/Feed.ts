@@ -400,7 +400,10 @@ const parseCsv = (
     return fail(
       "MissingColumns",
       `the header has no ${missing.map((f) => columnOf[f]).join(", ")} column${missing.length > 1 ? "s" : ""} ` +
-        `(found: ${header.fields.map((f) => describe(f)).join(", ")})`
+        `(found: ${header.fields
+          .slice(0, 20)
+          .map((f) => describe(f))
+          .join(", ")}${header.fields.length > 20 ? ", …" : ""})`
     )
   }
   let row = 0
@@ -427,7 +430,33 @@ const parseCsv = (
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** How deep arrays and objects may nest in a JSON feed (a product is at depth 2 or 3). */
+const maxJsonDepth = 32
+
+/**
+ * Whether arrays and objects nest deeper than `max` (outside strings). `JSON.parse` takes seconds on millions of
+ * nested brackets; this scan takes milliseconds.
+ */
+const nestsDeeperThan = (text: string, max: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
+}
+
 const parseJson = (text: string, ctx: Context): Either.Either<ReadonlyArray<string>, FeedError> => {
+  if (nestsDeeperThan(text, maxJsonDepth)) {
+    return fail("Malformed", `the feed nests arrays and objects deeper than ${maxJsonDepth} levels`)
+  }
   const parsed = Either.try({
     try: () => JSON.parse(text) as unknown,
     catch: (e) =>

@@ -367,6 +367,17 @@ describe("Feed.parse: JSON", () => {
     assert.deepStrictEqual(report.ignoredColumns, ["constructor"])
   })
 
+  it("refuses deep nesting before parsing it (JSON.parse takes seconds on millions of brackets)", () => {
+    const deep = error(`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`, json)
+    assert.deepStrictEqual(
+      [deep.reason, deep.message],
+      ["Malformed", "the feed nests arrays and objects deeper than 32 levels"]
+    )
+    const nested = (n: number) => `[{"id":"1","x":${"[".repeat(n)}"[[[{{"${"]".repeat(n)}}]`
+    assert.deepStrictEqual(ok(nested(30), json).ignoredColumns, ["x"])
+    assert.strictEqual(error(nested(31), json).reason, "Malformed")
+  })
+
   it("fails on invalid JSON and other shapes", () => {
     for (const input of ["", "{", '{"items": []}', "42", '"text"', "null", '{"products": {}}']) {
       assert.strictEqual(error(input, json).reason, "Malformed", input)
