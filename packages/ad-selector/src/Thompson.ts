@@ -256,6 +256,9 @@ export const current = (sampler: Thompson): Effect.Effect<Chooser> =>
 
 const priorFloor = 1e-6
 
+/** The bucket number of a slot that holds nothing (a safe integer: V8 compares them faster than infinities). */
+const empty = Number.MIN_SAFE_INTEGER
+
 /** The prior, forced into [1e-6, 1 − 1e-6] (NaN counts as 0.5), so a hostile prior cannot break sampling. */
 const safePrior = (prior: number): number =>
   Number.isNaN(prior) ? 0.5 : Math.min(1 - priorFloor, Math.max(priorFloor, prior))
@@ -279,7 +282,7 @@ const build = (options: Options): Thompson => {
     let slots = arms.get(armId)
     if (slots === undefined) {
       slots = {
-        epochs: new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY),
+        epochs: new Float64Array(buckets).fill(empty),
         impressions: new Float64Array(buckets),
         clicks: new Float64Array(buckets)
       }
@@ -291,6 +294,7 @@ const build = (options: Options): Thompson => {
   const add = (scope: string, armId: string, at: number, impressions: number, clicks: number): boolean => {
     if (!Number.isFinite(at)) return false
     const epoch = epochOf(at)
+    if (!Number.isSafeInteger(epoch) || epoch === empty) return false
     if (latest > Number.NEGATIVE_INFINITY && epoch <= epochOf(latest) - buckets) return false
     const slots = slotsFor(scope, armId)
     const s = slotOf(epoch)
@@ -310,13 +314,17 @@ const build = (options: Options): Thompson => {
 
   const countsOf = (slots: Slots | undefined, now: number): Counts => {
     if (slots === undefined) return { impressions: 0, clicks: 0 }
-    const nowEpoch = epochOf(now)
+    const newest = epochOf(now)
+    const oldest = newest - buckets
+    const { epochs } = slots
     let impressions = 0
     let clicks = 0
     for (let s = 0; s < buckets; s++) {
-      if (!live(slots.epochs[s]!, nowEpoch)) continue
-      impressions += slots.impressions[s]!
-      clicks += Math.min(slots.clicks[s]!, slots.impressions[s]!)
+      const epoch = epochs[s]!
+      if (epoch > newest || epoch <= oldest) continue
+      const shown = slots.impressions[s]!
+      impressions += shown
+      clicks += Math.min(slots.clicks[s]!, shown)
     }
     return { impressions, clicks }
   }
@@ -326,7 +334,13 @@ const build = (options: Options): Thompson => {
   const posteriorOf = (slots: Slots | undefined, prior: number, now: number): Posterior => {
     const c = countsOf(slots, now)
     const p = safePrior(prior)
-    return { ...c, alpha: p * priorWeight + c.clicks, beta: (1 - p) * priorWeight + (c.impressions - c.clicks) }
+    const { clicks, impressions } = c
+    return {
+      impressions,
+      clicks,
+      alpha: p * priorWeight + clicks,
+      beta: (1 - p) * priorWeight + (impressions - clicks)
+    }
   }
 
   const chooseAt =
@@ -367,6 +381,7 @@ const build = (options: Options): Thompson => {
     latest = state.latest ?? Number.NEGATIVE_INFINITY
     for (const entry of state.arms) {
       for (const [epoch, impressions, clicks] of entry.buckets) {
+        if (!Number.isSafeInteger(epoch) || epoch === empty) continue
         const slots = slotsFor(entry.scope, entry.arm)
         const s = slotOf(epoch)
         if (slots.epochs[s]! > epoch) continue
@@ -396,7 +411,7 @@ const build = (options: Options): Thompson => {
         const kept: Array<readonly [number, number, number]> = []
         for (let s = 0; s < buckets; s++) {
           const epoch = slots.epochs[s]!
-          if (Number.isFinite(epoch)) kept.push([epoch, slots.impressions[s]!, slots.clicks[s]!])
+          if (epoch !== empty) kept.push([epoch, slots.impressions[s]!, slots.clicks[s]!])
         }
         kept.sort((x, y) => x[0] - y[0])
         if (kept.length > 0) arms.push({ scope, arm, buckets: kept })

@@ -218,7 +218,11 @@ describe("Ftrl: options and persistence", () => {
       fc.property(
         fc.integer({ min: 0, max: 1000 }),
         fc.integer({ min: 0, max: 300 }),
-        fc.record({ l1: fc.constantFrom(0, 0.5), bias: fc.boolean(), baseRate: fc.double({ min: 0.001, max: 0.999 }) }),
+        fc.record({
+          l1: fc.constantFrom(0, 0.5),
+          bias: fc.boolean(),
+          baseRate: fc.double({ min: 0.001, max: 0.999, noNaN: true })
+        }),
         (seed, count, options) => {
           const model = trained(seed, count, options)
           const bytes = Ftrl.encode(model)
