@@ -71,8 +71,8 @@ describe("Thompson: choices and propensities", () => {
     assert.deepStrictEqual(post, { impressions: 0, clicks: 0, alpha: 4, beta: 16 })
   })
 
-  it("the logged propensity matches how often the arm is actually chosen", () => {
-    const sampler = Thompson.make({ priorWeight: 10, propensityDraws: 200 })
+  it("the logged propensity matches how often the arm is chosen, and its inverse weighs each arm right", () => {
+    const sampler = Thompson.make({ priorWeight: 10, propensityDraws: 30 })
     for (let i = 0; i < 300; i++) {
       sampler.observe("s", "c0", 0, i % 25 === 0)
       sampler.observe("s", "c1", 0, i % 20 === 0)
@@ -80,18 +80,26 @@ describe("Thompson: choices and propensities", () => {
     }
     const choices = arms(0.04, 0.04, 0.04)
     const rng = Rng.seeded(9)
-    const chosen = new Map<string, { count: number; propensity: number }>()
-    const rounds = 2000
+    const chosen = new Map<string, { count: number; propensity: number; inverse: number }>()
+    const rounds = 4000
     for (let i = 0; i < rounds; i++) {
       const c = sampler.at(0).choose("s", choices, rng)
-      const seen = chosen.get(c.id) ?? { count: 0, propensity: 0 }
-      chosen.set(c.id, { count: seen.count + 1, propensity: seen.propensity + c.propensity })
+      const seen = chosen.get(c.id) ?? { count: 0, propensity: 0, inverse: 0 }
+      chosen.set(c.id, {
+        count: seen.count + 1,
+        propensity: seen.propensity + c.propensity,
+        inverse: seen.inverse + 1 / c.propensity
+      })
     }
-    for (const [id, { count, propensity }] of chosen) {
+    for (const [id, { count, inverse, propensity }] of chosen) {
       const frequency = count / rounds
       const logged = propensity / count
       const error = 4 * Math.sqrt((frequency * (1 - frequency)) / rounds) + 0.01
       assert.isTrue(Math.abs(frequency - logged) < error, `${id}: chosen ${frequency}, logged ${logged}`)
+      // What IPS relies on: E[1{chosen} / propensity] = 1 for every arm.
+      const weight = inverse / rounds
+      const weightError = 4 * Math.sqrt((1 - frequency) / frequency / rounds)
+      assert.isTrue(Math.abs(weight - 1) < weightError, `${id}: mean inverse-propensity weight ${weight}`)
     }
     assert.strictEqual(chosen.size, 3)
   })
