@@ -534,6 +534,7 @@ export const parse = (input: string | Uint8Array, options: Options): Either.Eith
   if (!Array.isArray(options.origins)) return fail("InvalidOptions", "origins must be an array of origins")
   const pages = Product.normalizeOrigins(options.origins)
   if (Either.isLeft(pages)) return fail("InvalidOptions", `origins: ${pages.left}`)
+  if (pages.right.size === 0) return fail("InvalidOptions", "origins must hold at least one of the tenant's origins")
   if (options.imageOrigins !== undefined && !Array.isArray(options.imageOrigins)) {
     return fail("InvalidOptions", "imageOrigins must be an array of origins")
   }

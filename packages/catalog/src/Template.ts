@@ -326,6 +326,10 @@ class Reader {
           else if (c === ">") this.endTag()
           break
         case "raw":
+          // In a script, `<!--` can start the "escaped" states where `</script>` no longer ends it; not modelled.
+          if (c === "<" && this.raw === "script" && text.startsWith("<!--", i)) {
+            this.fail("Syntax", "`<!--` inside <script> is not supported")
+          }
           if (c === "<" && text.slice(i + 1, i + 2 + this.raw.length).toLowerCase() === `/${this.raw}`) {
             const after = text[i + 2 + this.raw.length]
             if (after === undefined || isSpace(after) || after === "/" || after === ">") this.state = "endTagOpen"

@@ -311,7 +311,8 @@ describe("Feed.parse: limits", () => {
       { format: "csv", origins: [origin], limits: { maxRows: 0 } },
       { format: "csv", origins: [origin], limits: { maxBytes: Number.NaN } },
       { format: "xml", origins: [origin] },
-      { format: "csv", origins: "https://shop.example" }
+      { format: "csv", origins: "https://shop.example" },
+      { format: "csv", origins: [] }
     ]) {
       assert.strictEqual(error(header, opts as unknown as Feed.Options).reason, "InvalidOptions", JSON.stringify(opts))
     }

@@ -179,7 +179,12 @@ describe("Template.compile", () => {
       ['<a title="{{#products}}"><p></p>{{/products}}', /between elements/],
       ['{{#products}}<a title="{{/products}}">', /between elements/],
       ["{{#products}}<p></p>{{/products}}<a", /ends inside a tag/],
-      ["{{#products}}<p>{{product.title}</p>{{/products}}", /never closed by \}\}|unknown macro/]
+      ["{{#products}}<p>{{product.title}</p>{{/products}}", /never closed by \}\}|unknown macro/],
+      // In a browser the second </script> ends this script, so the macro would be code.
+      [
+        "{{#products}}<p><script><!--<script></script>{{product.title}}</script></p>{{/products}}",
+        /<!--` inside <script>/
+      ]
     ]
     for (const [source, message] of cases) assert.match(failure(source).message, message, source)
     assert.strictEqual(failure("x".repeat(Template.maxLength + 1)).reason, "TooLarge")
