@@ -32,6 +32,38 @@ export interface ProductEvent {
 }
 
 /**
+ * The product events in stored events (`StoredEvent` of @openaudience/event-schema: `type`, `receivedAt`, the event
+ * as `payload`): a `product_view` is a view of its `productId`, a `conversion` of type `purchase` a purchase of each
+ * line item's `productId`, both at `receivedAt` (the server's clock: a browser's `clientTs` could pin a product on
+ * top). Other events and malformed payloads are skipped.
+ *
+ * The caller passes only events that may personalize ads: with consent for personalization, never from a child
+ * (as @openaudience/audience's `VisitorEvent.counts` decides).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const historyOf = (
+  events: Iterable<{ readonly type: string; readonly receivedAt: number; readonly payload: unknown }>
+): Array<ProductEvent> => {
+  const history: Array<ProductEvent> = []
+  for (const event of events) {
+    const payload = event.payload as { readonly [key: string]: unknown } | null
+    if (typeof payload !== "object" || payload === null) continue
+    if (event.type === "product_view" && typeof payload.productId === "string") {
+      history.push({ kind: "viewed", productId: payload.productId, at: event.receivedAt })
+    } else if (event.type === "conversion" && payload.conversionType === "purchase" && Array.isArray(payload.items)) {
+      for (const item of payload.items as ReadonlyArray<unknown>) {
+        const productId =
+          typeof item === "object" && item !== null ? (item as { productId?: unknown }).productId : undefined
+        if (typeof productId === "string") history.push({ kind: "purchased", productId, at: event.receivedAt })
+      }
+    }
+  }
+  return history
+}
+
+/**
  * `now` (epoch ms, from `Clock`), the longest list `max`, and optionally `maxAge` (ms): older views do not count.
  *
  * @since 0.1.0

@@ -82,6 +82,27 @@ describe("Recommend.forVisitor", () => {
     )
   })
 
+  it("reads views and purchases from stored events, at the server's time", () => {
+    const stored = (type: string, payload: unknown, receivedAt = now) => ({ type, receivedAt, payload })
+    const history = Recommend.historyOf([
+      stored("product_view", { type: "product_view", productId: "a", clientTs: now + 1e9 }, now - 5),
+      stored("conversion", {
+        conversionType: "purchase",
+        items: [{ productId: "b" }, null, { productId: 7 }, { productId: "c" }]
+      }),
+      stored("conversion", { conversionType: "lead", items: [{ productId: "d" }] }),
+      stored("add_to_cart", { productId: "e" }),
+      stored("product_view", null),
+      stored("product_view", { productId: ["a"] }),
+      stored("conversion", { conversionType: "purchase", items: "b" })
+    ])
+    assert.deepStrictEqual(history, [
+      { kind: "viewed", productId: "a", at: now - 5 },
+      { kind: "purchased", productId: "b", at: now },
+      { kind: "purchased", productId: "c", at: now }
+    ])
+  })
+
   it("agrees with an oracle written from the rules on random histories", () => {
     const event = fc.record({
       kind: fc.constantFrom("viewed", "purchased"),
