@@ -261,7 +261,7 @@ const empty = Number.MIN_SAFE_INTEGER
 
 /** The prior, forced into [1e-6, 1 − 1e-6] (NaN counts as 0.5), so a hostile prior cannot break sampling. */
 const safePrior = (prior: number): number =>
-  Number.isNaN(prior) ? 0.5 : Math.min(1 - priorFloor, Math.max(priorFloor, prior))
+  typeof prior !== "number" || Number.isNaN(prior) ? 0.5 : Math.min(1 - priorFloor, Math.max(priorFloor, prior))
 
 const build = (options: Options): Thompson => {
   const { buckets, exploration, minPropensity, priorWeight, propensityDraws } = options
@@ -348,7 +348,11 @@ const build = (options: Options): Thompson => {
     (scope: string, arms: ReadonlyArray<Arm>, rng: Rng): Choice => {
       const k = arms.length
       if (k === 0) throw new Error("Thompson.choose: no arms to choose from")
-      if (k === 1) return { id: arms[0]!.id, propensity: 1 }
+      const id = (i: number) => arms[i]!.id
+      // The same id listed twice is one choice: its propensity is the probability of either entry.
+      let copies = 0
+      for (let i = 0; i < k; i++) if (id(i) === id(0)) copies++
+      if (copies === k) return { id: id(0), propensity: 1 }
       const known = scopes.get(scope)
       const a = new Float64Array(k)
       const b = new Float64Array(k)
@@ -370,11 +374,13 @@ const build = (options: Options): Thompson => {
         return best
       }
       const explore = exploration > 0 && rng.next() < exploration
-      const chosen = explore ? Math.min(k - 1, Math.floor(rng.next() * k)) : draw()
+      const chosen = id(explore ? Math.min(k - 1, Math.floor(rng.next() * k)) : draw())
       let wins = 0
-      for (let d = 0; d < propensityDraws; d++) if (draw() === chosen) wins++
-      const p = exploration / k + (1 - exploration) * ((wins + 1) / (propensityDraws + 1))
-      return { id: arms[chosen]!.id, propensity: Math.min(1, Math.max(minPropensity, p)) }
+      for (let d = 0; d < propensityDraws; d++) if (id(draw()) === chosen) wins++
+      let listed = 0
+      for (let i = 0; i < k; i++) if (id(i) === chosen) listed++
+      const p = (exploration * listed) / k + (1 - exploration) * ((wins + 1) / (propensityDraws + 1))
+      return { id: chosen, propensity: Math.min(1, Math.max(minPropensity, p)) }
     }
 
   const load = (state: State): void => {

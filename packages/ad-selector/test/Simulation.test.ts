@@ -120,7 +120,7 @@ describe("Simulation: known click rates", () => {
     const total = 20_000
     const secondHalf = (learner: () => Learner) =>
       mean(
-        seeds.map((seed) => {
+        seeds.slice(0, 4).map((seed) => {
           const { choices } = simulate(learner(), flat, swap, total, seed)
           return choices.slice(10_000).reduce((s, i) => s + (0.05 - [...rates].reverse()[i]!), 0)
         })

@@ -104,6 +104,17 @@ describe("Thompson: choices and propensities", () => {
     assert.strictEqual(chosen.size, 3)
   })
 
+  it("an id listed twice is one choice: its propensity covers both entries", () => {
+    const sampler = Thompson.make({ exploration: 1, propensityDraws: 10 })
+    const listed = [...arms(0.1, 0.1), { id: "c0", prior: 0.1 }]
+    const rng = Rng.seeded(6)
+    for (let i = 0; i < 30; i++) {
+      const c = sampler.at(0).choose("s", listed, rng)
+      assert.strictEqual(c.propensity, c.id === "c0" ? 2 / 3 : 1 / 3)
+    }
+    assert.deepStrictEqual(sampler.choose("s", [listed[0]!, listed[2]!], rng), { id: "c0", propensity: 1 })
+  })
+
   it("exploration: with ε = 1 every arm has propensity exactly 1/K", () => {
     const sampler = Thompson.make({ exploration: 1, propensityDraws: 10 })
     sampler.observe("s", "c0", 0, true)
