@@ -41,6 +41,8 @@ export const routes: Readonly<Record<string, Access>> = {
   "POST /v1/events": "events:ingest",
   "GET /tag.js": "public",
   "GET /healthz": "public",
+  "GET /openapi.json": "public",
+  "GET /docs": "public",
   "GET /metrics": "metrics",
   "GET /v1/events": "events:read",
   "GET /v1/stats/daily": "stats:read",

@@ -5,6 +5,7 @@
  * its progress shows in the statistics. Rules are validated here with the path of the error, so the worker only
  * ever sees audiences that compile together.
  */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -16,6 +17,7 @@ import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as JsonBody from "./JsonBody.js"
 import * as Access from "./Access.js"
+import * as AdminApi from "./AdminApi.js"
 import * as Audit from "./Audit.js"
 import * as Problem from "./Problem.js"
 
@@ -45,10 +47,6 @@ const view = (a: AudienceStore.StoredAudience) => ({
 
 /** The caller, authorized for what the route declares (`Access.routes`). */
 const admin = Access.principal
-
-const body = JsonBody.object(maxBodyBytes)
-
-const allowed = JsonBody.allowed
 
 /** The rule document of a body, validated; errors name the path (`rule.conditions[0].within.days: …`). */
 const ruleOf = (input: unknown) => {
@@ -103,8 +101,7 @@ const found = <A>(option: Option.Option<A>, id: string) =>
 /** `POST /v1/audiences`: `{ name, rule, status?: "active" | "draft", id? }` → 201 with the audience. */
 const create = Effect.gen(function* () {
   const { tenant } = yield* admin
-  const input = yield* body
-  yield* allowed(input, ["id", "name", "status", "rule"])
+  const input = yield* JsonBody.decode(AdminApi.AudienceRequest, maxBodyBytes)
   const audience = yield* inputOf(input)
   let id: string
   if (input.id === undefined) id = `aud_${randomBytes(8).toString("hex")}`
@@ -149,8 +146,7 @@ const read = Effect.gen(function* () {
 const replace = Effect.gen(function* () {
   const { tenant } = yield* admin
   const id = yield* idParam
-  const input = yield* body
-  yield* allowed(input, ["name", "status", "rule"])
+  const input = yield* JsonBody.decode(AdminApi.AudienceReplace, maxBodyBytes)
   const audience = yield* inputOf(input)
   const store = yield* AudienceStore.AudienceStore
   const existing = yield* store.list(tenant.id)
@@ -205,8 +201,7 @@ const previewRule = (tenant: string, rule: AudienceRule.AudienceRule) =>
 /** `POST /v1/audiences/preview`: `{ rule }` → the size it would have now, and whether it would be targetable. */
 const preview = Effect.gen(function* () {
   const { tenant } = yield* admin
-  const input = yield* body
-  yield* allowed(input, ["rule"])
+  const input = yield* JsonBody.decode(AdminApi.PreviewRequest, maxBodyBytes)
   const rule = yield* ruleOf(input.rule)
   return json(yield* previewRule(tenant.id, rule))
 })
@@ -306,28 +301,24 @@ const explain = Effect.gen(function* () {
   return json({ id, visitor, explanation: explanation.value, summary: Explain.describe(explanation.value) })
 })
 
-/** The routes, added to the server's router. */
-export const routes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
-  router.pipe(
-    HttpRouter.post(
-      "/v1/audiences",
-      Audit.route("audience.create", () => "audiences", create)
-    ),
-    HttpRouter.get("/v1/audiences", list),
-    HttpRouter.post("/v1/audiences/preview", preview),
-    HttpRouter.get("/v1/audiences/:id", read),
-    HttpRouter.put(
-      "/v1/audiences/:id",
-      Audit.route("audience.update", (p) => `audience:${p.id}`, replace)
-    ),
-    HttpRouter.del(
-      "/v1/audiences/:id",
-      Audit.route("audience.delete", (p) => `audience:${p.id}`, remove)
-    ),
-    HttpRouter.post("/v1/audiences/:id/preview", previewStored),
-    HttpRouter.get("/v1/audiences/:id/stats", stats),
-    HttpRouter.get(
-      "/v1/audiences/:id/explain",
-      Audit.route("audience.explain", (p) => `audience:${p.id}`, explain)
+/** The audiences API (`AdminApi` group `audiences`); changes are audited. */
+export const group = HttpApiBuilder.group(AdminApi.AdminApi, "audiences", (handlers) =>
+  handlers
+    .handleRaw("createAudience", () =>
+      Problem.orStorageProblem(Audit.route("audience.create", () => "audiences", create))
     )
-  )
+    .handleRaw("listAudiences", () => Problem.orStorageProblem(list))
+    .handleRaw("previewRule", () => Problem.orStorageProblem(preview))
+    .handleRaw("readAudience", () => Problem.orStorageProblem(read))
+    .handleRaw("replaceAudience", () =>
+      Problem.orStorageProblem(Audit.route("audience.update", (p) => `audience:${p.id}`, replace))
+    )
+    .handleRaw("deleteAudience", () =>
+      Problem.orStorageProblem(Audit.route("audience.delete", (p) => `audience:${p.id}`, remove))
+    )
+    .handleRaw("previewAudience", () => Problem.orStorageProblem(previewStored))
+    .handleRaw("audienceStats", () => Problem.orStorageProblem(stats))
+    .handleRaw("explainMembership", () =>
+      Problem.orStorageProblem(Audit.route("audience.explain", (p) => `audience:${p.id}`, explain))
+    )
+)

@@ -12,6 +12,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { AuditLog } from "@openaudience/audit"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Access from "./Access.js"
 import * as Problem from "./Problem.js"
 
@@ -34,6 +35,12 @@ export const append = (entry: {
   readonly details?: Record<string, string | number | boolean | null> | undefined
 }) =>
   Effect.flatMap(AuditLog.AuditLog, (log) => log.append({ ...entry, details: entry.details ?? {} })).pipe(
+    // A busy or briefly unreachable database (another process writing, a failover) is retried a few times before
+    // the request is refused: an action that was done should not be answered 503 for a moment's contention.
+    Effect.retry({
+      while: (error) => error.reason === "Unavailable",
+      schedule: Schedule.exponential("50 millis", 2).pipe(Schedule.intersect(Schedule.recurs(4)))
+    }),
     Effect.asVoid,
     Effect.catchAll((error) =>
       Effect.zipRight(

@@ -10,6 +10,7 @@
  * - `GET /v1/inquiries?status=open|answered|closed`, `POST /v1/inquiries/:id/close`, `DELETE /v1/inquiries/:id`
  *   (erasure): keys of the tenant with `privacy:manage` (owner, privacy), audited.
  */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -20,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Access from "./Access.js"
+import * as AdminApi from "./AdminApi.js"
 import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
 import * as JsonBody from "./JsonBody.js"
@@ -163,8 +165,7 @@ const postForm = Effect.gen(function* () {
 })
 
 const postJson = Effect.gen(function* () {
-  const input = yield* JsonBody.object(maxBytes)
-  yield* JsonBody.allowed(input, ["site", "name", "email", "message", "website"])
+  const input = yield* JsonBody.decode(AdminApi.InquiryRequest, maxBytes)
   return yield* submit(input).pipe(
     Effect.map((summary) => HttpServerResponse.unsafeJson({ id: summary.id, status: "open" }, { status: 201 })),
     Effect.catchTag("ProblemError", (error) =>
@@ -233,13 +234,15 @@ const erase = Effect.gen(function* () {
   return HttpServerResponse.empty({ status: 204 })
 })
 
-/** The routes, added to the server's router. */
+/** The contact form's pages (not part of the admin API). */
 export const routes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
-  router.pipe(
-    HttpRouter.get("/contact", showForm),
-    HttpRouter.post("/contact", postForm),
-    HttpRouter.post("/v1/inquiries", postJson),
-    HttpRouter.get("/v1/inquiries", list),
-    HttpRouter.post("/v1/inquiries/:id/close", close),
-    HttpRouter.del("/v1/inquiries/:id", erase)
-  )
+  router.pipe(HttpRouter.get("/contact", showForm), HttpRouter.post("/contact", postForm))
+
+/** The inquiries API (`AdminApi` group `inquiries`). */
+export const group = HttpApiBuilder.group(AdminApi.AdminApi, "inquiries", (handlers) =>
+  handlers
+    .handleRaw("submitInquiry", () => postJson)
+    .handleRaw("listInquiries", () => list)
+    .handleRaw("closeInquiry", () => close)
+    .handleRaw("eraseInquiry", () => erase)
+)

@@ -4,6 +4,7 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as BodyLimit from "./BodyLimit.js"
 import * as Problem from "./Problem.js"
 
@@ -35,3 +36,14 @@ export const allowed = (input: Record<string, unknown>, fields: ReadonlyArray<st
     ? Effect.void
     : Problem.fail("invalid-body", `${unknown}: unknown field (expected ${fields.join(", ")})`, { field: unknown })
 }
+
+/**
+ * The JSON body (at most `maxBytes`) decoded by `schema`: fields the schema does not know are refused, and every
+ * failure is a 400 problem naming the field path (`origins[0]: …`) with all fields at fault in `errors`.
+ */
+export const decode = <A, I>(schema: Schema.Schema<A, I, never>, maxBytes: number) =>
+  Effect.flatMap(object(maxBytes), (input) =>
+    Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "error" })(input).pipe(
+      Effect.mapError((error) => new Problem.ProblemError(Problem.fromParseError("invalid-body", error)))
+    )
+  )

@@ -2,17 +2,25 @@
  * Everything that is not the collector's hot path, as an Effect HttpRouter: the tag, health, metrics, the events
  * inspector, and in demo mode the demo shop. Errors become problem details; unknown routes a 404 problem.
  */
+import * as Etag from "@effect/platform/Etag"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiError from "@effect/platform/HttpApiError"
+import type * as HttpPlatform from "@effect/platform/HttpPlatform"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import { Collect } from "@openaudience/collector"
 import type { SequencedEvent, StorageError } from "@openaudience/storage-sql"
 import { DailyCounts, EventStore } from "@openaudience/storage-sql"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Access from "./Access.js"
+import * as AdminApi from "./AdminApi.js"
+import * as ApiDocs from "./ApiDocs.js"
 import * as AudiencesApi from "./AudiencesApi.js"
 import * as Audit from "./Audit.js"
 import * as BodyLimit from "./BodyLimit.js"
@@ -107,6 +115,15 @@ const report = Effect.gen(function* () {
   return yield* Reports.respond(tenant.id, report, { ...params, partner: partner ?? "" })
 })
 
+/** Stored events, statistics, reports and the audit log (`AdminApi` group `data`). */
+const dataGroup = HttpApiBuilder.group(AdminApi.AdminApi, "data", (handlers) =>
+  handlers
+    .handleRaw("inspectEvents", () => Problem.orStorageProblem(inspector))
+    .handleRaw("dailyStats", () => Problem.orStorageProblem(dailyStats))
+    .handleRaw("report", () => Problem.orStorageProblem(report))
+    .handleRaw("auditLog", () => Problem.orStorageProblem(Audit.list))
+)
+
 const health = Effect.gen(function* () {
   const store = yield* EventStore.EventStore
   const ok = yield* store.count("healthz").pipe(
@@ -156,6 +173,16 @@ export const router = (publicUrl: () => string) =>
       ),
       HttpRouter.get("/healthz", health),
       HttpRouter.get(
+        "/openapi.json",
+        Effect.sync(() =>
+          HttpServerResponse.unsafeJson(ApiDocs.spec(publicUrl()), { headers: { "cache-control": "no-cache" } })
+        )
+      ),
+      HttpRouter.get(
+        "/docs",
+        Effect.sync(() => ApiDocs.respond(publicUrl()))
+      ),
+      HttpRouter.get(
         "/metrics",
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
@@ -165,28 +192,43 @@ export const router = (publicUrl: () => string) =>
           return HttpServerResponse.text(yield* metrics.render, { contentType: metrics.contentType })
         })
       ),
-      HttpRouter.get("/v1/events", inspector),
-      HttpRouter.get("/v1/stats/daily", dailyStats),
-      HttpRouter.get("/v1/reports/:report", report),
-      HttpRouter.get("/v1/audit", Audit.list),
       HttpRouter.get("/optout", OptOut.show),
       HttpRouter.post("/optout", OptOut.submit(publicUrl, config.trustedProxies)),
       HttpRouter.get("/optout/status", OptOut.status),
       HttpRouter.get("/.well-known/gpc.json", Effect.succeed(OptOut.gpcJson)),
       HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(DemoSites.home(config.demo))))
     )
-    const withAudiences = Console.routes(publicUrl)(
-      UsersApi.routes(ContactApi.routes(TenancyApi.routes(AudiencesApi.routes(routes))))
+    const api = yield* Effect.flatMap(HttpApiBuilder.Router, (router) => router.router).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          TenancyApi.tenantsGroup,
+          TenancyApi.sitesGroup,
+          TenancyApi.keysGroup,
+          UsersApi.group,
+          AudiencesApi.group,
+          ContactApi.group,
+          dataGroup
+        ).pipe(Layer.provide(AdminApi.authorizationLayer), Layer.provideMerge(HttpApiBuilder.Router.Live))
+      )
     )
+    // What the platform's handlers may use to serve files (none of these routes serves one), built once.
+    const platform = yield* Effect.context<HttpPlatform.HttpPlatform | Etag.Generator>().pipe(
+      Effect.provide(Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak))
+    )
+    const withAudiences = Console.routes(publicUrl)(ContactApi.routes(HttpRouter.concat(routes, api)))
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
       method: route.method,
       path: route.path
     }))
     const app = BodyLimit.guard(config.maxBodyBytes)(all).pipe(
+      Effect.provide(platform),
       Effect.catchTags({
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
         RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route"))),
+        // A path or query parameter the admin API's schema refuses.
+        HttpApiDecodeError: (error: HttpApiError.HttpApiDecodeError) =>
+          Effect.succeed(Problem.response(Problem.fromIssues("invalid-parameter", error.issues))),
         // A value from the request the database cannot take (a NUL in an id, say) is the request's fault; a
         // database that is down is temporary. Anything else is an internal error (below).
         StorageError: (error: StorageError) =>

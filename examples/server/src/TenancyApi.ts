@@ -10,6 +10,7 @@
  *
  * A site or key of another tenant is a 404, exactly like one that does not exist.
  */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -17,6 +18,7 @@ import { type Role, TenancyStore } from "@openaudience/tenancy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Access from "./Access.js"
+import * as AdminApi from "./AdminApi.js"
 import * as Audit from "./Audit.js"
 import * as JsonBody from "./JsonBody.js"
 import * as Problem from "./Problem.js"
@@ -24,7 +26,6 @@ import { ServerConfig } from "./ServerConfig.js"
 import { Tenants } from "./Tenants.js"
 
 const maxBodyBytes = 64 * 1024
-const body = JsonBody.object(maxBodyBytes)
 
 const json = (value: unknown, status = 200) =>
   HttpServerResponse.unsafeJson(value, { status, headers: { "cache-control": "no-store" } })
@@ -62,11 +63,10 @@ const operator = Effect.gen(function* () {
 
 const createTenant = Effect.gen(function* () {
   yield* operator
-  const input = yield* body
-  yield* JsonBody.allowed(input, ["name", "id"])
+  const input = yield* JsonBody.decode(AdminApi.TenantRequest, maxBodyBytes)
   const tenant = yield* Audit.audited(
     { tenant: null, actor: Audit.operator, action: "tenant.create", target: "tenants" },
-    change((s) => s.createTenant({ name: input.name as string, id: input.id as string | undefined })),
+    change((s) => s.createTenant(input)),
     (created) => ({ tenant: created.id })
   )
   return json(tenant, 201)
@@ -105,8 +105,6 @@ const deleteTenant = Effect.gen(function* () {
 
 // Tenant admin API ------------------------------------------------------------------------------------------
 
-const siteFields = ["siteKey", "origins", "urlParams", "policy", "cookieless", "childDirected"]
-
 const listSites = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
   return json({ sites: yield* store((s) => s.listSites(tenant.id)) })
@@ -114,11 +112,10 @@ const listSites = Effect.gen(function* () {
 
 const addSite = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
-  const input = yield* body
-  yield* JsonBody.allowed(input, siteFields)
+  const input = yield* JsonBody.decode(AdminApi.SiteRequest, maxBodyBytes)
   const site = yield* Audit.audited(
     { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "site.add", target: "sites" },
-    change((s) => s.addSite(tenant.id, input as unknown as TenancyStore.SiteInput)),
+    change((s) => s.addSite(tenant.id, input)),
     (added) => ({ site: added.siteKey })
   )
   return json(site, 201)
@@ -133,11 +130,7 @@ const showSite = Effect.gen(function* () {
 const updateSite = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
   const siteKey = yield* param("siteKey")
-  const input = yield* body
-  yield* JsonBody.allowed(
-    input,
-    siteFields.filter((field) => field !== "siteKey")
-  )
+  const input = yield* JsonBody.decode(AdminApi.SitePatch, maxBodyBytes)
   const site = yield* Audit.audited(
     { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "site.update", target: `site:${siteKey}` },
     change((s) => s.updateSite(tenant.id, siteKey, input)),
@@ -173,21 +166,14 @@ const expiryOf = (value: unknown) => {
 /** Creates a key of `tenant` from the body, for a caller of role `role`; answers it once. */
 const newKey = (tenant: string, role: Role.Role, actor: Audit.Actor) =>
   Effect.gen(function* () {
-    const input = yield* body
-    yield* JsonBody.allowed(input, ["role", "partner", "expiresAt"])
+    const input = yield* JsonBody.decode(AdminApi.KeyRequest, maxBodyBytes)
     if (input.role === "owner" && role !== "owner") {
       return yield* Problem.fail("forbidden", "only an owner key can create owner keys", { field: "role" })
     }
     const expiresAt = yield* expiryOf(input.expiresAt)
     const created = yield* Audit.audited(
       { tenant, actor, action: "key.create", target: "keys" },
-      change((s) =>
-        s.createKey(tenant, {
-          role: input.role as TenancyStore.KeyInput["role"],
-          partner: input.partner as string | null | undefined,
-          expiresAt
-        })
-      ),
+      change((s) => s.createKey(tenant, { role: input.role, partner: input.partner, expiresAt })),
       ({ record }) => ({ key: record.id, role: record.role })
     )
     return json({ ...created.record, key: created.key }, 201)
@@ -209,20 +195,30 @@ const revokeKey = Effect.gen(function* () {
   return json(revoked)
 })
 
-/** The routes, added to the server's router. */
-export const routes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
-  router.pipe(
-    HttpRouter.post("/v1/tenants", createTenant),
-    HttpRouter.get("/v1/tenants", listTenants),
-    HttpRouter.get("/v1/tenants/:id", showTenant),
-    HttpRouter.del("/v1/tenants/:id", deleteTenant),
-    HttpRouter.post("/v1/tenants/:id/keys", createTenantKey),
-    HttpRouter.get("/v1/sites", listSites),
-    HttpRouter.post("/v1/sites", addSite),
-    HttpRouter.get("/v1/sites/:siteKey", showSite),
-    HttpRouter.patch("/v1/sites/:siteKey", updateSite),
-    HttpRouter.del("/v1/sites/:siteKey", removeSite),
-    HttpRouter.get("/v1/keys", listKeys),
-    HttpRouter.post("/v1/keys", createKey),
-    HttpRouter.del("/v1/keys/:id", revokeKey)
-  )
+/** The operator's tenants API (`AdminApi` group `tenants`). */
+export const tenantsGroup = HttpApiBuilder.group(AdminApi.AdminApi, "tenants", (handlers) =>
+  handlers
+    .handleRaw("createTenant", () => createTenant)
+    .handleRaw("listTenants", () => listTenants)
+    .handleRaw("showTenant", () => showTenant)
+    .handleRaw("deleteTenant", () => deleteTenant)
+    .handleRaw("createTenantKey", () => createTenantKey)
+)
+
+/** The tenant's sites (`AdminApi` group `sites`). */
+export const sitesGroup = HttpApiBuilder.group(AdminApi.AdminApi, "sites", (handlers) =>
+  handlers
+    .handleRaw("listSites", () => listSites)
+    .handleRaw("addSite", () => addSite)
+    .handleRaw("showSite", () => showSite)
+    .handleRaw("updateSite", () => updateSite)
+    .handleRaw("removeSite", () => removeSite)
+)
+
+/** The tenant's API keys (`AdminApi` group `keys`). */
+export const keysGroup = HttpApiBuilder.group(AdminApi.AdminApi, "keys", (handlers) =>
+  handlers
+    .handleRaw("listKeys", () => listKeys)
+    .handleRaw("createKey", () => createKey)
+    .handleRaw("revokeKey", () => revokeKey)
+)

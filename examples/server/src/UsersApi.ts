@@ -6,16 +6,18 @@
  * Each is audited (`user.invite`, `user.list`, `user.remove`) without an email address in the details. A user of
  * another tenant is a 404, exactly like one that does not exist.
  */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Accounts, type AccountsError, type User } from "@openaudience/accounts"
 import * as Effect from "effect/Effect"
 import * as Access from "./Access.js"
+import * as AdminApi from "./AdminApi.js"
 import * as Audit from "./Audit.js"
 import * as JsonBody from "./JsonBody.js"
 import * as Problem from "./Problem.js"
 
-const body = JsonBody.object(16 * 1024)
+const maxBodyBytes = 16 * 1024
 
 const json = (value: unknown, status = 200) =>
   HttpServerResponse.unsafeJson(value, { status, headers: { "cache-control": "no-store" } })
@@ -61,16 +63,10 @@ export const listed = (user: User.User) => ({
 
 const invite = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
-  const input = yield* body
-  yield* JsonBody.allowed(input, ["email", "role"])
-  for (const field of ["email", "role"] as const) {
-    if (typeof input[field] !== "string") {
-      return yield* Problem.fail("invalid-body", `${field}: expected a string`, { field })
-    }
-  }
+  const input = yield* JsonBody.decode(AdminApi.InvitationRequest, maxBodyBytes)
   const { user } = yield* Audit.audited(
     { tenant: tenant.id, actor: { kind: "key", id: keyId }, action: "user.invite", target: "users" },
-    accounts((a) => a.invite(tenant.id, input.email as string, input.role as string, `key:${keyId}`)),
+    accounts((a) => a.invite(tenant.id, input.email, input.role, `key:${keyId}`)),
     ({ user }) => ({ user: user.id, role: user.role })
   )
   return json(listed(user), 201)
@@ -96,10 +92,10 @@ const remove = Effect.gen(function* () {
   return HttpServerResponse.empty({ status: 204 })
 })
 
-/** The routes, added to the server's router. */
-export const routes = <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
-  router.pipe(
-    HttpRouter.post("/v1/users/invitations", invite),
-    HttpRouter.get("/v1/users", list),
-    HttpRouter.del("/v1/users/:id", remove)
-  )
+/** The users API (`AdminApi` group `users`). */
+export const group = HttpApiBuilder.group(AdminApi.AdminApi, "users", (handlers) =>
+  handlers
+    .handleRaw("inviteUser", () => invite)
+    .handleRaw("listUsers", () => list)
+    .handleRaw("removeUser", () => remove)
+)

@@ -81,7 +81,12 @@ export const contactScenario = async (server: TestServer, scanFiles: boolean) =>
     website: "https://spam.example"
   })
   assert.strictEqual(bot.status, 201, "a bot is told nothing")
-  assert.strictEqual((await call(url, undefined, "POST", "/v1/inquiries", { site: "nope", name: "x" })).status, 404)
+  const unknownSite = { site: "nope", name: "x", email: "x@example.test", message: "hello" }
+  assert.strictEqual((await call(url, undefined, "POST", "/v1/inquiries", unknownSite)).status, 404)
+  // A body without the required fields is refused before anything is looked up, naming the field.
+  const incomplete = await call(url, undefined, "POST", "/v1/inquiries", { site: "nope", name: "x" })
+  assert.strictEqual(incomplete.status, 400)
+  assert.strictEqual(incomplete.body.field, "email")
 
   // Readers: owner and privacy keys only.
   const privacy = await call(url, operatorKey, "POST", "/v1/tenants/demo/keys", { role: "privacy" })
