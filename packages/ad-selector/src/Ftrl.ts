@@ -161,12 +161,15 @@ const weightAt = (model: Ftrl, i: number): number => {
   const z = model.z[i]!
   const { alpha, beta, l1, l2 } = model.options
   if (Math.abs(z) <= l1) return 0
-  return -(z - Math.sign(z) * l1) / ((beta + Math.sqrt(model.n[i]!)) / alpha + l2)
+  const rate = (beta + Math.sqrt(model.n[i]!)) / alpha + l2
+  // Only a restored state (z ≠ 0 with n = 0, beta = l2 = 0) can make the rate 0: such a bucket has no weight.
+  return rate > 0 ? -(z - Math.sign(z) * l1) / rate : 0
 }
 
 const logit = (p: number): number => Math.log(p / (1 - p))
 
 const sigmoid = (margin: number): number => {
+  if (Number.isNaN(margin)) return 0.5
   const m = Math.max(-maxMargin, Math.min(maxMargin, margin))
   return 1 / (1 + Math.exp(-m))
 }

@@ -191,6 +191,19 @@ describe("Ftrl: learning", () => {
     assert.isTrue(after > 0 && after < 1 && Number.isFinite(after))
     for (let i = 0; i < model.z.length; i++) assert.isTrue(Number.isFinite(model.z[i]!) && model.n[i]! >= 0)
   })
+
+  it("a restored state with accumulated z but no squared gradients (beta = l2 = 0) predicts, not NaN", () => {
+    const model = Ftrl.make({ bits: 4, beta: 0, l2: 0, l1: 0, bias: false })
+    model.z[Ftrl.bucket(model, "a")] = 5
+    model.z[Ftrl.bucket(model, "b")] = -5
+    const back = Either.getOrThrow(Ftrl.decode(Ftrl.encode(model)))
+    for (const features of [["a"], ["b"], ["a", "b"]]) {
+      const p = Ftrl.predict(back, features)
+      assert.isTrue(p > 0 && p < 1, `${features}: ${p}`)
+      const q = Ftrl.update(back, features, true)
+      assert.isTrue(q > 0 && q < 1, `${features}: ${q}`)
+    }
+  })
 })
 
 describe("Ftrl: options and persistence", () => {
