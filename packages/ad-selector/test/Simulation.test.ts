@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
 import type { Arm, Chooser } from "../src/Chooser.js"
 import { uniform } from "../src/Chooser.js"
+import * as Ftrl from "../src/Ftrl.js"
 import * as Rng from "../src/Rng.js"
 import * as Thompson from "../src/Thompson.js"
 
@@ -113,6 +115,49 @@ describe("Simulation: known click rates", () => {
     const withPrior = seeds.map((seed) => simulate(thompson({ priorWeight: 200 }), informed, () => rates, short, seed))
     const without = seeds.map((seed) => simulate(thompson({ priorWeight: 200 }), flat, () => rates, short, seed))
     assert.isBelow(mean(withPrior.map((r) => r.regret)), 0.7 * mean(without.map((r) => r.regret)))
+  })
+
+  it("the click model learned online is a prior that transfers to new creatives", () => {
+    // The rate depends on the format; the new campaign's creatives have never been shown.
+    const formatRate = { video: 0.05, rich: 0.03, banner: 0.01 } as const
+    const formats = Object.keys(formatRate) as ReadonlyArray<keyof typeof formatRate>
+    const featuresOf = (format: string, id: string) => [`format=${format}`, `creative=${id}`]
+    const history = Rng.seeded(99)
+    const model = Ftrl.make({ baseRate: 0.03 })
+    for (let i = 0; i < 30_000; i++) {
+      const format = formats[Math.floor(history.next() * 3)]!
+      Ftrl.update(model, featuresOf(format, `old-${i % 40}`), history.next() < formatRate[format])
+    }
+    const creatives = [
+      { id: "new-0", format: "banner" },
+      { id: "new-1", format: "banner" },
+      { id: "new-2", format: "rich" },
+      { id: "new-3", format: "video" }
+    ] as const
+    const newRates = creatives.map((c) => formatRate[c.format])
+    const run = (seed: number, informed: boolean) => {
+      const learned = Either.getOrThrow(Ftrl.decode(Ftrl.encode(model)))
+      const sampler = Thompson.make({ propensityDraws: 1, priorWeight: 100 })
+      const decisions = Rng.seeded(seed)
+      const world = Rng.seeded(seed ^ 0x5eed)
+      let regret = 0
+      for (let t = 0; t < 3000; t++) {
+        const arms = creatives.map((c) => ({
+          id: c.id,
+          prior: informed ? Ftrl.predict(learned, featuresOf(c.format, c.id)) : 0.03
+        }))
+        const i = Number(sampler.choose(scope, arms, decisions).id.slice(4))
+        const clicked = world.next() < newRates[i]!
+        regret += 0.05 - newRates[i]!
+        sampler.observe(scope, creatives[i]!.id, t, clicked)
+        Ftrl.update(learned, featuresOf(creatives[i]!.format, creatives[i]!.id), clicked)
+      }
+      return regret
+    }
+    const informed = mean(seeds.map((seed) => run(seed, true)))
+    const flatPrior = mean(seeds.map((seed) => run(seed, false)))
+    assert.isBelow(informed, 0.5 * flatPrior, `with the model ${informed}, without ${flatPrior}`)
+    assert.closeTo(Ftrl.predict(model, featuresOf("video", "never-seen")), 0.05, 0.015)
   })
 
   it("the sliding window follows a change of rates that a long memory misses", () => {
