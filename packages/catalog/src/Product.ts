@@ -9,13 +9,20 @@
 import { Money } from "@openaudience/event-schema"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { describe, parseUrl, productTypeProblem, textProblem, urlProblem } from "./internal/text.js"
+import { describe, maxUrlLength, parseUrl, productTypeProblem, textProblem, urlProblem } from "./internal/text.js"
 
-const checked = (problem: (s: string) => string | undefined, identifier: string, description: string) =>
+const checked = (
+  problem: (s: string) => string | undefined,
+  identifier: string,
+  description: string,
+  jsonSchema: object
+) =>
   Schema.String.pipe(
-    Schema.filter((s) => problem(s) ?? true),
+    Schema.filter((s) => problem(s) ?? true, { jsonSchema }),
     Schema.annotations({ identifier, description })
   )
+
+const bounded = (max: number) => ({ minLength: 1, maxLength: max })
 
 /**
  * Bounds of the text fields, in UTF-16 code units (JavaScript string length).
@@ -41,7 +48,8 @@ export const limits = {
 export const ProductId = checked(
   (s) => textProblem(s, 1, limits.id),
   "ProductId",
-  "the catalog id of a product, as the shop's tag sends it (productId)"
+  "the catalog id of a product, as the shop's tag sends it (productId)",
+  bounded(limits.id)
 )
 
 /**
@@ -50,7 +58,12 @@ export const ProductId = checked(
  * @since 0.1.0
  * @category schemas
  */
-export const Title = checked((s) => textProblem(s, 1, limits.title), "Title", "the product's title")
+export const Title = checked(
+  (s) => textProblem(s, 1, limits.title),
+  "Title",
+  "the product's title",
+  bounded(limits.title)
+)
 
 /**
  * A description: 1 to 5,000 characters; line breaks and tabs allowed, other control characters not.
@@ -61,7 +74,8 @@ export const Title = checked((s) => textProblem(s, 1, limits.title), "Title", "t
 export const Description = checked(
   (s) => textProblem(s, 1, limits.description, true),
   "Description",
-  "the product's description"
+  "the product's description",
+  bounded(limits.description)
 )
 
 /**
@@ -70,7 +84,12 @@ export const Description = checked(
  * @since 0.1.0
  * @category schemas
  */
-export const Brand = checked((s) => textProblem(s, 1, limits.brand), "Brand", "the product's brand")
+export const Brand = checked(
+  (s) => textProblem(s, 1, limits.brand),
+  "Brand",
+  "the product's brand",
+  bounded(limits.brand)
+)
 
 /**
  * Google's product type path (`Home & Garden > Kitchen > Knives`): 1 to 750 characters on one line, and no empty
@@ -82,7 +101,8 @@ export const Brand = checked((s) => textProblem(s, 1, limits.brand), "Brand", "t
 export const ProductType = checked(
   productTypeProblem,
   "ProductType",
-  "the shop's own category path, levels separated by `>`"
+  "the shop's own category path, levels separated by `>`",
+  bounded(limits.productType)
 )
 
 /**
@@ -92,7 +112,11 @@ export const ProductType = checked(
  * @since 0.1.0
  * @category schemas
  */
-export const HttpUrl = checked(urlProblem, "HttpUrl", "an absolute http or https URL")
+export const HttpUrl = checked(urlProblem, "HttpUrl", "an absolute http or https URL", {
+  format: "uri",
+  pattern: "^https?://",
+  maxLength: maxUrlLength
+})
 
 /**
  * Availability. Feeds may spell it with spaces (`in stock`, Meta's form) or hyphens; see `parseAvailability`.

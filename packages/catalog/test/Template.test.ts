@@ -374,7 +374,7 @@ describe("Template properties", () => {
           assert.strictEqual(html.split('"').length, clean.split('"').length, `${src}\n${html}`)
           assert.strictEqual(html.split("'").length, clean.split("'").length, `${src}\n${html}`)
           assert.notMatch(html, /(href|src)\s*=\s*["']?\s*javascript:/i)
-        assert.strictEqual(html.split(`${Template.productIdAttribute}="`).length - 1, items.length, html)
+          assert.strictEqual(html.split(`${Template.productIdAttribute}="`).length - 1, items.length, html)
         }
       ),
       { seed: 18, numRuns: 3000 }
