@@ -96,7 +96,9 @@ export interface Posterior extends Counts {
 
 /**
  * A Thompson sampler. As a `Chooser` it decides as of the latest impression it has counted; `at(now)` gives a
- * chooser for an explicit time (or `current` for `Clock`'s).
+ * chooser for an explicit time (or `current` for `Clock`'s). The window slides with the latest impression: feedback
+ * older than the window before it is refused, so pass times from one clock. Like every `Chooser` it needs at least
+ * one arm (an empty list throws).
  *
  * @since 0.1.0
  * @category models
@@ -105,7 +107,7 @@ export interface Thompson extends Chooser {
   readonly options: Options
   /** A chooser deciding with the window as of `now` (ms since the epoch). */
   readonly at: (now: number) => Chooser
-  /** Counts an impression of `armId` in `scope` shown at `at`; false if `at` is outside the window (or not finite). */
+  /** Counts an impression of `armId` in `scope` shown at `at`; false if `at` has left the window (or is not finite). */
   readonly impression: (scope: string, armId: string, at: number) => boolean
   /** Counts a click on the impression shown at `at` (the decision's time, not the click's); false if aged out. */
   readonly click: (scope: string, armId: string, at: number) => boolean
