@@ -1,13 +1,18 @@
 /**
- * Even delivery: a feedback controller that spreads a campaign's daily spend over the day's active time (its
- * schedule's hours, in UTC). The controller holds a pass-through probability `p`: each time the campaign would
- * win, a coin with probability `p` is tossed first (before the creative is chosen), so pacing never biases which
- * creative is shown. Every `interval` it compares the spend rate observed since its last step with the rate that
- * would spend what is left of today's target by the end of today's active time, and multiplies `p` by their
- * ratio, bounded per step. That is integral action in log space (it learns the traffic level, whatever it is,
- * without gains to tune per campaign) with a proportional catch-up (the desired rate rises when behind and falls
- * when ahead). A hard guard keeps spend from running ahead of the ideal linear curve by more than `slack` of the
- * day's target, so a burst of traffic before the controller reacts cannot spend the day's budget in minutes.
+ * Even delivery: a feedback controller that spreads a campaign's daily spend along the ideal linear curve over
+ * the day's active time (its schedule's hours, in UTC). The controller holds a pass-through probability `p`: each
+ * time the campaign would win, a coin with probability `p` is tossed first (before the creative is chosen), so
+ * pacing never biases which creative is shown.
+ *
+ * At each step it compares the spend rate observed since its last step with the rate that would bring spend back
+ * onto the curve within `horizon` steps, and multiplies `p` by their ratio (bounded per step). Multiplying is
+ * integral action in log space: `p` settles wherever the traffic puts it, without gains to tune per campaign or
+ * per traffic level; aiming at the curve a few steps ahead is the proportional part (behind: the desired rate
+ * rises; ahead: it falls). A step comes when `minImpressions` impressions have been spent since the last one, or
+ * after the active time in which as many are expected on the curve (at least `interval`), so a low-volume
+ * campaign is not steered by noise and a burst is met at once. A hard guard keeps spend from running
+ * ahead of the curve by more than `slack` of the day's target, so a burst of traffic before the controller reacts
+ * (a new campaign starts at `p` = 1) cannot spend the day in minutes.
  *
  * Plain functions over plain state; the state is kept by the `DeliveryStore` port (see `Budget`).
  *
@@ -17,7 +22,8 @@ import { DAY, dayIndex } from "./internal/calendar.js"
 
 /**
  * A campaign's controller state: the UTC day it belongs to, the pass-through probability, when it last stepped
- * and what had been spent today by then (thousandths of a minor unit), and today's spend target.
+ * and what had been spent today by then (thousandths of a minor unit), today's spend target, and when it steps
+ * next.
  *
  * @since 0.1.0
  * @category models
@@ -28,12 +34,15 @@ export interface State {
   readonly stepAt: number
   readonly spentAtStep: number
   readonly target: number
+  readonly nextAt: number
 }
 
 /**
  * Controller settings.
  *
- * - `interval`: ms between steps (default 60 000).
+ * - `interval`: the shortest time between steps, ms (default 60 000).
+ * - `minImpressions`: a step comes after this many impressions spent or expected on the curve (default 10).
+ * - `horizon`: how many steps ahead the controller aims to be back on the curve (default 4).
  * - `minProbability`: the lowest `p` (default 0.0001), so a throttled campaign is still observed.
  * - `maxIncrease` / `maxDecrease`: the largest factor by which one step may raise or lower `p` (defaults 2 and 10).
  * - `slack`: how far ahead of the ideal curve spend may run, as a fraction of the day's target (default 0.02).
@@ -43,6 +52,8 @@ export interface State {
  */
 export interface Options {
   readonly interval: number
+  readonly minImpressions: number
+  readonly horizon: number
   readonly minProbability: number
   readonly maxIncrease: number
   readonly maxDecrease: number
@@ -57,6 +68,8 @@ export interface Options {
  */
 export const defaults: Options = {
   interval: 60_000,
+  minImpressions: 10,
+  horizon: 4,
   minProbability: 0.0001,
   maxIncrease: 2,
   maxDecrease: 10,
@@ -107,36 +120,61 @@ export const idealFraction = (active: ActiveTime, now: number): number => {
 }
 
 /**
- * Whether the controller should step at `now`: it has no state, the day changed, or `interval` has passed.
+ * Whether the controller should step at `now`: it has no state, the day changed, its next step is due, or
+ * `minImpressions` impressions costing `cost` have been spent since its last step (so a burst is met at once).
  *
  * @since 0.1.0
  * @category combinators
  */
-export const due = (previous: State | undefined, now: number, options: Options = defaults): boolean =>
-  previous === undefined || previous.day !== dayIndex(now) || now - previous.stepAt >= options.interval
+export const due = (
+  previous: State | undefined,
+  now: number,
+  spentToday: number,
+  cost: number,
+  options: Options = defaults
+): boolean =>
+  previous === undefined ||
+  previous.day !== dayIndex(now) ||
+  now >= previous.nextAt ||
+  (now > previous.stepAt && spentToday - previous.spentAtStep >= options.minImpressions * Math.max(1, cost))
 
 /**
  * Advances the controller to `now`: a fresh state on a campaign's first step, the previous `p` carried into a new
- * day, and one step of the controller when `interval` has passed since the last.
+ * day, and otherwise one step (call it when `due`). `cost` is the price of one impression, in the unit of
+ * `spentToday` and `target`.
  *
  * @since 0.1.0
  * @category combinators
  */
 export const step = (
   previous: State | undefined,
-  input: { readonly now: number; readonly spentToday: number; readonly target: number; readonly active: ActiveTime },
+  input: {
+    readonly now: number
+    readonly spentToday: number
+    readonly target: number
+    readonly cost: number
+    readonly active: ActiveTime
+  },
   options: Options = defaults
 ): State => {
-  const { now, spentToday, target, active } = input
+  const { active, cost, now, spentToday, target } = input
   const day = dayIndex(now)
-  if (previous === undefined) return { day, p: 1, stepAt: now, spentAtStep: spentToday, target }
-  if (previous.day !== day) return { day, p: previous.p, stepAt: now, spentAtStep: spentToday, target }
-  if (now - previous.stepAt < options.interval) return previous
-  const dayEnd = (day + 1) * DAY
-  const left = active(now, dayEnd)
+  const dayStart = day * DAY
+  const whole = active(dayStart, dayStart + DAY)
+  // Active time for `minImpressions` on the curve (at least `interval`); the campaign is only asked when active.
+  const wait =
+    whole <= 0 || target <= 0
+      ? options.interval
+      : Math.max(options.interval, Math.min(DAY, (options.minImpressions * Math.max(1, cost) * whole) / target))
+  const next = (p: number): State => ({ day, p, stepAt: now, spentAtStep: spentToday, target, nextAt: now + wait })
+  if (previous === undefined) return next(1)
+  if (previous.day !== day) return next(previous.p)
   const elapsed = active(previous.stepAt, now)
-  if (left <= 0 || elapsed <= 0) return { day, p: previous.p, stepAt: now, spentAtStep: spentToday, target }
-  const desired = Math.max(0, target - spentToday) / left
+  const ahead = Math.min(dayStart + DAY, now + options.horizon * wait)
+  const window = active(now, ahead)
+  if (elapsed <= 0 || window <= 0 || whole <= 0) return next(previous.p)
+  const onCurve = (target * active(dayStart, ahead)) / whole
+  const desired = Math.max(0, onCurve - spentToday) / window
   const observed = (spentToday - previous.spentAtStep) / elapsed
   const ratio =
     observed > 0
@@ -144,8 +182,7 @@ export const step = (
       : desired > 0
         ? options.maxIncrease
         : 1
-  const p = Math.min(1, Math.max(options.minProbability, previous.p * ratio))
-  return { day, p, stepAt: now, spentAtStep: spentToday, target }
+  return next(Math.min(1, Math.max(options.minProbability, previous.p * ratio)))
 }
 
 /**

@@ -381,7 +381,7 @@ export const decide = (
           if (entry.paced) {
             const spentToday = Budget.spentToday(spend, now)
             let state = pacing
-            if (Pacing.due(pacing, now, index.pacing)) {
+            if (Pacing.due(pacing, now, spentToday, entry.cost, index.pacing)) {
               const target = Pacing.dailyTarget({
                 daily: entry.limits.daily,
                 total: entry.limits.total,
@@ -393,7 +393,11 @@ export const decide = (
                     : Schedule.activeDaysLeft(entry.active, dayIndex(now) * DAY, 3_660)
               })
               if (target !== undefined) {
-                state = Pacing.step(pacing, { now, spentToday, target, active: entry.activeMs }, index.pacing)
+                state = Pacing.step(
+                  pacing,
+                  { now, spentToday, target, cost: entry.cost, active: entry.activeMs },
+                  index.pacing
+                )
                 yield* Effect.ignore(deliveryStore.setPacing(entry.id, state))
               }
             }
