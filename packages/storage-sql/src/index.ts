@@ -156,3 +156,11 @@ export * as SqlInquiryStore from "./SqlInquiryStore.js"
  * @since 0.3.0
  */
 export * as SqlUserStore from "./SqlUserStore.js"
+
+/**
+ * @openaudience/catalog's `CatalogStore` over SQL: products per tenant (prices in integer minor units), replaced
+ * in one transaction, and its migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlCatalogStore from "./SqlCatalogStore.js"
