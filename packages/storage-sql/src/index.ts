@@ -164,3 +164,11 @@ export * as SqlUserStore from "./SqlUserStore.js"
  * @since 0.4.0
  */
 export * as SqlCatalogStore from "./SqlCatalogStore.js"
+
+/**
+ * @openaudience/ad-selector's `CapStore` over SQL: frequency-cap counters per tenant, visitor key and cap key,
+ * counted by an upsert that adds in the database; `eraseVisitor` for erasure jobs; and its migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlCapStore from "./SqlCapStore.js"
