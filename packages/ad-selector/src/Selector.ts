@@ -1,10 +1,11 @@
 /**
- * The ad decision. `make` compiles campaigns into an index once, at load time: by slot size, then untargeted
- * campaigns by publisher site (or any site), and audience-targeted campaigns by tenant and audience (an inverted
- * index), so a decision looks only at campaigns that could match instead of scanning them all. `decide` fills one
+ * The ad decision. `make` compiles campaigns into an index once, at load time: by slot size, then audience-targeted
+ * campaigns by tenant and audience (an inverted index), the others by the publisher sites they include, else by
+ * the page categories they target, else in one list for every request, so a decision looks only at campaigns
+ * that could match instead of scanning them all. `decide` fills one
  * slot from every tenant's campaigns:
  *
- * 1. candidates: the slot size's campaigns for this site and any site, plus, for each tenant whose view of the
+ * 1. candidates: the slot size's campaigns for this site, this category and any request, plus, for each tenant whose view of the
  *    visitor may be personalized, the campaigns of the audiences the visitor is in; each checked against its
  *    schedule and targeting with its own tenant's view of the visitor only;
  * 2. tiers in order: exclusive, contract priority 1 … 10, remnant, house; inside a tier, by expected value (CPM
@@ -105,6 +106,7 @@ interface Entry {
 interface SizeIndex {
   readonly anySite: Array<Entry>
   readonly bySite: Map<string, Array<Entry>>
+  readonly byCategory: Map<string, Array<Entry>>
   readonly byAudience: Map<string, Map<string, Array<Entry>>>
 }
 
@@ -196,7 +198,7 @@ export const make = (campaigns: Iterable<Campaign.Campaign>, options: Options): 
     for (const key of creatives.keys()) {
       let index = bySize.get(key)
       if (index === undefined) {
-        index = { anySite: [], bySite: new Map(), byAudience: new Map() }
+        index = { anySite: [], bySite: new Map(), byCategory: new Map(), byAudience: new Map() }
         bySize.set(key, index)
       }
       if (targeting.include !== undefined) {
@@ -208,6 +210,8 @@ export const make = (campaigns: Iterable<Campaign.Campaign>, options: Options): 
         for (const audience of targeting.include) push(audiences, audience, entry)
       } else if (targeting.sitesInclude !== undefined) {
         for (const site of targeting.sitesInclude) push(index.bySite, site, entry)
+      } else if (targeting.categories !== undefined) {
+        for (const category of targeting.categories) push(index.byCategory, category, entry)
       } else {
         index.anySite.push(entry)
       }
@@ -228,16 +232,85 @@ export const make = (campaigns: Iterable<Campaign.Campaign>, options: Options): 
 
 const tierLabel = (tier: Campaign.Tier): string => (tier.kind === "contract" ? `contract ${tier.priority}` : tier.kind)
 
-interface Scored {
-  readonly entry: Entry
-  readonly arms: ReadonlyArray<Chooser.Arm>
-  readonly value: number
+/** Whether candidate `i` comes before `j`: higher expected value, then smaller campaign id. */
+const better = (bucket: ReadonlyArray<Entry>, values: ReadonlyArray<number>, i: number, j: number): boolean => {
+  const vi = values[i]!
+  const vj = values[j]!
+  return vi > vj || (vi === vj && bucket[i]!.id < bucket[j]!.id)
 }
 
-const byValue = (a: Scored, b: Scored): number =>
-  b.value - a.value || (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0)
+/** Candidates found by scanning for the best before the rest of a tier is sorted. */
+const scanned = 4
 
 const clampPrior = (p: number): number => (Number.isFinite(p) ? Math.min(0.999999, Math.max(1e-6, p)) : 1e-6)
+
+/**
+ * The candidates of a request by tier rank: every campaign of the slot's size that the site, category and the
+ * visitor's audiences reach, checked against its schedule and targeting. Plain code outside the decision's
+ * generator, so the engine optimizes this loop on its own.
+ */
+const gather = (
+  index: Index,
+  sizeIndex: SizeIndex,
+  request: Request,
+  now: number,
+  skipped: Array<Decision.Skip>
+): Array<Array<Entry>> => {
+  const mark = ++index.generation
+  const explain = request.explain === true
+  const buckets: Array<Array<Entry>> = []
+  for (let rank = 0; rank <= 12; rank++) buckets.push([])
+
+  const consider = (entry: Entry) => {
+    if (entry.mark === mark) return
+    entry.mark = mark
+    if (!Schedule.isActive(entry.active, now)) {
+      if (explain) skipped.push({ campaignId: entry.id, reason: "schedule" })
+      return
+    }
+    const visitor = request.visitors.get(entry.tenant)
+    const mismatch = Targeting.check(entry.targeting, request, visitor, now)
+    if (mismatch !== undefined) {
+      if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
+      return
+    }
+    if (entry.capped && visitor?.key === undefined) {
+      skipped.push({ campaignId: entry.id, reason: "no-identifier" })
+      return
+    }
+    buckets[entry.rank]!.push(entry)
+  }
+
+  for (const entry of sizeIndex.anySite) consider(entry)
+  const forSite = sizeIndex.bySite.get(request.site)
+  if (forSite !== undefined) for (const entry of forSite) consider(entry)
+  const forCategory = request.category === undefined ? undefined : sizeIndex.byCategory.get(request.category)
+  if (forCategory !== undefined) for (const entry of forCategory) consider(entry)
+  if (sizeIndex.byAudience.size > 0) {
+    for (const [tenant, visitor] of request.visitors) {
+      const audiences = sizeIndex.byAudience.get(tenant)
+      if (audiences === undefined || !Targeting.mayPersonalize(request, visitor)) continue
+      for (const audience of visitor.audiences) {
+        const list = audiences.get(audience)
+        if (list !== undefined) for (const entry of list) consider(entry)
+      }
+    }
+  }
+  return buckets
+}
+
+/** Each candidate's expected value: its CPM bid times the mean predicted response of its creatives of `key`. */
+const expectedValues = (index: Index, bucket: ReadonlyArray<Entry>, key: string, request: Request): Array<number> => {
+  const values: Array<number> = new Array(bucket.length)
+  for (let i = 0; i < bucket.length; i++) {
+    const entry = bucket[i]!
+    const creatives = entry.creatives.get(key)!
+    let sum = 0
+    for (const creative of creatives) sum += clampPrior(index.predictor(entry.campaign, creative, request))
+    values[i] = entry.cost * (sum / creatives.length)
+  }
+  return values
+}
 
 type Counters = Caps.Counters | "unavailable"
 
@@ -262,44 +335,7 @@ export const decide = (
     }
     const capStore = yield* Caps.CapStore
     const deliveryStore = yield* Budget.DeliveryStore
-    const mark = ++index.generation
-    const explain = request.explain === true
-    const buckets: Array<Array<Entry>> = []
-    for (let rank = 0; rank <= 12; rank++) buckets.push([])
-
-    const consider = (entry: Entry) => {
-      if (entry.mark === mark) return
-      entry.mark = mark
-      if (!Schedule.isActive(entry.active, now)) {
-        if (explain) skipped.push({ campaignId: entry.id, reason: "schedule" })
-        return
-      }
-      const visitor = request.visitors.get(entry.tenant)
-      const mismatch = Targeting.check(entry.targeting, request, visitor, now)
-      if (mismatch !== undefined) {
-        if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
-        return
-      }
-      if (entry.capped && visitor?.key === undefined) {
-        skipped.push({ campaignId: entry.id, reason: "no-identifier" })
-        return
-      }
-      buckets[entry.rank]!.push(entry)
-    }
-
-    for (const entry of sizeIndex.anySite) consider(entry)
-    const forSite = sizeIndex.bySite.get(request.site)
-    if (forSite !== undefined) for (const entry of forSite) consider(entry)
-    if (sizeIndex.byAudience.size > 0) {
-      for (const [tenant, visitor] of request.visitors) {
-        const audiences = sizeIndex.byAudience.get(tenant)
-        if (audiences === undefined || !Targeting.mayPersonalize(request, visitor)) continue
-        for (const audience of visitor.audiences) {
-          const list = audiences.get(audience)
-          if (list !== undefined) for (const entry of list) consider(entry)
-        }
-      }
-    }
+    const buckets = gather(index, sizeIndex, request, now, skipped)
 
     const counters = new Map<string, Counters>()
     const countersOf = (tenant: string, key: string) =>
@@ -316,24 +352,34 @@ export const decide = (
     for (let rank = 0; rank <= 12; rank++) {
       const bucket = buckets[rank]!
       if (bucket.length === 0) continue
-      const scored: Array<Scored> = bucket.map((entry) => {
-        const creatives = entry.creatives.get(key)!
-        let sum = 0
-        const arms = creatives.map((creative) => {
-          const prior = clampPrior(index.predictor(entry.campaign, creative, request))
-          sum += prior
-          return { id: creative.id, prior }
-        })
-        return { entry, arms, value: entry.cost * (sum / arms.length) }
-      })
-      scored.sort(byValue)
-      for (let position = 0; position < scored.length; position++) {
-        const { arms: allArms, entry } = scored[position]!
+      const n = bucket.length
+      // Expected values, and -1 once tried. Most decisions take the first candidate, so the best is found by a
+      // scan (no allocation per candidate, no sort); after a few refusals the rest is sorted once.
+      const values = expectedValues(index, bucket, key, request)
+      let rest: Array<number> | undefined
+      for (let position = 0; position < n; position++) {
+        let best: number
+        if (rest !== undefined) {
+          best = rest[position - scanned]!
+        } else if (position < scanned) {
+          best = -1
+          for (let i = 0; i < n; i++) if (values[i]! >= 0 && (best < 0 || better(bucket, values, i, best))) best = i
+        } else {
+          rest = []
+          for (let i = 0; i < n; i++) if (values[i]! >= 0) rest.push(i)
+          rest.sort((a, b) => (better(bucket, values, a, b) ? -1 : 1))
+          best = rest[0]!
+        }
+        values[best] = -1
+        const entry = bucket[best]!
         const skip = (reason: Decision.SkipReason) => {
           skipped.push({ campaignId: entry.id, reason })
         }
         const visitorKey = request.visitors.get(entry.tenant)?.key
-        let arms = allArms
+        let arms: ReadonlyArray<Chooser.Arm> = entry.creatives.get(key)!.map((creative) => ({
+          id: creative.id,
+          prior: clampPrior(index.predictor(entry.campaign, creative, request))
+        }))
         if (entry.capped) {
           const found = yield* countersOf(entry.tenant, visitorKey!)
           if (found === "unavailable") {
@@ -444,10 +490,10 @@ export const decide = (
         const tier = entry.campaign.tier
         const reason =
           tier.kind === "house"
-            ? `house: no paid campaign could serve; ${position + 1} of ${scored.length} house campaigns by expected value, then id`
+            ? `house: no paid campaign could serve; ${position + 1} of ${n} house campaigns by expected value, then id`
             : `${tierLabel(tier)}: the first tier with an eligible campaign; ${
                 position === 0 ? "highest" : `${position + 1}. highest`
-              } expected value of ${scored.length}`
+              } expected value of ${n}`
         return {
           _tag: "Selected",
           campaignId: entry.id,
