@@ -1,7 +1,8 @@
 /**
  * What the selector decided for one ad request: the campaign and creative chosen with the propensity to log, or
- * why nothing was, and the campaigns passed over on the way with the reason for each (for debugging; the
- * targeting mismatches only when the request asks to `explain`). JSON-ready.
+ * why nothing was, and the campaigns passed over on the way with the reason for each (for debugging; targeting
+ * mismatches only when the request asks to `explain`, and only of campaigns the index reached: a campaign of
+ * another slot size, site or page category is never looked at). JSON-ready.
  *
  * The propensity is the probability that the chooser picked this creative given that this campaign was
  * selected: it covers the choice inside the campaign (Thompson sampling, or `uniform`), which is where the

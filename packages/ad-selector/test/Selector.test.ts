@@ -361,7 +361,7 @@ describe("Selector.decide: eligibility and order", () => {
       const index = Selector.make(
         [
           campaign("house", { tier: { kind: "house" }, bid: { amount: 0, currency: "EUR" } }),
-          campaign("sport-only", { targeting: { categories: ["sport"] } }),
+          campaign("mobile-only", { targeting: { devices: ["mobile"] } }),
           campaign("capped", { caps: [{ scope: "campaign", window: "day", max: 1 }] })
         ],
         { currency: "EUR" }
@@ -373,7 +373,7 @@ describe("Selector.decide: eligibility and order", () => {
         [...d!.skipped].sort((a, b) => a.campaignId.localeCompare(b.campaignId)),
         [
           { campaignId: "capped", reason: "no-identifier" },
-          { campaignId: "sport-only", reason: "category" }
+          { campaignId: "mobile-only", reason: "device" }
         ]
       )
     })
