@@ -120,33 +120,31 @@ export const campaigns = (count = 10_000, seed = 42): Array<Campaign.Campaign> =
   return out
 }
 
-/** `count` requests for a browser in 100 audiences (5 per tenant), 1,000 visitors rotating. */
-const requests = (count: number, seed: number): Array<Selector.Request> => {
-  const rng = Rng.seeded(seed)
-  const out: Array<Selector.Request> = []
-  for (let i = 0; i < count; i++) {
-    const visitor = i % 1_000
-    const visitors = new Map<string, Targeting.Visitor>()
-    for (const tenant of tenants) {
-      visitors.set(tenant, {
-        key: `${tenant}:v${visitor}`,
-        personalization: true,
-        audiences: new Set(some(rng, [...Array(audiencesPerTenant).keys()], 5).map((a) => `a${a}`)),
-        lastSeen: START - 2 * DAY
-      })
-    }
-    const [width, height] = pick(rng, sizes)
-    out.push({
-      site: pick(rng, sites),
-      childDirected: false,
-      width,
-      height,
-      category: pick(rng, categories),
-      device: pick(rng, devices),
-      visitors
+/**
+ * The `i`-th request: a browser in 100 audiences (5 per tenant), 1,000 visitors rotating. Built just before its
+ * decision, as a server builds the request's visitor views from its stores.
+ */
+const request = (rng: Rng.Rng, i: number): Selector.Request => {
+  const visitor = i % 1_000
+  const visitors = new Map<string, Targeting.Visitor>()
+  for (const tenant of tenants) {
+    visitors.set(tenant, {
+      key: `${tenant}:v${visitor}`,
+      personalization: true,
+      audiences: new Set(some(rng, [...Array(audiencesPerTenant).keys()], 5).map((a) => `a${a}`)),
+      lastSeen: START - 2 * DAY
     })
   }
-  return out
+  const [width, height] = pick(rng, sizes)
+  return {
+    site: pick(rng, sites),
+    childDirected: false,
+    width,
+    height,
+    category: pick(rng, categories),
+    device: pick(rng, devices),
+    visitors
+  }
 }
 
 const percentile = (sorted: ReadonlyArray<number>, q: number): number =>
@@ -163,7 +161,7 @@ export const run = (options: AdDecisionOptions): ReadonlyArray<Figure> => {
   log(`ad decision: ${all.length} campaigns decoded in ${decodedMs.toFixed(0)} ms, indexed in ${indexMs.toFixed(0)} ms`)
 
   const total = options.warmup + options.decisions
-  const reqs = requests(Math.min(total, 5_000), 7)
+  const rng = Rng.seeded(7)
   const context = Context.make(Caps.CapStore, Caps.makeMemory()).pipe(
     Context.add(Budget.DeliveryStore, Budget.makeMemory())
   )
@@ -186,9 +184,9 @@ export const run = (options: AdDecisionOptions): ReadonlyArray<Figure> => {
   let personalized = 0
   for (let i = 0; i < total; i++) {
     now += 20
-    const request = reqs[i % reqs.length]!
+    const next = request(rng, i)
     const started = performance.now()
-    const decision = Effect.runSync(decide(request))
+    const decision = Effect.runSync(decide(next))
     const elapsed = performance.now() - started
     if (i < options.warmup) continue
     times.push(elapsed * 1000)
@@ -213,12 +211,12 @@ export const run = (options: AdDecisionOptions): ReadonlyArray<Figure> => {
   const scanTimes: Array<number> = []
   let sink = 0
   for (let i = 0; i < Math.min(2_000, options.decisions); i++) {
-    const request = reqs[i % reqs.length]!
+    const next = request(rng, i)
     const started = performance.now()
     for (const { c, t } of compiled) {
       if (c.schedule.start.epochMillis > now) continue
-      if (!c.creatives.some((k) => k.width === request.width && k.height === request.height)) continue
-      if (Targeting.check(t, request, request.visitors.get(c.tenant), now) === undefined) sink++
+      if (!c.creatives.some((k) => k.width === next.width && k.height === next.height)) continue
+      if (Targeting.check(t, next, next.visitors.get(c.tenant), now) === undefined) sink++
     }
     scanTimes.push((performance.now() - started) * 1000)
   }

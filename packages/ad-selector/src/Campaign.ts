@@ -345,7 +345,8 @@ export const isPersonalized = (c: Campaign): boolean =>
 
 /**
  * Whether a campaign keeps per-visitor state: frequency caps or a recency block. Such a campaign is served only
- * to a visitor with an identifier whose counters could be read (caps fail closed).
+ * to a visitor with an identifier whose counters could be read (caps fail closed), never with a child signal or on
+ * a child-directed site.
  *
  * @since 0.1.0
  * @category predicates

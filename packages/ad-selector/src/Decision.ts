@@ -21,6 +21,7 @@ import type * as Targeting from "./Targeting.js"
  * - Targeting (`explain` only): `site`, `category`, `device`, `schedule`, `personalization` (personalized campaign
  *   but no identifier, no consent, a child signal or a child-directed site), `audience`, `excluded`, `recency`.
  * - `no-identifier`: capped or recency-blocked, and the visitor has no identifier for the tenant.
+ * - `child`: capped or recency-blocked, and a child signal or a child-directed site forbids using the identifier.
  * - `caps-unavailable`: the visitor's counters could not be read or written (caps fail closed).
  * - `capped`: a frequency cap is reached (every creative, the campaign, or the advertiser).
  * - `recency-block`: the campaign was shown to the visitor too recently.
@@ -36,6 +37,7 @@ export type SkipReason =
   | Targeting.Mismatch
   | "schedule"
   | "no-identifier"
+  | "child"
   | "caps-unavailable"
   | "capped"
   | "recency-block"

@@ -11,7 +11,8 @@
  * 2. tiers in order: exclusive, contract priority 1 … 10, remnant, house; inside a tier, by expected value (CPM
  *    bid × the mean predicted response of the campaign's creatives for the slot), then campaign id;
  * 3. the first candidate that passes: caps and recency block (read from `CapStore` under the tenant's pseudonym;
- *    skipped when they cannot be read: fail closed), budget (from `DeliveryStore`, skipped when unreadable),
+ *    never for a visitor without one, with a child signal or on a child-directed site; skipped when they cannot be
+ *    read: fail closed), budget (from `DeliveryStore`, skipped when unreadable),
  *    pacing (the guard against running ahead of the curve, then the pass-through coin), and then the creative is
  *    chosen by the `Chooser` (exploration happens after pacing);
  * 4. the impression is recorded: caps counted, then the budget charged atomically (a failure to count a capped
@@ -82,7 +83,8 @@ export interface Options {
   readonly pacing?: Pacing.Options | undefined
 }
 
-interface Entry {
+/** A compiled campaign; its schedule's bounds and masks are inlined (one object to touch per candidate). */
+interface Entry extends Schedule.Active {
   readonly campaign: Campaign.Campaign
   readonly id: string
   readonly tenant: string
@@ -181,6 +183,10 @@ export const make = (campaigns: Iterable<Campaign.Campaign>, options: Options): 
       tenant: campaign.tenant,
       rank: Campaign.tierRank(campaign.tier),
       active,
+      start: active.start,
+      end: active.end,
+      hours: active.hours,
+      days: active.days,
       activeMs: (from, to) => Schedule.activeMs(active, from, to),
       targeting,
       capped,
@@ -264,7 +270,7 @@ const gather = (
   const consider = (entry: Entry) => {
     if (entry.mark === mark) return
     entry.mark = mark
-    if (!Schedule.isActive(entry.active, now)) {
+    if (!Schedule.isActive(entry, now)) {
       if (explain) skipped.push({ campaignId: entry.id, reason: "schedule" })
       return
     }
@@ -274,8 +280,8 @@ const gather = (
       if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
       return
     }
-    if (entry.capped && visitor?.key === undefined) {
-      skipped.push({ campaignId: entry.id, reason: "no-identifier" })
+    if (entry.capped && !Targeting.mayIdentify(request, visitor)) {
+      skipped.push({ campaignId: entry.id, reason: visitor?.key === undefined ? "no-identifier" : "child" })
       return
     }
     buckets[entry.rank]!.push(entry)
@@ -375,7 +381,8 @@ export const decide = (
         const skip = (reason: Decision.SkipReason) => {
           skipped.push({ campaignId: entry.id, reason })
         }
-        const visitorKey = request.visitors.get(entry.tenant)?.key
+        const visitor = request.visitors.get(entry.tenant)
+        const visitorKey = visitor?.key
         let arms: ReadonlyArray<Chooser.Arm> = entry.creatives.get(key)!.map((creative) => ({
           id: creative.id,
           prior: clampPrior(index.predictor(entry.campaign, creative, request))
@@ -462,7 +469,7 @@ export const decide = (
           }
         }
         const choice = index.chooser.choose(entry.id, arms, rng)
-        if (visitorKey !== undefined && index.recordFor.has(entry.tenant)) {
+        if (visitorKey !== undefined && index.recordFor.has(entry.tenant) && Targeting.mayIdentify(request, visitor)) {
           const recorded = yield* Effect.either(
             capStore.record(
               entry.tenant,

@@ -102,6 +102,20 @@ export const compile = (t: Campaign.Targeting | undefined): Compiled => {
 }
 
 /**
+ * Whether the tenant's identifier of the visitor may be used in this context (for frequency caps and recency
+ * blocks): an identifier, no child signal (the tenant's or the request's), and a site not directed at children.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const mayIdentify = (context: Context, visitor: Visitor | undefined): boolean =>
+  visitor !== undefined &&
+  visitor.key !== undefined &&
+  visitor.child !== true &&
+  context.child !== true &&
+  !context.childDirected
+
+/**
  * Whether a tenant's view of the visitor may be used for personalized ads in this context: an identifier,
  * personalization allowed, no child signal (the tenant's or the request's), and a site not directed at children.
  *

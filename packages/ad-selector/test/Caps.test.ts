@@ -277,21 +277,43 @@ describe("frequency caps and recency blocks", () => {
     })
   )
 
-  it.effect("a visitor without an identifier never gets a capped or recency-blocked campaign", () =>
-    Effect.gen(function* () {
-      const decisions = yield* run(
-        [
-          campaign("capped", { caps: [{ scope: "campaign", window: "lifetime", max: 100 }] }),
-          campaign("blocked", { recencyBlockSeconds: 1 }),
-          house
-        ],
-        [
-          { at: T0, request: request(undefined) },
-          { at: T0, request: request("v1", { visitors: new Map() }) }
-        ]
-      )
-      assert.deepStrictEqual(decisions.map(served), ["house/a", "house/a"])
-    })
+  it.effect(
+    "no capped or recency-blocked campaign without an identifier, with a child signal or on a child-directed site",
+    () =>
+      Effect.gen(function* () {
+        const decisions = yield* run(
+          [
+            campaign("capped", { caps: [{ scope: "campaign", window: "lifetime", max: 100 }] }),
+            campaign("blocked", { recencyBlockSeconds: 1 }),
+            house
+          ],
+          [
+            { at: T0, request: request(undefined) },
+            { at: T0, request: request("v1", { visitors: new Map() }) },
+            { at: T0, request: request("v1", { childDirected: true }) },
+            { at: T0, request: request("v1", { child: true }) },
+            {
+              at: T0,
+              request: request("v1", {
+                visitors: new Map([["t1", { key: "v1", child: true, personalization: true, audiences: new Set() }]])
+              })
+            },
+            { at: T0, request: request("v1") }
+          ]
+        )
+        assert.deepStrictEqual(decisions.map(served), [
+          "house/a",
+          "house/a",
+          "house/a",
+          "house/a",
+          "house/a",
+          "blocked/a"
+        ])
+        assert.deepStrictEqual(
+          decisions[2]!.skipped.map((s) => s.reason),
+          ["child", "child"]
+        )
+      })
   )
 })
 

@@ -133,7 +133,9 @@ const eligibleOracle = (c: Campaign.Campaign, r: Selector.Request, now: number):
       if (v.lastSeen === undefined || v.lastSeen > now || now - v.lastSeen > t.recencyDays * DAY) return false
     }
   }
-  if (((c.caps ?? []).length > 0 || c.recencyBlockSeconds !== undefined) && v?.key === undefined) return false
+  if ((c.caps ?? []).length > 0 || c.recencyBlockSeconds !== undefined) {
+    if (v?.key === undefined || v.child === true || r.child === true || r.childDirected) return false
+  }
   return true
 }
 
@@ -333,7 +335,12 @@ describe("Selector.decide: eligibility and order", () => {
             assert.isDefined(v?.key, "personalized without an identifier")
             assert.isTrue(v!.personalization, "personalized without consent")
           }
-          if (Campaign.isCapped(c)) assert.isDefined(v?.key, "capped without an identifier")
+          if (Campaign.isCapped(c)) {
+            assert.isDefined(v?.key, "capped without an identifier")
+            assert.isFalse(r.childDirected, "capped on a child-directed site")
+            assert.notStrictEqual(r.child, true, "capped with a child signal")
+            assert.notStrictEqual(v?.child, true, "capped with the tenant's child signal")
+          }
           for (const a of c.targeting?.audiences?.exclude ?? []) assert.isFalse(v?.audiences.has(a) ?? false)
         })
       }),
