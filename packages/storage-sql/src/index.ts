@@ -172,3 +172,11 @@ export * as SqlCatalogStore from "./SqlCatalogStore.js"
  * @since 0.4.0
  */
 export * as SqlCapStore from "./SqlCapStore.js"
+
+/**
+ * @openaudience/ad-selector's `DeliveryStore` over SQL: campaign spend in integer millis (today's and in all),
+ * charged by one conditional update that never overspends, the pacing state, and its migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlDeliveryStore from "./SqlDeliveryStore.js"

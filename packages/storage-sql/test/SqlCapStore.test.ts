@@ -1,7 +1,7 @@
 /**
- * `SqlCapStore` on SQLite answers as ad-selector's in-memory `CapStore` (the suite runs on both); clients of one
- * database file recording at once lose no count; a read is one search of the primary key; erasure removes a visitor's
- * rows; a time that is not an integer is refused.
+ * `SqlCapStore` on SQLite answers as ad-selector's in-memory `CapStore` (the suite runs on both); clients and
+ * processes recording at once in one database file lose no count; a read is one search of the primary key; erasure
+ * removes a visitor's rows; a time that is not an integer is refused.
  */
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Database, SqlCapStore } from "../src/index.js"
 import { capStoreSuite, monday } from "./capStoreSuite.js"
+import { contend } from "./contenders.js"
 import { sqliteLayer, tempDir, unique } from "./fixtures.js"
 
 layer(Caps.layerMemory, { excludeTestServices: true })("CapStore (memory reference)", capStoreSuite)
@@ -64,7 +65,7 @@ const storeOn = (url: string) =>
     Context.get(context, Caps.CapStore)
   )
 
-describe("SqlCapStore (SQLite file, several clients)", () => {
+describe("SqlCapStore (SQLite file, several clients and processes)", () => {
   it.scoped("counts every impression when several clients record for one visitor at once", () =>
     Effect.gen(function* () {
       const url = `sqlite:${join(yield* tempDir, "caps.db")}`
@@ -90,5 +91,19 @@ describe("SqlCapStore (SQLite file, several clients)", () => {
       assert.strictEqual(counters.get("advertiser")?.last, monday + perClient - 1)
       assert.deepStrictEqual(yield* SqlCapStore.migrate.pipe(Effect.provide(Database.layerFromUrl(url))), [])
     })
+  )
+
+  it.scoped(
+    "counts every impression when several processes record for one visitor at once",
+    () =>
+      Effect.gen(function* () {
+        const url = `sqlite:${join(yield* tempDir, "caps.db")}`
+        yield* SqlCapStore.migrate.pipe(Effect.provide(Database.layerFromUrl(url)))
+        yield* contend({ kind: "caps", url, processes: 3, count: 60 })
+        const counters = yield* Effect.flatMap(storeOn(url), (store) => store.read("t", "v"))
+        assert.strictEqual(counters.get("advertiser")?.total, 180)
+        for (const k of [0, 1, 2]) assert.strictEqual(counters.get(`campaign:${k}`)?.total, 60)
+      }),
+    120_000
   )
 })
