@@ -386,6 +386,36 @@ describe("Selector.decide: eligibility and order", () => {
     })
   )
 
+  it.effect("schedules: start inclusive, end exclusive, UTC hours and days to the millisecond", () =>
+    Effect.gen(function* () {
+      const house = campaign("house", { tier: { kind: "house" }, bid: { amount: 0, currency: "EUR" } })
+      const windowed = campaign("windowed", {
+        schedule: { start: "2026-01-05T09:00:00Z", end: "2026-01-12T17:00:00Z", hours: [9, 10, 16], days: [1, 5] }
+      })
+      const at = (iso: string) => ({ at: Date.parse(iso), request: request() })
+      const decisions = yield* run(Selector.make([windowed, house], { currency: "EUR" }), [
+        at("2026-01-05T08:59:59.999Z"), // Monday, before the start
+        at("2026-01-05T09:00:00.000Z"), // the start
+        at("2026-01-05T10:59:59.999Z"),
+        at("2026-01-05T11:00:00.000Z"), // hour 11 is not listed
+        at("2026-01-06T09:30:00.000Z"), // Tuesday is not listed
+        at("2026-01-09T16:59:59.999Z"), // Friday 16h
+        at("2026-01-12T16:59:59.999Z"), // Monday, last millisecond
+        at("2026-01-12T17:00:00.000Z") // the end
+      ])
+      assert.deepStrictEqual(decisions.map(selectedId), [
+        "house",
+        "windowed",
+        "windowed",
+        "house",
+        "house",
+        "windowed",
+        "windowed",
+        "house"
+      ])
+    })
+  )
+
   it("rejects campaigns in another currency and leaves paused ones out", () => {
     const index = Selector.make(
       [
