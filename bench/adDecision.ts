@@ -196,15 +196,6 @@ export const run = (options: AdDecisionOptions): ReadonlyArray<Figure> => {
     }
   }
   times.sort((a, b) => a - b)
-  const G = globalThis as any
-  console.log(
-    "gather µs/decision",
-    ((G.gather * 1000) / total).toFixed(1),
-    "values",
-    ((G.values * 1000) / total).toFixed(1),
-    "cands",
-    (G.cands / total).toFixed(0)
-  )
 
   // Baseline: check every campaign's schedule and targeting, nothing else.
   const compiled = all.map((c) => ({ c, t: Targeting.compile(c.targeting) }))
