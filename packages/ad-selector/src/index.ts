@@ -60,3 +60,48 @@ export * as Selector from "./Selector.js"
  * @since 0.1.0
  */
 export * as Targeting from "./Targeting.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as AdLog from "./AdLog.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Attribution from "./Attribution.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CampaignStore from "./CampaignStore.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ClickToken from "./ClickToken.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Ftrl from "./Ftrl.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OffPolicy from "./OffPolicy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Stats from "./Stats.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Thompson from "./Thompson.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Viewability from "./Viewability.js"
