@@ -275,7 +275,8 @@ const gather = (
       return
     }
     const visitor = request.visitors.get(entry.tenant)
-    const mismatch = Targeting.check(entry.targeting, request, visitor, now)
+    // An audience-targeted entry is only reached through one of the visitor's audiences of its own tenant.
+    const mismatch = Targeting.check(entry.targeting, request, visitor, now, true)
     if (mismatch !== undefined) {
       if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
       return

@@ -132,7 +132,9 @@ export const mayPersonalize = (context: Context, visitor: Visitor | undefined): 
 
 /**
  * The first reason the compiled targeting does not match the context and the tenant's view of the visitor at
- * `now`, or `undefined` when it matches. The slot size is matched by the selector's index.
+ * `now`, or `undefined` when it matches. The slot size is matched by the selector's index. `includeMatched`: the
+ * caller already knows the visitor is in one of the included audiences (the selector reaches audience-targeted
+ * campaigns only through the visitor's audiences).
  *
  * @since 0.1.0
  * @category predicates
@@ -141,7 +143,8 @@ export const check = (
   t: Compiled,
   context: Context,
   visitor: Visitor | undefined,
-  now: number
+  now: number,
+  includeMatched = false
 ): Mismatch | undefined => {
   if (t.sitesInclude !== undefined && !t.sitesInclude.has(context.site)) return "site"
   if (t.sitesExclude?.has(context.site) === true) return "site"
@@ -155,7 +158,7 @@ export const check = (
   if (t.exclude !== undefined) {
     for (const a of t.exclude) if (audiences.has(a)) return "excluded"
   }
-  if (t.include !== undefined) {
+  if (t.include !== undefined && !includeMatched) {
     let found = false
     for (const a of t.include) {
       if (audiences.has(a)) {
