@@ -1,0 +1,1105 @@
+/**
+ * The ad-serving pipeline as a library: everything the reference server does for `GET /ad`, `GET /click/<token>`,
+ * the impression beacons, the shop's conversions and the campaign statistics, behind one service. The server only
+ * adapts HTTP to it (parses the query, cookies and headers, calls it, writes the answer).
+ *
+ * - **Decisions** come from a `Selector.Index` built from `CampaignStore.all` and rebuilt, in the background, when
+ *   the store's revision changes (checked at most every `refreshMs`, never per request). Creatives are chosen by a
+ *   Thompson sampler whose prior is an FTRL click model (`features` lists what it learns from).
+ * - **Identity**: a browser is recognized only through the raw platform cookie passed as `browser`, and only when
+ *   the request allows cross-site personalization, has no child signal and the site is not child-directed. Each
+ *   advertiser tenant with personalized or capped campaigns sees it through its own pseudonym (`BrowserLinks`),
+ *   linked to its own visitor, whose audiences are filtered to the tenant's targetable ones (the k floor).
+ * - **Deadline**: a decision takes at most `deadlineMs` (50 ms). On timeout or any failure the answer is a static
+ *   house ad of the slot's size (recorded within `fallbackMs` more), else no ad: never an error.
+ * - **Product creatives** show up to `products` products: for a personalized decision the visitor's most recently
+ *   viewed products in stock and not bought since; otherwise (and when the visitor has none) the catalog's
+ *   "featured" products: the first in stock in id order.
+ * - **Tokens**: every link carries a signed token (`ClickToken`): clicks with the click-token key, rendered and
+ *   viewable impressions each with a key of its own (so a token of one kind cannot count as another). The landing
+ *   page of a click is the creative's registered landing URL or the product's catalog link, never the request's.
+ *
+ * Time comes from `Clock`, randomness from `Random`: under `TestClock` and a seeded `Random` it is deterministic.
+ *
+ * @since 0.1.0
+ */
+import { hkdfSync } from "node:crypto"
+import { CatalogStore, type Product, Recommend, Template } from "@openaudience/catalog"
+import type { Money } from "@openaudience/event-schema"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as AdLog from "./AdLog.js"
+import * as Attribution from "./Attribution.js"
+import * as BrowserLinks from "./BrowserLinks.js"
+import * as Budget from "./Budget.js"
+import * as Campaign from "./Campaign.js"
+import * as CampaignStore from "./CampaignStore.js"
+import * as Caps from "./Caps.js"
+import * as ClickToken from "./ClickToken.js"
+import * as Ftrl from "./Ftrl.js"
+import * as Html from "./internal/serving-html.js"
+import type * as Pacing from "./Pacing.js"
+import * as Selector from "./Selector.js"
+import * as Stats from "./Stats.js"
+import * as Targeting from "./Targeting.js"
+import * as Thompson from "./Thompson.js"
+import * as Visitors from "./Visitors.js"
+
+/**
+ * Settings of the pipeline.
+ *
+ * - `secret`: the server's master secret (`OA_SECRET`); token keys and per-tenant browser keys are derived from it.
+ * - `currency`: the currency of bids (campaigns in another are not served).
+ * - `keyId` (1): the id of the token keys signing new links; `previousKeyIds`: ids still accepted (rotation).
+ * - `deadlineMs` (50): the longest a decision takes; `fallbackMs` (10): the longest recording a fallback takes.
+ * - `refreshMs` (1000): how often the campaign store's revision is checked; `targetableTtlMs` (5000): how long a
+ *   tenant's targetable audiences are cached.
+ * - `products` (3): products in a product creative; `productMaxAgeMs` (30 days): older views do not count.
+ * - `templates`: the product template of a creative (the default template when absent or `undefined`), for as long
+ *   as `Campaign.Creative` has no template field of its own.
+ * - `tokenLifetime` (24 h): how long click and impression links stay valid.
+ * - `attribution`: attribution windows per campaign (7 days click, 1 day view by default).
+ * - `model`, `sampler`: the click model and the sampler (default `Ftrl.make({ baseRate: 0.002 })` and
+ *   `Thompson.make({ propensityDraws: 20 })`); pass restored ones to keep what was learned across restarts.
+ * - `pacing`: the pacing controller's settings; `privacyUrl` ("/privacy"): where the AdChoices link points.
+ * - `learningCache` (100,000): decisions whose full context is kept in memory for learning from their outcomes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly secret: Redacted.Redacted<Uint8Array>
+  readonly currency: string
+  readonly keyId?: number | undefined
+  readonly previousKeyIds?: ReadonlyArray<number> | undefined
+  readonly deadlineMs?: number | undefined
+  readonly fallbackMs?: number | undefined
+  readonly refreshMs?: number | undefined
+  readonly targetableTtlMs?: number | undefined
+  readonly products?: number | undefined
+  readonly productMaxAgeMs?: number | undefined
+  readonly templates?: ((campaign: Campaign.Campaign, creative: Campaign.Creative) => string | undefined) | undefined
+  readonly tokenLifetime?: Duration.DurationInput | undefined
+  readonly attribution?: Attribution.WindowsByCampaign | undefined
+  readonly model?: Ftrl.Ftrl | undefined
+  readonly sampler?: Thompson.Thompson | undefined
+  readonly pacing?: Pacing.Options | undefined
+  readonly privacyUrl?: string | undefined
+  readonly learningCache?: number | undefined
+}
+
+/**
+ * One ad request, parsed and validated by the server.
+ *
+ * - `publisher`: the publisher's site (its key, its tenant, whether it is directed at children).
+ * - `personalization`: the consent decision for this request allows cross-site personalization (no opt-out, GPC,
+ *   DNT, TCF refusal, US opt-out, child); `child`: a child signal came with the request.
+ * - `browser`: the raw platform cookie (`oa_xid`), passed only when personalization is allowed.
+ * - `links`: base URLs: a click link is `click + token`; impression links are `impression + "rendered/" + token`
+ *   and `impression + "viewable/" + token` (the route passes the kind and the token to `impression`).
+ * - `nonce`: the CSP nonce of the answer's inline script (see `contentSecurityPolicy`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdRequest {
+  readonly publisher: { readonly siteKey: string; readonly tenant: string; readonly childDirected: boolean }
+  readonly slot: string
+  readonly width: number
+  readonly height: number
+  readonly category?: string | undefined
+  readonly device: Campaign.Device
+  readonly personalization: boolean
+  readonly child: boolean
+  readonly browser: string | undefined
+  readonly format: "html" | "json"
+  readonly links: { readonly click: string; readonly impression: string }
+  readonly nonce?: string | undefined
+}
+
+/**
+ * A product shown in an ad.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ShownProduct {
+  readonly id: string
+  readonly title: string
+  readonly price: Money.Money
+}
+
+/**
+ * An ad to show. `html` is the iframe's document (format `html`) or the ad's root element alone (format `json`:
+ * the caller counts impressions with `impressionUrl` and `viewableUrl`). `fallback`: a house ad served because the
+ * decision failed or ran out of time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Ad {
+  readonly _tag: "Ad"
+  readonly decisionId: string
+  readonly tenant: string
+  readonly campaignId: string
+  readonly creativeId: string
+  readonly personalized: boolean
+  readonly fallback: boolean
+  readonly reason: string
+  readonly products: ReadonlyArray<ShownProduct>
+  readonly html: string
+  readonly clickUrl: string
+  readonly impressionUrl: string
+  readonly viewableUrl: string
+}
+
+/**
+ * Nothing to show: the server answers 204 (or an empty document).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NoAd {
+  readonly _tag: "NoAd"
+  readonly reason: string
+}
+
+/**
+ * The answer to an ad request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Answer = Ad | NoAd
+
+/**
+ * The JSON answer of `GET /ad?format=json` (prices as exact money: minor units and currency).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonAnswer {
+  readonly decisionId: string | null
+  readonly campaignId: string | null
+  readonly creativeId: string | null
+  readonly personalized: boolean
+  readonly reason: string
+  readonly products: ReadonlyArray<ShownProduct>
+  readonly html: string
+  readonly clickUrl: string | null
+  readonly impressionUrl: string | null
+}
+
+/**
+ * The JSON form of an answer.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const toJson = (answer: Answer): JsonAnswer =>
+  answer._tag === "NoAd"
+    ? {
+        decisionId: null,
+        campaignId: null,
+        creativeId: null,
+        personalized: false,
+        reason: answer.reason,
+        products: [],
+        html: "",
+        clickUrl: null,
+        impressionUrl: null
+      }
+    : {
+        decisionId: answer.decisionId,
+        campaignId: answer.campaignId,
+        creativeId: answer.creativeId,
+        personalized: answer.personalized,
+        reason: answer.reason,
+        products: answer.products,
+        html: answer.html,
+        clickUrl: answer.clickUrl,
+        impressionUrl: answer.impressionUrl
+      }
+
+/**
+ * The Content-Security-Policy to send with an ad document: no script but the one carrying `nonce` (the viewability
+ * script; advertisers' templates can hold no running code), images from anywhere over http(s), inline styles,
+ * beacons to the impression origin only, no plugins, forms or base URL. Without a nonce the viewability script is
+ * blocked (rendered impressions are still counted).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const contentSecurityPolicy = (options: {
+  readonly nonce?: string | undefined
+  readonly impressionBase?: string | undefined
+}): string => {
+  let connect = "'self'"
+  if (options.impressionBase !== undefined && URL.canParse(options.impressionBase)) {
+    const origin = new URL(options.impressionBase).origin
+    if (origin !== "null") connect += ` ${origin}`
+  }
+  const script =
+    options.nonce === undefined || !/^[A-Za-z0-9+/_=-]+$/.test(options.nonce) ? "'none'" : `'nonce-${options.nonce}'`
+  return `default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; script-src ${script}; connect-src ${connect}; base-uri 'none'; form-action 'none'`
+}
+
+/**
+ * What a click resolves to: the landing page (the creative's registered URL, or the product's catalog link) and
+ * whether the click was counted (a decision's first click only).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Click {
+  readonly location: string
+  readonly decisionId: string
+  readonly tenant: string
+  readonly campaignId: string
+  readonly creativeId: string
+  readonly productId?: string | undefined
+  readonly counted: boolean
+}
+
+/**
+ * A shop's conversion of a visitor (the tenant's pseudonym), `at` epoch ms.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConversionInput {
+  readonly tenant: string
+  readonly visitor: string
+  readonly orderId: string
+  readonly value: Money.Money
+  readonly at: number
+}
+
+/**
+ * A conversion's attribution, and whether it was recorded (attributed, and the order not credited before).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConversionResult {
+  readonly attribution: Attribution.Attribution
+  readonly recorded: boolean
+}
+
+/**
+ * Why a click, an impression, a conversion or a statistics request failed: `InvalidToken` (malformed, unknown key,
+ * bad signature), `Expired`, `UnknownDecision` (no such decision, or one that does not match the token),
+ * `UnknownLanding` (the campaign or creative is gone), `InvalidInput`, `InvalidRange` (statistics days), or
+ * `Unavailable` (a store failed). The server answers the token errors with its 400 page.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServingError extends Schema.TaggedError<ServingError>("@openaudience/ad-selector/ServingError")(
+  "ServingError",
+  {
+    reason: Schema.Literal(
+      "InvalidToken",
+      "Expired",
+      "UnknownDecision",
+      "UnknownLanding",
+      "InvalidInput",
+      "InvalidRange",
+      "Unavailable"
+    ),
+    message: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {}
+
+/**
+ * The ad-serving service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface Service {
+  /** Answers an ad request within the deadline; never fails. */
+  readonly serve: (request: AdRequest) => Effect.Effect<Answer>
+  /** Resolves a click token to its landing page and counts the click (rewarding the sampler and the model). */
+  readonly click: (token: string) => Effect.Effect<Click, ServingError>
+  /** Counts an impression of a token's decision once per kind; `true` when counted now. */
+  readonly impression: (token: string, kind: AdLog.ImpressionKind) => Effect.Effect<boolean, ServingError>
+  /** Attributes a conversion to the visitor's last click (7 days) or last viewable impression (1 day), records it. */
+  readonly conversion: (input: ConversionInput) => Effect.Effect<ConversionResult, ServingError>
+  /** A campaign's statistics over the last `days` UTC days (1–366). */
+  readonly campaignStats: (
+    tenant: string,
+    campaignId: string,
+    days: number
+  ) => Effect.Effect<Stats.CampaignStats, ServingError>
+  /** Links the raw browser id to the tenant's visitor (the collector's hook calls it when consent allows). */
+  readonly linkBrowser: (input: {
+    readonly tenant: string
+    readonly browser: string
+    readonly visitor: string
+  }) => Effect.Effect<void, ServingError>
+  /** Removes the links of a browser, of a visitor, or the one between both (an opt-out, a withdrawal). */
+  readonly unlinkBrowser: (input: {
+    readonly tenant: string
+    readonly browser?: string | undefined
+    readonly visitor?: string | undefined
+  }) => Effect.Effect<number, ServingError>
+  /** Erases a visitor's links, ad log rows and frequency-cap counters (data-subject erasure). */
+  readonly eraseVisitor: (
+    tenant: string,
+    visitor: string
+  ) => Effect.Effect<{ readonly links: number; readonly log: number }, ServingError>
+  /** Rebuilds the index now if the campaign store's revision changed (or nothing is loaded yet). */
+  readonly refresh: Effect.Effect<void, ServingError>
+  /** The click model (save it with `Ftrl.encode`). */
+  readonly model: Ftrl.Ftrl
+  /** The sampler (save it with `exportState`). */
+  readonly sampler: Thompson.Thompson
+}
+
+/**
+ * The ad-serving service tag.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Serving extends Context.Tag("@openaudience/ad-selector/Serving")<Serving, Service>() {}
+
+/**
+ * The context of a decision the click model learns from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LearningContext {
+  readonly site: string
+  readonly width: number
+  readonly height: number
+  readonly category?: string | undefined
+  readonly device: Campaign.Device
+  /** UTC hour of the decision, 0–23. */
+  readonly hour: number
+}
+
+/**
+ * The click model's features of a creative in a context: the publisher site, the slot size, the page category,
+ * the device class, the UTC hour, the campaign, the creative, and the creative crossed with the site and with the
+ * size (what works on one site or format need not work on another).
+ *
+ * @since 0.1.0
+ * @category learning
+ */
+export const features = (context: LearningContext, campaignId: string, creativeId: string): ReadonlyArray<string> => {
+  const site = `site=${context.site}`
+  const size = `size=${context.width}x${context.height}`
+  const creative = `creative=${campaignId}/${creativeId}`
+  return [
+    site,
+    size,
+    `cat=${context.category ?? "-"}`,
+    `device=${context.device}`,
+    `hour=${context.hour}`,
+    `campaign=${campaignId}`,
+    creative,
+    Ftrl.cross(site, creative),
+    Ftrl.cross(size, creative)
+  ]
+}
+
+/** The selector's request, with the learning context the predictor reads. */
+interface ServingRequest extends Selector.Request {
+  readonly learning: LearningContext
+}
+
+interface House {
+  readonly campaign: Campaign.Campaign
+  readonly creative: Campaign.Creative
+  readonly targeting: Targeting.Compiled
+}
+
+interface Loaded {
+  readonly revision: number
+  readonly index: Selector.Index
+  readonly campaigns: ReadonlyMap<string, Campaign.Campaign>
+  /** Tenants with personalized or capped campaigns: the ones that need to know the visitor. */
+  readonly identifying: ReadonlyArray<string>
+  readonly houses: ReadonlyMap<string, ReadonlyArray<House>>
+}
+
+const sizeKey = (width: number, height: number) => `${width}x${height}`
+const DAY = 86_400_000
+const maxBrowserLength = 512
+const productLookup = 50
+
+const unavailable = (message: string) => (cause: unknown) => new ServingError({ reason: "Unavailable", message, cause })
+
+const tokenError = (error: ClickToken.ClickTokenError) =>
+  new ServingError({
+    reason: error.reason === "Expired" ? "Expired" : "InvalidToken",
+    message: error.message
+  })
+
+const impressionKey = (secret: Redacted.Redacted<Uint8Array>, kind: AdLog.ImpressionKind, id: number) => ({
+  id,
+  secret: Redacted.make(
+    new Uint8Array(
+      hkdfSync(
+        "sha256",
+        Redacted.value(secret),
+        ClickToken.KeyDerivationSalt,
+        `ad-selector/impression-token:${kind}:${id}`,
+        32
+      )
+    )
+  )
+})
+
+/** A new decision id: 112 random bits from `Random`, as `d_` and 28 hex digits. */
+const newDecisionId = Effect.gen(function* () {
+  let id = "d_"
+  for (let i = 0; i < 4; i++) id += (yield* Random.nextIntBetween(0, 0x10000000)).toString(16).padStart(7, "0")
+  return id
+})
+
+const build = (revision: number, all: ReadonlyArray<Campaign.Campaign>, options: Selector.Options): Loaded => {
+  const index = Selector.make(all, options)
+  const campaigns = new Map<string, Campaign.Campaign>()
+  const identifying = new Set<string>()
+  const houses = new Map<string, Array<House>>()
+  for (const campaign of all) {
+    campaigns.set(campaign.id, campaign)
+    if (campaign.status !== "active" || campaign.bid.currency !== options.currency) continue
+    if (Campaign.isPersonalized(campaign) || Campaign.isCapped(campaign)) identifying.add(campaign.tenant)
+    if (campaign.tier.kind !== "house" || Campaign.isPersonalized(campaign)) continue
+    const targeting = Targeting.compile(campaign.targeting)
+    for (const creative of campaign.creatives) {
+      if (creative.kind !== "static") continue
+      const key = sizeKey(creative.width, creative.height)
+      const list = houses.get(key) ?? []
+      if (!list.some((h) => h.campaign.id === campaign.id)) list.push({ campaign, creative, targeting })
+      houses.set(key, list)
+    }
+  }
+  return { revision, index, campaigns, identifying: [...identifying].sort(), houses }
+}
+
+/**
+ * Makes the service from its ports.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<
+  Service,
+  never,
+  | CampaignStore.CampaignStore
+  | Caps.CapStore
+  | Budget.DeliveryStore
+  | AdLog.AdLog
+  | BrowserLinks.BrowserLinks
+  | Visitors.Visitors
+  | CatalogStore.CatalogStore
+> =>
+  Effect.gen(function* () {
+    const campaignStore = yield* CampaignStore.CampaignStore
+    const capStore = yield* Caps.CapStore
+    const deliveryStore = yield* Budget.DeliveryStore
+    const log = yield* AdLog.AdLog
+    const links = yield* BrowserLinks.BrowserLinks
+    const visitors = yield* Visitors.Visitors
+    const catalog = yield* CatalogStore.CatalogStore
+
+    const deadline = Duration.millis(options.deadlineMs ?? 50)
+    const fallbackTime = Duration.millis(options.fallbackMs ?? 10)
+    const refreshMs = options.refreshMs ?? 1000
+    const targetableTtl = options.targetableTtlMs ?? 5000
+    const productCount = options.products ?? 3
+    const maxAge = options.productMaxAgeMs ?? 30 * DAY
+    const lifetime = Duration.decode(options.tokenLifetime ?? ClickToken.defaultLifetime)
+    const privacyUrl = options.privacyUrl ?? "/privacy"
+    const cacheSize = options.learningCache ?? 100_000
+    const model = options.model ?? Ftrl.make({ baseRate: 0.002 })
+    const sampler = options.sampler ?? Thompson.make({ propensityDraws: 20 })
+    const maxClickWindow = Math.max(
+      Duration.toMillis(Attribution.defaultWindows.click),
+      Duration.toMillis(Attribution.defaultWindows.view),
+      ...[
+        ...(options.attribution?.fallback === undefined ? [] : [options.attribution.fallback]),
+        ...(options.attribution?.campaigns?.values() ?? [])
+      ].flatMap((w) => [Duration.toMillis(w.click), Duration.toMillis(w.view)])
+    )
+
+    const keyIds = [options.keyId ?? 1, ...(options.previousKeyIds ?? [])]
+    const clickKeys = keyIds.map((id) => ClickToken.deriveKey(options.secret, id))
+    const impressionKeys = {
+      rendered: keyIds.map((id) => impressionKey(options.secret, "rendered", id)),
+      viewable: keyIds.map((id) => impressionKey(options.secret, "viewable", id))
+    }
+    const tenantKeys = new Map<string, Redacted.Redacted<Uint8Array>>()
+    const browserKeyOf = (tenant: string, browser: string) => {
+      let key = tenantKeys.get(tenant)
+      if (key === undefined) {
+        key = BrowserLinks.deriveKey(options.secret, tenant)
+        tenantKeys.set(tenant, key)
+      }
+      return BrowserLinks.browserKey(key, browser)
+    }
+
+    const predictor: Selector.Predictor = (campaign, creative, request) => {
+      const learning = (request as Partial<ServingRequest>).learning
+      return learning === undefined ? 0.002 : Ftrl.predict(model, features(learning, campaign.id, creative.id))
+    }
+    const selectorOptions: Selector.Options = {
+      currency: options.currency,
+      chooser: sampler,
+      predictor,
+      pacing: options.pacing
+    }
+
+    // The index and its freshness: checked at most every `refreshMs`, rebuilt in the background on a new revision.
+    let loaded: Loaded | undefined
+    let checkedAt = Number.NEGATIVE_INFINITY
+    let refreshing = false
+    const load = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      checkedAt = now
+      const revision = yield* campaignStore.revision
+      if (loaded !== undefined && loaded.revision === revision) return loaded
+      const all = yield* campaignStore.all
+      loaded = build(all.revision, all.campaigns, selectorOptions)
+      return loaded
+    }).pipe(Effect.mapError(unavailable("the campaigns cannot be read")))
+    const current = Effect.gen(function* () {
+      if (loaded === undefined) return yield* Effect.option(load)
+      const now = yield* Clock.currentTimeMillis
+      if (!refreshing && now - checkedAt >= refreshMs) {
+        refreshing = true
+        checkedAt = now
+        yield* Effect.forkDaemon(
+          Effect.ignore(load).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                refreshing = false
+              })
+            )
+          )
+        )
+      }
+      return Option.some(loaded)
+    })
+
+    // Targetable audiences per tenant, cached for `targetableTtl`; unreadable: none (fail closed).
+    const targetableCache = new Map<string, { readonly at: number; readonly audiences: ReadonlySet<string> }>()
+    const targetableOf = (tenant: string, now: number) =>
+      Effect.suspend(() => {
+        const cached = targetableCache.get(tenant)
+        if (cached !== undefined && now - cached.at < targetableTtl && now >= cached.at) {
+          return Effect.succeed(cached.audiences)
+        }
+        return visitors.targetable(tenant).pipe(
+          Effect.tap((audiences) => Effect.sync(() => targetableCache.set(tenant, { at: now, audiences }))),
+          Effect.orElseSucceed((): ReadonlySet<string> => new Set())
+        )
+      })
+
+    /** Each identifying tenant's view of the visitor; empty unless personalization is allowed in every respect. */
+    const visitorsFor = (state: Loaded, request: AdRequest, now: number) =>
+      Effect.gen(function* () {
+        const found = new Map<string, Targeting.Visitor>()
+        const browser = request.browser
+        if (
+          request.personalization !== true ||
+          request.child !== false ||
+          request.publisher.childDirected !== false ||
+          typeof browser !== "string" ||
+          browser.length === 0 ||
+          browser.length > maxBrowserLength
+        ) {
+          return found
+        }
+        yield* Effect.forEach(
+          state.identifying,
+          (tenant) =>
+            Effect.gen(function* () {
+              const linked = yield* links.visitorOf(tenant, browserKeyOf(tenant, browser))
+              if (Option.isNone(linked)) return
+              const visitor = linked.value
+              const [profile, targetable] = yield* Effect.all(
+                [visitors.profile(tenant, visitor), targetableOf(tenant, now)],
+                { concurrency: "unbounded" }
+              )
+              const audiences = new Set<string>()
+              if (Option.isSome(profile)) {
+                for (const audience of profile.value.audiences) if (targetable.has(audience)) audiences.add(audience)
+              }
+              found.set(tenant, {
+                key: visitor,
+                child: false,
+                personalization: true,
+                audiences,
+                lastSeen: Option.isSome(profile) ? profile.value.lastSeen : undefined
+              })
+            }).pipe(Effect.ignore),
+          { concurrency: "unbounded", discard: true }
+        )
+        return found
+      })
+
+    const compiled = new Map<string, Either.Either<Template.Template, Template.TemplateError>>()
+    const templateOf = (campaign: Campaign.Campaign, creative: Campaign.Creative) => {
+      const source = options.templates?.(campaign, creative) ?? Html.defaultProductTemplate
+      let template = compiled.get(source)
+      if (template === undefined) {
+        template = Template.compile(source)
+        compiled.set(source, template)
+      }
+      return Either.getOrUndefined(template)
+    }
+
+    /** The products of a product creative: the visitor's (personalized) or the featured ones. */
+    const productsFor = (tenant: string, visitor: string | undefined, personalized: boolean, now: number) =>
+      Effect.gen(function* () {
+        if (productCount <= 0) return []
+        if (personalized && visitor !== undefined) {
+          const history = yield* visitors.history(tenant, visitor, now - maxAge)
+          const ids = Recommend.candidates(history, { now, maxAge }).slice(0, productLookup)
+          if (ids.length > 0) {
+            const found = yield* catalog.getByIds(tenant, ids)
+            const chosen = Recommend.forVisitor(history, found, { max: productCount, now, maxAge })
+            if (chosen.length > 0) return chosen
+          }
+        }
+        const first = yield* catalog.list(tenant, { limit: productLookup })
+        return first.filter((p) => p.availability === "in_stock").slice(0, productCount)
+      }).pipe(Effect.orElseSucceed((): ReadonlyArray<Product.Product> => []))
+
+    const learningContexts = new Map<string, LearningContext>()
+    const remember = (decisionId: string, context: LearningContext) => {
+      if (cacheSize <= 0) return
+      learningContexts.set(decisionId, context)
+      if (learningContexts.size > cacheSize) learningContexts.delete(learningContexts.keys().next().value!)
+    }
+
+    /** Records the decision and renders the ad. */
+    const deliver = (input: {
+      readonly request: AdRequest
+      readonly campaign: Campaign.Campaign
+      readonly creative: Campaign.Creative
+      readonly visitor: string | undefined
+      readonly personalized: boolean
+      readonly propensity: number
+      readonly costMillis: number
+      readonly reason: string
+      readonly fallback: boolean
+      readonly learning: LearningContext
+      readonly now: number
+    }) =>
+      Effect.gen(function* () {
+        const { campaign, creative, request, now } = input
+        const decisionId = yield* newDecisionId
+        const products =
+          creative.kind === "product" && !input.fallback
+            ? yield* productsFor(campaign.tenant, input.visitor, input.personalized, now)
+            : []
+        const template = products.length > 0 ? templateOf(campaign, creative) : undefined
+        const shown = template === undefined ? [] : products
+        const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
+        const expiresAt = now + Duration.toMillis(lifetime)
+        const sign = (key: ClickToken.SigningKey, productId?: string) =>
+          ClickToken.sign(productId === undefined ? { ...claims, expiresAt } : { ...claims, productId, expiresAt }, key)
+        const clickUrl = request.links.click + (yield* sign(clickKeys[0]!))
+        const impressionUrl = `${request.links.impression}rendered/${yield* sign(impressionKeys.rendered[0]!)}`
+        const viewableUrl = `${request.links.impression}viewable/${yield* sign(impressionKeys.viewable[0]!)}`
+        const items: Array<Template.Item> = []
+        for (const product of shown) {
+          items.push({ product, clickUrl: request.links.click + (yield* sign(clickKeys[0]!, product.id)) })
+        }
+        yield* log.recordDecision({
+          id: decisionId,
+          tenant: campaign.tenant,
+          campaignId: campaign.id,
+          creativeId: creative.id,
+          productIds: shown.map((p) => p.id),
+          publisher: request.publisher.siteKey,
+          slot: request.slot,
+          visitor: input.visitor ?? null,
+          personalized: input.personalized,
+          propensity: input.propensity,
+          costMillis: input.costMillis,
+          currency: options.currency,
+          at: now
+        })
+        remember(decisionId, input.learning)
+        const body =
+          template !== undefined
+            ? Html.productCreative(template, items)
+            : Html.staticCreative({
+                clickUrl,
+                imageUrl: creative.imageUrl,
+                alt: creative.alt,
+                width: creative.width,
+                height: creative.height
+              })
+        const fragment = Html.fragment({
+          decisionId,
+          personalized: input.personalized,
+          width: request.width,
+          height: request.height,
+          creative: body,
+          privacyUrl
+        })
+        const html =
+          request.format === "json"
+            ? fragment
+            : Html.document({
+                fragment,
+                personalized: input.personalized,
+                width: request.width,
+                height: request.height,
+                renderedUrl: impressionUrl,
+                viewableUrl,
+                nonce: request.nonce
+              })
+        const ad: Ad = {
+          _tag: "Ad",
+          decisionId,
+          tenant: campaign.tenant,
+          campaignId: campaign.id,
+          creativeId: creative.id,
+          personalized: input.personalized,
+          fallback: input.fallback,
+          reason: input.reason,
+          products: shown.map((p) => ({ id: p.id, title: p.title, price: p.price })),
+          html,
+          clickUrl,
+          impressionUrl,
+          viewableUrl
+        }
+        return ad
+      })
+
+    const learningOf = (request: AdRequest, now: number): LearningContext => ({
+      site: request.publisher.siteKey,
+      width: request.width,
+      height: request.height,
+      category: request.category,
+      device: request.device,
+      hour: new Date(now).getUTCHours()
+    })
+
+    const decideAndDeliver = (request: AdRequest) =>
+      Effect.gen(function* () {
+        const state = yield* current
+        if (Option.isNone(state)) return { _tag: "NoAd", reason: "the campaigns cannot be read" } as const
+        const now = yield* Clock.currentTimeMillis
+        const visitorsByTenant = yield* visitorsFor(state.value, request, now)
+        const learning = learningOf(request, now)
+        const selectorRequest: ServingRequest = {
+          site: request.publisher.siteKey,
+          childDirected: request.publisher.childDirected,
+          child: request.child,
+          width: request.width,
+          height: request.height,
+          category: request.category,
+          device: request.device,
+          visitors: visitorsByTenant,
+          learning
+        }
+        const decision = yield* Selector.decide(state.value.index, selectorRequest).pipe(
+          Effect.provideService(Caps.CapStore, capStore),
+          Effect.provideService(Budget.DeliveryStore, deliveryStore)
+        )
+        if (decision._tag === "Empty") return { _tag: "NoAd", reason: decision.reason } as const
+        const campaign = state.value.campaigns.get(decision.campaignId)!
+        const creative = campaign.creatives.find((c) => c.id === decision.creativeId)!
+        const visitor = visitorsByTenant.get(decision.tenant)
+        return yield* deliver({
+          request,
+          campaign,
+          creative,
+          visitor: visitor?.key,
+          // Only a decision the selector made on the visitor's data, which it does only when personalization is
+          // allowed for this tenant's visitor: checked again here, so a bug upstream cannot show a personal ad.
+          personalized: decision.personalized && Targeting.mayPersonalize(selectorRequest, visitor),
+          propensity: decision.propensity,
+          costMillis: decision.costMillis,
+          reason: decision.reason,
+          fallback: false,
+          learning,
+          now: decision.at
+        })
+      })
+
+    /** A static house ad of the slot's size, recorded within `fallbackTime`; else no ad. */
+    const fallback = (request: AdRequest, why: string) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const context: Targeting.Context = {
+          site: request.publisher.siteKey,
+          childDirected: request.publisher.childDirected,
+          child: request.child,
+          width: request.width,
+          height: request.height,
+          category: request.category,
+          device: request.device
+        }
+        const house = loaded?.houses
+          .get(sizeKey(request.width, request.height))
+          ?.find(
+            (h) =>
+              h.campaign.schedule.start.epochMillis <= now &&
+              (h.campaign.schedule.end === undefined || now < h.campaign.schedule.end.epochMillis) &&
+              Targeting.check(h.targeting, context, undefined, now) === undefined
+          )
+        if (house === undefined) return { _tag: "NoAd", reason: `${why}; no house ad of this size` } as const
+        const answer: Answer = yield* deliver({
+          request,
+          campaign: house.campaign,
+          creative: house.creative,
+          visitor: undefined,
+          personalized: false,
+          propensity: 1,
+          costMillis: 0,
+          reason: `house: fallback (${why})`,
+          fallback: true,
+          learning: learningOf(request, now),
+          now
+        }).pipe(
+          Effect.timeout(fallbackTime),
+          Effect.orElseSucceed((): Answer => ({ _tag: "NoAd", reason: `${why}; the house ad could not be recorded` }))
+        )
+        return answer
+      }).pipe(Effect.catchAllCause(() => Effect.succeed<Answer>({ _tag: "NoAd", reason: `${why}; no fallback` })))
+
+    const serve = (request: AdRequest): Effect.Effect<Answer> =>
+      decideAndDeliver(request).pipe(
+        Effect.timeout(deadline),
+        Effect.exit,
+        Effect.flatMap((exit): Effect.Effect<Answer> => {
+          if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+          const timedOut =
+            Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "TimeoutException"
+          return fallback(request, timedOut ? "the decision ran out of time" : "the decision failed")
+        })
+      )
+
+    /** The decision a token names, checked against the token's claims. */
+    const decisionOf = (claims: ClickToken.Claims) =>
+      Effect.gen(function* () {
+        const found = yield* log
+          .decision(claims.decisionId)
+          .pipe(Effect.mapError(unavailable("the ad log cannot be read")))
+        if (
+          Option.isNone(found) ||
+          found.value.tenant !== claims.tenant ||
+          found.value.campaignId !== claims.campaignId ||
+          found.value.creativeId !== claims.creativeId ||
+          (claims.productId !== undefined && !found.value.productIds.includes(claims.productId))
+        ) {
+          return yield* new ServingError({ reason: "UnknownDecision", message: "no such decision" })
+        }
+        return found.value
+      })
+
+    const campaignOf = (tenant: string, campaignId: string) =>
+      Effect.gen(function* () {
+        const known = loaded?.campaigns.get(campaignId)
+        if (known !== undefined && known.tenant === tenant) return Option.some(known)
+        return yield* campaignStore
+          .get(tenant, campaignId)
+          .pipe(Effect.mapError(unavailable("the campaigns cannot be read")))
+      })
+
+    /** The learning context of a decision: as served when this process served it, else rebuilt from the log. */
+    const contextOf = (record: AdLog.DecisionRecord, campaign: Option.Option<Campaign.Campaign>): LearningContext => {
+      const known = learningContexts.get(record.id)
+      if (known !== undefined) return known
+      const creative = Option.getOrUndefined(campaign)?.creatives.find((c) => c.id === record.creativeId)
+      return {
+        site: record.publisher,
+        width: creative?.width ?? 0,
+        height: creative?.height ?? 0,
+        device: "unknown",
+        hour: new Date(record.at).getUTCHours()
+      }
+    }
+
+    const click = (token: string) =>
+      Effect.gen(function* () {
+        const claims = yield* ClickToken.verifyNow(token, clickKeys).pipe(Effect.mapError(tokenError))
+        const record = yield* decisionOf(claims)
+        const campaign = yield* campaignOf(record.tenant, record.campaignId)
+        const creative = Option.getOrUndefined(campaign)?.creatives.find((c) => c.id === record.creativeId)
+        let location = creative?.landingUrl
+        if (claims.productId !== undefined) {
+          const products = yield* catalog
+            .getByIds(record.tenant, [claims.productId])
+            .pipe(Effect.mapError(unavailable("the catalog cannot be read")))
+          location = products[0]?.link ?? location
+        }
+        if (location === undefined) {
+          return yield* new ServingError({ reason: "UnknownLanding", message: "the ad's campaign or creative is gone" })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const counted = yield* log
+          .recordClick(record.id, now)
+          .pipe(Effect.mapError(unavailable("the ad log cannot be written")))
+        if (counted) {
+          sampler.click(record.campaignId, record.creativeId, record.at)
+          Ftrl.update(model, features(contextOf(record, campaign), record.campaignId, record.creativeId), true)
+        }
+        const result: Click = {
+          location,
+          decisionId: record.id,
+          tenant: record.tenant,
+          campaignId: record.campaignId,
+          creativeId: record.creativeId,
+          productId: claims.productId,
+          counted
+        }
+        return result
+      })
+
+    const impression = (token: string, kind: AdLog.ImpressionKind) =>
+      Effect.gen(function* () {
+        const keys =
+          kind === "rendered" ? impressionKeys.rendered : kind === "viewable" ? impressionKeys.viewable : undefined
+        if (keys === undefined)
+          return yield* new ServingError({ reason: "InvalidInput", message: "unknown impression kind" })
+        const claims = yield* ClickToken.verifyNow(token, keys).pipe(Effect.mapError(tokenError))
+        const now = yield* Clock.currentTimeMillis
+        const counted = yield* log
+          .recordImpression(claims.decisionId, kind, now)
+          .pipe(Effect.mapError(unavailable("the ad log cannot be written")))
+        if (counted && kind === "rendered") {
+          const record = yield* decisionOf(claims).pipe(Effect.option)
+          if (Option.isSome(record)) {
+            const r = record.value
+            sampler.impression(r.campaignId, r.creativeId, r.at)
+            // The impression is a negative example now; a click adds the positive one later (for click rates of a
+            // few percent the bias of counting a clicked impression twice is negligible).
+            const campaign = Option.fromNullable(loaded?.campaigns.get(r.campaignId))
+            Ftrl.update(model, features(contextOf(r, campaign), r.campaignId, r.creativeId), false)
+          }
+        }
+        return counted
+      })
+
+    const conversion = (input: ConversionInput) =>
+      Effect.gen(function* () {
+        const touches = yield* log
+          .touches(input.tenant, input.visitor, input.at - maxClickWindow)
+          .pipe(Effect.mapError(unavailable("the ad log cannot be read")))
+        const attribution = Attribution.attribute(
+          touches,
+          { orderId: input.orderId, at: input.at, value: input.value },
+          options.attribution
+        )
+        if (attribution.touch === undefined) return { attribution, recorded: false }
+        const recorded = yield* log
+          .recordConversion({
+            tenant: input.tenant,
+            orderId: input.orderId,
+            decisionId: attribution.touch.decisionId,
+            campaignId: attribution.touch.campaignId,
+            visitor: input.visitor,
+            value: input.value.amount,
+            currency: input.value.currency,
+            at: input.at
+          })
+          .pipe(Effect.mapError(unavailable("the ad log cannot be written")))
+        return { attribution, recorded }
+      })
+
+    const campaignStats = (tenant: string, campaignId: string, days: number) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const range = yield* Stats.lastDays(days, now).pipe(
+          Effect.mapError((e) => new ServingError({ reason: "InvalidRange", message: e.message }))
+        )
+        const rows = yield* log
+          .dailyStats(tenant, campaignId, range)
+          .pipe(Effect.mapError(unavailable("the ad log cannot be read")))
+        return yield* Stats.summarize(rows, range).pipe(
+          Effect.mapError(
+            (e) =>
+              new ServingError({
+                reason: e.reason === "InvalidRange" ? "InvalidRange" : "Unavailable",
+                message: e.message
+              })
+          )
+        )
+      })
+
+    const browserInput = (browser: string) =>
+      typeof browser !== "string" || browser.length === 0 || browser.length > maxBrowserLength
+        ? Effect.fail(new ServingError({ reason: "InvalidInput", message: "not a browser id" }))
+        : Effect.succeed(browser)
+
+    const service: Service = {
+      serve,
+      click,
+      impression,
+      conversion,
+      campaignStats,
+      linkBrowser: ({ browser, tenant, visitor }) =>
+        Effect.gen(function* () {
+          const raw = yield* browserInput(browser)
+          const now = yield* Clock.currentTimeMillis
+          yield* links
+            .link(tenant, browserKeyOf(tenant, raw), visitor, now)
+            .pipe(Effect.mapError(unavailable("the browser links cannot be written")))
+        }),
+      unlinkBrowser: ({ browser, tenant, visitor }) =>
+        Effect.gen(function* () {
+          const key = browser === undefined ? undefined : browserKeyOf(tenant, yield* browserInput(browser))
+          if (key === undefined && visitor === undefined) return 0
+          return yield* links
+            .unlink(tenant, { browserKey: key, visitor })
+            .pipe(Effect.mapError(unavailable("the browser links cannot be written")))
+        }),
+      eraseVisitor: (tenant, visitor) =>
+        Effect.gen(function* () {
+          const removedLinks = yield* links.eraseVisitor(tenant, visitor)
+          const removedLog = yield* log.eraseVisitor(tenant, visitor)
+          yield* capStore.forget(tenant, visitor)
+          return { links: removedLinks, log: removedLog }
+        }).pipe(Effect.mapError(unavailable("the visitor cannot be erased"))),
+      refresh: Effect.asVoid(load),
+      model,
+      sampler
+    }
+    return service
+  })
+
+/**
+ * The service as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<
+  Serving,
+  never,
+  | CampaignStore.CampaignStore
+  | Caps.CapStore
+  | Budget.DeliveryStore
+  | AdLog.AdLog
+  | BrowserLinks.BrowserLinks
+  | Visitors.Visitors
+  | CatalogStore.CatalogStore
+> => Layer.effect(Serving, make(options))
