@@ -180,3 +180,20 @@ export * as SqlCapStore from "./SqlCapStore.js"
  * @since 0.4.0
  */
 export * as SqlDeliveryStore from "./SqlDeliveryStore.js"
+
+/**
+ * @openaudience/ad-selector's `CampaignStore` over SQL: campaigns as their JSON form, ids unique across tenants, the
+ * revision every change bumps in its transaction, and its migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlCampaignStore from "./SqlCampaignStore.js"
+
+/**
+ * @openaudience/ad-selector's `AdLog` over SQL: decisions with their impressions and click (each counted once),
+ * conversions once per order, touches, daily statistics counted by the database, erasure by visitor, and its
+ * migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlAdLog from "./SqlAdLog.js"

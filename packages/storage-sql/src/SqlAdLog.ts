@@ -1,0 +1,403 @@
+/**
+ * @openaudience/ad-selector's `AdLog` over SQL (SQLite and PostgreSQL through `SqlClient`). Two tables:
+ * `ad_decisions`, one row per decision with the times of its rendered and viewable impressions and of its click
+ * (each set once, by a conditional `UPDATE … WHERE rendered_at IS NULL`, so a reloaded beacon or a double click
+ * counts once however many processes receive it), and `ad_conversions`, one row per (tenant, order). Every row is
+ * keyed by the advertiser tenant and the tenant's pseudonym of the visitor (never a raw identifier), indexed for
+ * `touches` and `eraseVisitor`, which removes both tables' rows of a visitor in one transaction. `dailyStats` is
+ * counted by the database, grouped by UTC day, from the rows themselves (so erasure removes a visitor's counts too).
+ * The tables have their own migration table (`ad_log_migrations`), applied by `layer`.
+ *
+ * @since 0.4.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { AdLog, type Attribution, type Stats } from "@openaudience/ad-selector"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Migrations from "./Migrations.js"
+import { run } from "./Migrations.js"
+import { fromSqlError, type StorageError } from "./StorageError.js"
+
+/**
+ * The name of the table that records which ad log migrations were applied.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const table = "ad_log_migrations"
+
+/**
+ * The ad log migrations, in order.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const migrations: ReadonlyArray<Migrations.Migration> = [
+  {
+    id: 1,
+    name: "create_ad_log",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const int64 = sql.onDialectOrElse({ pg: () => sql.literal("BIGINT"), orElse: () => sql.literal("INTEGER") })
+      const real = sql.onDialectOrElse({ pg: () => sql.literal("DOUBLE PRECISION"), orElse: () => sql.literal("REAL") })
+      yield* sql`CREATE TABLE ad_decisions (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        creative_id TEXT NOT NULL,
+        product_ids TEXT NOT NULL,
+        publisher TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        visitor TEXT,
+        personalized INTEGER NOT NULL,
+        propensity ${real} NOT NULL,
+        cost_millis ${int64} NOT NULL,
+        currency TEXT NOT NULL,
+        decided_at ${int64} NOT NULL,
+        rendered_at ${int64},
+        viewable_at ${int64},
+        clicked_at ${int64}
+      )`
+      yield* sql`CREATE INDEX ad_decisions_visitor ON ad_decisions (tenant, visitor)`
+      yield* sql`CREATE INDEX ad_decisions_campaign ON ad_decisions (tenant, campaign_id, rendered_at)`
+      yield* sql`CREATE TABLE ad_conversions (
+        tenant TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        decision_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        visitor TEXT NOT NULL,
+        value ${real} NOT NULL,
+        currency TEXT NOT NULL,
+        converted_at ${int64} NOT NULL,
+        PRIMARY KEY (tenant, order_id)
+      )`
+      yield* sql`CREATE INDEX ad_conversions_visitor ON ad_conversions (tenant, visitor)`
+      yield* sql`CREATE INDEX ad_conversions_campaign ON ad_conversions (tenant, campaign_id, converted_at)`
+    })
+  }
+]
+
+/**
+ * Brings the ad log tables up to date; returns the ids of the migrations applied now.
+ *
+ * @since 0.4.0
+ * @category combinators
+ */
+export const migrate: Effect.Effect<ReadonlyArray<number>, StorageError, SqlClient.SqlClient> = run({
+  table,
+  migrations
+})
+
+type Int = number | string
+
+interface DecisionRow {
+  readonly id: string
+  readonly tenant: string
+  readonly campaign_id: string
+  readonly creative_id: string
+  readonly product_ids: string
+  readonly publisher: string
+  readonly slot: string
+  readonly visitor: string | null
+  readonly personalized: Int | boolean
+  readonly propensity: Int
+  readonly cost_millis: Int
+  readonly currency: string
+  readonly decided_at: Int
+}
+
+// A row that cannot be read back was not written by this store: a defect, not an answer.
+const decisionOf = (row: DecisionRow): AdLog.DecisionRecord => ({
+  id: row.id,
+  tenant: row.tenant,
+  campaignId: row.campaign_id,
+  creativeId: row.creative_id,
+  productIds: JSON.parse(row.product_ids) as ReadonlyArray<string>,
+  publisher: row.publisher,
+  slot: row.slot,
+  visitor: row.visitor,
+  personalized: Number(row.personalized) === 1,
+  propensity: Number(row.propensity),
+  costMillis: Number(row.cost_millis),
+  currency: row.currency,
+  at: Number(row.decided_at)
+})
+
+const DAY = 86_400_000
+
+/** The first and last UTC days whose `YYYY-MM-DD` has four year digits: the days `dayOf` orders as strings. */
+const firstDay = Date.parse("0000-01-01T00:00:00.000Z") / DAY
+const lastDay = Date.parse("9999-12-31T00:00:00.000Z") / DAY
+
+/**
+ * The day numbers (days since the epoch) whose `AdLog.dayOf` lies between `since` and `until` as strings, as the
+ * in-memory log compares them, or `undefined` when none does. Days with four-digit years sort as strings in time
+ * order, so those days are one interval, found by bisection whatever the strings are.
+ */
+const dayInterval = (range: AdLog.DayRange): { readonly from: number; readonly to: number } | undefined => {
+  const day = (n: number) => AdLog.dayOf(n * DAY)
+  // The first day whose string is at least `since`.
+  let lo = firstDay
+  let hi = lastDay + 1
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (day(mid) >= range.since) hi = mid
+    else lo = mid + 1
+  }
+  const from = lo
+  // The first day whose string is above `until`.
+  lo = firstDay
+  hi = lastDay + 1
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (day(mid) > range.until) hi = mid
+    else lo = mid + 1
+  }
+  const to = lo - 1
+  return from <= to ? { from, to } : undefined
+}
+
+/** SQLite's and PostgreSQL's codes for a unique or primary key violation. */
+const uniqueViolations = new Set(["23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"])
+
+const failed =
+  (operation: string) =>
+  (error: SqlError): AdLog.AdLogError => {
+    const cause = error.cause
+    const code =
+      typeof cause === "object" && cause !== null && "code" in cause ? String((cause as { code: unknown }).code) : ""
+    const storage = fromSqlError(operation)(error)
+    if (uniqueViolations.has(code)) {
+      return new AdLog.AdLogError({ reason: "InvalidInput", message: `${operation}: the id exists`, cause: storage })
+    }
+    return new AdLog.AdLogError({
+      reason: storage.reason === "Unavailable" || storage.reason === "InvalidInput" ? storage.reason : "Failed",
+      message: storage.message,
+      cause: storage
+    })
+  }
+
+const invalid = (message: string) => Effect.fail(new AdLog.AdLogError({ reason: "InvalidInput", message }))
+
+/** The first problem of the numbers a BIGINT column must hold, if any. */
+const notInteger = (fields: Record<string, number>): string | undefined => {
+  for (const [name, value] of Object.entries(fields)) {
+    if (!Number.isSafeInteger(value)) return `${name} must be an integer, got ${value}`
+  }
+  return undefined
+}
+
+type MutableRow = { -readonly [K in keyof Stats.DayRow]: Stats.DayRow[K] }
+
+/**
+ * Builds the SQL ad log over the `SqlClient` in context (the tables must exist: see `migrate` and `layer`).
+ *
+ * Times and `costMillis` are stored as integers: a value that is not one fails with `InvalidInput`, storing nothing.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  const guard = <A>(operation: string, effect: Effect.Effect<A, SqlError>) => Effect.mapError(effect, failed(operation))
+
+  /** Sets a decision's time column once: `true` when this call set it. */
+  const mark = (column: "rendered_at" | "viewable_at" | "clicked_at", decisionId: string, at: number) =>
+    Effect.suspend(() => {
+      const problem = notInteger({ at })
+      if (problem !== undefined) return invalid(problem)
+      return guard(
+        "Recording an impression or click",
+        Effect.map(
+          sql`UPDATE ad_decisions SET ${sql(column)} = ${at}
+              WHERE id = ${decisionId} AND ${sql(column)} IS NULL RETURNING id`,
+          (rows) => rows.length > 0
+        )
+      )
+    })
+
+  return AdLog.AdLog.of({
+    recordDecision: (d) =>
+      Effect.suspend(() => {
+        const problem = notInteger({ costMillis: d.costMillis, at: d.at })
+        if (problem !== undefined) return invalid(problem)
+        return guard(
+          "Recording a decision",
+          sql`INSERT INTO ad_decisions ${sql.insert({
+            id: d.id,
+            tenant: d.tenant,
+            campaign_id: d.campaignId,
+            creative_id: d.creativeId,
+            product_ids: JSON.stringify(d.productIds),
+            publisher: d.publisher,
+            slot: d.slot,
+            visitor: d.visitor,
+            personalized: d.personalized ? 1 : 0,
+            propensity: d.propensity,
+            cost_millis: d.costMillis,
+            currency: d.currency,
+            decided_at: d.at
+          })}`.pipe(Effect.asVoid)
+        )
+      }),
+    decision: (id) =>
+      guard(
+        "Reading a decision",
+        Effect.map(
+          sql<DecisionRow>`SELECT id, tenant, campaign_id, creative_id, product_ids, publisher, slot, visitor,
+              personalized, propensity, cost_millis, currency, decided_at FROM ad_decisions WHERE id = ${id}`,
+          (rows) => Option.map(Option.fromNullable(rows[0]), decisionOf)
+        )
+      ),
+    recordImpression: (decisionId, kind, at) =>
+      kind === "rendered" || kind === "viewable"
+        ? mark(kind === "rendered" ? "rendered_at" : "viewable_at", decisionId, at)
+        : invalid(`an impression is rendered or viewable, got ${String(kind)}`),
+    recordClick: (decisionId, at) => mark("clicked_at", decisionId, at),
+    touches: (tenant, visitor, since) =>
+      guard(
+        "Reading a visitor's touches",
+        Effect.map(
+          sql<{
+            readonly id: string
+            readonly campaign_id: string
+            readonly creative_id: string
+            readonly product_ids: string
+            readonly viewable_at: Int | null
+            readonly clicked_at: Int | null
+          }>`SELECT id, campaign_id, creative_id, product_ids, viewable_at, clicked_at FROM ad_decisions
+              WHERE tenant = ${tenant} AND visitor = ${visitor} AND (viewable_at >= ${since} OR clicked_at >= ${since})`,
+          (rows) => {
+            const out: Array<Attribution.Touch> = []
+            for (const row of rows) {
+              const productId = (JSON.parse(row.product_ids) as ReadonlyArray<string>)[0]
+              const base = {
+                decisionId: row.id,
+                campaignId: row.campaign_id,
+                creativeId: row.creative_id,
+                ...(productId === undefined ? {} : { productId })
+              }
+              const clicked = row.clicked_at === null ? undefined : Number(row.clicked_at)
+              const viewable = row.viewable_at === null ? undefined : Number(row.viewable_at)
+              if (clicked !== undefined && clicked >= since) out.push({ kind: "click", ...base, at: clicked })
+              if (viewable !== undefined && viewable >= since) out.push({ kind: "view", ...base, at: viewable })
+            }
+            // The in-memory log's order: by time, then decision id; a decision's click before its view at one time.
+            return out.sort((a, b) => a.at - b.at || a.decisionId.localeCompare(b.decisionId))
+          }
+        )
+      ),
+    recordConversion: (c) =>
+      Effect.suspend(() => {
+        const problem = notInteger({ at: c.at })
+        if (problem !== undefined) return invalid(problem)
+        return guard(
+          "Recording a conversion",
+          Effect.map(
+            sql`INSERT INTO ad_conversions ${sql.insert({
+              tenant: c.tenant,
+              order_id: c.orderId,
+              decision_id: c.decisionId,
+              campaign_id: c.campaignId,
+              visitor: c.visitor,
+              value: c.value,
+              currency: c.currency,
+              converted_at: c.at
+            })} ON CONFLICT (tenant, order_id) DO NOTHING RETURNING order_id`,
+            (rows) => rows.length > 0
+          )
+        )
+      }),
+    dailyStats: (tenant, campaignId, range) =>
+      Effect.suspend(() => {
+        const days = dayInterval(range)
+        if (days === undefined) return Effect.succeed([])
+        // Times before 1970 are not counted (integer division below rounds them towards zero, into 1970-01-01).
+        const from = Math.max(0, days.from * DAY)
+        const until = (days.to + 1) * DAY
+        if (until <= from) return Effect.succeed([])
+        type Counted = { readonly day: Int; readonly n: Int; readonly amount: Int | null }
+        // Integer division by a literal (a bound number may be a REAL in SQLite): the UTC day of each time.
+        const perDay = sql.literal(String(DAY))
+        const byDay = (column: "rendered_at" | "viewable_at" | "clicked_at") =>
+          sql<Counted>`SELECT ${sql(column)} / ${perDay} AS day, COUNT(*) AS n, SUM(cost_millis) AS amount
+              FROM ad_decisions WHERE tenant = ${tenant} AND campaign_id = ${campaignId}
+                AND ${sql(column)} >= ${from} AND ${sql(column)} < ${until}
+              GROUP BY ${sql(column)} / ${perDay}`
+        return guard(
+          "Counting a campaign's statistics",
+          Effect.map(
+            Effect.all([
+              byDay("rendered_at"),
+              byDay("viewable_at"),
+              byDay("clicked_at"),
+              sql<Counted>`SELECT converted_at / ${perDay} AS day, COUNT(*) AS n, SUM(value) AS amount
+                  FROM ad_conversions WHERE tenant = ${tenant} AND campaign_id = ${campaignId}
+                    AND converted_at >= ${from} AND converted_at < ${until}
+                  GROUP BY converted_at / ${perDay}`
+            ]),
+            ([rendered, viewable, clicked, converted]) => {
+              const rows = new Map<number, MutableRow>()
+              const row = (day: Int) => {
+                const n = Number(day)
+                let found = rows.get(n)
+                if (found === undefined) {
+                  found = {
+                    day: AdLog.dayOf(n * DAY),
+                    impressions: 0,
+                    viewable: 0,
+                    clicks: 0,
+                    conversions: 0,
+                    conversionValue: 0,
+                    spendMillis: 0
+                  }
+                  rows.set(n, found)
+                }
+                return found
+              }
+              for (const r of rendered) {
+                const found = row(r.day)
+                found.impressions += Number(r.n)
+                found.spendMillis += Number(r.amount ?? 0)
+              }
+              for (const r of viewable) row(r.day).viewable += Number(r.n)
+              for (const r of clicked) row(r.day).clicks += Number(r.n)
+              for (const r of converted) {
+                const found = row(r.day)
+                found.conversions += Number(r.n)
+                found.conversionValue += Number(r.amount ?? 0)
+              }
+              return [...rows.entries()].sort(([a], [b]) => a - b).map(([, found]) => found)
+            }
+          )
+        )
+      }),
+    eraseVisitor: (tenant, visitor) =>
+      guard(
+        "Erasing a visitor's ad log",
+        sql.withTransaction(
+          Effect.map(
+            Effect.all([
+              sql`DELETE FROM ad_decisions WHERE tenant = ${tenant} AND visitor = ${visitor} RETURNING id`,
+              sql`DELETE FROM ad_conversions WHERE tenant = ${tenant} AND visitor = ${visitor} RETURNING order_id`
+            ]),
+            ([decisions, conversions]) => decisions.length + conversions.length
+          )
+        )
+      )
+  })
+})
+
+/**
+ * The SQL ad log: runs its migrations, then serves `AdLog` over the `SqlClient` in context.
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layer: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient> = Layer.effect(
+  AdLog.AdLog,
+  Effect.zipRight(migrate, make)
+)
