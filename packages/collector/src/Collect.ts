@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 import { Ip, Pii, Pseudonym, type SaltStore, UserAgent } from "@openaudience/anonymizer"
-import { createHmac } from "node:crypto"
+import { createHmac, randomBytes } from "node:crypto"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import { Event, StoredEvent } from "@openaudience/event-schema"
 import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
@@ -58,6 +58,11 @@ export interface RequestContext {
   readonly userAgent: UserAgent.Generalized
   /** Today's salt, for tenants in cookieless mode. */
   readonly salt?: SaltStore.Salt | undefined
+  /**
+   * The browser's cross-site id (the collector's `crossSite` cookie, see `browserIdOf`), when the request carries a
+   * well-formed one; read only by a collector configured with `crossSite`.
+   */
+  readonly browser?: string | undefined
 }
 
 /**
@@ -137,6 +142,78 @@ export const requestContext = (headers: Headers, geo: GeoHeaders = {}, client?: 
     salt: client?.salt
   }
 }
+
+/**
+ * The default name of the cross-site browser id cookie (`Collector.CrossSite`), set on the collector's own domain.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const crossSiteCookie = "oa_xid"
+
+/** 22 base64url characters whose last one carries no bits past the 128th: exactly 16 bytes, canonically encoded. */
+const browserIdPattern = /^[A-Za-z0-9_-]{21}[AQgw]$/
+
+/**
+ * Whether `value` is a well-formed cross-site browser id: 128 bits in canonical unpadded base64url (22 characters).
+ * Anything else a request carries in the cookie is ignored.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const isBrowserId = (value: string): boolean => value.length === 22 && browserIdPattern.test(value)
+
+/**
+ * A new cross-site browser id: 16 random bytes from the platform's CSPRNG, base64url.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const newBrowserId = (): string => randomBytes(16).toString("base64url")
+
+/**
+ * The first well-formed browser id (`isBrowserId`) a Cookie header carries under `name`, raw (not URI-decoded), or
+ * `undefined`. Pairs are separated by `;`, and by `,` too: that is how `Headers` joins several Cookie lines. Values
+ * under that name that are not well-formed are skipped, whatever they hold.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const browserIdOf = (cookieHeader: string | undefined, name: string = crossSiteCookie): string | undefined => {
+  if (cookieHeader === undefined || !cookieHeader.includes(name)) return undefined
+  let start = 0
+  while (start <= cookieHeader.length) {
+    let end = start
+    while (end < cookieHeader.length) {
+      const c = cookieHeader.charCodeAt(end)
+      if (c === 59 || c === 44) break
+      end++
+    }
+    const eq = cookieHeader.indexOf("=", start)
+    if (eq !== -1 && eq < end && cookieHeader.slice(start, eq).trim() === name) {
+      const value = cookieHeader.slice(eq + 1, end).trim()
+      if (isBrowserId(value)) return value
+    }
+    start = end + 1
+  }
+  return undefined
+}
+
+/**
+ * Whether a consent decision allows recognizing the browser across sites (a cross-site id on the collector's
+ * domain, linked to the tenant's pseudonymous visitor): only with personalization and an identifier allowed and no
+ * child signal. An opt-out, GPC, DNT under a policy honouring it, a TC string without the purposes and vendor
+ * consent personalized ads need, a US opt-out of targeted advertising or sale, or a child signal all refuse it.
+ * Accepts a `ConsentDecision` or the decision of a stored receipt.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const crossSiteAllowed = (decision: {
+  readonly personalization: boolean
+  readonly identifier: boolean
+  readonly child: boolean
+}): boolean => decision.personalization && decision.identifier && !decision.child
 
 const envelopeFields = new Set([
   "type",

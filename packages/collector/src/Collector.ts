@@ -19,8 +19,13 @@ import { Gif, WireFormat } from "@openaudience/pixel"
 import * as Either from "effect/Either"
 import { LRUCache } from "lru-cache"
 import {
+  browserIdOf,
+  crossSiteAllowed,
+  crossSiteCookie,
   type GeoHeaders,
   type Headers,
+  isBrowserId,
+  newBrowserId,
   type NotStored,
   type RequestContext,
   requestContext,
@@ -79,6 +84,65 @@ export interface Answer {
 }
 
 /**
+ * A link the cross-site store may keep: on `at`, the browser whose cross-site id is `browser` (the cookie's value,
+ * raw) was the tenant's pseudonymous visitor `visitor` (as stored with the event), under a decision that allows
+ * personalization.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export interface Link {
+  readonly tenant: string
+  readonly visitor: string
+  readonly browser: string
+  readonly at: number
+}
+
+/**
+ * Links the cross-site store must drop: on `at`, an event of the tenant was decided without cross-site
+ * personalization, from the browser `browser` (its cross-site id, when the request carried one) and the
+ * pseudonymous visitor `visitor` (when the event named one). At least one of the two is present.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export interface Unlink {
+  readonly tenant: string
+  readonly visitor?: string | undefined
+  readonly browser?: string | undefined
+  readonly at: number
+}
+
+/**
+ * Cross-site recognition of browsers (`Collector.Options.crossSite`): a random id in a cookie on the collector's
+ * own domain, set by the browser routes (pixel and batch) only for events whose decision allows it
+ * (`Collect.crossSiteAllowed`) and that have a first-party visitor key, and cleared by any event of a request
+ * decided without it (clearing wins). Never in cookieless mode or for a child-directed site. The hooks are called
+ * synchronously once the answer is known; what they throw is ignored.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export interface CrossSite {
+  /** The cookie's name; default `oa_xid` (`Collect.crossSiteCookie`). */
+  readonly cookie?: string | undefined
+  /** Called for every stored event allowed cross-site, with the browser's id. */
+  readonly link: (link: Link) => void
+  /** Called for every event of the request decided without cross-site personalization. */
+  readonly unlink: (unlink: Unlink) => void
+  /** A new browser id (well-formed: `Collect.isBrowserId`); default 16 random bytes, base64url (`Collect.newBrowserId`). */
+  readonly newId?: (() => string) | undefined
+}
+
+/**
+ * The cookie's lifetime: 30 days from the last request that set it.
+ *
+ * @since 0.4.0
+ * @category cross-site
+ */
+export const crossSiteMaxAge = 2_592_000
+
+/**
  * How a collector is put together.
  *
  * @since 0.1.0
@@ -105,6 +169,8 @@ export interface Options {
   readonly salt?: (() => SaltStore.Salt | undefined) | undefined
   /** The largest request body read, in bytes; default 64 KiB. */
   readonly maxBodyBytes?: number | undefined
+  /** Cross-site recognition of browsers for retargeting (`CrossSite`); default: none (no cookie is read or set). */
+  readonly crossSite?: CrossSite | undefined
 }
 
 /**
@@ -200,6 +266,25 @@ const gifAnswer: Answer = {
   body: Gif.bytes
 }
 
+/** A cookie name as RFC 6265 allows it (a token). */
+const cookieName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * What one browser request's events say about cross-site recognition, gathered while they are decided: whether
+ * any refused it, the links of the events that allow it, and the visitors of those that refuse it.
+ */
+interface Tally {
+  readonly at: number
+  refused: boolean
+  readonly links: Array<{ readonly tenant: string; readonly visitor: string }>
+  readonly unlinks: Array<{ readonly tenant: string; readonly visitor: string | undefined }>
+}
+
+const withHeader = (answer: Answer, name: string, value: string): Answer => ({
+  ...answer,
+  headers: { ...answer.headers, [name]: value }
+})
+
 const problemHeaders = { "content-type": Problem.contentType, "cache-control": "no-store" }
 
 /**
@@ -229,6 +314,12 @@ export const make = (options: Options): Collector => {
   const salt = options.salt ?? (() => undefined)
   const ingestKeys = options.ingestKeys ?? IngestKeys.none
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
+  const crossSite = options.crossSite
+  const crossName = crossSite?.cookie ?? crossSiteCookie
+  if (!cookieName.test(crossName)) throw new TypeError(`crossSite.cookie: "${crossName}" is not a cookie name`)
+  const newId = crossSite?.newId ?? newBrowserId
+  const attributes = "; Path=/; Secure; HttpOnly; SameSite=None"
+  const clearCookie = `${crossName}=; Max-Age=0${attributes}`
 
   // Pseudonyms whose objection this process stored and that were not identified since: a visitor the tag cannot
   // tell about an opt-out (the collector's HttpOnly cookie on another site) sends its old id with every event, and
@@ -241,8 +332,78 @@ export const make = (options: Options): Collector => {
     return true
   }
 
-  const ingest: Collector["ingest"] = (decoded, request, tenantOf, done, durable, source = "browser") => {
-    const receivedAt = now()
+  /** What an event decided for `tally` says about cross-site recognition (see `CrossSite`). */
+  const note = (
+    tally: Tally,
+    tenant: Tenant,
+    row: StoredEvent.StoredEvent | "consent",
+    objection: StoredEvent.StoredEvent | undefined
+  ): void => {
+    // A dropped event ("consent") was decided to keep nothing, so nothing personalized either.
+    const decision = row === "consent" ? undefined : row.consent?.decision
+    if (decision !== undefined && crossSiteAllowed(decision)) {
+      if (row !== "consent" && row.visitor !== null && !tenant.cookieless && !tenant.policy.childDirected) {
+        tally.links.push({ tenant: tenant.id, visitor: row.visitor })
+      }
+      return
+    }
+    tally.refused = true
+    // The first-party pseudonym: the stored visitor, or the one its objection names (a cookieless key is no link).
+    const visitor = tenant.cookieless
+      ? undefined
+      : ((row === "consent" ? null : row.visitor) ?? objection?.visitor ?? undefined)
+    tally.unlinks.push({ tenant: tenant.id, visitor })
+  }
+
+  /**
+   * The request's cross-site outcome once its events are decided (and, when `kept`, stored): the hooks called and
+   * the Set-Cookie value, if any. A refusal clears the cookie and unlinks, whatever else the request carried;
+   * otherwise stored allowed events are linked to the browser's id (the cookie's, or a new one), which is set.
+   */
+  const settle = (tally: Tally, request: RequestContext, answer: Answer, kept: boolean): Answer => {
+    const hooks = crossSite!
+    if (tally.refused) {
+      const browser = request.browser
+      for (const u of tally.unlinks) {
+        if (u.visitor === undefined && browser === undefined) continue
+        try {
+          hooks.unlink({ tenant: u.tenant, visitor: u.visitor, browser, at: tally.at })
+        } catch {
+          // Fire and forget: the store's failure must not cost the request.
+        }
+      }
+      return withHeader(answer, "set-cookie", clearCookie)
+    }
+    if (!kept || tally.links.length === 0) return answer
+    let browser = request.browser
+    if (browser === undefined) {
+      try {
+        browser = newId()
+      } catch {
+        return answer
+      }
+      if (typeof browser !== "string" || !isBrowserId(browser)) return answer
+    }
+    for (const l of tally.links) {
+      try {
+        hooks.link({ tenant: l.tenant, visitor: l.visitor, browser, at: tally.at })
+      } catch {
+        // Fire and forget, as above.
+      }
+    }
+    return withHeader(answer, "set-cookie", `${crossName}=${browser}; Max-Age=${crossSiteMaxAge}${attributes}`)
+  }
+
+  const run = (
+    decoded: ReadonlyArray<Decoded>,
+    request: RequestContext,
+    tenantOf: (site: string) => Tenant | string,
+    done: (results: ReadonlyArray<EventResult> | Sink.Failure) => void,
+    durable: "stored" | "appended",
+    source: Source,
+    tally: Tally | undefined
+  ): void => {
+    const receivedAt = tally === undefined ? now() : tally.at
     const results: Array<EventResult | undefined> = new Array(decoded.length)
     const rows: Array<StoredEvent.StoredEvent> = []
     const rowIndex: Array<number> = []
@@ -274,7 +435,9 @@ export const make = (options: Options): Collector => {
       // objection record's, which is named after it.
       const named = source === "server" ? { ...event, id: storedId(event.id, source) } : event
       const row = toStored(consent, tenant, named, request, receivedAt, metrics, objections)
-      if (objections.length !== objected && !firstObjection(objections[objected]!)) objections.pop()
+      const objection = objections.length === objected ? undefined : objections[objected]!
+      if (objection !== undefined && !firstObjection(objection)) objections.pop()
+      if (tally !== undefined && row !== "bot") note(tally, tenant, row, objection)
       if (typeof row !== "string" && row.visitor !== null && recentObjections.size !== 0) {
         // The pseudonym is identified again (the visitor chose again): a later objection must be stored anew.
         recentObjections.delete(`${row.tenant}\u0000${row.visitor}`)
@@ -323,6 +486,13 @@ export const make = (options: Options): Collector => {
     })
   }
 
+  const ingest: Collector["ingest"] = (decoded, request, tenantOf, done, durable, source = "browser") =>
+    run(decoded, request, tenantOf, done, durable, source, undefined)
+
+  /** A tally for a browser request, only when the collector recognizes browsers across sites. */
+  const tallyOf = (): Tally | undefined =>
+    crossSite === undefined ? undefined : { at: now(), refused: false, links: [], unlinks: [] }
+
   const bySite = (site: string): Tenant | string => tenants.bySite(site) ?? `site: unknown site key "${site}"`
 
   const problem = (route: Metrics.Route, value: Problem.Problem, headers?: Readonly<Record<string, string>>) => {
@@ -368,37 +538,57 @@ export const make = (options: Options): Collector => {
     }
   }
 
-  const browserContext: Collector["browserContext"] = (headers, remoteAddress, truncated) =>
-    requestContext(headers, geo, { remoteAddress, proxies, salt: salt(), truncated })
+  const browserContext: Collector["browserContext"] =
+    crossSite === undefined
+      ? (headers, remoteAddress, truncated) =>
+          requestContext(headers, geo, { remoteAddress, proxies, salt: salt(), truncated })
+      : (headers, remoteAddress, truncated) => {
+          const context = requestContext(headers, geo, { remoteAddress, proxies, salt: salt(), truncated })
+          const browser = browserIdOf(header(headers, "cookie"), crossName)
+          return browser === undefined ? context : { ...context, browser }
+        }
 
-  const pixel: Collector["pixel"] = (request, query, answer) =>
-    ingest(
+  const pixelAnswer = (outcome: ReadonlyArray<EventResult> | Sink.Failure): Answer => {
+    if (!Array.isArray(outcome)) return unavailable("pixel", outcome as Sink.Failure)
+    const result = (outcome as ReadonlyArray<EventResult>)[0]!
+    if (result.status === "rejected") {
+      return problem("pixel", Problem.make("invalid-event", result.reason, { field: result.field }))
+    }
+    metrics.countRequest("pixel", 200)
+    return gifAnswer
+  }
+
+  const pixel: Collector["pixel"] = (request, query, answer) => {
+    const tally = tallyOf()
+    run(
       [WireFormat.decodeQuery(query) as Decoded],
       request,
       bySite,
-      (outcome) => {
-        if (!Array.isArray(outcome)) return answer(unavailable("pixel", outcome as Sink.Failure))
-        const result = (outcome as ReadonlyArray<EventResult>)[0]!
-        if (result.status === "rejected") {
-          return answer(problem("pixel", Problem.make("invalid-event", result.reason, { field: result.field })))
-        }
-        metrics.countRequest("pixel", 200)
-        answer(gifAnswer)
-      },
-      "appended"
+      tally === undefined
+        ? (outcome) => answer(pixelAnswer(outcome))
+        : (outcome) => answer(settle(tally, request, pixelAnswer(outcome), Array.isArray(outcome))),
+      "appended",
+      "browser",
+      tally
     )
+  }
 
   const collect: Collector["collect"] = (request, body, answer) => {
     const batch = WireFormat.decodeBatch(body)
     if (batch._tag === "Left") {
       return answer(problem("collect", Problem.make("invalid-body", batch.left.message, { field: batch.left.field })))
     }
-    ingest(
+    const tally = tallyOf()
+    run(
       batch.right as ReadonlyArray<Decoded>,
       request,
       bySite,
-      (outcome) => answer(answerBatch("collect", outcome)),
-      "stored"
+      tally === undefined
+        ? (outcome) => answer(answerBatch("collect", outcome))
+        : (outcome) => answer(settle(tally, request, answerBatch("collect", outcome), Array.isArray(outcome))),
+      "stored",
+      "browser",
+      tally
     )
   }
 
