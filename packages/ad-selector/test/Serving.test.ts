@@ -18,7 +18,6 @@ import {
   product,
   retargeting,
   T0,
-  tokenOf,
   world
 } from "./ServingFixtures.js"
 
@@ -73,7 +72,8 @@ describe("Serving.serve", () => {
       assert.isTrue(json.personalized)
       assert.include(json.html, 'data-oa-personalized="true"')
       assert.notInclude(json.html, "<script")
-    }))
+    })
+  )
 
   it.effect("personalized only when consent, no child, no child-directed site, a browser and a link all allow it", () =>
     Effect.gen(function* () {
@@ -95,7 +95,13 @@ describe("Serving.serve", () => {
         if (c.linked) yield* knownVisitor(w)
         if (!c.targetable) w.visitorsMemory.setTargetable("shop", [])
         // Featured products (a-*) sort before the visitor's (h-*): a non-personal ad can only show a-*.
-        yield* w.catalog.replace("shop", [product("a-1"), product("a-2"), product("a-3"), product("h-1"), product("h-2")])
+        yield* w.catalog.replace("shop", [
+          product("a-1"),
+          product("a-2"),
+          product("a-3"),
+          product("h-1"),
+          product("h-2")
+        ])
         w.visitorsMemory.addHistory("shop", "v-shop", [
           { kind: "viewed", productId: "h-1", at: T0 - DAY },
           { kind: "viewed", productId: "h-2", at: T0 - 2 * DAY }
@@ -128,7 +134,8 @@ describe("Serving.serve", () => {
         }
       }
       assert.isAbove(personalizedSeen, 0)
-    }))
+    })
+  )
 
   it.effect("a visitor in an audience below the k floor never gets a personalized ad", () =>
     Effect.gen(function* () {
@@ -141,7 +148,8 @@ describe("Serving.serve", () => {
         assert.isFalse(ad.personalized)
         assert.strictEqual(ad.campaignId, "context")
       }
-    }))
+    })
+  )
 
   it.effect("caches targetable audiences for a few seconds only", () =>
     Effect.gen(function* () {
@@ -152,7 +160,8 @@ describe("Serving.serve", () => {
       w.visitorsMemory.setTargetable("shop", [])
       yield* TestClock.adjust(6000)
       assert.isFalse(expectAd(yield* w.serving.serve(adRequest())).personalized)
-    }))
+    })
+  )
 
   it.effect("a contextual product creative shows the featured products, never the visitor's history", () =>
     Effect.gen(function* () {
@@ -175,7 +184,8 @@ describe("Serving.serve", () => {
         ["a-2", "a-3", "a-4"]
       )
       assert.include(ad.html, 'data-oa-personalized="false"')
-    }))
+    })
+  )
 
   it.effect("escapes hostile catalog and campaign text; the only script is the viewability one, with the nonce", () =>
     Effect.gen(function* () {
@@ -207,7 +217,8 @@ describe("Serving.serve", () => {
         assert.include(ad.html, '<script nonce="n0nce">')
       }
       assert.strictEqual(ads[0]!.products[0]!.title, hostile)
-    }))
+    })
+  )
 
   it.effect("uses a new index only after the campaign store's revision is checked, not per request", () =>
     Effect.gen(function* () {
@@ -217,7 +228,8 @@ describe("Serving.serve", () => {
       assert.strictEqual(expectAd(yield* w.serving.serve(adRequest())).campaignId, "house")
       yield* w.serving.refresh
       assert.strictEqual(expectAd(yield* w.serving.serve(adRequest())).campaignId, "context")
-    }))
+    })
+  )
 
   it.effect("answers no ad when nothing of the size exists", () =>
     Effect.gen(function* () {
@@ -225,7 +237,8 @@ describe("Serving.serve", () => {
       const answer = yield* w.serving.serve(adRequest({ width: 728, height: 90 }))
       assert.strictEqual(answer._tag, "NoAd")
       assert.deepStrictEqual(Serving.toJson(answer).products, [])
-    }))
+    })
+  )
 })
 
 describe("Serving: tenants", () => {
@@ -272,5 +285,6 @@ describe("Serving: tenants", () => {
       for (const call of calls) assert.strictEqual(call.visitor, own[call.tenant], JSON.stringify(call))
       // Each tenant sees the browser under a pseudonym of its own.
       assert.strictEqual(Option.getOrNull(yield* w.links.visitorOf("alpha", "xid-1")), null)
-    }))
+    })
+  )
 })

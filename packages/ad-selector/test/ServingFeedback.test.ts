@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Option, Redacted, TestClock } from "effect"
 import * as ClickToken from "../src/ClickToken.js"
-import * as Serving from "../src/Serving.js"
+import type * as Serving from "../src/Serving.js"
 import {
   adRequest,
   DAY,
@@ -37,7 +37,9 @@ const productAd = Effect.gen(function* () {
   ])
   const ad = expectAd(yield* w.serving.serve(adRequest()))
   assert.strictEqual(ad.campaignId, "retarget")
-  const productLinks = [...ad.html.matchAll(/href="https:\/\/ads\.example\/click\/([A-Za-z0-9_-]+)"/g)].map((m) => m[1]!)
+  const productLinks = [...ad.html.matchAll(/href="https:\/\/ads\.example\/click\/([A-Za-z0-9_-]+)"/g)].map(
+    (m) => m[1]!
+  )
   return { w, visitor, ad, productLinks }
 })
 
@@ -58,14 +60,16 @@ describe("Serving.click", () => {
       const main = yield* w.serving.click(tokenOf(ad.clickUrl))
       assert.strictEqual(main.location, "https://shop.example/")
       assert.strictEqual(w.serving.sampler.counts("retarget", "products", T0).clicks, 1)
-    }))
+    })
+  )
 
   it.effect("falls back to the creative's landing URL when the product left the catalog", () =>
     Effect.gen(function* () {
       const { productLinks, w } = yield* productAd
       yield* w.catalog.replace("shop", [product("P2")])
       assert.strictEqual((yield* w.serving.click(productLinks[0]!)).location, "https://shop.example/")
-    }))
+    })
+  )
 
   it.effect("refuses tampered, expired, foreign and impression tokens", () =>
     Effect.gen(function* () {
@@ -82,20 +86,33 @@ describe("Serving.click", () => {
       // Signed with another secret's key of the same id.
       const foreign = Either.getOrThrow(
         ClickToken.sign(
-          { decisionId: ad.decisionId, campaignId: ad.campaignId, creativeId: ad.creativeId, tenant: ad.tenant, expiresAt: T0 + DAY },
+          {
+            decisionId: ad.decisionId,
+            campaignId: ad.campaignId,
+            creativeId: ad.creativeId,
+            tenant: ad.tenant,
+            expiresAt: T0 + DAY
+          },
           ClickToken.deriveKey(Redacted.make(new Uint8Array(32).fill(8)), 1)
         )
       )
       assert.strictEqual(failure(yield* Effect.either(w.serving.click(foreign))).reason, "InvalidToken")
       yield* TestClock.adjust(24 * HOUR)
       assert.strictEqual(failure(yield* Effect.either(w.serving.click(token))).reason, "Expired")
-    }))
+    })
+  )
 
   it.effect("a validly signed token naming an unknown or mismatched decision is refused", () =>
     Effect.gen(function* () {
       const { ad, w } = yield* productAd
       const key = ClickToken.deriveKey(Redacted.make(new Uint8Array(32).fill(7)), 1)
-      const claims = { decisionId: ad.decisionId, campaignId: ad.campaignId, creativeId: ad.creativeId, tenant: ad.tenant, expiresAt: T0 + DAY }
+      const claims = {
+        decisionId: ad.decisionId,
+        campaignId: ad.campaignId,
+        creativeId: ad.creativeId,
+        tenant: ad.tenant,
+        expiresAt: T0 + DAY
+      }
       for (const bad of [
         { ...claims, decisionId: "d_unknown" },
         { ...claims, tenant: "other" },
@@ -105,7 +122,8 @@ describe("Serving.click", () => {
         const token = Either.getOrThrow(ClickToken.sign(bad, key))
         assert.strictEqual(failure(yield* Effect.either(w.serving.click(token))).reason, "UnknownDecision")
       }
-    }))
+    })
+  )
 
   it.effect("never redirects anywhere for arbitrary input", () =>
     Effect.gen(function* () {
@@ -113,7 +131,9 @@ describe("Serving.click", () => {
       const inputs = fc.sample(
         fc.oneof(
           fc.string({ maxLength: 300 }),
-          fc.base64String({ maxLength: 400 }).map((s) => s.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "")),
+          fc
+            .base64String({ maxLength: 400 })
+            .map((s) => s.replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "")),
           fc.webUrl()
         ),
         { seed: 7, numRuns: 300 }
@@ -123,7 +143,8 @@ describe("Serving.click", () => {
         assert.isTrue(Either.isLeft(result), input)
         assert.include(["InvalidToken", "Expired"], failure(result).reason)
       }
-    }))
+    })
+  )
 })
 
 describe("Serving.impression", () => {
@@ -138,7 +159,10 @@ describe("Serving.impression", () => {
         failure(yield* Effect.either(w.serving.impression(rendered, "viewable"))).reason,
         "InvalidToken"
       )
-      assert.strictEqual(failure(yield* Effect.either(w.serving.impression(viewable, "rendered"))).reason, "InvalidToken")
+      assert.strictEqual(
+        failure(yield* Effect.either(w.serving.impression(viewable, "rendered"))).reason,
+        "InvalidToken"
+      )
       assert.strictEqual(
         failure(yield* Effect.either(w.serving.impression(tokenOf(ad.clickUrl), "rendered"))).reason,
         "InvalidToken"
@@ -152,7 +176,8 @@ describe("Serving.impression", () => {
       assert.strictEqual(stats.total.impressions, 1)
       assert.strictEqual(stats.total.viewable, 1)
       assert.strictEqual(stats.total.spend, 1)
-    }))
+    })
+  )
 })
 
 describe("Serving.conversion", () => {
@@ -166,11 +191,23 @@ describe("Serving.conversion", () => {
       yield* w.serving.click(productLinks[0]!)
       yield* TestClock.adjust(2 * DAY)
       const value = { amount: 12900, currency: "EUR" }
-      const result = yield* w.serving.conversion({ tenant: "shop", visitor, orderId: "o-1", value, at: T0 + 2 * DAY + HOUR })
+      const result = yield* w.serving.conversion({
+        tenant: "shop",
+        visitor,
+        orderId: "o-1",
+        value,
+        at: T0 + 2 * DAY + HOUR
+      })
       assert.strictEqual(result.attribution.reason, "LastClick")
       assert.strictEqual(result.attribution.touch?.decisionId, ad.decisionId)
       assert.isTrue(result.recorded)
-      const repeat = yield* w.serving.conversion({ tenant: "shop", visitor, orderId: "o-1", value, at: T0 + 2 * DAY + HOUR })
+      const repeat = yield* w.serving.conversion({
+        tenant: "shop",
+        visitor,
+        orderId: "o-1",
+        value,
+        at: T0 + 2 * DAY + HOUR
+      })
       assert.isFalse(repeat.recorded)
       // Another tenant's visitor of the same name has no touch here.
       const other = yield* w.serving.conversion({ tenant: "beta", visitor, orderId: "o-1", value, at: T0 + 2 * DAY })
@@ -181,8 +218,12 @@ describe("Serving.conversion", () => {
       assert.strictEqual(stats.total.conversions, 1)
       assert.strictEqual(stats.total.conversionValue, 12900)
       assert.strictEqual(stats.days.length, 7)
-      assert.strictEqual(failure(yield* Effect.either(w.serving.campaignStats("shop", "retarget", 0))).reason, "InvalidRange")
-    }))
+      assert.strictEqual(
+        failure(yield* Effect.either(w.serving.campaignStats("shop", "retarget", 0))).reason,
+        "InvalidRange"
+      )
+    })
+  )
 
   it.effect("a view counts for a day only; after the click window nothing is recorded", () =>
     Effect.gen(function* () {
@@ -194,7 +235,8 @@ describe("Serving.conversion", () => {
       const late = yield* w.serving.conversion({ tenant: "shop", visitor, orderId: "o-3", value, at: T0 + 2 * DAY })
       assert.notStrictEqual(late.attribution.reason, "LastView")
       assert.isFalse(late.recorded)
-    }))
+    })
+  )
 })
 
 describe("Serving: browser links and erasure", () => {
@@ -217,5 +259,6 @@ describe("Serving: browser links and erasure", () => {
         failure(yield* Effect.either(w.serving.linkBrowser({ tenant: "shop", browser: "", visitor }))).reason,
         "InvalidInput"
       )
-    }))
+    })
+  )
 })
