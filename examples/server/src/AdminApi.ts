@@ -18,7 +18,9 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as OpenApi from "@effect/platform/OpenApi"
+import { Campaign, Stats } from "@openaudience/ad-selector"
 import type { AuditLog } from "@openaudience/audit"
+import { Product } from "@openaudience/catalog"
 import { Policy } from "@openaudience/consent"
 import { Event } from "@openaudience/event-schema"
 import { TenancyStore } from "@openaudience/tenancy"
@@ -442,6 +444,106 @@ const inquiries = HttpApiGroup.make("inquiries")
     "Contact-form messages, kept encrypted for answering them only and purged after closing."
   )
 
+// Campaigns and the catalog --------------------------------------------------------------------------------
+
+/** `POST /v1/campaigns`, `PUT /v1/campaigns/:id`: a campaign (its tenant is the key's). */
+export const CampaignRequest = Campaign.Campaign.from.omit("tenant").annotations({ identifier: "CampaignRequest" })
+
+const CampaignView = Campaign.Campaign.annotations({ identifier: "Campaign" })
+
+const campaigns = HttpApiGroup.make("campaigns")
+  .add(
+    HttpApiEndpoint.get("listCampaigns", "/v1/campaigns").addSuccess(
+      Schema.Struct({ campaigns: Schema.Array(CampaignView) })
+    )
+  )
+  .add(
+    HttpApiEndpoint.post("createCampaign", "/v1/campaigns")
+      .setPayload(CampaignRequest)
+      .addSuccess(CampaignView, created)
+      .addError(problem(409, "a campaign with this id exists (ids are unique across tenants)"))
+  )
+  .add(
+    HttpApiEndpoint.get("readCampaign", "/v1/campaigns/:id")
+      .setPath(IdPath)
+      .addSuccess(CampaignView)
+      .addError(problem(404, "no such campaign"))
+  )
+  .add(
+    HttpApiEndpoint.put("replaceCampaign", "/v1/campaigns/:id")
+      .setPath(IdPath)
+      .setPayload(CampaignRequest)
+      .addSuccess(CampaignView)
+      .addError(problem(404, "no such campaign"))
+  )
+  .add(
+    HttpApiEndpoint.del("deleteCampaign", "/v1/campaigns/:id")
+      .setPath(IdPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(problem(404, "no such campaign"))
+  )
+  .add(
+    HttpApiEndpoint.get("campaignStats", "/v1/campaigns/:id/stats")
+      .setPath(IdPath)
+      .setUrlParams(daysParam(366, 7))
+      .addSuccess(Stats.CampaignStats)
+      .addError(problem(404, "no such campaign"))
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Campaigns")
+  .annotate(
+    OpenApi.Description,
+    "Campaigns with tiers, schedules, budgets and CPM bids in exact money, targeting, caps and creatives; their " +
+      "statistics per day (impressions, viewable, clicks, CTR with a 95 % Wilson interval, conversions, spend, CPA, " +
+      "ROAS; money in minor units)."
+  )
+
+const CatalogReport = Schema.Struct({
+  accepted: Schema.Int,
+  rejected: Schema.Int,
+  rows: Schema.Int,
+  ignoredColumns: Schema.Array(Schema.String),
+  rejections: Schema.Array(
+    Schema.Struct({
+      row: Schema.Int,
+      line: Schema.optional(Schema.Int),
+      id: Schema.optional(Schema.String),
+      reasons: Schema.Array(Schema.Struct({ column: Schema.String, message: Schema.String }))
+    })
+  )
+}).annotations({ identifier: "CatalogReport" })
+
+const catalog = HttpApiGroup.make("catalog")
+  .add(
+    HttpApiEndpoint.put("replaceCatalog", "/v1/catalog")
+      .setPayload(
+        Schema.Unknown.annotations({
+          description:
+            "a product feed: JSON (an array or { products: [...] }), CSV or TSV with the Google Merchant Center / " +
+            "Meta columns id, title, description, link, image_link, price (`129.00 EUR`), availability, brand, " +
+            "product_type; send it as application/json, text/csv or text/tab-separated-values"
+        })
+      )
+      .addSuccess(CatalogReport)
+      .addError(problem(409, "the tenant has no site, so no link could be checked"))
+  )
+  .add(
+    HttpApiEndpoint.get("listCatalog", "/v1/catalog")
+      .setUrlParams(
+        Schema.Struct({
+          after: Schema.optional(Schema.String.annotations({ description: "the last id of the previous page" })),
+          limit: Schema.optional(intParam(1, 1000, "products to read (default 100)"))
+        })
+      )
+      .addSuccess(Schema.Struct({ total: Schema.Int, products: Schema.Array(Product.Product) }))
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Catalog")
+  .annotate(
+    OpenApi.Description,
+    "The tenant's product catalog: replaced whole by a feed validated row by row (links on the tenant's origins)."
+  )
+
 // Events, statistics, reports, audit ------------------------------------------------------------------------
 
 const StoredEventView = Schema.Struct({
@@ -556,6 +658,8 @@ export class AdminApi extends HttpApi.make("openaudience-admin")
   .add(users)
   .add(audiences)
   .add(inquiries)
+  .add(campaigns)
+  .add(catalog)
   .add(data)
   .addError(problem(400, "a malformed body or parameter (the problem names the field)"))
   .addError(problem(401, "no valid API key"))

@@ -17,7 +17,12 @@ import {
   Migrations,
   SqlEventLog,
   SqlMembershipStore,
+  SqlAdLog,
   SqlAuditLog,
+  SqlCampaignStore,
+  SqlCapStore,
+  SqlCatalogStore,
+  SqlDeliveryStore,
   SqlInquiryStore,
   SqlKeyStore,
   SqlPrivacyBudget,
@@ -48,7 +53,12 @@ const storage = Layer.mergeAll(
   SqlMembershipStore.layer,
   Layer.effectDiscard(SqlEventLog.migrate),
   SqlTenancyStore.layer,
-  SqlAuditLog.layer
+  SqlAuditLog.layer,
+  SqlCatalogStore.layer,
+  SqlCampaignStore.layer,
+  SqlAdLog.layer,
+  SqlCapStore.layer,
+  SqlDeliveryStore.layer
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
 /** Whether the database URL is SQLite in memory, which only this connection can open. */

@@ -96,7 +96,8 @@ export const text = (limit: number): Effect.Effect<string, Problem.ProblemError,
   Effect.map(bytes(limit), (body) => body.toString("utf8"))
 
 /**
- * Puts a whole app under a body limit: a declared length above it (or unreadable) is answered 413/400 before the
+ * Puts a whole app under a body limit (`limitOf` may give a route, by method and path, another one): a declared
+ * length above it (or unreadable) is answered 413/400 before the
  * route runs, and the platform's own body readers (`request.text`, `json`, `urlParamsBody`…) fail past it
  * instead of growing without bound.
  *
@@ -104,10 +105,12 @@ export const text = (limit: number): Effect.Effect<string, Problem.ProblemError,
  * @category combinators
  */
 export const guard =
-  (limit: number) =>
+  (defaultLimit: number, limitOf: (method: string, path: string) => number | undefined = () => undefined) =>
   <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E | Problem.ProblemError, R> =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
+      const path = request.url.split("?", 1)[0] ?? ""
+      const limit = limitOf(request.method, path) ?? defaultLimit
       const declared = declaredLength(request.headers["content-length"])
       if (declared !== undefined && Number.isNaN(declared)) {
         return yield* Problem.fail("invalid-body", "content-length: expected a decimal number of bytes")
@@ -116,5 +119,5 @@ export const guard =
         NodeHttpServerRequest.toIncomingMessage(request).resume()
         return yield* Effect.fail(tooLarge(limit))
       }
-      return yield* app
-    }).pipe(HttpIncomingMessage.withMaxBodySize(Option.some(limit)))
+      return yield* app.pipe(HttpIncomingMessage.withMaxBodySize(Option.some(limit)))
+    })

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Access from "./Access.js"
+import * as AdsApi from "./AdsApi.js"
 import * as AdminApi from "./AdminApi.js"
 import * as ApiDocs from "./ApiDocs.js"
 import * as AudiencesApi from "./AudiencesApi.js"
@@ -145,6 +146,12 @@ export const metricsAuthorized = (
   authorization: string | undefined
 ): boolean => token === undefined || Access.bearerIs(token, authorization)
 
+/** Routes with a body limit of their own: a product feed may be larger than any other body. */
+export const bodyLimitOf =
+  (config: { readonly catalogMaxBytes: number }) =>
+  (method: string, path: string): number | undefined =>
+    method === "PUT" && path === "/v1/catalog" ? config.catalogMaxBytes : undefined
+
 /**
  * One route of the server: its method and path pattern (`:name` a parameter, `*` the rest of the path).
  *
@@ -207,6 +214,8 @@ export const router = (publicUrl: () => string) =>
           UsersApi.group,
           AudiencesApi.group,
           ContactApi.group,
+          AdsApi.campaignsGroup,
+          AdsApi.catalogGroup,
           dataGroup
         ).pipe(Layer.provide(AdminApi.authorizationLayer), Layer.provideMerge(HttpApiBuilder.Router.Live))
       )
@@ -221,7 +230,10 @@ export const router = (publicUrl: () => string) =>
       method: route.method,
       path: route.path
     }))
-    const app = BodyLimit.guard(config.maxBodyBytes)(all).pipe(
+    const app = BodyLimit.guard(
+      config.maxBodyBytes,
+      bodyLimitOf(config)
+    )(all).pipe(
       Effect.provide(platform),
       Effect.catchTags({
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),

@@ -48,6 +48,10 @@ export interface ServerConfigShape {
   readonly trustedProxies: Ip.TrustedProxies
   /** Largest accepted request body, bytes. */
   readonly maxBodyBytes: number
+  /** Largest product feed `PUT /v1/catalog` accepts, bytes (OA_CATALOG_MAX_BYTES, default 16 MiB). */
+  readonly catalogMaxBytes: number
+  /** How long an ad decision may take before a house ad is shown (OA_AD_DEADLINE_MS, default 50). */
+  readonly adDeadlineMs: number
   /**
    * The differential-privacy budget of each (tenant, partner) pair, never renewed (OA_PRIVACY_BUDGET: ε, default
    * 10; OA_PRIVACY_BUDGET_DELTA: δ, default 1e-5).
@@ -118,6 +122,17 @@ export const load = Effect.gen(function* () {
   const trustedProxies = yield* Ip.trustedProxiesConfig()
   const demoCookieless = yield* Config.boolean("OA_DEMO_COOKIELESS").pipe(Config.withDefault(false))
   const maxBodyBytes = yield* Config.integer("OA_MAX_BODY_BYTES").pipe(Config.withDefault(64 * 1024))
+  const catalogMaxBytes = yield* Config.integer("OA_CATALOG_MAX_BYTES").pipe(
+    Config.withDefault(16 * 1024 * 1024),
+    Config.validate({
+      message: "OA_CATALOG_MAX_BYTES must be from 1 KiB to 256 MiB",
+      validation: (n) => n >= 1024 && n <= 256 * 1024 * 1024
+    })
+  )
+  const adDeadlineMs = yield* Config.integer("OA_AD_DEADLINE_MS").pipe(
+    Config.withDefault(50),
+    Config.validate({ message: "OA_AD_DEADLINE_MS must be from 1 to 10000", validation: (n) => n >= 1 && n <= 10_000 })
+  )
   const budgetEpsilon = yield* Config.number("OA_PRIVACY_BUDGET").pipe(
     Config.withDefault(10),
     Config.validate({ message: "OA_PRIVACY_BUDGET must be a positive ε", validation: (n) => n > 0 && n < 1e6 })
@@ -160,6 +175,8 @@ export const load = Effect.gen(function* () {
     regionHeader: regionHeader?.toLowerCase(),
     trustedProxies,
     maxBodyBytes,
+    catalogMaxBytes,
+    adDeadlineMs,
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
     metricsToken,
     operatorKey,
@@ -189,6 +206,8 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       demoCookieless: false,
       publicUrl: undefined,
       maxBodyBytes: 64 * 1024,
+      catalogMaxBytes: 16 * 1024 * 1024,
+      adDeadlineMs: 50,
       countryHeader: undefined,
       regionHeader: undefined,
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },
