@@ -215,23 +215,36 @@ export const make: Effect.Effect<CatalogStore.CatalogStoreShape, never, SqlClien
       Effect.suspend(() => {
         const wanted = [...new Set(ids)].filter(storable)
         if (wanted.length === 0) return Effect.succeed([])
+        const parts = chunks(wanted, idsPerRead)
+        const reads = Effect.forEach(
+          parts,
+          (chunk) => sql<Row>`SELECT * FROM catalog_products WHERE tenant = ${tenant} AND ${sql.in("id", chunk)}`
+        )
+        // Several statements read one snapshot, so a replace between them cannot mix two catalogs: PostgreSQL's
+        // repeatable read (its default, read committed, takes a snapshot per statement); SQLite's read transaction.
+        const snapshot =
+          parts.length === 1
+            ? reads
+            : sql.withTransaction(
+                Effect.zipRight(
+                  sql.onDialectOrElse({
+                    pg: () => sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`,
+                    orElse: () => Effect.void
+                  }),
+                  reads
+                )
+              )
         return guard(
           "Reading products",
-          Effect.map(
-            Effect.forEach(
-              chunks(wanted, idsPerRead),
-              (chunk) => sql<Row>`SELECT * FROM catalog_products WHERE tenant = ${tenant} AND ${sql.in("id", chunk)}`
-            ),
-            (results) => {
-              const byId = new Map(results.flat().map((row) => [row.id, row]))
-              const found: Array<Product.Product> = []
-              for (const id of wanted) {
-                const row = byId.get(id)
-                if (row !== undefined) found.push(productOf(row))
-              }
-              return found
+          Effect.map(snapshot, (results) => {
+            const byId = new Map(results.flat().map((row) => [row.id, row]))
+            const found: Array<Product.Product> = []
+            for (const id of wanted) {
+              const row = byId.get(id)
+              if (row !== undefined) found.push(productOf(row))
             }
-          )
+            return found
+          })
         )
       }),
     list: (tenant, options) =>

@@ -7,7 +7,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
 import { CatalogStore, type Product } from "@openaudience/catalog"
-import { Effect, FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc, Fiber } from "effect"
 import { productWith, tenantId } from "../../catalog/test/catalogStoreSuite.js"
 
 /** `n` products `p00000`, `p00001`, … titled `title`. */
@@ -133,6 +133,28 @@ export const sqlCatalogSuite = (it: Vitest.MethodsNonLive<CatalogStore.CatalogSt
           assert.deepStrictEqual(final, winner)
           assert.strictEqual(yield* store.count(tenant), final.length)
         }
+      }),
+    120_000
+  )
+
+  it.effect(
+    "gets more products by id than one statement reads from one catalog while it is replaced",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* CatalogStore.CatalogStore
+        const tenant = tenantId()
+        const ids = feed(1_600).map((p) => p.id)
+        yield* store.replace(tenant, feed(1_600, "v0"))
+        const writer = yield* Effect.fork(
+          Effect.forEach([1, 2, 3, 4, 5, 6], (v) => store.replace(tenant, feed(1_600, `v${v}`)), { discard: true })
+        )
+        for (let i = 0; i < 12; i++) {
+          const got = yield* store.getByIds(tenant, ids)
+          assert.strictEqual(got.length, 1_600)
+          const titles = new Set(got.map((p) => p.title))
+          assert.strictEqual(titles.size, 1, `a mix of ${[...titles].join(" and ")}`)
+        }
+        yield* Fiber.join(writer)
       }),
     120_000
   )
