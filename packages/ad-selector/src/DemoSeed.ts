@@ -136,6 +136,7 @@ const productCard = (size: "300x250" | "728x90"): string => {
   const vertical = size === "300x250"
   return `<div class="oa-product-ad oa-${size}">
 <style>
+html,body{margin:0}
 .oa-product-ad{box-sizing:border-box;width:${width}px;height:${height}px;overflow:hidden;margin:0;padding:6px;font:14px/1.25 system-ui,sans-serif;color:#1a1a1a;background:#eef3ea;border:1px solid #c9d6c2}
 .oa-product-ad *{box-sizing:border-box}
 .oa-product-ad .oa-head{margin:0 0 4px;font-size:12px;font-weight:700;color:#2e5d3a;${vertical ? "" : "display:none"}}
@@ -144,7 +145,7 @@ const productCard = (size: "300x250" | "728x90"): string => {
 .oa-product-ad a{display:flex;flex-direction:${vertical ? "column" : "row"};align-items:center;gap:6px;height:100%;padding:4px;color:inherit;text-decoration:none}
 .oa-product-ad img{${vertical ? "width:100%;height:0;flex:1 1 0;min-height:0" : "width:64px;height:64px;flex:none"};object-fit:contain}
 .oa-product-ad .oa-title{display:block;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:100%}
-.oa-product-ad .oa-price{display:block;color:#2e5d3a;font-weight:700}
+.oa-product-ad .oa-price{display:block;color:#2e5d3a;font-weight:700;white-space:nowrap}
 </style>
 <p class="oa-head">Still thinking about it?</p>
 <ul>{{#products}}<li><a href="{{product.clickUrl}}" target="_blank" rel="noopener"><img src="{{product.image}}" alt="{{product.title}}"><span><span class="oa-title">{{product.title}}</span><span class="oa-price">{{product.price}}</span></span></a></li>{{/products}}</ul>
