@@ -12,11 +12,14 @@ import type { Event } from "@openaudience/event-schema"
 import { WireFormat } from "@openaudience/pixel"
 import * as fc from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { gppStrings, tcStrings } from "../../consent/test/fixtures/strings.js"
 import * as Collect from "../src/Collect.js"
 import * as Collector from "../src/Collector.js"
 import * as FetchCollector from "../src/FetchCollector.js"
 import * as IngestKeys from "../src/IngestKeys.js"
+import * as NodeCollector from "../src/NodeCollector.js"
 import * as Sink from "../src/Sink.js"
 import * as Tenant from "../src/Tenant.js"
 
@@ -58,7 +61,8 @@ const build = (
     readonly cross?: Partial<Collector.CrossSite>
   } = {}
 ) => {
-  const sink = options.sink ?? Sink.memory()
+  const memory = Sink.memory()
+  const sink = options.sink ?? memory
   const calls: Calls = { link: [], unlink: [] }
   const ids = { issued: 0 }
   const crossSite: Collector.CrossSite = {
@@ -82,7 +86,9 @@ const build = (
     calls.unlink.length = 0
     ids.issued = 0
   }
-  return { collector, calls, sink, tenants, reset }
+  /** What reached the memory sink (nothing when `options.sink` was given). */
+  const rows = () => memory.rows()
+  return { collector, calls, rows, tenants, reset }
 }
 
 const setup = build
@@ -539,12 +545,12 @@ describe("Collector crossSite", () => {
           const run = (crossSite: boolean) => {
             // A pair that sees the same requests in the same order, so that their objection memories agree.
             const built = crossSite ? twins.with : twins.without
-            const before = built.sink.rows().length
+            const before = built.rows().length
             const answer = usePixel
               ? pixel(built.collector, list[0]!, headers)
               : collect(built.collector, list, headers)
             const context = built.collector.browserContext({ "user-agent": browser, ...headers }, "198.51.100.7")
-            return { answer, rows: built.sink.rows().slice(before), context }
+            return { answer, rows: built.rows().slice(before), context }
           }
           const without = run(false)
           const withOption = run(true)
@@ -575,5 +581,47 @@ describe("Collector crossSite", () => {
       })
     )
     assert.strictEqual(cleared?.headers.get("set-cookie"), clear)
+  })
+
+  it("reaches the wire through the node:http adapter, on the pixel (GET and HEAD) and the batch", async () => {
+    const { collector, calls } = setup()
+    const node = NodeCollector.make(collector)
+    const server = createServer((req, res) => {
+      if (!node.handle(req, res)) res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const id = idFrom(42)
+      const query = WireFormat.encodeQuery(view())
+      const get = await fetch(`${base}/px.gif?${query}`, { headers: { "user-agent": browser, cookie: `oa_xid=${id}` } })
+      assert.deepStrictEqual(get.headers.getSetCookie(), [setTo(id)])
+      assert.strictEqual((await get.arrayBuffer()).byteLength, 43)
+      const head = await fetch(`${base}/px.gif?${WireFormat.encodeQuery(view())}`, {
+        method: "HEAD",
+        headers: { "user-agent": browser, "sec-gpc": "1", cookie: `oa_xid=${id}` }
+      })
+      assert.deepStrictEqual(head.headers.getSetCookie(), [clear])
+      const batch = await fetch(`${base}/collect`, {
+        method: "POST",
+        body: WireFormat.encodeBatch([view(), view()]).bodies[0]!,
+        headers: { "user-agent": browser }
+      })
+      assert.strictEqual(batch.status, 200)
+      assert.deepStrictEqual(batch.headers.getSetCookie(), [setTo(idFrom(1))])
+      assert.deepStrictEqual(
+        calls.link.map((l) => l.browser),
+        [id, idFrom(1), idFrom(1)]
+      )
+      assert.deepStrictEqual(
+        calls.unlink.map((u) => u.browser),
+        [id]
+      )
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    }
   })
 })
