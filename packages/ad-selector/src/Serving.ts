@@ -464,12 +464,16 @@ const impressionKey = (secret: Redacted.Redacted<Uint8Array>, kind: AdLog.Impres
   )
 })
 
-/** A new decision id: 112 random bits from `Random`, as `d_` and 28 hex digits. */
-const newDecisionId = Effect.gen(function* () {
-  let id = "d_"
-  for (let i = 0; i < 4; i++) id += (yield* Random.nextIntBetween(0, 0x10000000)).toString(16).padStart(7, "0")
-  return id
-})
+/**
+ * A new decision id: `d_`, the time in base 36 and 84 random bits from `Random` (21 hex digits). The time keeps
+ * two processes whose random sources happen to share a seed from making the same ids.
+ */
+const newDecisionId = (now: number) =>
+  Effect.gen(function* () {
+    let id = `d_${Math.max(0, Math.floor(now)).toString(36)}_`
+    for (let i = 0; i < 3; i++) id += (yield* Random.nextIntBetween(0, 0x10000000)).toString(16).padStart(7, "0")
+    return id
+  })
 
 const build = (revision: number, all: ReadonlyArray<Campaign.Campaign>, options: Selector.Options): Loaded => {
   const index = Selector.make(all, options)
@@ -524,6 +528,7 @@ export const make = (
     const deadline = Duration.millis(options.deadlineMs ?? 50)
     const fallbackTime = Duration.millis(options.fallbackMs ?? 10)
     const refreshMs = options.refreshMs ?? 1000
+    const backgroundLoadTime = Duration.millis(Math.max(10 * refreshMs, 10_000))
     const targetableTtl = options.targetableTtlMs ?? 5000
     const productCount = options.products ?? 3
     const maxAge = options.productMaxAgeMs ?? 30 * DAY
@@ -587,8 +592,9 @@ export const make = (
       if (!refreshing && now - checkedAt >= refreshMs) {
         refreshing = true
         checkedAt = now
+        // Bounded, so a store that never answers cannot stop later checks.
         yield* Effect.forkDaemon(
-          Effect.ignore(load).pipe(
+          Effect.ignore(Effect.timeout(load, backgroundLoadTime)).pipe(
             Effect.ensuring(
               Effect.sync(() => {
                 refreshing = false
@@ -708,7 +714,7 @@ export const make = (
     }) =>
       Effect.gen(function* () {
         const { campaign, creative, request, now } = input
-        const decisionId = yield* newDecisionId
+        const decisionId = yield* newDecisionId(now)
         const products =
           creative.kind === "product" && !input.fallback
             ? yield* productsFor(campaign.tenant, input.visitor, input.personalized, now)

@@ -231,6 +231,32 @@ describe("Serving.serve", () => {
     })
   )
 
+  it.effect("checks the revision in the background at most every refreshMs", () =>
+    Effect.gen(function* () {
+      const w = yield* world({ campaigns: [house] })
+      let reads = 0
+      const counting = {
+        ...w.campaigns,
+        revision: Effect.suspend(() => {
+          reads++
+          return w.campaigns.revision
+        })
+      }
+      const w2 = yield* world({ campaigns: [], ports: { campaigns: counting } })
+      yield* w2.serving.serve(adRequest())
+      const afterFirst = reads
+      for (let i = 0; i < 10; i++) yield* w2.serving.serve(adRequest())
+      assert.strictEqual(reads, afterFirst)
+      yield* w.campaigns.put(contextual)
+      yield* TestClock.adjust(1000)
+      // This request starts the check and is answered from the index it has.
+      assert.strictEqual(expectAd(yield* w2.serving.serve(adRequest())).campaignId, "house")
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      assert.strictEqual(reads, afterFirst + 1)
+      assert.strictEqual(expectAd(yield* w2.serving.serve(adRequest())).campaignId, "context")
+    })
+  )
+
   it.effect("answers no ad when nothing of the size exists", () =>
     Effect.gen(function* () {
       const w = yield* world()
