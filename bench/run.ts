@@ -13,6 +13,7 @@ import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as AdDecision from "./adDecision.ts"
 import * as Audience from "./audience.ts"
 import * as Collector from "./collector.ts"
 import * as Consent from "./consent.ts"
@@ -47,6 +48,7 @@ const benchmarks: ReadonlyArray<{
   { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "ua", run: () => Ua.run(root, { rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "audience", run: () => Audience.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
+  { name: "ad-decision", run: () => AdDecision.run({ decisions: 20_000, warmup: 5_000 }) },
   { name: "collector", run: () => Collector.run(root, collectorOptions, Collector.embedded) },
   { name: "collector-postgres", run: () => Collector.run(root, collectorOptions, Collector.onPostgres) },
   { name: "collector-audiences", run: () => Collector.run(root, collectorOptions, Collector.withAudiences) }

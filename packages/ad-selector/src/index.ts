@@ -105,3 +105,8 @@ export * as Thompson from "./Thompson.js"
  * @since 0.1.0
  */
 export * as Viewability from "./Viewability.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DemoSeed from "./DemoSeed.js"
