@@ -215,6 +215,9 @@ describe("Serving.serve", () => {
         assert.include(ad.html, "&lt;script&gt;alert(1)&lt;/script&gt;")
         assert.strictEqual(ad.html.split("<script").length, 2)
         assert.include(ad.html, '<script nonce="n0nce">')
+        // No event handler attribute in any tag (values are double-quoted with quotes escaped: strip them first).
+        const markup = ad.html.split("<script")[0]!.replace(/"[^"]*"/g, '""')
+        assert.isNull(markup.match(/<[^>]*\son[a-z]+\s*=/i))
       }
       assert.strictEqual(ads[0]!.products[0]!.title, hostile)
     })
@@ -313,4 +316,19 @@ describe("Serving: tenants", () => {
       assert.strictEqual(Option.getOrNull(yield* w.links.visitorOf("alpha", "xid-1")), null)
     })
   )
+})
+
+describe("Serving.contentSecurityPolicy", () => {
+  it("allows only the nonced script, beacons to the impression origin, and no plugins, forms or base", () => {
+    const csp = Serving.contentSecurityPolicy({ nonce: "abc123", impressionBase: "https://ads.example/imp/" })
+    assert.include(csp, "script-src 'nonce-abc123'")
+    assert.include(csp, "connect-src 'self' https://ads.example")
+    assert.include(csp, "default-src 'none'")
+    assert.include(csp, "base-uri 'none'")
+    // A nonce that could break out of the header value is not used.
+    for (const nonce of ["a'; script-src *", "x y", ""]) {
+      assert.include(Serving.contentSecurityPolicy({ nonce }), "script-src 'none'")
+    }
+    assert.include(Serving.contentSecurityPolicy({ impressionBase: "/imp/" }), "connect-src 'self';")
+  })
 })
