@@ -7,6 +7,9 @@
  * authenticated route are stored under ids no unauthenticated event can take (`Collect.storedId`), so neither kind
  * can turn the other into a duplicate; answers name the ids as sent.
  *
+ * With `crossSite` (retargeting across sites), the answers of the two browser routes also set or clear the browser's
+ * cross-site id cookie, as the events' consent decisions allow (`CrossSite`); the server-to-server route never does.
+ *
  * No Effect runs per request and nothing is allocated per event beyond its row: the node:http and fetch adapters
  * (`NodeCollector`, `FetchCollector`) read the request, call these functions and write the `Answer`.
  *
