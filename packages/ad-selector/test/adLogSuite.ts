@@ -54,7 +54,7 @@ const step: fc.Arbitrary<Step> = fc.record({
   cost: fc.integer({ min: 0, max: 1_000_000 })
 })
 
-export const adLogSuite = (it: Vitest.Methods<AdLog.AdLog>) => {
+export const adLogSuite = (it: Vitest.MethodsNonLive<AdLog.AdLog, true>) => {
   it.effect("round-trips a decision exactly and refuses its id twice", () =>
     Effect.gen(function* () {
       const log = yield* AdLog.AdLog

@@ -39,7 +39,7 @@ export const campaignOf = (tenant: string, id = fresh("cmp"), overrides: Record<
   return decoded.right
 }
 
-export const campaignStoreSuite = (it: Vitest.Methods<CampaignStore.CampaignStore>) => {
+export const campaignStoreSuite = (it: Vitest.MethodsNonLive<CampaignStore.CampaignStore, true>) => {
   it.effect("round-trips a campaign exactly, replaces it, and lists a tenant's by id", () =>
     Effect.gen(function* () {
       const store = yield* CampaignStore.CampaignStore
