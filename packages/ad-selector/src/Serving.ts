@@ -32,6 +32,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -583,11 +584,35 @@ export const make = (
       const revision = yield* campaignStore.revision
       if (loaded !== undefined && loaded.revision === revision) return loaded
       const all = yield* campaignStore.all
-      loaded = build(all.revision, all.campaigns, selectorOptions)
+      // Two loads may overlap (the first requests, a refresh): the newer revision stays.
+      if (loaded === undefined || all.revision >= loaded.revision) {
+        loaded = build(all.revision, all.campaigns, selectorOptions)
+      }
       return loaded
     }).pipe(Effect.mapError(unavailable("the campaigns cannot be read")))
+    // The first load runs in a fiber of its own that requests wait for: a request out of time stops waiting, not
+    // the load, so a large index is built once even if building takes longer than a deadline.
+    let initial: Fiber.RuntimeFiber<Loaded, ServingError> | undefined
+    const firstLoad = Effect.gen(function* () {
+      if (initial === undefined) {
+        initial = yield* Effect.forkDaemon(
+          Effect.tapError(
+            Effect.timeoutFail(load, {
+              duration: backgroundLoadTime,
+              onTimeout: () =>
+                new ServingError({ reason: "Unavailable", message: "the campaigns took too long to read" })
+            }),
+            () =>
+              Effect.sync(() => {
+                initial = undefined
+              })
+          )
+        )
+      }
+      return yield* Effect.option(Fiber.join(initial))
+    })
     const current = Effect.gen(function* () {
-      if (loaded === undefined) return yield* Effect.option(load)
+      if (loaded === undefined) return yield* firstLoad
       const now = yield* Clock.currentTimeMillis
       if (!refreshing && now - checkedAt >= refreshMs) {
         refreshing = true

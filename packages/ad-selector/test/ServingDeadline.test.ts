@@ -95,6 +95,8 @@ describe("Serving deadline", () => {
       })
       assert.strictEqual((yield* serveWithin(w.serving, 50))._tag, "NoAd")
       down = false
+      // The hanging first load gives up after 10 s; the next request loads again.
+      assert.strictEqual((yield* serveWithin(w.serving, 10_000))._tag, "NoAd")
       assert.strictEqual(expectAd(yield* serveWithin(w.serving, 0)).campaignId, "house")
     })
   )
