@@ -365,8 +365,10 @@ export const make = (options: Options): Collector => {
    */
   const settle = (tally: Tally, request: RequestContext, answer: Answer, kept: boolean): Answer => {
     const hooks = crossSite!
+    // Only a well-formed id is ever passed on, whoever built the request context.
+    const known = request.browser !== undefined && isBrowserId(request.browser) ? request.browser : undefined
     if (tally.refused) {
-      const browser = request.browser
+      const browser = known
       for (const u of tally.unlinks) {
         if (u.visitor === undefined && browser === undefined) continue
         try {
@@ -378,7 +380,7 @@ export const make = (options: Options): Collector => {
       return withHeader(answer, "set-cookie", clearCookie)
     }
     if (!kept || tally.links.length === 0) return answer
-    let browser = request.browser
+    let browser = known
     if (browser === undefined) {
       try {
         browser = newId()

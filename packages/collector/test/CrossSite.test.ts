@@ -452,10 +452,19 @@ describe("Collector crossSite", () => {
     const id = idFrom(5)
     assert.strictEqual(pixel(collector, view(), { cookie: `oa_xid=${id}` }).headers["set-cookie"], setTo(id))
     assert.strictEqual(pixel(collector, view(), { cookie: "oa_xid=../../etc" }).headers["set-cookie"], setTo(idFrom(1)))
+    // A request context built by hand with a malformed id: replaced as well, and never unlinked by it.
+    const forged = { ...collector.browserContext({ "user-agent": browser }, "198.51.100.7"), browser: "x; Domain=evil" }
+    const answer = answerOf((a) => collector.pixel(forged, WireFormat.encodeQuery(view()), a))
+    assert.strictEqual(answer.headers["set-cookie"], setTo(idFrom(2)))
+    answerOf((a) =>
+      collector.pixel({ ...forged, signals: { ...forged.signals, gpc: true } }, WireFormat.encodeQuery(view()), a)
+    )
+    assert.isUndefined(calls.unlink[0]?.browser)
     assert.deepStrictEqual(
       calls.link.map((l) => l.browser),
-      [id, idFrom(1)]
+      [id, idFrom(1), idFrom(2)]
     )
+    assert.lengthOf(calls.unlink, 1)
   })
 
   it("leaves the server-to-server route alone: no cookie read or set, no hook called", () => {
