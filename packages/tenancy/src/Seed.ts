@@ -1,6 +1,7 @@
 /**
  * The demo tenant, seeded through the store like any other tenant: tenant `demo` ("Demo shop"), its site `demo`
- * (the demo consent policy, `Policy.demo`) and an `admin` key imported from the configured demo admin key. Seeding
+ * (the demo consent policy, `Policy.demo`) and an `admin` key imported from the configured demo admin key; and the
+ * demo publisher `demo-news` ("Demo news") with its news site on the `localhost` name of the same server. Seeding
  * is idempotent: what exists is kept, so it can run at every start of every process.
  *
  * @since 0.1.0
@@ -18,6 +19,26 @@ import * as TenancyStore from "./TenancyStore.js"
  * @category constants
  */
 export const demoTenant = { id: "demo", name: "Demo shop", siteKey: "demo" } as const
+
+/**
+ * The demo's publisher: a news site whose ad slots are filled from the advertisers' campaigns. Its pages are served
+ * from `localhost` while the shop is on `127.0.0.1`: two sites, as a browser sees them.
+ *
+ * @since 0.4.0
+ * @category constants
+ */
+export const demoPublisher = { id: "demo-news", name: "Demo news", siteKey: "demo-news" } as const
+
+/** The same origin on `localhost` (the demo's second site). */
+const onLocalhost = (origin: string): string => {
+  try {
+    const url = new URL(origin)
+    url.hostname = "localhost"
+    return url.origin
+  } catch {
+    return origin
+  }
+}
 
 /**
  * Options of `demo`: `publicUrl`, the server's public URL, whose origin the demo site's pages are served from
@@ -46,6 +67,8 @@ export interface Seeded {
   readonly tenant: boolean
   readonly site: boolean
   readonly key: boolean
+  /** The publisher tenant and its news site. */
+  readonly publisher: boolean
 }
 
 const originOf = (url: string): string => {
@@ -117,5 +140,28 @@ export const demo = (
           "Conflict",
           Effect.succeed(false)
         )
-    return { tenant, site, key }
+    const publisher = yield* seedPublisher(store, onLocalhost(origin))
+    return { tenant, site, key, publisher }
+  })
+
+/** The demo publisher's tenant and news site (`demoPublisher`), when missing; the origin added when new. */
+const seedPublisher = (store: TenancyStore.TenancyStoreShape, origin: string) =>
+  Effect.gen(function* () {
+    const { id, name, siteKey } = demoPublisher
+    const tenant = yield* unless(
+      Effect.as(store.getTenant(id), false),
+      "NotFound",
+      unless(Effect.as(store.createTenant({ id, name }), true), "Conflict", Effect.succeed(false))
+    )
+    const existing = yield* unless(store.getSite(id, siteKey), "NotFound", Effect.succeed(undefined))
+    if (existing === undefined) {
+      yield* unless(
+        Effect.as(store.addSite(id, { siteKey, origins: [origin], policy: Policy.demo }), true),
+        "Conflict",
+        Effect.succeed(false)
+      )
+    } else if (!existing.origins.includes(origin)) {
+      yield* store.updateSite(id, siteKey, { origins: [...existing.origins, origin] })
+    }
+    return tenant
   })

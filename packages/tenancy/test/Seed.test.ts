@@ -13,19 +13,22 @@ describe("Seed.demo", () => {
   it.effect("creates the demo tenant, site and admin key once, however often it runs", () =>
     Effect.gen(function* () {
       const store = yield* TenancyStore.TenancyStore
-      assert.deepStrictEqual(yield* Seed.demo(adminKey), { tenant: true, site: true, key: true })
+      assert.deepStrictEqual(yield* Seed.demo(adminKey), { tenant: true, site: true, key: true, publisher: true })
       const revision = yield* store.revision()
-      assert.deepStrictEqual(yield* Seed.demo(adminKey), { tenant: false, site: false, key: false })
+      assert.deepStrictEqual(yield* Seed.demo(adminKey), { tenant: false, site: false, key: false, publisher: false })
       yield* Effect.all([Seed.demo(adminKey), Seed.demo(adminKey)], { concurrency: "unbounded" })
       assert.strictEqual(yield* store.revision(), revision)
 
       const snapshot = yield* store.snapshot()
-      assert.deepStrictEqual(
-        snapshot.tenants.map((t) => [t.id, t.name]),
-        [["demo", "Demo shop"]]
-      )
-      assert.strictEqual(snapshot.sites.length, 1)
-      const site = snapshot.sites[0]!
+      assert.deepStrictEqual(snapshot.tenants.map((t) => [t.id, t.name]).sort(), [
+        ["demo", "Demo shop"],
+        ["demo-news", "Demo news"]
+      ])
+      assert.strictEqual(snapshot.sites.length, 2)
+      const news = snapshot.sites.find((s) => s.siteKey === "demo-news")!
+      assert.strictEqual(news.tenant, "demo-news")
+      assert.deepStrictEqual(news.origins, ["http://localhost:8080"], "the publisher is another site: localhost")
+      const site = snapshot.sites.find((s) => s.siteKey === "demo")!
       assert.strictEqual(site.siteKey, "demo")
       assert.deepStrictEqual(site.origins, ["http://127.0.0.1:8080"])
       assert.deepStrictEqual(site.policy, Policy.demo)
