@@ -82,11 +82,12 @@ describe("SqlTenancyStore (SQLite file)", () => {
       const two = yield* storeOn(url)
       const seed = (client: typeof one) =>
         Seed.demo("demo-admin-key").pipe(Effect.provideService(TenancyStore.TenancyStore, client.store))
-      assert.deepStrictEqual(yield* seed(one), { tenant: true, site: true, key: true })
-      assert.deepStrictEqual(yield* seed(two), { tenant: false, site: false, key: false })
+      assert.deepStrictEqual(yield* seed(one), { tenant: true, site: true, key: true, publisher: true })
+      assert.deepStrictEqual(yield* seed(two), { tenant: false, site: false, key: false, publisher: false })
       yield* Effect.all([seed(one), seed(two)], { concurrency: "unbounded" })
       const snapshot = yield* one.store.snapshot()
-      assert.deepStrictEqual([snapshot.tenants.length, snapshot.sites.length, snapshot.keys.length], [1, 1, 1])
+      // The demo shop (tenant, site, admin key) and the demo publisher (tenant, news site).
+      assert.deepStrictEqual([snapshot.tenants.length, snapshot.sites.length, snapshot.keys.length], [2, 2, 1])
     })
   )
 })
