@@ -332,3 +332,26 @@ describe("Serving.contentSecurityPolicy", () => {
     assert.include(Serving.contentSecurityPolicy({ impressionBase: "/imp/" }), "connect-src 'self';")
   })
 })
+
+describe("Serving: frequency caps", () => {
+  it.effect("counts caps under the tenant's visitor; no capped campaign without a recognized browser", () =>
+    Effect.gen(function* () {
+      const capped = { ...retargeting(), caps: [{ scope: "campaign" as const, window: "day" as const, max: 2 }] }
+      const w = yield* world({ campaigns: [capped, contextual, house] })
+      const visitor = yield* knownVisitor(w)
+      const served = []
+      for (let i = 0; i < 4; i++) served.push(expectAd(yield* w.serving.serve(adRequest())).campaignId)
+      assert.deepStrictEqual(served, ["retarget", "retarget", "context", "context"])
+      const counters = yield* w.caps.read("shop", visitor)
+      assert.isTrue(counters.size > 0)
+      // Another browser of nobody, or no consent: never the capped campaign.
+      assert.strictEqual(expectAd(yield* w.serving.serve(adRequest({ browser: "xid-9" }))).campaignId, "context")
+      assert.strictEqual(
+        expectAd(yield* w.serving.serve(adRequest({ personalization: false, browser: undefined }))).campaignId,
+        "context"
+      )
+      yield* TestClock.adjust(DAY)
+      assert.strictEqual(expectAd(yield* w.serving.serve(adRequest())).campaignId, "retarget")
+    })
+  )
+})

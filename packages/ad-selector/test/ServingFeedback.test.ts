@@ -6,7 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Option, Redacted, TestClock } from "effect"
 import * as ClickToken from "../src/ClickToken.js"
-import type * as Serving from "../src/Serving.js"
+import * as Ftrl from "../src/Ftrl.js"
+import * as Serving from "../src/Serving.js"
 import {
   adRequest,
   DAY,
@@ -260,5 +261,37 @@ describe("Serving: browser links and erasure", () => {
         "InvalidInput"
       )
     })
+  )
+})
+
+describe("Serving: learning", () => {
+  it.effect(
+    "clicks raise the model's prediction for the creative on that site, impressions without clicks lower it",
+    () =>
+      Effect.gen(function* () {
+        const { w } = yield* productAd
+        const context = { site: "news", width: 300, height: 250, device: "desktop" as const, hour: 12 }
+        const before = Ftrl.predict(w.serving.model, Serving.features(context, "retarget", "products"))
+        for (let i = 0; i < 30; i++) {
+          const ad = expectAd(yield* w.serving.serve(adRequest()))
+          yield* w.serving.impression(tokenOf(ad.impressionUrl), "rendered")
+          yield* w.serving.click(tokenOf(ad.clickUrl))
+        }
+        const after = Ftrl.predict(w.serving.model, Serving.features(context, "retarget", "products"))
+        assert.isAbove(after, before)
+        const sports = { ...context, site: "sports" }
+        const quiet = Ftrl.predict(w.serving.model, Serving.features(sports, "context", "banner"))
+        for (let i = 0; i < 30; i++) {
+          const ad = expectAd(
+            yield* w.serving.serve(
+              adRequest({ publisher: { siteKey: "sports", tenant: "pub", childDirected: false }, browser: undefined })
+            )
+          )
+          assert.strictEqual(ad.campaignId, "context")
+          yield* w.serving.impression(tokenOf(ad.impressionUrl), "rendered")
+        }
+        assert.isBelow(Ftrl.predict(w.serving.model, Serving.features(sports, "context", "banner")), quiet)
+        assert.strictEqual(w.serving.sampler.counts("context", "banner", T0).impressions, 30)
+      })
   )
 })
