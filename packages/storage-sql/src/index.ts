@@ -197,3 +197,12 @@ export * as SqlCampaignStore from "./SqlCampaignStore.js"
  * @since 0.4.0
  */
 export * as SqlAdLog from "./SqlAdLog.js"
+
+/**
+ * @openaudience/ad-selector's `BrowserLinks` over SQL: the browser key (a tenant's pseudonym of the ad server's
+ * cookie) to visitor links, linked by one upsert (an older link never replaces a newer one), `eraseVisitor` for
+ * erasure jobs, and its migrations.
+ *
+ * @since 0.4.0
+ */
+export * as SqlBrowserLinks from "./SqlBrowserLinks.js"
