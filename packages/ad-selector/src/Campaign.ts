@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Template } from "@openaudience/catalog"
 import { Money } from "@openaudience/event-schema"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -213,7 +214,7 @@ const Pixels = Schema.Int.pipe(Schema.between(1, 4096, { message: () => "a creat
 
 /**
  * One ad: its size, kind (a static image or a product ad filled from the catalog), where a click leads, and what
- * to render.
+ * to render (a product creative's `template`, checked to compile).
  *
  * @since 0.1.0
  * @category schemas
@@ -225,7 +226,20 @@ export const Creative = Schema.Struct({
   kind: Schema.Literal("static", "product"),
   landingUrl: LandingUrl,
   imageUrl: Schema.optional(LandingUrl),
-  alt: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+  alt: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  template: Schema.optional(
+    Schema.String.pipe(
+      Schema.maxLength(Template.maxLength),
+      Schema.filter((source) => {
+        const compiled = Template.compile(source)
+        return Either.isRight(compiled) ? undefined : `the template does not compile: ${compiled.left.message}`
+      })
+    ).annotations({
+      description:
+        "a product creative's HTML template (@openaudience/catalog's Template: escaped {{product.*}} macros in a " +
+        "{{#products}} block); without it the default template"
+    })
+  )
 }).annotations({ identifier: "Creative" })
 
 /**

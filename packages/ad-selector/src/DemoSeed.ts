@@ -246,7 +246,8 @@ export const campaignsJson = (shop: string): ReadonlyArray<Campaign.Encoded> => 
           height: 250,
           kind: "product",
           landingUrl: home,
-          alt: "Trail gear you viewed"
+          alt: "Trail gear you viewed",
+          template: templates["retarget-300x250"]
         },
         {
           id: "retarget-728x90",
@@ -254,7 +255,8 @@ export const campaignsJson = (shop: string): ReadonlyArray<Campaign.Encoded> => 
           height: 90,
           kind: "product",
           landingUrl: home,
-          alt: "Trail gear you viewed"
+          alt: "Trail gear you viewed",
+          template: templates["retarget-728x90"]
         }
       ]
     },

@@ -110,3 +110,18 @@ export * as Viewability from "./Viewability.js"
  * @since 0.1.0
  */
 export * as DemoSeed from "./DemoSeed.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BrowserLinks from "./BrowserLinks.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Serving from "./Serving.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Visitors from "./Visitors.js"
