@@ -1,7 +1,8 @@
 /**
  * The standard workers: the jobs every OpenAudience deployment runs over the log of stored events, the daily
  * counts (`DailyCounts.job`) and the audience job (`SqlAudienceJob.job`), run by @openaudience/eventlog's
- * `Consumer` runner. An app picks where they run:
+ * `Consumer` runner, and beside them, with a runner of its own, the ad attribution job (`AdAttribution.job`,
+ * `adJobs`). An app picks where they run:
  *
  * - `layer`: in this process, over the `EventLog` in context (the SQL log with `sharedRead`, or NATS JetStream);
  * - `layerSql`: in this process over the SQL log in the `SqlClient`'s database, the jobs sharing each read;
@@ -25,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Runtime from "effect/Runtime"
 import type { Worker as Thread } from "node:worker_threads"
+import * as AdAttribution from "./AdAttribution.js"
 import type { AudienceStore } from "./AudienceStore.js"
 import * as DailyCounts from "./DailyCounts.js"
 import type { EventStore } from "./EventStore.js"
@@ -59,7 +61,7 @@ export type Stores = SqlClient.SqlClient | EventStore | AudienceStore | Membersh
  * @category combinators
  */
 export const migrate: Effect.Effect<void, StorageError, SqlClient.SqlClient> = Effect.asVoid(
-  Effect.zipRight(DailyCounts.migrate, SqlSyncStore.migrate)
+  Effect.zipRight(Effect.zipRight(DailyCounts.migrate, SqlSyncStore.migrate), AdAttribution.migrate)
 )
 
 /**
@@ -76,6 +78,28 @@ export const layerJobs: Layer.Layer<
 > = Layer.merge(SqlAudienceJob.layer, Layer.effectDiscard(DailyCounts.migrate))
 
 /**
+ * The jobs run beside `jobs` by a runner of their own: the ad attribution job (`AdAttribution.job`), which credits
+ * the shop's conversions to the ads that earned them in the `SqlAdLog`.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const adJobs: readonly [typeof AdAttribution.job] = [AdAttribution.job]
+
+/**
+ * What `adJobs` run over besides the stores: `SqlAdLog` on the `SqlClient`'s database, the tables migrated when
+ * built: provide it to run rounds yourself (`Consumer.step(Workers.adJobs)`).
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layerAdJobs: Layer.Layer<
+  Exclude<Consumer.ContextOf<(typeof adJobs)[number]>, Stores>,
+  StorageError,
+  SqlClient.SqlClient
+> = AdAttribution.layerJob
+
+/**
  * The workers in this process, over the `EventLog` in context, until the layer is released. `sharedRead` for the
  * SQL event log only (see `Consumer.run`). The jobs' tables are migrated when the layer is built.
  *
@@ -83,7 +107,10 @@ export const layerJobs: Layer.Layer<
  * @category layers
  */
 export const layer = (options: Consumer.RunOptions): Layer.Layer<never, StorageError, Stores | EventLog.EventLog> =>
-  Consumer.layer(jobs, options).pipe(Layer.provide(layerJobs))
+  Layer.merge(
+    Consumer.layer(jobs, options).pipe(Layer.provide(layerJobs)),
+    Consumer.layer(adJobs, options).pipe(Layer.provide(layerAdJobs))
+  )
 
 /**
  * The workers in this process over the SQL event log in the `SqlClient`'s database, the jobs sharing each read.
