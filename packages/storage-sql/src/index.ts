@@ -206,3 +206,12 @@ export * as SqlAdLog from "./SqlAdLog.js"
  * @since 0.4.0
  */
 export * as SqlBrowserLinks from "./SqlBrowserLinks.js"
+
+/**
+ * @openaudience/ad-selector's `Visitors` over the audience, membership and event tables: targetable audiences (active,
+ * at or above the k floor), a visitor's profile and product history that may personalize, in one or two indexed
+ * queries each.
+ *
+ * @since 0.4.0
+ */
+export * as SqlVisitors from "./SqlVisitors.js"
