@@ -667,10 +667,8 @@ export const make = (
               const linked = yield* links.visitorOf(tenant, browserKeyOf(tenant, browser))
               if (Option.isNone(linked)) return
               const visitor = linked.value
-              const [profile, targetable] = yield* Effect.all(
-                [visitors.profile(tenant, visitor), targetableOf(tenant, now)],
-                { concurrency: "unbounded" }
-              )
+              const profile = yield* visitors.profile(tenant, visitor)
+              const targetable = yield* targetableOf(tenant, now)
               const audiences = new Set<string>()
               if (Option.isSome(profile)) {
                 for (const audience of profile.value.audiences) if (targetable.has(audience)) audiences.add(audience)
@@ -683,7 +681,8 @@ export const make = (
                 lastSeen: Option.isSome(profile) ? profile.value.lastSeen : undefined
               })
             }).pipe(Effect.ignore),
-          { concurrency: "unbounded", discard: true }
+          // Tenants in parallel when there are several (each fiber costs more than an in-memory lookup).
+          { concurrency: state.identifying.length > 1 ? "unbounded" : 1, discard: true }
         )
         return found
       })
