@@ -69,7 +69,7 @@ describe("AdAttribution.candidateOf", () => {
 
   it("skips other types, anonymous events, events without consent to measurement, unreadable values", () => {
     const base = receipt(false)
-    const cases: ReadonlyArray<[SequencedEvent, string]> = [
+    const cases: ReadonlyArray<[SequencedEvent, AdAttribution.Skip]> = [
       [{ ...sequenced(conversion("t", "v", T)), type: "page_view" }, "NotConversion"],
       [sequenced(conversion("t", null, T)), "Anonymous"],
       [sequenced(conversion("t", "", T)), "Anonymous"],
@@ -93,7 +93,8 @@ describe("AdAttribution.candidateOf", () => {
         "InvalidValue"
       ]
     ]
-    for (const [event, skip] of cases) assert.strictEqual(AdAttribution.candidateOf(event), skip, JSON.stringify(event))
+    for (const [event, skip] of cases)
+      assert.strictEqual<unknown>(AdAttribution.candidateOf(event), skip, JSON.stringify(event))
   })
 
   it("never throws on any payload; what it reads is exact money and a non-empty order id", () =>
@@ -152,7 +153,10 @@ describe("AdAttribution.attributeEvents over the in-memory AdLog", () => {
       ])
       // With the default windows the touch is older than the 7 days read: none is found.
       const [none] = yield* AdAttribution.attributeEvents([sequenced(conversion("t", "v1", T))])
-      assert.deepStrictEqual(none?.skipped === undefined ? [none.reason, none.recorded] : [], ["NoTouch", false])
+      assert.deepStrictEqual(none !== undefined && none.skipped === undefined ? [none.reason, none.recorded] : [], [
+        "NoTouch",
+        false
+      ])
     }).pipe(Effect.provide(AdLog.layerMemory))
   )
 })
