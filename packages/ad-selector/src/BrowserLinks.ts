@@ -41,7 +41,11 @@ export class BrowserLinksError extends Schema.TaggedError<BrowserLinksError>(
  * @category services
  */
 export interface Service {
-  /** Links the browser to the visitor at `at` (epoch ms), replacing the browser's previous link in this tenant. */
+  /**
+   * Links the browser to the visitor at `at` (epoch ms), replacing the browser's previous link in this tenant unless
+   * that one is newer (a late write of an earlier event cannot undo a newer link; at an equal time the later call
+   * wins).
+   */
   readonly link: (
     tenant: string,
     browserKey: string,
@@ -131,7 +135,9 @@ export const makeMemory = (): Service => {
   return {
     link: (tenant, key, visitor, at) =>
       Effect.sync(() => {
-        of(tenant).set(key, { visitor, at })
+        const links = of(tenant)
+        const existing = links.get(key)
+        if (existing === undefined || existing.at <= at) links.set(key, { visitor, at })
       }),
     visitorOf: (tenant, key) => Effect.sync(() => Option.fromNullable(tenants.get(tenant)?.get(key)?.visitor)),
     unlink: (tenant, { browserKey: key, visitor }) =>

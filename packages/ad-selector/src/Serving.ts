@@ -65,8 +65,8 @@ import * as Visitors from "./Visitors.js"
  * - `refreshMs` (1000): how often the campaign store's revision is checked; `targetableTtlMs` (5000): how long a
  *   tenant's targetable audiences are cached.
  * - `products` (3): products in a product creative; `productMaxAgeMs` (30 days): older views do not count.
- * - `templates`: the product template of a creative (the default template when absent or `undefined`), for as long
- *   as `Campaign.Creative` has no template field of its own.
+ * - `templates`: overrides the product template of a creative; by default its own `template`, else a default card
+ *   (image, title, price).
  * - `tokenLifetime` (24 h): how long click and impression links stay valid.
  * - `attribution`: attribution windows per campaign (7 days click, 1 day view by default).
  * - `model`, `sampler`: the click model and the sampler (default `Ftrl.make({ baseRate: 0.002 })` and
@@ -689,10 +689,12 @@ export const make = (
 
     const compiled = new Map<string, Either.Either<Template.Template, Template.TemplateError>>()
     const templateOf = (campaign: Campaign.Campaign, creative: Campaign.Creative) => {
-      const source = options.templates?.(campaign, creative) ?? Html.defaultProductTemplate
+      const source = options.templates?.(campaign, creative) ?? creative.template ?? Html.defaultProductTemplate
       let template = compiled.get(source)
       if (template === undefined) {
         template = Template.compile(source)
+        // Templates of campaigns long gone are not kept forever.
+        if (compiled.size >= 1000) compiled.clear()
         compiled.set(source, template)
       }
       return Either.getOrUndefined(template)

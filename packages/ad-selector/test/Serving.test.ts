@@ -121,7 +121,7 @@ describe("Serving.serve", () => {
         assert.strictEqual(ad.campaignId, allowed ? "retarget" : "context", JSON.stringify(c))
         assert.include(ad.html, `data-oa-personalized="${allowed}"`)
         if (!allowed) {
-          assert.isFalse(/h-\d/.test(ad.html), JSON.stringify(c))
+          assert.notInclude(ad.html, 'data-oa-product-id="h-', JSON.stringify(c))
           const recorded = Option.getOrThrow(yield* w.log.decision(ad.decisionId))
           assert.isFalse(recorded.personalized)
           assert.isFalse(recorded.productIds.some((id) => id.startsWith("h-")))
@@ -220,6 +220,40 @@ describe("Serving.serve", () => {
         assert.isNull(markup.match(/<[^>]*\son[a-z]+\s*=/i))
       }
       assert.strictEqual(ads[0]!.products[0]!.title, hostile)
+    })
+  )
+
+  it.effect("renders a product creative with its own template; an options override wins", () =>
+    Effect.gen(function* () {
+      const own = retargeting()
+      const creative = {
+        ...own.creatives[0]!,
+        template: `<div class="own">{{#products}}<a class="own-card" href="{{product.clickUrl}}">{{product.title}}</a>{{/products}}</div>`
+      }
+      for (const override of [
+        undefined,
+        `<p>{{#products}}<b class="override">{{product.brand}}</b>{{/products}}</p>`
+      ]) {
+        const w = yield* world({
+          campaigns: [{ ...own, creatives: [creative] }, house],
+          serving: { templates: () => override }
+        })
+        const visitor = yield* knownVisitor(w)
+        yield* w.catalog.replace("shop", [product("A", { brand: "Acme" })])
+        w.visitorsMemory.addHistory("shop", visitor, [{ kind: "viewed", productId: "A", at: T0 - HOUR }])
+        const ad = expectAd(yield* w.serving.serve(adRequest()))
+        if (override === undefined) {
+          assert.include(
+            ad.html,
+            '<div class="own"><a data-oa-product-id="A" class="own-card" href="https://ads.example/click/'
+          )
+          assert.include(ad.html, ">Product A</a></div>")
+          assert.notInclude(ad.html, 'class="oa-products"')
+        } else {
+          assert.include(ad.html, '<b data-oa-product-id="A" class="override">Acme</b>')
+          assert.notInclude(ad.html, "own-card")
+        }
+      }
     })
   )
 

@@ -23,6 +23,12 @@ export const browserLinksSuite = (it: Vitest.MethodsNonLive<BrowserLinks.Browser
       yield* links.link(b, "k1", "w1", t0)
       assert.strictEqual(Option.getOrNull(yield* links.visitorOf(a, "k1")), "v2")
       assert.strictEqual(Option.getOrNull(yield* links.visitorOf(b, "k1")), "w1")
+      // A late write of an earlier link does not undo the newer one; at an equal time the later call wins.
+      yield* links.link(a, "k1", "v1", t0)
+      assert.strictEqual(Option.getOrNull(yield* links.visitorOf(a, "k1")), "v2")
+      yield* links.link(b, "k1", "w2", t0)
+      assert.strictEqual(Option.getOrNull(yield* links.visitorOf(b, "k1")), "w2")
+      yield* links.link(b, "k1", "w1", t0)
       // Linking again is idempotent.
       yield* links.link(a, "k1", "v2", t0 + 2)
       assert.strictEqual(yield* links.eraseVisitor(a, "v2"), 1)
