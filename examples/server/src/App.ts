@@ -8,6 +8,7 @@
  * fills from it.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Serving } from "@openaudience/ad-selector"
 import { EventLog, NatsEventLog, Relay } from "@openaudience/eventlog"
 import {
   AudienceStore,
@@ -19,6 +20,7 @@ import {
   SqlMembershipStore,
   SqlAdLog,
   SqlAuditLog,
+  SqlBrowserLinks,
   SqlCampaignStore,
   SqlCapStore,
   SqlCatalogStore,
@@ -27,6 +29,7 @@ import {
   SqlKeyStore,
   SqlPrivacyBudget,
   SqlTenancyStore,
+  SqlVisitors,
   Workers
 } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
@@ -38,6 +41,7 @@ import * as Schedule from "effect/Schedule"
 import * as Option from "effect/Option"
 import { SecretCheck, Vault } from "@openaudience/vault"
 import { Inquiries } from "@openaudience/inquiries"
+import * as DemoAds from "./DemoAds.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
 import * as Salts from "./Salts.js"
@@ -58,7 +62,9 @@ const storage = Layer.mergeAll(
   SqlCampaignStore.layer,
   SqlAdLog.layer,
   SqlCapStore.layer,
-  SqlDeliveryStore.layer
+  SqlDeliveryStore.layer,
+  SqlBrowserLinks.layer,
+  SqlVisitors.layer
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))
 
 /** Whether the database URL is SQLite in memory, which only this connection can open. */
@@ -157,6 +163,21 @@ const inquiries = Layer.scopedDiscard(
   })
 ).pipe(Layer.provideMerge(Inquiries.layer), Layer.provide(SqlInquiryStore.layer))
 
+/**
+ * Ad serving (@openaudience/ad-selector's `Serving`) over the SQL stores: campaigns reloaded when they change, the
+ * click model and the sampler in memory, tokens and browser keys derived from the master secret.
+ */
+const adServing = Layer.unwrapEffect(
+  Effect.map(ServerConfig, (config) =>
+    Serving.layer({
+      secret: config.secret,
+      currency: config.adCurrency,
+      deadlineMs: config.adDeadlineMs,
+      templates: (_campaign, creative) => creative.template
+    })
+  )
+)
+
 export const services = Layer.mergeAll(
   writing,
   Tenants.layer,
@@ -164,11 +185,16 @@ export const services = Layer.mergeAll(
   Salts.layer,
   privacyBudget,
   inquiries,
-  UserAccounts.layer
+  UserAccounts.layer,
+  adServing
 ).pipe(Layer.provideMerge(vault), Layer.provideMerge(Metrics.layer), Layer.provideMerge(storage))
 
 /** The server, given its configuration. */
-export const layer = HttpServer.layer.pipe(Layer.provideMerge(services), Layer.provideMerge(NodeContext.layer))
+export const layer = DemoAds.layer.pipe(
+  Layer.provideMerge(HttpServer.layer),
+  Layer.provideMerge(services),
+  Layer.provideMerge(NodeContext.layer)
+)
 
 /** Logs where to find things once the server listens. */
 export const announce = Effect.gen(function* () {
@@ -186,6 +212,7 @@ export const announce = Effect.gen(function* () {
   if (config.demo) {
     lines.push(
       `  demo shop: ${url}/demo/shop/`,
+      `  demo news: ${url.replace("//127.0.0.1", "//localhost")}/demo/news/ (its ads come from the shop's campaigns)`,
       `  demo admin key: set by OA_DEMO_ADMIN_KEY (default "demo-admin-key"), e.g.`,
       `    curl -H 'Authorization: Bearer demo-admin-key' '${url}/v1/events?limit=5'`
     )

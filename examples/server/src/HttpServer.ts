@@ -4,12 +4,14 @@
  * finish (their events are committed by the writer, which closes after this), then closes.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Serving } from "@openaudience/ad-selector"
 import { Collector, NodeCollector, type Sink } from "@openaudience/collector"
 import { DecisionCache } from "@openaudience/consent"
 import { EventWriter } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import { LRUCache } from "lru-cache"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
@@ -42,7 +44,8 @@ const collectorRoutes: ReadonlyArray<Routes.RouteInfo> = [
 /**
  * Headers on every answer, set before any handler runs (the collector's adapter and the Effect router both keep
  * them): no MIME sniffing, no referrer leaked to other sites, and no framing, since no answer of this server is
- * meant to be shown inside another site's page (the opt-out button must not be clickjacked). HSTS is added when
+ * meant to be shown inside another site's page (the opt-out button must not be clickjacked) but the ad document of
+ * `GET /ad`, which publishers frame and which sends its own content security policy. HSTS is added when
  * the public URL is https, so a browser that once saw it never talks to the collector in clear again.
  */
 export const securityHeaders = (publicUrl: string | undefined): Readonly<Record<string, string>> => ({
@@ -65,6 +68,36 @@ export const layer = Layer.scoped(
     const clock = yield* Effect.clock
     // Pixels are answered once durable in the append log; batches once in the database, with their outcomes.
     const sink: Sink.Sink = writer
+    const serving = yield* Serving.Serving
+    const runLink = Runtime.runFork(yield* Effect.runtime<never>())
+    // A browser's link is written once per (tenant, browser, visitor) and hour, not for every event it sends.
+    const linked = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 })
+    const crossSite: Collector.CrossSite = {
+      link: ({ tenant, browser, visitor }) => {
+        const key = `${tenant}\u0000${browser}\u0000${visitor}`
+        if (linked.has(key)) return
+        linked.set(key, true)
+        runLink(
+          serving.linkBrowser({ tenant, browser, visitor }).pipe(
+            Effect.catchAll((error) =>
+              Effect.zipRight(
+                Effect.sync(() => linked.delete(key)),
+                Effect.logWarning("could not link a browser", error.message)
+              )
+            )
+          )
+        )
+      },
+      unlink: ({ tenant, browser, visitor }) => {
+        // Only a browser that carried the cookie had links to drop (its cookie is cleared in the same answer).
+        if (browser === undefined) return
+        runLink(
+          serving
+            .unlinkBrowser({ tenant, browser, visitor })
+            .pipe(Effect.catchAll((error) => Effect.logWarning("could not unlink a browser", error.message)))
+        )
+      }
+    }
     const collector = NodeCollector.make(
       Collector.make({
         tenants,
@@ -76,7 +109,8 @@ export const layer = Layer.scoped(
         consent: DecisionCache.make(),
         geo: { country: config.countryHeader, region: config.regionHeader },
         proxies: config.trustedProxies,
-        salt: salts.current
+        salt: salts.current,
+        crossSite
       })
     )
     let listeningUrl = "http://127.0.0.1"
@@ -111,8 +145,11 @@ export const layer = Layer.scoped(
     }
 
     const headers = Object.entries(securityHeaders(config.publicUrl))
+    // The ad document is the one answer made to be framed (by publishers' pages): it sets its own policy.
+    const framableHeaders = headers.filter(([name]) => name !== "x-frame-options" && name !== "content-security-policy")
     const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
-      for (const [name, value] of headers) res.setHeader(name, value)
+      const framable = req.url === "/ad" || req.url?.startsWith("/ad?") === true
+      for (const [name, value] of framable ? framableHeaders : headers) res.setHeader(name, value)
       if (closing) res.setHeader("connection", "close")
       // A request stream that errors (a client that resets mid-body) must not become an uncaught 'error' event.
       req.on("error", () => {})

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Access from "./Access.js"
+import * as AdServing from "./AdServing.js"
 import * as AdsApi from "./AdsApi.js"
 import * as AdminApi from "./AdminApi.js"
 import * as ApiDocs from "./ApiDocs.js"
@@ -224,7 +225,9 @@ export const router = (publicUrl: () => string) =>
     const platform = yield* Effect.context<HttpPlatform.HttpPlatform | Etag.Generator>().pipe(
       Effect.provide(Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak))
     )
-    const withAudiences = Console.routes(publicUrl)(ContactApi.routes(HttpRouter.concat(routes, api)))
+    const withAudiences = Console.routes(publicUrl)(
+      AdServing.routes(publicUrl)(ContactApi.routes(HttpRouter.concat(routes, api)))
+    )
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({
       method: route.method,

@@ -52,6 +52,8 @@ export interface ServerConfigShape {
   readonly catalogMaxBytes: number
   /** How long an ad decision may take before a house ad is shown (OA_AD_DEADLINE_MS, default 50). */
   readonly adDeadlineMs: number
+  /** The currency campaigns bid in (OA_AD_CURRENCY, default EUR); campaigns in another are not served. */
+  readonly adCurrency: string
   /**
    * The differential-privacy budget of each (tenant, partner) pair, never renewed (OA_PRIVACY_BUDGET: ε, default
    * 10; OA_PRIVACY_BUDGET_DELTA: δ, default 1e-5).
@@ -129,6 +131,13 @@ export const load = Effect.gen(function* () {
       validation: (n) => n >= 1024 && n <= 256 * 1024 * 1024
     })
   )
+  const adCurrency = yield* Config.string("OA_AD_CURRENCY").pipe(
+    Config.withDefault("EUR"),
+    Config.validate({
+      message: "OA_AD_CURRENCY must be an ISO 4217 code such as EUR",
+      validation: (c) => /^[A-Z]{3}$/.test(c)
+    })
+  )
   const adDeadlineMs = yield* Config.integer("OA_AD_DEADLINE_MS").pipe(
     Config.withDefault(50),
     Config.validate({ message: "OA_AD_DEADLINE_MS must be from 1 to 10000", validation: (n) => n >= 1 && n <= 10_000 })
@@ -177,6 +186,7 @@ export const load = Effect.gen(function* () {
     maxBodyBytes,
     catalogMaxBytes,
     adDeadlineMs,
+    adCurrency,
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
     metricsToken,
     operatorKey,
@@ -208,6 +218,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       maxBodyBytes: 64 * 1024,
       catalogMaxBytes: 16 * 1024 * 1024,
       adDeadlineMs: 50,
+      adCurrency: "EUR",
       countryHeader: undefined,
       regionHeader: undefined,
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },

@@ -28,7 +28,7 @@ describe.runIf(runsInBrowser)("the API reference page", () => {
       "requests to other origins"
     )
     assert.deepStrictEqual(problems, [], "console errors (a blocked resource shows here)")
-    assert.strictEqual(await page.locator("h1").first().innerText(), "OpenAudience admin API 0.1.0")
+    assert.strictEqual(await page.locator("h1").first().textContent(), "OpenAudience admin API 0.1.0")
     const spec = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>
     }

@@ -215,3 +215,8 @@ export * as SqlBrowserLinks from "./SqlBrowserLinks.js"
  * @since 0.4.0
  */
 export * as SqlVisitors from "./SqlVisitors.js"
+
+/**
+ * @since 0.4.0
+ */
+export * as AdAttribution from "./AdAttribution.js"

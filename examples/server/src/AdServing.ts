@@ -1,0 +1,330 @@
+/**
+ * The ad server's routes: HTTP adapters over @openaudience/ad-selector's `Serving`.
+ *
+ * - `GET /ad?site=SITEKEY&slot=ID&w=300&h=250[&ctx=CATEGORY][&format=json]`: the ad for a publisher's slot, as an
+ *   HTML document for an iframe (with its content security policy) or as JSON. The request's consent decision
+ *   (opt-out cookie, `Sec-GPC`, `DNT`, and the IAB parameters `gdpr`, `gdpr_consent`, `gpp`, `gpp_sid`,
+ *   `us_privacy`, `coppa` in the query, under the publisher site's policy) decides whether the browser's cross-site
+ *   cookie (`oa_xid`, set by the collector only where consent allows) may be read; where it may not, the cookie is
+ *   cleared and the ad is contextual or house. Never a 5xx: whatever fails, a house ad or an empty document.
+ * - `GET /click/<token>`: a signed, expiring token naming the decision; 302 to the landing page registered for
+ *   that creative or product (never a URL from the request); a bad or expired token gets a 400 page.
+ * - `GET|POST /ad/impression/<rendered|viewable>/<token>`: counts an impression once per decision and kind.
+ * - `GET /xsite/link?site=SITEKEY&vid=VISITOR_ID&return=URL`: the first-party way to be recognized across sites in
+ *   browsers that block third-party cookies (Chromium by default): a shop's page sends the visitor here, on the ad
+ *   server's own domain, by a top-level navigation the visitor chose (the demo shop's "show me what I viewed on
+ *   other sites"). When the request's consent decision allows cross-site personalization, the ad server sets its
+ *   cookie first-party and links it to the tenant's pseudonym of the visitor; otherwise it clears the cookie and
+ *   drops the links. Either way it sends the visitor back to `return`, only if that is on one of the site's origins.
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Serving } from "@openaudience/ad-selector"
+import { UserAgent } from "@openaudience/anonymizer"
+import { Collect } from "@openaudience/collector"
+import { Decision, Signals } from "@openaudience/consent"
+import { TenancyStore } from "@openaudience/tenancy"
+import * as Effect from "effect/Effect"
+import { randomBytes } from "node:crypto"
+import { escapeHtml } from "./console/Layout.js"
+import * as Problem from "./Problem.js"
+import { ServerConfig } from "./ServerConfig.js"
+import { Tenants } from "./Tenants.js"
+
+/** The 43-byte transparent GIF answered to an impression counted by an image. */
+const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64")
+
+const slotPattern = /^[A-Za-z0-9._-]{1,64}$/
+const categoryPattern = /^[\p{L}\p{N} ._&/-]{1,64}$/u
+
+const htmlPage = (status: number, title: string, text: string) =>
+  HttpServerResponse.text(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+      `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`,
+    {
+      status,
+      contentType: "text/html; charset=utf-8",
+      headers: {
+        "cache-control": "no-store",
+        "content-security-policy": "default-src 'none'; base-uri 'none'; form-action 'none'",
+        "x-content-type-options": "nosniff"
+      }
+    }
+  )
+
+/**
+ * An answer for people or for programs: a small HTML page when the request accepts HTML (a browser following a link
+ * or loading a frame), else the problem document every other error of the server is.
+ */
+const answerFor =
+  (accept: string | undefined) =>
+  (status: number, title: string, text: string): HttpServerResponse.HttpServerResponse =>
+    status < 400 || /\btext\/html\b/i.test(accept ?? "")
+      ? htmlPage(status, title, text)
+      : Problem.response(
+          Problem.make(
+            status === 503 ? "unavailable" : status === 404 ? "not-found" : "invalid-parameter",
+            `${title}: ${text}`
+          )
+        )
+
+/** The answer for the current request (see `answerFor`). */
+const page = (status: number, title: string, text: string) =>
+  Effect.map(HttpServerRequest.HttpServerRequest, (request) => answerFor(request.headers.accept)(status, title, text))
+
+const noStore = { "cache-control": "no-store", "x-content-type-options": "nosniff" }
+
+/** The cookie that clears the cross-site id (the attributes the collector sets it with). */
+const clearCrossSite = `${Collect.crossSiteCookie}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=None`
+
+const one = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
+
+const integer = (value: string | undefined, min: number, max: number): number | undefined =>
+  value !== undefined && /^\d{1,5}$/.test(value) && Number(value) >= min && Number(value) <= max
+    ? Number(value)
+    : undefined
+
+/** An empty ad document (nothing to show): the iframe stays blank. */
+const html = (body: string, headers: Record<string, string>, status = 200) =>
+  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers })
+
+const emptyDocument = (reason: string, headers: Record<string, string> = {}) =>
+  html(`<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body></body></html>`, {
+    ...noStore,
+    ...headers,
+    "content-security-policy": "default-src 'none'",
+    "x-oa-reason": reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 100)
+  })
+
+/** `GET /ad`. */
+export const serveAd = (publicUrl: () => string) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpServerRequest.ParsedSearchParams
+    const config = yield* ServerConfig
+    const tenants = yield* Tenants
+    const format = one(params.format) === "json" ? ("json" as const) : ("html" as const)
+    const refuse = (field: string, detail: string) =>
+      format === "json"
+        ? HttpServerResponse.unsafeJson(
+            {
+              type: "https://openaudience.dev/problems/invalid-parameter",
+              title: "Invalid query parameter",
+              status: 400,
+              detail: `${field}: ${detail}`,
+              field
+            },
+            { status: 400, contentType: "application/problem+json", headers: noStore }
+          )
+        : answerFor(request.headers.accept)(400, "No ad", `${field}: ${detail}`)
+    const siteKey = one(params.site)
+    const publisher = siteKey === undefined ? undefined : tenants.bySite(siteKey)
+    if (siteKey === undefined || publisher === undefined) return refuse("site", "no such site")
+    const slot = one(params.slot)
+    if (slot === undefined || !slotPattern.test(slot)) return refuse("slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -")
+    const width = integer(one(params.w), 1, 4000)
+    const height = integer(one(params.h), 1, 4000)
+    if (width === undefined) return refuse("w", "expected a width in pixels, 1 to 4000")
+    if (height === undefined) return refuse("h", "expected a height in pixels, 1 to 4000")
+    const ctx = one(params.ctx)
+    if (ctx !== undefined && !categoryPattern.test(ctx)) return refuse("ctx", "expected a page category")
+
+    // What the browser may be recognized for: the request's signals under the publisher site's policy.
+    const context = Collect.requestContext(request.headers, {
+      ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
+      ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
+    })
+    const url = new URL(request.url, "http://ad.invalid")
+    const signals = Signals.merge(context.signals, Signals.fromQuery(url.searchParams))
+    const decision = Decision.decide(signals, publisher.policy, context.jurisdiction)
+    const personalization = Collect.crossSiteAllowed(decision)
+    const cookie = Collect.browserIdOf(request.headers.cookie)
+    const device = UserAgent.generalize(request.headers["user-agent"]).device
+    const serving = yield* Serving.Serving
+    const base = publicUrl()
+    const nonce = randomBytes(16).toString("base64url")
+    const answer = yield* serving.serve({
+      publisher: { siteKey, tenant: publisher.id, childDirected: publisher.policy.childDirected },
+      slot,
+      width,
+      height,
+      category: ctx,
+      device: device === "bot" ? "other" : device,
+      personalization,
+      child: decision.child,
+      browser: personalization ? cookie : undefined,
+      format,
+      links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
+      nonce
+    })
+    const cookieHeaders: Record<string, string> =
+      !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
+    if (format === "json") {
+      return HttpServerResponse.unsafeJson(Serving.toJson(answer), { headers: { ...noStore, ...cookieHeaders } })
+    }
+    if (answer._tag === "NoAd") return emptyDocument(answer.reason, cookieHeaders)
+    return html(answer.html, {
+      ...noStore,
+      ...cookieHeaders,
+      "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
+      "referrer-policy": "no-referrer-when-downgrade"
+    })
+  }).pipe(
+    // Never a 5xx: an ad slot that fails shows nothing.
+    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("ad request failed", cause), emptyDocument("error")))
+  )
+
+/** `GET /click/<token>`. */
+export const click = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const page = answerFor(request.headers.accept)
+  // A wildcard, not `:token`: the router refuses parameters over 100 characters, and tokens are longer.
+  const token = (yield* HttpRouter.params)["*"]
+  const serving = yield* Serving.Serving
+  return yield* serving.click(token ?? "").pipe(
+    Effect.map((resolved) =>
+      HttpServerResponse.empty({
+        status: 302,
+        headers: {
+          location: resolved.location,
+          "cache-control": "no-store",
+          "referrer-policy": "no-referrer-when-downgrade"
+        }
+      })
+    ),
+    Effect.catchTag("ServingError", (error) =>
+      Effect.succeed(
+        error.reason === "Unavailable"
+          ? page(503, "Try again", "This link cannot be followed right now; try again in a moment.").pipe(
+              HttpServerResponse.setHeader("retry-after", "5")
+            )
+          : error.reason === "Expired"
+            ? page(400, "This link has expired", "Ad links are valid for a day. Nothing was recorded.")
+            : page(400, "This link is not valid", "The ad link is malformed or was not made by this server.")
+      )
+    )
+  )
+}).pipe(
+  Effect.catchAllCause((cause) =>
+    Effect.zipRight(
+      Effect.logWarning("click failed", cause),
+      page(400, "This link is not valid", "The ad link could not be followed.")
+    )
+  )
+)
+
+/** `GET|POST /ad/impression/<kind>/<token>`: 204 (a GIF for an image request). */
+export const impression = Effect.gen(function* () {
+  const rest = (yield* HttpRouter.params)["*"] ?? ""
+  const slash = rest.indexOf("/")
+  const kind = slash === -1 ? rest : rest.slice(0, slash)
+  const token = slash === -1 ? "" : rest.slice(slash + 1)
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const answer =
+    request.method === "GET"
+      ? HttpServerResponse.uint8Array(gif, { contentType: "image/gif", headers: noStore })
+      : HttpServerResponse.empty({ status: 204, headers: noStore })
+  if (kind !== "rendered" && kind !== "viewable") {
+    return Problem.response(Problem.make("not-found", "an impression is rendered/<token> or viewable/<token>"))
+  }
+  const serving = yield* Serving.Serving
+  yield* serving
+    .impression(token ?? "", kind)
+    .pipe(
+      Effect.catchTag("ServingError", (error) =>
+        error.reason === "Unavailable" ? Effect.logWarning("impression not counted", error.message) : Effect.void
+      )
+    )
+  return answer
+}).pipe(
+  Effect.catchAllCause((cause) =>
+    Effect.as(
+      Effect.logWarning("impression failed", cause),
+      HttpServerResponse.empty({ status: 204, headers: noStore })
+    )
+  )
+)
+
+const visitorIdPattern = /^[A-Za-z0-9_-]{8,64}$/
+
+/** The cross-site cookie as the ad server sets it first-party: `SameSite=None; Secure` over https, `Lax` otherwise. */
+const crossSiteCookie = (id: string, secure: boolean) =>
+  `${Collect.crossSiteCookie}=${id}; Max-Age=2592000; Path=/; HttpOnly; ${secure ? "Secure; SameSite=None" : "SameSite=Lax"}`
+
+/** `GET /xsite/link`. */
+export const link = (publicUrl: () => string) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpServerRequest.ParsedSearchParams
+    const config = yield* ServerConfig
+    const tenants = yield* Tenants
+    const page = answerFor(request.headers.accept)
+    const siteKey = one(params.site)
+    const tenant = siteKey === undefined ? undefined : tenants.bySite(siteKey)
+    if (siteKey === undefined || tenant === undefined) return page(400, "Unknown site", "site: no such site")
+    const returnTo = one(params.return)
+    const origins = yield* Effect.flatMap(TenancyStore.TenancyStore, (store) => store.getSite(tenant.id, siteKey)).pipe(
+      Effect.map((site) => site.origins),
+      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+    )
+    const back =
+      returnTo !== undefined && URL.canParse(returnTo) && origins.includes(new URL(returnTo).origin)
+        ? returnTo
+        : undefined
+    const context = Collect.requestContext(request.headers, {
+      ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
+      ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
+    })
+    const signals = Signals.merge(
+      context.signals,
+      Signals.fromQuery(new URL(request.url, "http://x.invalid").searchParams)
+    )
+    const decision = Decision.decide(signals, tenant.policy, context.jurisdiction)
+    const vid = one(params.vid)
+    const visitor = vid !== undefined && visitorIdPattern.test(vid) ? tenant.pseudonym(vid) : undefined
+    const existing = Collect.browserIdOf(request.headers.cookie)
+    const serving = yield* Serving.Serving
+    let cookie: string
+    if (
+      Collect.crossSiteAllowed(decision) &&
+      !tenant.cookieless &&
+      !tenant.policy.childDirected &&
+      visitor !== undefined
+    ) {
+      const browser = existing ?? Collect.newBrowserId()
+      yield* serving.linkBrowser({ tenant: tenant.id, browser, visitor })
+      cookie = crossSiteCookie(browser, publicUrl().startsWith("https:"))
+    } else {
+      if (existing !== undefined) yield* serving.unlinkBrowser({ tenant: tenant.id, browser: existing, visitor })
+      cookie = `${Collect.crossSiteCookie}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`
+    }
+    if (back === undefined) {
+      return page(200, "Done", "Your choice is recorded. You can close this page.").pipe(
+        HttpServerResponse.setHeader("set-cookie", cookie)
+      )
+    }
+    return HttpServerResponse.empty({
+      status: 303,
+      headers: { location: back, "set-cookie": cookie, "cache-control": "no-store" }
+    })
+  }).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.zipRight(
+        Effect.logWarning("cross-site link failed", cause),
+        page(503, "Try again", "This could not be done right now.")
+      )
+    )
+  )
+
+/** The routes, added to the server's router. */
+export const routes =
+  (publicUrl: () => string) =>
+  <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
+    router.pipe(
+      HttpRouter.get("/ad", serveAd(publicUrl)),
+      HttpRouter.get("/xsite/link", link(publicUrl)),
+      HttpRouter.get("/click/*", click),
+      HttpRouter.get("/ad/impression/*", impression),
+      HttpRouter.post("/ad/impression/*", impression)
+    )
