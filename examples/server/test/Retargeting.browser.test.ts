@@ -10,6 +10,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { BrowserContext, Frame, Page } from "playwright-core"
 import { browserSuite, record, runsInBrowser, seenIds, waitForEvents } from "./support/browser.js"
+import { adminKey } from "./support/server.js"
 
 const requireBrowser = browserSuite()
 
@@ -45,17 +46,17 @@ const personalizedAd = async (context: BrowserContext, url: string, log: Array<s
         headers: { cookie: `oa_xid=${xid}` }
       })
       const stats = await fetch(`${new URL(url).origin}/v1/audiences/viewed-not-bought/stats?days=1`, {
-        headers: { authorization: "Bearer test-admin-key" }
+        headers: { authorization: `Bearer ${adminKey}` }
       })
       const events = (await (
         await fetch(`${new URL(url).origin}/v1/events?limit=100`, {
-          headers: { authorization: "Bearer test-admin-key" }
+          headers: { authorization: `Bearer ${adminKey}` }
         })
       ).json()) as { events: Array<{ id: string; visitor: string; type: string; consent: unknown }> }
       const mine = events.events.filter((e) => !e.id.startsWith("demo-synthetic"))
       const visitor = mine[0]?.visitor
       const explain = await fetch(`${new URL(url).origin}/v1/audiences/viewed-not-bought/explain?visitor=${visitor}`, {
-        headers: { authorization: "Bearer test-admin-key" }
+        headers: { authorization: `Bearer ${adminKey}` }
       })
       throw new Error(
         `no personalized ad within 30 s (cookie ${xid}): ${(await probe.text()).slice(0, 200)}\n${await stats.text()}\n${JSON.stringify(mine.map((e) => [e.type, e.visitor, JSON.stringify(e.consent).slice(0, 300)]))}\n${await explain.text()}`
@@ -109,6 +110,28 @@ describe.runIf(runsInBrowser)("retargeting across two sites in headless Chromium
       await landing.waitForURL(/\/demo\/shop\/product\.html\?sku=sku-boots$/, { timeout: 10_000 })
       assert.strictEqual(new URL(landing.url()).hostname, "127.0.0.1")
       await page.close()
+
+      // Buy: the conversion is attributed to the click and shows in the campaign's statistics.
+      record(landing, log)
+      await landing.click("#add")
+      await landing.waitForSelector("#added", { state: "visible" })
+      await landing.click('#added a[href="checkout.html"]')
+      await landing.waitForURL(/\/checkout\.html$/)
+      await landing.click("#place-order")
+      await landing.waitForURL(/\/thanks\.html\?order=/)
+      const deadline = Date.now() + 30_000
+      let total: { clicks: number; conversions: number; conversionValue: number } | undefined
+      for (;;) {
+        const stats = await fetch(`${server.url}/v1/campaigns/demo-retargeting/stats?days=1`, {
+          headers: { authorization: `Bearer ${adminKey}` }
+        })
+        total = ((await stats.json()) as { total: typeof total }).total
+        if ((total?.conversions ?? 0) >= 1 || Date.now() > deadline) break
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+      }
+      assert.isAtLeast(total?.clicks ?? 0, 1, JSON.stringify(total))
+      assert.strictEqual(total?.conversions, 1, JSON.stringify(total))
+      assert.strictEqual(total?.conversionValue, 12_900, "the order's value, in minor units")
     } finally {
       await context.close()
     }
