@@ -1,19 +1,20 @@
 /**
  * `pnpm bench`: runs every benchmark in one process, one after the other (tag size, decoder, consent, user agents,
- * audiences, collector),
+ * audiences, ads, collector),
  * prints a table, and writes `bench/results.json` (a flat `{ "name": number }` object) and `bench/results.md`.
  * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
  * on the machine and are for reading, never for gating CI.
  *
  * Arguments select benchmarks (`pnpm bench decoder tag`); results files are written only when all ran.
  * Environment: BENCH_ROUNDS (collector rounds, default 3), BENCH_DURATION (measured seconds per collector run,
- * default 10), BENCH_WARMUP (warm-up seconds, default 2), BENCH_CONNECTIONS (default 50).
+ * default 10), BENCH_WARMUP (warm-up seconds, default 2), BENCH_CONNECTIONS (default 50); the ads benchmark's
+ * requests use the same rounds, duration and warm-up at BENCH_ADS_CONNECTIONS (default 10).
  */
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as AdDecision from "./adDecision.ts"
+import * as Ads from "./ads.ts"
 import * as Audience from "./audience.ts"
 import * as Collector from "./collector.ts"
 import * as Consent from "./consent.ts"
@@ -39,6 +40,12 @@ const collectorOptions: Collector.CollectorOptions = {
   connections: envNumber("BENCH_CONNECTIONS", 50)
 }
 
+const adsOptions: Ads.AdsOptions = {
+  ...collectorOptions,
+  connections: envNumber("BENCH_ADS_CONNECTIONS", 10),
+  decision: { decisions: 20_000, warmup: 5_000 }
+}
+
 const benchmarks: ReadonlyArray<{
   readonly name: string
   readonly run: () => ReadonlyArray<Figure> | Promise<ReadonlyArray<Figure>>
@@ -48,7 +55,7 @@ const benchmarks: ReadonlyArray<{
   { name: "consent", run: () => Consent.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "ua", run: () => Ua.run(root, { rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
   { name: "audience", run: () => Audience.run({ rounds: 5, roundMs: 1_000, warmupMs: 1_000 }) },
-  { name: "ad-decision", run: () => AdDecision.run({ decisions: 20_000, warmup: 5_000 }) },
+  { name: "ads", run: () => Ads.run(root, adsOptions) },
   { name: "collector", run: () => Collector.run(root, collectorOptions, Collector.embedded) },
   { name: "collector-postgres", run: () => Collector.run(root, collectorOptions, Collector.onPostgres) },
   { name: "collector-audiences", run: () => Collector.run(root, collectorOptions, Collector.withAudiences) }
