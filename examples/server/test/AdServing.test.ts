@@ -1,0 +1,167 @@
+/**
+ * The ad server's routes under hostile input: random and tampered click tokens never redirect anywhere but a landing
+ * page registered for the decision (and never to a foreign site), bad tokens get a 400 page (HTML for a browser, a
+ * problem for a program), random `/ad` parameters never get a 5xx, the ad document carries its policy and the data
+ * attributes, and JSON answers have the documented shape.
+ */
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import fc from "fast-check"
+import { startServer, type TestServer } from "./support/server.js"
+
+const adUrl = (server: TestServer, query: string) => `${server.url}/ad?${query}`
+
+describe("ad serving under hostile input", () => {
+  let server: TestServer
+  let clickUrls: Array<string>
+  beforeAll(async () => {
+    server = await startServer({ demo: true })
+    // The demo's campaigns are seeded once the server listens: wait for a first ad.
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const answer = (await (
+        await fetch(adUrl(server, "site=demo-news&slot=side&w=300&h=250&ctx=news&format=json"))
+      ).json()) as { clickUrl: string | null }
+      if (answer.clickUrl !== null) break
+      if (Date.now() > deadline) throw new Error("no ad within 20 s")
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    clickUrls = []
+    for (const [w, h] of [
+      [300, 250],
+      [728, 90]
+    ]) {
+      const answer = (await (
+        await fetch(adUrl(server, `site=demo-news&slot=s${w}&w=${w}&h=${h}&ctx=news&format=json`))
+      ).json()) as { clickUrl: string }
+      clickUrls.push(answer.clickUrl)
+    }
+  }, 60_000)
+  afterAll(() => server?.stop())
+
+  it("answers the documented JSON and an HTML document with its policy", async () => {
+    const json = await fetch(adUrl(server, "site=demo-news&slot=side&w=300&h=250&ctx=news&format=json"))
+    assert.strictEqual(json.status, 200)
+    const body = (await json.json()) as Record<string, unknown>
+    for (const field of ["decisionId", "campaignId", "creativeId", "personalized", "reason", "products", "html"]) {
+      assert.property(body, field)
+    }
+    assert.isFalse(body.personalized, "no cookie, no personalization")
+    assert.match(String(body.clickUrl), /\/click\/[A-Za-z0-9_-]+$/)
+    assert.match(String(body.impressionUrl), /\/ad\/impression\/rendered\/[A-Za-z0-9_-]+$/)
+    const html = await fetch(adUrl(server, "site=demo-news&slot=side&w=300&h=250&ctx=news"))
+    assert.strictEqual(html.status, 200)
+    assert.match(html.headers.get("content-type") ?? "", /^text\/html/)
+    const policy = html.headers.get("content-security-policy") ?? ""
+    assert.include(policy, "default-src 'none'")
+    assert.match(policy, /script-src 'nonce-[A-Za-z0-9+/_=-]+'/)
+    assert.isNull(html.headers.get("x-frame-options"), "publishers frame it")
+    const document = await html.text()
+    assert.match(document, /data-oa-personalized="false"/)
+  })
+
+  it("redirects a valid click to the registered landing page on the advertiser's site", async () => {
+    for (const url of clickUrls) {
+      const answer = await fetch(url, { redirect: "manual" })
+      assert.strictEqual(answer.status, 302, url)
+      const location = new URL(answer.headers.get("location") ?? "")
+      assert.strictEqual(location.origin, new URL(server.url).origin, "the demo shop's origin")
+      assert.match(location.pathname, /^\/demo\/shop\//)
+    }
+  })
+
+  it("never redirects a random or tampered token, whatever the request says", async () => {
+    const valid = clickUrls.map((url) => url.slice(url.lastIndexOf("/") + 1))
+    const tampered = fc
+      .tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 1, max: 255 }))
+      .map(([token, at, flip]) => {
+        const bytes = Buffer.from(token, "base64url")
+        const i = at % bytes.length
+        bytes[i] = bytes[i]! ^ flip
+        return bytes.toString("base64url")
+      })
+    const token = fc.oneof(
+      tampered,
+      fc.string({ maxLength: 300 }),
+      fc.base64String({ maxLength: 400 }),
+      fc.constantFrom(...valid).map((t) => `${t}A`),
+      fc.constantFrom(...valid).map((t) => t.slice(0, -2)),
+      fc.constantFrom("", "..", "%2e%2e", "https:%2F%2Fevil.example", "a".repeat(5000))
+    )
+    await fc.assert(
+      fc.asyncProperty(token, fc.boolean(), async (t, browser) => {
+        const answer = await fetch(
+          `${server.url}/click/${encodeURIComponent(t).replace(/%2F/gi, "/")}?url=https://evil.example/`,
+          {
+            redirect: "manual",
+            headers: browser ? { accept: "text/html", referer: "https://evil.example/" } : {}
+          }
+        )
+        const text = await answer.text()
+        assert.isBelow(answer.status, 500, text)
+        assert.notStrictEqual(answer.status, 302, `redirected for ${t}: ${answer.headers.get("location")}`)
+        assert.isNull(answer.headers.get("location"))
+        if (answer.status === 400 && browser) assert.match(answer.headers.get("content-type") ?? "", /^text\/html/)
+        if (answer.status === 400 && !browser) {
+          assert.strictEqual(answer.headers.get("content-type"), "application/problem+json")
+        }
+      }),
+      { numRuns: 150, seed: 1205 }
+    )
+  })
+
+  it("never answers /ad with a 5xx, whatever the parameters", async () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        "demo-news",
+        "demo",
+        "300",
+        "250",
+        "-1",
+        "0",
+        "99999",
+        "1e3",
+        "NaN",
+        "json",
+        "html",
+        "%00",
+        "<script>"
+      )
+    )
+    const params = fc.dictionary(
+      fc.constantFrom(
+        "site",
+        "slot",
+        "w",
+        "h",
+        "ctx",
+        "format",
+        "gdpr",
+        "gdpr_consent",
+        "gpp",
+        "gpp_sid",
+        "us_privacy",
+        "coppa"
+      ),
+      value,
+      { maxKeys: 8 }
+    )
+    await fc.assert(
+      fc.asyncProperty(params, fc.boolean(), async (p, gpc) => {
+        const answer = await fetch(adUrl(server, new URLSearchParams(p).toString()), {
+          headers: { ...(gpc ? { "sec-gpc": "1" } : {}), cookie: "oa_xid=AAAAAAAAAAAAAAAAAAAAAA" }
+        })
+        const text = await answer.text()
+        assert.isBelow(answer.status, 500, text)
+        if (answer.status === 200 && p.format === "json") {
+          assert.isFalse(
+            (JSON.parse(text) as { personalized: boolean }).personalized,
+            "an unknown browser is never personalized"
+          )
+        }
+        if (answer.status === 200) assert.notInclude(text, "<script>alert")
+      }),
+      { numRuns: 150, seed: 51205 }
+    )
+  })
+})
