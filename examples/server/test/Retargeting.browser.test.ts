@@ -102,6 +102,9 @@ describe.runIf(runsInBrowser)("retargeting across two sites in headless Chromium
       assert.include(products, "sku-boots", "the product viewed is in the ad")
       assert.include(await frame.textContent("body"), "Trail boots")
 
+      // In view for more than a second: measured inside the ad, counted as a viewable impression.
+      await page.waitForTimeout(1_800)
+
       // The click goes through the signed redirect to the product page registered in the catalog.
       const link = await frame.waitForSelector('[data-oa-product-id="sku-boots"] a, a[data-oa-product-id="sku-boots"]')
       const href = await link.getAttribute("href")
@@ -120,7 +123,9 @@ describe.runIf(runsInBrowser)("retargeting across two sites in headless Chromium
       await landing.click("#place-order")
       await landing.waitForURL(/\/thanks\.html\?order=/)
       const deadline = Date.now() + 30_000
-      let total: { clicks: number; conversions: number; conversionValue: number } | undefined
+      let total:
+        | { impressions: number; viewable: number; clicks: number; conversions: number; conversionValue: number }
+        | undefined
       for (;;) {
         const stats = await fetch(`${server.url}/v1/campaigns/demo-retargeting/stats?days=1`, {
           headers: { authorization: `Bearer ${adminKey}` }
@@ -129,6 +134,8 @@ describe.runIf(runsInBrowser)("retargeting across two sites in headless Chromium
         if ((total?.conversions ?? 0) >= 1 || Date.now() > deadline) break
         await new Promise((resolve) => setTimeout(resolve, 1_000))
       }
+      assert.isAtLeast(total?.impressions ?? 0, 1, JSON.stringify(total))
+      assert.isAtLeast(total?.viewable ?? 0, 1, JSON.stringify(total))
       assert.isAtLeast(total?.clicks ?? 0, 1, JSON.stringify(total))
       assert.strictEqual(total?.conversions, 1, JSON.stringify(total))
       assert.strictEqual(total?.conversionValue, 12_900, "the order's value, in minor units")
