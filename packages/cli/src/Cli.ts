@@ -1,8 +1,8 @@
 /**
  * The `openaudience` command: tenants, their sites and their API keys, the application's users, the rotation of
- * the master secret and the audit log, managed in the database the server uses (`OA_DATABASE_URL`, default
+ * the master secret, the audit log, campaigns and the product catalog, managed in the database the server uses (`OA_DATABASE_URL`, default
  * `sqlite:$OA_DATA_DIR/openaudience.db`). Each group of subcommands is one module of `internal/` (`tenant`, `site`,
- * `key`, `user`, `keys`, `audit`); a new group is one more module and one more entry in `command`.
+ * `key`, `user`, `keys`, `audit`, `campaign`, `catalog`); a new group is one more module and one more entry in `command`.
  *
  * Every command takes `--json` to print one JSON value on stdout and nothing else; failures are one line on
  * stderr, naming the option at fault, with exit code 1.
@@ -16,7 +16,10 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import {
   Database,
+  SqlAdLog,
   SqlAuditLog,
+  SqlCampaignStore,
+  SqlCatalogStore,
   SqlKeyStore,
   SqlTenancyStore,
   SqlUserStore,
@@ -29,6 +32,8 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as AuditCommand from "./internal/auditCommand.js"
+import * as CampaignCommand from "./internal/campaignCommand.js"
+import * as CatalogCommand from "./internal/catalogCommand.js"
 import type { CommandError } from "./internal/errors.js"
 import * as KeyCommand from "./internal/keyCommand.js"
 import * as KeysCommand from "./internal/keysCommand.js"
@@ -40,7 +45,7 @@ import * as TenantCommand from "./internal/tenantCommand.js"
 import * as UserCommand from "./internal/userCommand.js"
 
 /**
- * The command tree: `openaudience tenant|site|key|user|keys|audit …`. Its handlers need the stores of `layerStore`.
+ * The command tree: `openaudience tenant|site|key|user|keys|audit|campaign|catalog …`. Its handlers need the stores of `layerStore`.
  *
  * @since 0.1.0
  * @category commands
@@ -50,7 +55,7 @@ export const command: Command.Command<"openaudience", Store.StoreLayer, CommandE
   "openaudience"
 ).pipe(
   Command.withDescription(
-    "Manage OpenAudience tenants, their sites, API keys and users; rotate the master secret; verify the audit log."
+    "Manage OpenAudience tenants, their sites, API keys and users; rotate the master secret; verify the audit log; manage campaigns and the product catalog."
   ),
   Command.withSubcommands([
     TenantCommand.command,
@@ -58,13 +63,16 @@ export const command: Command.Command<"openaudience", Store.StoreLayer, CommandE
     KeyCommand.command,
     UserCommand.command,
     KeysCommand.command,
-    AuditCommand.command
+    AuditCommand.command,
+    CampaignCommand.command,
+    CatalogCommand.command
   ])
 )
 
 /**
  * What the commands work on: tenants, sites and API keys (`TenancyStore`), wrapped data keys (`KeyStore`), the
- * audit log (`AuditLog`) and the application's users (`UserStore`).
+ * audit log (`AuditLog`), the application's users (`UserStore`), campaigns (`CampaignStore`), their statistics
+ * (`AdLog`) and the product catalog (`CatalogStore`).
  *
  * @since 0.1.0
  * @category models
@@ -82,7 +90,10 @@ export const layerStore: Layer.Layer<Stores, StorageError | ConfigError.ConfigEr
   SqlTenancyStore.layer,
   SqlKeyStore.layer,
   SqlAuditLog.layer,
-  SqlUserStore.layer
+  SqlUserStore.layer,
+  SqlCampaignStore.layer,
+  SqlAdLog.layer,
+  SqlCatalogStore.layer
 ).pipe(Layer.provide(Database.layerConfig))
 
 /**

@@ -5,7 +5,9 @@
  */
 import * as Command from "@effect/cli/Command"
 import type { UserStore } from "@openaudience/accounts"
+import type { AdLog, CampaignStore } from "@openaudience/ad-selector"
 import type { AuditLog } from "@openaudience/audit"
+import type { CatalogStore } from "@openaudience/catalog"
 import type { StorageError } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
 import type { KeyStore } from "@openaudience/vault"
@@ -13,8 +15,18 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 
-/** What the commands work on: tenants, sites and keys; wrapped data keys; the audit log; the application's users. */
-export type Stores = TenancyStore.TenancyStore | KeyStore.KeyStore | AuditLog.AuditLog | UserStore.UserStore
+/**
+ * What the commands work on: tenants, sites and keys; wrapped data keys; the audit log; the application's users;
+ * campaigns, their ad log and the product catalog.
+ */
+export type Stores =
+  | TenancyStore.TenancyStore
+  | KeyStore.KeyStore
+  | AuditLog.AuditLog
+  | UserStore.UserStore
+  | CampaignStore.CampaignStore
+  | AdLog.AdLog
+  | CatalogStore.CatalogStore
 
 /** The layer of the stores the commands use. */
 export class StoreLayer extends Context.Tag("@openaudience/cli/StoreLayer")<
