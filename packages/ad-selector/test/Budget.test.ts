@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Layer, Random } from "effect"
+import { Effect, FastCheck as fc, Layer, Random } from "effect"
 import * as Clock from "effect/Clock"
 import * as Budget from "../src/Budget.js"
-import * as Campaign from "../src/Campaign.js"
+import type * as Campaign from "../src/Campaign.js"
 import * as Caps from "../src/Caps.js"
 import type * as Decision from "../src/Decision.js"
 import * as Selector from "../src/Selector.js"
+import { decode } from "./fixtures.js"
 
 /** Monday 2026-01-05 00:00 UTC. */
 const T0 = Date.UTC(2026, 0, 5)
@@ -30,11 +31,6 @@ const manualClock = () => {
       })
   }
 }
-
-const decode = (input: unknown): Campaign.Campaign =>
-  Either.getOrElse(Campaign.decode(input), (message) => {
-    throw new Error(message)
-  })
 
 const campaign = (id: string, over: Record<string, unknown> = {}): Campaign.Campaign =>
   decode({

@@ -1,45 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Layer, Random } from "effect"
-import * as Clock from "effect/Clock"
+import { Effect, FastCheck as fc, Layer, Random } from "effect"
 import * as TestClock from "effect/TestClock"
 import * as Budget from "../src/Budget.js"
-import * as Campaign from "../src/Campaign.js"
+import type * as Campaign from "../src/Campaign.js"
 import * as Caps from "../src/Caps.js"
 import type * as Decision from "../src/Decision.js"
 import * as Selector from "../src/Selector.js"
 import type * as Targeting from "../src/Targeting.js"
+import { manualClock, decode, creative } from "./fixtures.js"
 
 /** Monday 2026-01-05 00:00 UTC. */
 const T0 = Date.UTC(2026, 0, 5)
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
-
-/** A clock the test sets by hand: TestClock.setTime waits for other fibers, milliseconds a step in long runs. */
-const manualClock = () => {
-  let now = 0
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    unsafeCurrentTimeNanos: () => BigInt(now) * BigInt(1_000_000),
-    currentTimeMillis: Effect.sync(() => now),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * BigInt(1_000_000)),
-    sleep: () => Effect.void
-  }
-  return {
-    clock,
-    set: (at: number) =>
-      Effect.sync(() => {
-        now = at
-      })
-  }
-}
-
-const decode = (input: unknown): Campaign.Campaign =>
-  Either.getOrElse(Campaign.decode(input), (message) => {
-    throw new Error(message)
-  })
-
-const creative = (id: string) => ({ id, width: 300, height: 250, kind: "static", landingUrl: "https://shop.example/" })
 
 const campaign = (id: string, over: Record<string, unknown> = {}): Campaign.Campaign =>
   decode({

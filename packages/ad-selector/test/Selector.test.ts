@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, FastCheck as fc, Layer, Random } from "effect"
-import * as Clock from "effect/Clock"
+import { Effect, FastCheck as fc, Layer, Random } from "effect"
 import * as Budget from "../src/Budget.js"
 import * as Campaign from "../src/Campaign.js"
 import * as Caps from "../src/Caps.js"
@@ -8,36 +7,12 @@ import type * as Chooser from "../src/Chooser.js"
 import * as Decision from "../src/Decision.js"
 import * as Selector from "../src/Selector.js"
 import type * as Targeting from "../src/Targeting.js"
+import { manualClock, decode } from "./fixtures.js"
 
 /** Monday 2026-01-05 00:00 UTC. */
 const T0 = Date.UTC(2026, 0, 5)
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-
-/** A clock the test sets by hand: TestClock.setTime waits for other fibers, milliseconds a step in long runs. */
-const manualClock = () => {
-  let now = 0
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    unsafeCurrentTimeNanos: () => BigInt(now) * BigInt(1_000_000),
-    currentTimeMillis: Effect.sync(() => now),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * BigInt(1_000_000)),
-    sleep: () => Effect.void
-  }
-  return {
-    clock,
-    set: (at: number) =>
-      Effect.sync(() => {
-        now = at
-      })
-  }
-}
-
-const decode = (input: unknown): Campaign.Campaign =>
-  Either.getOrElse(Campaign.decode(input), (message) => {
-    throw new Error(message)
-  })
 
 const creative = (id: string, width = 300, height = 250) => ({
   id,
