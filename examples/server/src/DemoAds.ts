@@ -5,7 +5,7 @@
  * days and did not buy it"), created when missing. Idempotent: every start of every process may run it.
  *
  * An audience is targetable only from k (50) members, and a demo has one visitor: the seed also sends, through the
- * server's own conversions API and the demo admin key, product views of `syntheticVisitors` synthetic visitors
+ * server's own conversions API and the demo admin key, product views of `OA_DEMO_SYNTHETIC_VISITORS` (60) synthetic visitors
  * (ids `vis_demo_synthetic_N`, event ids fixed, so a restart sends duplicates the collector ignores). They are
  * the crowd the demo visitor hides in; the inspector shows them.
  */
@@ -39,12 +39,9 @@ export const seed = (shopOrigin: string) =>
     }
   })
 
-/** How many synthetic visitors view the shop's products (above the k floor of 50). */
-export const syntheticVisitors = 60
-
-/** The synthetic visitors' product views, as server-to-server events of the demo site. */
-export const syntheticViews = (): ReadonlyArray<Record<string, unknown>> =>
-  Array.from({ length: syntheticVisitors }, (_, i) => ({
+/** The product views of `count` synthetic visitors, as server-to-server events of the demo site. */
+export const syntheticViews = (count: number): ReadonlyArray<Record<string, unknown>> =>
+  Array.from({ length: count }, (_, i) => ({
     type: "product_view",
     id: `demo-synthetic-view-${String(i).padStart(3, "0")}`,
     site: "demo",
@@ -53,13 +50,13 @@ export const syntheticViews = (): ReadonlyArray<Record<string, unknown>> =>
   }))
 
 /** Sends the synthetic views to the server at `url` with the demo admin key. */
-const sendSynthetic = (url: string, adminKey: string) =>
+const sendSynthetic = (url: string, adminKey: string, count: number) =>
   Effect.tryPromise({
     try: async () => {
       const response = await fetch(`${url}/v1/events`, {
         method: "POST",
         headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-        body: JSON.stringify(syntheticViews())
+        body: JSON.stringify(syntheticViews(count))
       })
       const text = await response.text()
       if (response.status >= 300 && response.status !== 400)
@@ -84,7 +81,11 @@ export const layer = Layer.effectDiscard(
       Effect.catchAll((error) => Effect.logWarning("Could not add the demo's address to its sites", error))
     )
     yield* seed(new URL(config.publicUrl ?? url).origin).pipe(
-      Effect.zipRight(sendSynthetic(url, Redacted.value(config.demoAdminKey))),
+      Effect.zipRight(
+        config.demoSyntheticVisitors === 0
+          ? Effect.void
+          : sendSynthetic(url, Redacted.value(config.demoAdminKey), config.demoSyntheticVisitors)
+      ),
       Effect.catchAll((error) => Effect.logWarning("Could not seed the demo's ads", error))
     )
   })

@@ -55,6 +55,11 @@ export interface ServerConfigShape {
   /** The currency campaigns bid in (OA_AD_CURRENCY, default EUR); campaigns in another are not served. */
   readonly adCurrency: string
   /**
+   * Synthetic visitors the demo seeds so that its retargeting audience passes the size floor
+   * (OA_DEMO_SYNTHETIC_VISITORS, default 60 in demo mode; 0: none, and the demo visitor is never targeted).
+   */
+  readonly demoSyntheticVisitors: number
+  /**
    * The differential-privacy budget of each (tenant, partner) pair, never renewed (OA_PRIVACY_BUDGET: ε, default
    * 10; OA_PRIVACY_BUDGET_DELTA: δ, default 1e-5).
    */
@@ -138,6 +143,13 @@ export const load = Effect.gen(function* () {
       validation: (c) => /^[A-Z]{3}$/.test(c)
     })
   )
+  const demoSyntheticVisitors = yield* Config.integer("OA_DEMO_SYNTHETIC_VISITORS").pipe(
+    Config.withDefault(60),
+    Config.validate({
+      message: "OA_DEMO_SYNTHETIC_VISITORS must be from 0 to 500",
+      validation: (n) => n >= 0 && n <= 500
+    })
+  )
   const adDeadlineMs = yield* Config.integer("OA_AD_DEADLINE_MS").pipe(
     Config.withDefault(50),
     Config.validate({ message: "OA_AD_DEADLINE_MS must be from 1 to 10000", validation: (n) => n >= 1 && n <= 10_000 })
@@ -187,6 +199,7 @@ export const load = Effect.gen(function* () {
     catalogMaxBytes,
     adDeadlineMs,
     adCurrency,
+    demoSyntheticVisitors,
     privacyBudget: { epsilon: budgetEpsilon, delta: budgetDelta },
     metricsToken,
     operatorKey,
@@ -219,6 +232,7 @@ export const layerTest = (overrides: Partial<ServerConfigShape> = {}) =>
       catalogMaxBytes: 16 * 1024 * 1024,
       adDeadlineMs: 50,
       adCurrency: "EUR",
+      demoSyntheticVisitors: 0,
       countryHeader: undefined,
       regionHeader: undefined,
       trustedProxies: { cidrs: [], header: "x-forwarded-for" },

@@ -8,7 +8,7 @@ import { startServer, type TestServer } from "./support/server.js"
 describe("retargeting over HTTP (SQLite)", () => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startServer({ demo: true })
+    server = await startServer({ demo: true, demoSyntheticVisitors: 60 })
   })
   afterAll(() => server?.stop())
 

@@ -12,7 +12,8 @@ import type { BrowserContext, Frame, Page } from "playwright-core"
 import { browserSuite, record, runsInBrowser, seenIds, waitForEvents } from "./support/browser.js"
 import { adminKey } from "./support/server.js"
 
-const requireBrowser = browserSuite()
+// The demo's synthetic visitors: its audience passes the size floor of 50 with them.
+const requireBrowser = browserSuite({ demoSyntheticVisitors: 60 })
 
 /** The news page on the server's `localhost` name. */
 const newsUrl = (serverUrl: string) => `${serverUrl.replace("//127.0.0.1", "//localhost")}/demo/news/`

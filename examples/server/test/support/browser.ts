@@ -42,13 +42,15 @@ export interface BrowserSuite {
  * Starts the server and Chromium before the file's tests and stops them after; call it at the top level of a
  * test file. The function it returns fails in CI when Chromium is missing; elsewhere it skips with the reason.
  */
-export const browserSuite = (): ((ctx: { skip: (note?: string) => never }) => BrowserSuite) => {
+export const browserSuite = (
+  overrides: Parameters<typeof startServer>[0] = {}
+): ((ctx: { skip: (note?: string) => never }) => BrowserSuite) => {
   let server: TestServer | undefined
   let browser: Browser | undefined
 
   beforeAll(async () => {
     if (!available) return
-    server = await startServer()
+    server = await startServer(overrides)
     browser = await launch()
   }, 60_000)
 
