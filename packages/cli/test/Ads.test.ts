@@ -210,6 +210,9 @@ describe("openaudience campaign on SQLite", () => {
   }, 300_000)
 })
 
+/** The counts of an import's report. */
+type Report = Readonly<Record<"accepted" | "rejected" | "rows", number>>
+
 const feedHeader = "id,title,link,image_link,price,availability"
 
 describe("openaudience catalog on SQLite", () => {
@@ -283,7 +286,7 @@ describe("openaudience catalog on SQLite", () => {
         }
       ])
     )
-    assert.deepInclude(await cliJson(databaseUrl, "catalog", "import", "--tenant", alpha, "--file", json), {
+    assert.deepInclude(await cliJson<Report>(databaseUrl, "catalog", "import", "--tenant", alpha, "--file", json), {
       accepted: 1,
       rejected: 0
     })
@@ -297,7 +300,7 @@ describe("openaudience catalog on SQLite", () => {
       refused(["catalog", "import", "--tenant", alpha, "--file", tsv, "--format", "xml"], ["--format", "xml"])
     ])
     assert.deepInclude(
-      await cliJson(databaseUrl, "catalog", "import", "--tenant", alpha, "--file", tsv, "--format", "tsv"),
+      await cliJson<Report>(databaseUrl, "catalog", "import", "--tenant", alpha, "--file", tsv, "--format", "tsv"),
       { accepted: 1 }
     )
     const after = await cliJson<{ total: number; products: ReadonlyArray<{ id: string }> }>(
@@ -364,7 +367,7 @@ describe("openaudience campaign and catalog across tenants", () => {
         "sku-a,Boots,https://alpha.example/boots,https://alpha.example/boots.jpg,49.90 EUR,in_stock"
       ].join("\n")
     )
-    assert.deepInclude(await cliJson(databaseUrl, "catalog", "import", "--tenant", beta, "--file", feed), {
+    assert.deepInclude(await cliJson<Report>(databaseUrl, "catalog", "import", "--tenant", beta, "--file", feed), {
       accepted: 1,
       rejected: 1
     })
