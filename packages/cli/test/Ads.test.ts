@@ -60,6 +60,14 @@ const refused = async (args: ReadonlyArray<string>, expected: ReadonlyArray<stri
   assert.strictEqual(run.stderr.trim().split("\n").length, 1, what)
 }
 
+/**
+ * Runs `tasks` three at a time: each is a child process, and a loaded machine (the whole suite at once) must not
+ * push one past its 60-second limit.
+ */
+const fewAtATime = async (tasks: ReadonlyArray<() => Promise<void>>): Promise<void> => {
+  for (let i = 0; i < tasks.length; i += 3) await Promise.all(tasks.slice(i, i + 3).map((task) => task()))
+}
+
 beforeAll(async () => {
   for (const [id, origin] of [
     [alpha, "https://alpha.example"],
@@ -138,22 +146,24 @@ describe("openaudience campaign on SQLite", () => {
       [[campaign("cmp-bad")], ["a JSON object"]],
       ["not json", ["not JSON"]]
     ]
-    await Promise.all([
-      ...cases.map(([value, expected], i) => {
+    await fewAtATime([
+      ...cases.map(([value, expected], i) => () => {
         const path = typeof value === "string" ? file(`bad${i}.json`, value) : campaignFile(`bad${i}.json`, value)
         return refused(
           ["campaign", "put", "--tenant", alpha, "--file", path, "--json"],
           ["invalid --file", ...expected]
         )
       }),
-      refused(
-        ["campaign", "put", "--tenant", alpha, "--file", join(dir, "missing.json")],
-        ["invalid --file", "missing.json", "ENOENT"]
-      ),
-      refused(
-        ["campaign", "put", "--tenant", alpha, "--file", file("huge.json", " ".repeat(256 * 1024 + 1))],
-        ["invalid --file", "larger than"]
-      )
+      () =>
+        refused(
+          ["campaign", "put", "--tenant", alpha, "--file", join(dir, "missing.json")],
+          ["invalid --file", "missing.json", "ENOENT"]
+        ),
+      () =>
+        refused(
+          ["campaign", "put", "--tenant", alpha, "--file", file("huge.json", " ".repeat(256 * 1024 + 1))],
+          ["invalid --file", "larger than"]
+        )
     ])
     assert.deepStrictEqual(await cliJson(databaseUrl, "campaign", "list", "--tenant", alpha), [])
   }, 300_000)
@@ -340,7 +350,7 @@ describe("openaudience campaign and catalog across tenants", () => {
       ["catalog", "import", "--tenant", nobody, "--file", feed],
       ["catalog", "list", "--tenant", nobody]
     ]
-    await Promise.all(commands.map((args) => refused([...args, "--json"], ["not found", nobody])))
+    await fewAtATime(commands.map((args) => () => refused([...args, "--json"], ["not found", nobody])))
   }, 300_000)
 
   it("keeps each tenant's campaigns and catalog to itself", async () => {
