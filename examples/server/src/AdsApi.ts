@@ -60,7 +60,14 @@ const campaignOf = (tenant: string, pathId?: string) =>
     return decoded.right
   })
 
-const param = (name: string) => Effect.map(HttpRouter.params, (params) => params[name] ?? "")
+/** Campaign ids as `Campaign` allows them; anything else names no campaign (and never reaches a store). */
+const campaignIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The campaign id of the path, or a 404 problem. */
+const campaignId = Effect.flatMap(HttpRouter.params, (params) => {
+  const id = params.id ?? ""
+  return campaignIdPattern.test(id) ? Effect.succeed(id) : Problem.fail("not-found", "no such campaign")
+})
 
 const found = <A>(option: Option.Option<A>, id: string) =>
   Option.isSome(option) ? Effect.succeed(option.value) : Problem.fail("not-found", `no campaign ${id}`)
@@ -89,15 +96,16 @@ const create = Effect.gen(function* () {
 
 const read = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
-  const id = yield* param("id")
+  const id = yield* campaignId
   return json(view(yield* found(yield* campaigns((s) => s.get(tenant.id, id)), id)))
 })
 
 const replace = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
-  const id = yield* param("id")
-  const campaign = yield* campaignOf(tenant.id, id)
+  const id = yield* campaignId
+  // Another tenant's campaign is a 404 whatever the body says.
   yield* found(yield* campaigns((s) => s.get(tenant.id, id)), id)
+  const campaign = yield* campaignOf(tenant.id, id)
   yield* Audit.audited(
     { tenant: tenant.id, actor: actorOf(keyId), action: "campaign.update", target: `campaign:${id}` },
     campaigns((s) => s.put(campaign))
@@ -107,7 +115,7 @@ const replace = Effect.gen(function* () {
 
 const remove = Effect.gen(function* () {
   const { tenant, keyId } = yield* Access.principal
-  const id = yield* param("id")
+  const id = yield* campaignId
   const removed = yield* Audit.audited(
     { tenant: tenant.id, actor: actorOf(keyId), action: "campaign.delete", target: `campaign:${id}` },
     campaigns((s) => s.remove(tenant.id, id))
@@ -119,7 +127,7 @@ const remove = Effect.gen(function* () {
 /** `GET /v1/campaigns/:id/stats?days=N`: counters per day and in total, CTR with its Wilson interval. */
 const stats = Effect.gen(function* () {
   const { tenant } = yield* Access.principal
-  const id = yield* param("id")
+  const id = yield* campaignId
   yield* found(yield* campaigns((s) => s.get(tenant.id, id)), id)
   const params = yield* HttpServerRequest.ParsedSearchParams
   const days = params.days === undefined ? 7 : Number(params.days)
