@@ -22,7 +22,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Serving } from "@openaudience/ad-selector"
 import { UserAgent } from "@openaudience/anonymizer"
-import { Collect } from "@openaudience/collector"
+import { Collect, Collector } from "@openaudience/collector"
 import { Decision, Signals } from "@openaudience/consent"
 import { TenancyStore } from "@openaudience/tenancy"
 import * as Effect from "effect/Effect"
@@ -250,7 +250,7 @@ const visitorIdPattern = /^[A-Za-z0-9_-]{8,64}$/
 
 /** The cross-site cookie as the ad server sets it first-party: `SameSite=None; Secure` over https, `Lax` otherwise. */
 const crossSiteCookie = (id: string, secure: boolean) =>
-  `${Collect.crossSiteCookie}=${id}; Max-Age=2592000; Path=/; HttpOnly; ${secure ? "Secure; SameSite=None" : "SameSite=Lax"}`
+  `${Collect.crossSiteCookie}=${id}; Max-Age=${Collector.crossSiteMaxAge}; Path=/; HttpOnly; ${secure ? "Secure; SameSite=None" : "SameSite=Lax"}`
 
 /** `GET /xsite/link`. */
 export const link = (publicUrl: () => string) =>
