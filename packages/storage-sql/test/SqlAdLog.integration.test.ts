@@ -11,12 +11,6 @@ import { SqlAdLog } from "../src/index.js"
 import { postgresSchemaLayer, postgresUrl, probePostgres } from "./fixtures.js"
 import { sqlAdLogSuite } from "./sqlAdLogSuite.js"
 
-/**
- * The shared suite is typed for `Vitest.Methods`, `layer` hands `MethodsNonLive`; the suite only uses `it.effect`,
- * which both have.
- */
-const asSuiteMethods = (it: unknown) => it as Parameters<typeof adLogSuite>[0]
-
 const postgres = await probePostgres()
 
 if (postgres.ok) {
@@ -24,7 +18,7 @@ if (postgres.ok) {
     excludeTestServices: true,
     timeout: "30 seconds"
   })("AdLog over SqlAdLog (PostgreSQL)", (it) => {
-    adLogSuite(asSuiteMethods(it))
+    adLogSuite(it)
     sqlAdLogSuite(it)
 
     it.effect("keeps times and costs in BIGINT columns of the test's own schema, and migrations are idempotent", () =>

@@ -14,23 +14,17 @@ import { Database, SqlAdLog } from "../src/index.js"
 import { sqliteLayer, tempDir, unique } from "./fixtures.js"
 import { sqlAdLogSuite } from "./sqlAdLogSuite.js"
 
-/**
- * The shared suite is typed for `Vitest.Methods`, `layer` hands `MethodsNonLive`; the suite only uses `it.effect`,
- * which both have.
- */
-const asSuiteMethods = (it: unknown) => it as Parameters<typeof adLogSuite>[0]
-
 layer(SqlAdLog.layer.pipe(Layer.provideMerge(sqliteLayer)), { excludeTestServices: true })(
   "AdLog over SqlAdLog (SQLite file)",
   (it) => {
-    adLogSuite(asSuiteMethods(it))
+    adLogSuite(it)
     sqlAdLogSuite(it)
   }
 )
 
 layer(SqlAdLog.layer.pipe(Layer.provide(Database.layerFromUrl("sqlite::memory:"))), {
   excludeTestServices: true
-})("AdLog over SqlAdLog (SQLite in memory)", (it) => adLogSuite(asSuiteMethods(it)))
+})("AdLog over SqlAdLog (SQLite in memory)", (it) => adLogSuite(it))
 
 /** An ad log on a client of its own of the database at `url`, open for the current scope. */
 const logOn = (url: string) =>

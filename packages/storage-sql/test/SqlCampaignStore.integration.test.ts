@@ -12,12 +12,6 @@ import { SqlCampaignStore } from "../src/index.js"
 import { postgresSchemaLayer, postgresUrl, probePostgres } from "./fixtures.js"
 import { sqlCampaignSuite } from "./sqlCampaignSuite.js"
 
-/**
- * The shared suite is typed for `Vitest.Methods`, `layer` hands `MethodsNonLive`; the suite only uses `it.effect`,
- * which both have.
- */
-const asSuiteMethods = (it: unknown) => it as Parameters<typeof campaignStoreSuite>[0]
-
 const postgres = await probePostgres()
 
 if (postgres.ok) {
@@ -25,7 +19,7 @@ if (postgres.ok) {
     excludeTestServices: true,
     timeout: "30 seconds"
   })("CampaignStore over SqlCampaignStore (PostgreSQL)", (it) => {
-    campaignStoreSuite(asSuiteMethods(it))
+    campaignStoreSuite(it)
     sqlCampaignSuite(it)
 
     it.effect("orders ids bytewise in the test's own schema, and migrations are idempotent", () =>

@@ -16,23 +16,17 @@ import { Database, SqlCampaignStore } from "../src/index.js"
 import { sqliteLayer, tempDir, unique } from "./fixtures.js"
 import { sqlCampaignSuite } from "./sqlCampaignSuite.js"
 
-/**
- * The shared suite is typed for `Vitest.Methods`, `layer` hands `MethodsNonLive`; the suite only uses `it.effect`,
- * which both have.
- */
-const asSuiteMethods = (it: unknown) => it as Parameters<typeof campaignStoreSuite>[0]
-
 layer(SqlCampaignStore.layer.pipe(Layer.provideMerge(sqliteLayer)), { excludeTestServices: true })(
   "CampaignStore over SqlCampaignStore (SQLite file)",
   (it) => {
-    campaignStoreSuite(asSuiteMethods(it))
+    campaignStoreSuite(it)
     sqlCampaignSuite(it)
   }
 )
 
 layer(SqlCampaignStore.layer.pipe(Layer.provide(Database.layerFromUrl("sqlite::memory:"))), {
   excludeTestServices: true
-})("CampaignStore over SqlCampaignStore (SQLite in memory)", (it) => campaignStoreSuite(asSuiteMethods(it)))
+})("CampaignStore over SqlCampaignStore (SQLite in memory)", (it) => campaignStoreSuite(it))
 
 /** A campaign store on a client of its own of the database at `url`, open for the current scope. */
 const storeOn = (url: string) =>
