@@ -16,12 +16,11 @@
  * write a V8 CPU profile there when it stops.
  */
 import autocannon, { type Result } from "autocannon"
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AdDecision from "./adDecision.ts"
+import { type Child, startChild } from "./collector.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
 export interface AdsOptions {
@@ -65,71 +64,6 @@ const stop = () => { server.close(() => process.exit(0)); server.closeAllConnect
 process.once("SIGTERM", stop)
 process.once("SIGINT", stop)
 `
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-interface Child {
-  readonly url: string
-  readonly stop: () => Promise<void>
-}
-
-/** Starts a server in a child process and waits until `ready(url)` holds (60 s at most). */
-const startChild = async (
-  name: string,
-  root: string,
-  args: ReadonlyArray<string>,
-  env: Record<string, string>,
-  ready: (url: string) => Promise<boolean>
-): Promise<Child> => {
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString("utf8")).slice(-8_000)
-  }
-  child.stdout!.on("data", keep)
-  child.stderr!.on("data", keep)
-  let exited: string | undefined
-  const exit = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      exited = `exit ${code ?? signal}`
-      resolve()
-    })
-  )
-  const stop = async () => {
-    if (exited !== undefined) return
-    child.kill("SIGTERM")
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
-    await exit
-    clearTimeout(timer)
-  }
-  const deadline = performance.now() + 60_000
-  for (;;) {
-    if (exited !== undefined) throw new Error(`${name} stopped before it was ready (${exited}):\n${output}`)
-    if (performance.now() > deadline) {
-      await stop()
-      throw new Error(`${name} was not ready within 60 s:\n${output}`)
-    }
-    if (await ready(url).catch(() => false)) break
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  log(`${name}: ready at ${url} (pid ${child.pid})`)
-  return { url, stop }
-}
 
 interface Run {
   /** Answers naming a campaign per second of the run. */

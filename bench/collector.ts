@@ -126,7 +126,7 @@ const pathSource = (runTag: string): { readonly next: () => string; readonly sen
   return { next, sent: () => counter }
 }
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -137,19 +137,27 @@ const freePort = (): Promise<number> =>
     })
   })
 
-interface Child {
+export interface Child {
   readonly name: string
   readonly url: string
   readonly pid: number | undefined
   readonly stop: () => Promise<void>
 }
 
-/** Starts a server in a child process and waits until `GET /healthz` answers 200. */
-const startChild = async (
+/** `GET /healthz` answers 200: the default readiness of `startChild`. */
+const healthy = (url: string): Promise<boolean> =>
+  fetch(`${url}/healthz`).then(
+    (response) => response.status === 200,
+    () => false
+  )
+
+/** Starts a server in a child process and waits until `ready(url)` holds (`GET /healthz` by default; 60 s at most). */
+export const startChild = async (
   name: string,
   root: string,
   args: ReadonlyArray<string>,
-  env: Record<string, string>
+  env: Record<string, string>,
+  ready: (url: string) => Promise<boolean> = healthy
 ): Promise<Child> => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -176,13 +184,9 @@ const startChild = async (
     if (exited !== undefined) throw new Error(`${name} stopped before it was ready (${exited}):\n${output}`)
     if (performance.now() > deadline) {
       child.kill("SIGKILL")
-      throw new Error(`${name} did not answer GET /healthz within 60 s:\n${output}`)
+      throw new Error(`${name} was not ready within 60 s:\n${output}`)
     }
-    const ok = await fetch(`${url}/healthz`).then(
-      (response) => response.status === 200,
-      () => false
-    )
-    if (ok) break
+    if (await ready(url).catch(() => false)) break
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   log(`${name}: ready at ${url} (pid ${child.pid})`)
