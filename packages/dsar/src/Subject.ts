@@ -1,0 +1,80 @@
+/**
+ * Who a data-subject request is about. OpenAudience holds data about three kinds of subject, each found by the
+ * identifier the stores keep (never a raw first-party id, never an email address in clear):
+ *
+ * - a **visitor** of one tenant: the tenant's pseudonym of the browser's first-party id (`visitor` columns);
+ * - a **browser** across sites: the cross-site browser key the ad server keeps on its own domain
+ *   (`ad_browser_links.browser_key`), which links to visitors of several tenants;
+ * - an **application user** of one tenant: the user id of an account (`users.id`).
+ *
+ * A visitor proves who they are by holding their browser's identifiers; `resolve` in the privacy center turns
+ * what the browser holds into the list of subjects to show, export or erase.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * A visitor of one tenant, by pseudonym.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Visitor extends Schema.TaggedClass<Visitor>()("Visitor", {
+  tenant: Schema.String,
+  visitor: Schema.String
+}) {}
+
+/**
+ * A browser across sites, by the ad server's cross-site browser key.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Browser extends Schema.TaggedClass<Browser>()("Browser", {
+  browser: Schema.String
+}) {}
+
+/**
+ * An application user of one tenant, by user id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class User extends Schema.TaggedClass<User>()("User", {
+  tenant: Schema.String,
+  user: Schema.String
+}) {}
+
+/**
+ * A data subject.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Subject = Schema.Union(Visitor, Browser, User)
+
+/**
+ * A data subject.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Subject = typeof Subject.Type
+
+/**
+ * The kind of a subject (`Visitor`, `Browser` or `User`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = Subject["_tag"]
+
+/**
+ * The tenant a subject belongs to (a browser belongs to none: it spans tenants).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const tenantOf = (subject: Subject): string | undefined =>
+  subject._tag === "Browser" ? undefined : subject.tenant

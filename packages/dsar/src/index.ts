@@ -1,0 +1,19 @@
+/**
+ * The data-subject request toolkit: who a request is about, the registry of stores holding subject data.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The kinds of data subject (a tenant's visitor, a browser across sites, an application user).
+ *
+ * @since 0.1.0
+ */
+export * as Subject from "./Subject.js"
+
+/**
+ * The subject-data registry: the port every store of subject data implements, and the live-schema check.
+ *
+ * @since 0.1.0
+ */
+export * as Registry from "./Registry.js"
