@@ -3,8 +3,8 @@
  * identifier the stores keep (never a raw first-party id, never an email address in clear):
  *
  * - a **visitor** of one tenant: the tenant's pseudonym of the browser's first-party id (`visitor` columns);
- * - a **browser** across sites: the cross-site browser key the ad server keeps on its own domain
- *   (`ad_browser_links.browser_key`), which links to visitors of several tenants;
+ * - a **browser** of one tenant: the tenant's keyed pseudonym of the ad server's cross-site cookie
+ *   (`ad_browser_links.browser_key`), which links the browser to that tenant's visitor pseudonym;
  * - an **application user** of one tenant: the user id of an account (`users.id`).
  *
  * A visitor proves who they are by holding their browser's identifiers; `resolve` in the privacy center turns
@@ -26,12 +26,13 @@ export class Visitor extends Schema.TaggedClass<Visitor>()("Visitor", {
 }) {}
 
 /**
- * A browser across sites, by the ad server's cross-site browser key.
+ * A browser as one tenant knows it, by that tenant's browser key (never the raw cross-site cookie).
  *
  * @since 0.1.0
  * @category models
  */
 export class Browser extends Schema.TaggedClass<Browser>()("Browser", {
+  tenant: Schema.String,
   browser: Schema.String
 }) {}
 
