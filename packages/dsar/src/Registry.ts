@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Either from "effect/Either"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Kind, Subject } from "./Subject.js"
@@ -120,3 +121,59 @@ export class UnregisteredTable extends Schema.TaggedError<UnregisteredTable>()("
   tables: Schema.Array(Schema.Struct({ table: Schema.String, columns: Schema.Array(Schema.String) })),
   message: Schema.String
 }) {}
+
+/**
+ * The column names that hold a subject identifier wherever they appear: visitor pseudonyms, browser keys, user ids
+ * and email addresses (or their blind indexes). A live table with one of them must be covered by a registered store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const subjectColumnNames: ReadonlyArray<string> = [
+  "visitor",
+  "visitor_id",
+  "browser",
+  "browser_key",
+  "user_id",
+  "subject",
+  "email",
+  "email_index",
+  "actor_id"
+]
+
+/**
+ * Checks the live schema against the registry: every table with a subject column (`subjectColumns`, by default
+ * `subjectColumnNames`, compared case-insensitively) must be covered by a registered store, except the tables in
+ * `ignore` (e.g. migration bookkeeping). Fails with `UnregisteredTable` naming each uncovered table and its subject
+ * columns.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const checkSchema = (
+  stores: ReadonlyArray<SubjectStore>,
+  live: ReadonlyArray<LiveColumn>,
+  options?: { readonly subjectColumns?: ReadonlyArray<string>; readonly ignore?: ReadonlyArray<string> }
+): Either.Either<void, UnregisteredTable> => {
+  const subjectColumns = new Set((options?.subjectColumns ?? subjectColumnNames).map((name) => name.toLowerCase()))
+  const ignored = new Set((options?.ignore ?? []).map((name) => name.toLowerCase()))
+  const covered = new Set(stores.flatMap((store) => store.tables.map((table) => table.table.toLowerCase())))
+  const uncovered = new Map<string, Array<string>>()
+  for (const { table, column } of live) {
+    const name = table.toLowerCase()
+    if (covered.has(name) || ignored.has(name) || !subjectColumns.has(column.toLowerCase())) continue
+    const columns = uncovered.get(table) ?? []
+    columns.push(column)
+    uncovered.set(table, columns)
+  }
+  if (uncovered.size === 0) return Either.void
+  const tables = [...uncovered].map(([table, columns]) => ({ table, columns }))
+  return Either.left(
+    new UnregisteredTable({
+      tables,
+      message: `tables holding subject data are not in the subject-data registry (an erasure would miss them): ${tables
+        .map((entry) => `${entry.table} (${entry.columns.join(", ")})`)
+        .join("; ")}`
+    })
+  )
+}
