@@ -72,10 +72,10 @@ export type Subject = typeof Subject.Type
 export type Kind = Subject["_tag"]
 
 /**
- * The tenant a subject belongs to (a browser belongs to none: it spans tenants).
+ * The identifier of a subject inside its tenant (pseudonym, browser key or user id).
  *
  * @since 0.1.0
  * @category accessors
  */
-export const tenantOf = (subject: Subject): string | undefined =>
-  subject._tag === "Browser" ? undefined : subject.tenant
+export const idOf = (subject: Subject): string =>
+  subject._tag === "Visitor" ? subject.visitor : subject._tag === "Browser" ? subject.browser : subject.user

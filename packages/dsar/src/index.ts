@@ -17,3 +17,10 @@ export * as Subject from "./Subject.js"
  * @since 0.1.0
  */
 export * as Registry from "./Registry.js"
+
+/**
+ * The privacy center's logic: the subjects a browser's identifiers stand for, and sealed sessions.
+ *
+ * @since 0.1.0
+ */
+export * as Center from "./Center.js"
