@@ -4,7 +4,8 @@
  * snippet queued, sends a page view on `init` and on single-page-app route changes, keeps a first-party
  * visitor id unless a privacy signal says no (GPC, DNT, the `_oa_optout` cookie, or an IAB TCF consent that
  * is denied or not given yet), forwards the TCF string and `gdprApplies` of the page's CMP, and batches events to
- * `POST /collect` with `sendBeacon`, falling back to the GET pixel. Nothing here may throw into the host page
+ * `POST /collect` with `sendBeacon`, falling back to the GET pixel. `oa('privacy')` opens the collector's privacy
+ * center for this browser by a form POST of the site key and visitor id (never in a URL). Nothing here may throw into the host page
  * (or into a CMP): every entry point is wrapped. Every byte ships to every visitor, so the code is written
  * for the minifier: see the README's size notes before adding to it.
  */
@@ -290,6 +291,22 @@ export const install = (w: any): void => {
       page()
     } else if (command === "track" && typeof TYPE_CODES[a] === "string") {
       send(a, b)
+    } else if (command === "privacy") {
+      // A form POST, so that the visitor id never appears in a URL (logs, history, referrers). Only the id in the
+      // cookie goes: the center shows what was stored under it, and without one there is nothing to show.
+      const element = (tag: string, properties: object): any => Object.assign(d.createElement(tag), properties)
+      const id = cookie(VID)
+      const form = element("form", {
+        method: "post",
+        action: endpoint + "/privacy",
+        hidden: 1,
+        // biome-ignore lint/complexity/useOptionalChain: `?.` compiles to more bytes in the ES2017 tag
+        target: a && a.newTab ? "_blank" : "",
+        rel: "noopener"
+      })
+      form.appendChild(element("input", { name: "site", value: site }))
+      if (/^[\da-f]{32}$/.test(id!)) form.appendChild(element("input", { name: "vid", value: id }))
+      d.body.appendChild(form).submit()
     }
   })
 
