@@ -24,3 +24,31 @@ export * as Registry from "./Registry.js"
  * @since 0.1.0
  */
 export * as Center from "./Center.js"
+
+/**
+ * Verified erasure over the registered stores: reachability, erasure, verification; all or nothing.
+ *
+ * @since 0.1.0
+ */
+export * as Erasure from "./Erasure.js"
+
+/**
+ * The erasure verification report, its canonical JSON and its Ed25519 signature.
+ *
+ * @since 0.1.0
+ */
+export * as Report from "./Report.js"
+
+/**
+ * The export of a subject's records as a JSON document or a ZIP of CSV files.
+ *
+ * @since 0.1.0
+ */
+export * as Export from "./Export.js"
+
+/**
+ * Signed webhooks propagating erasures and objections to recipients, and their retry plan.
+ *
+ * @since 0.1.0
+ */
+export * as Webhook from "./Webhook.js"
