@@ -28,3 +28,14 @@ window.shop = {
   cart: () => JSON.parse(localStorage.getItem("demo-cart") || "[]"),
   saveCart: (items) => localStorage.setItem("demo-cart", JSON.stringify(items))
 }
+
+// The footer's "Your ad data" link opens the collector's privacy center for this browser through the tag, which
+// posts the visitor id in a form body (never in a URL). Without the tag (blocked, not loaded yet) the link's plain
+// `/privacy` address still opens the center, which then cannot tell which browser is asking.
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element && event.target.closest("a[data-oa-privacy]")
+  if (link && window.oa && window.oa.v) {
+    event.preventDefault()
+    window.oa("privacy")
+  }
+})
