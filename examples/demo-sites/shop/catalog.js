@@ -34,7 +34,7 @@ window.shop = {
 // `/privacy` address still opens the center, which then cannot tell which browser is asking.
 document.addEventListener("click", (event) => {
   const link = event.target instanceof Element && event.target.closest("a[data-oa-privacy]")
-  if (link && window.oa && window.oa.v) {
+  if (link && window.oa?.v) {
     event.preventDefault()
     window.oa("privacy")
   }
