@@ -154,7 +154,7 @@ export const erase = (
 
 /**
  * The retry schedule for callers of `erase`: exponential backoff from 1 s doubling, each delay capped at 5 minutes
- * and jittered (×0.8 to ×1.2), at most 10 retries (about 20 minutes in all).
+ * and jittered (×0.8 to ×1.2), at most 10 retries (about 14 minutes in all).
  *
  * @since 0.1.0
  * @category erasure
