@@ -52,3 +52,31 @@ export * as Export from "./Export.js"
  * @since 0.1.0
  */
 export * as Webhook from "./Webhook.js"
+
+/**
+ * Data-subject requests: types, statuses, the pure lifecycle (`make`, `transition`), reminders and overdue checks.
+ *
+ * @since 0.1.0
+ */
+export * as Request from "./Request.js"
+
+/**
+ * Deadlines by regime (GDPR calendar month, CCPA/CPRA 45 days, custom), extensions and reminders; tenant policies.
+ *
+ * @since 0.1.0
+ */
+export * as Deadline from "./Deadline.js"
+
+/**
+ * Legal holds that defer erasure, and releases of data under a legal order.
+ *
+ * @since 0.1.0
+ */
+export * as Hold from "./Hold.js"
+
+/**
+ * The storage port of requests, holds, reports, recipients, webhook deliveries and objections, with `layerMemory`.
+ *
+ * @since 0.1.0
+ */
+export * as DsarStore from "./DsarStore.js"
