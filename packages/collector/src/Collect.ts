@@ -30,6 +30,7 @@ import { Ip, Pii, Pseudonym, type SaltStore, UserAgent } from "@openaudience/ano
 import { createHmac, randomBytes } from "node:crypto"
 import { Decision, type DecisionCache, Jurisdiction, Signals } from "@openaudience/consent"
 import { Event, StoredEvent } from "@openaudience/event-schema"
+import { type ErasedSet, pseudonymOf } from "./Erased.js"
 import { header, type HeadersInput, isWhatwg, record } from "./internal/headers.js"
 import { type Metrics, none as noMetrics } from "./Metrics.js"
 import type { Tenant } from "./Tenant.js"
@@ -278,17 +279,19 @@ const redactAt = (value: unknown, field: FreeTextField, i: number, metrics: Metr
 }
 
 /**
- * The pseudonymous visitor of an event whose decision allows an identifier: the keyed HMAC of its first-party id,
- * or in cookieless mode the HMAC of (today's salt, truncated IP, generalized user agent, site), which nobody can
- * recompute once the salt is destroyed; the first-party id is then ignored.
+ * The pseudonymous visitor of an event whose decision allows an identifier: the keyed HMAC of its first-party id
+ * (a later generation of it if the visitor erased their data, see `Erased.pseudonymOf`), or in cookieless mode the
+ * HMAC of (today's salt, truncated IP, generalized user agent, site), which nobody can recompute once the salt is
+ * destroyed; the first-party id is then ignored.
  */
 const visitorOf = (
   tenant: Tenant,
   event: Event.Event,
   request: RequestContext,
-  userAgent: UserAgent.Generalized
+  userAgent: UserAgent.Generalized,
+  erased: ErasedSet | undefined
 ): string | null => {
-  if (!tenant.cookieless) return event.visitorId === undefined ? null : tenant.pseudonym(event.visitorId)
+  if (!tenant.cookieless) return event.visitorId === undefined ? null : pseudonymOf(tenant, event.visitorId, erased)
   if (request.ip === undefined || request.ip === "unknown" || request.salt === undefined) return null
   return Pseudonym.cookielessKey(request.salt, request.ip, userAgent, event.site) ?? null
 }
@@ -384,6 +387,7 @@ export type NotStored = "consent" | "bot"
  * identifier for (`StoredEvent.objectionType`): the pseudonym that id had, the time, the receipt of the refusing
  * decision and nothing else (no URL, product or context), under the id `objection:<event id>`, which no client can
  * send. Stored, it ends that pseudonym's memberships and identified history for targeting (@openaudience/audience).
+ * With `erased`, the pseudonym is the one the id has now (`Erased.pseudonymOf`), given as `visitor`.
  *
  * @since 0.4.0
  * @category decisions
@@ -393,7 +397,8 @@ export const objectionOf = (
   event: Event.Event,
   visitorId: string,
   receivedAt: number,
-  consent: StoredEvent.StoredEvent["consent"]
+  consent: StoredEvent.StoredEvent["consent"],
+  visitor: string = tenant.pseudonym(visitorId)
 ): StoredEvent.StoredEvent => ({
   tenant: tenant.id,
   eventId: StoredEvent.objectionIdPrefix + event.id,
@@ -401,7 +406,7 @@ export const objectionOf = (
   site: event.site,
   receivedAt,
   clientTs: null,
-  visitor: tenant.pseudonym(visitorId),
+  visitor,
   payload: {},
   consent
 })
@@ -415,6 +420,10 @@ export const objectionOf = (
  * once with such a choice, then forgets it) also adds its objection record there (`objectionOf`), whether or not
  * the event itself is stored. Not in cookieless mode, where no first-party id is ever used.
  *
+ * With `erased` (the tombstones of erased pseudonyms, `Erased.ErasedSet`), a visitor id whose pseudonym was erased
+ * is stored, and objects, under its next generation's pseudonym (`Erased.pseudonymOf`), or without a visitor (and
+ * without an objection record) once every generation was erased.
+ *
  * @since 0.1.0
  * @category decisions
  */
@@ -425,16 +434,20 @@ export const toStored = (
   request: RequestContext,
   receivedAt: number,
   metrics: Metrics = noMetrics,
-  objections?: Array<StoredEvent.StoredEvent>
+  objections?: Array<StoredEvent.StoredEvent>,
+  erased?: ErasedSet
 ): StoredEvent.StoredEvent | NotStored => {
   const userAgent = event.userAgent === undefined ? request.userAgent : UserAgent.generalize(event.userAgent)
   if (userAgent.bot) return "bot"
   const { decision, signals } = decide(cache, tenant, event, request)
   if (objections !== undefined && !decision.identifier && event.visitorId !== undefined && !tenant.cookieless) {
-    objections.push(objectionOf(tenant, event, event.visitorId, receivedAt, receiptOf(decision, signals)))
+    const objector = pseudonymOf(tenant, event.visitorId, erased)
+    if (objector !== null) {
+      objections.push(objectionOf(tenant, event, event.visitorId, receivedAt, receiptOf(decision, signals), objector))
+    }
   }
   if (!decision.collect) return "consent"
-  const visitor = decision.identifier ? visitorOf(tenant, event, request, userAgent) : null
+  const visitor = decision.identifier ? visitorOf(tenant, event, request, userAgent, erased) : null
   const payload: Record<string, unknown> = {}
   for (const key in event) {
     if (!envelopeFields.has(key)) payload[key] = (event as unknown as Record<string, unknown>)[key]

@@ -36,6 +36,7 @@ import {
   storedId,
   toStored
 } from "./Collect.js"
+import type { ErasedSet } from "./Erased.js"
 import * as IngestKeys from "./IngestKeys.js"
 import { header } from "./internal/headers.js"
 import * as Metrics from "./Metrics.js"
@@ -174,6 +175,11 @@ export interface Options {
   readonly maxBodyBytes?: number | undefined
   /** Cross-site recognition of browsers for retargeting (`CrossSite`); default: none (no cookie is read or set). */
   readonly crossSite?: CrossSite | undefined
+  /**
+   * The tombstones of erased pseudonyms (`Erased.ErasedSet`): a browser whose visitor id's pseudonym was erased is
+   * stored under a new, unlinkable one (`Erased.pseudonymOf`); default: none (a visitor id always has one pseudonym).
+   */
+  readonly erased?: ErasedSet | undefined
 }
 
 /**
@@ -318,6 +324,7 @@ export const make = (options: Options): Collector => {
   const ingestKeys = options.ingestKeys ?? IngestKeys.none
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
   const crossSite = options.crossSite
+  const erased = options.erased
   const crossName = crossSite?.cookie ?? crossSiteCookie
   if (!cookieName.test(crossName)) throw new TypeError(`crossSite.cookie: "${crossName}" is not a cookie name`)
   const newId = crossSite?.newId ?? newBrowserId
@@ -439,7 +446,7 @@ export const make = (options: Options): Collector => {
       // An authenticated sender's ids live apart from those anyone can send (`Collect.storedId`): the row's, and its
       // objection record's, which is named after it.
       const named = source === "server" ? { ...event, id: storedId(event.id, source) } : event
-      const row = toStored(consent, tenant, named, request, receivedAt, metrics, objections)
+      const row = toStored(consent, tenant, named, request, receivedAt, metrics, objections, erased)
       const objection = objections.length === objected ? undefined : objections[objected]!
       if (objection !== undefined && !firstObjection(objection)) objections.pop()
       if (tally !== undefined && row !== "bot") note(tally, tenant, row, objection)

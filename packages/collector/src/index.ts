@@ -17,6 +17,11 @@ export * as Collect from "./Collect.js"
 export * as Collector from "./Collector.js"
 
 /**
+ * @since 0.5.0
+ */
+export * as Erased from "./Erased.js"
+
+/**
  * @since 0.1.0
  */
 export * as FetchCollector from "./FetchCollector.js"
