@@ -10,11 +10,15 @@
  * - Authorization: a page declares what it needs in `Access.routes` (`Access.session(permission)`), checked here
  *   against the user's role with the same `Role.can` table as API keys; changes are audited with the actor
  *   `{ kind: "user", id }`.
+ * - A user's rights over their own account: `GET /console/account/export` downloads what is held about them
+ *   (access, `account.export`), the profile form corrects it (rectification), and `POST /console/account/delete`,
+ *   after the password again, deletes the account with its data key (erasure, `account.delete`); the only active
+ *   owner of an advertiser cannot delete theirs.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Accounts, invalidCredentialsMessage, type User } from "@openaudience/accounts"
+import { Accounts, invalidCredentialsMessage, type PaymentMethod, type User } from "@openaudience/accounts"
 import { Ip } from "@openaudience/anonymizer"
 import { Role, TenancyStore } from "@openaudience/tenancy"
 import * as Clock from "effect/Clock"
@@ -186,6 +190,13 @@ const tenancy = <A>(
     Effect.tap(() => (refresh ? Effect.flatMap(Tenants, (tenants) => tenants.refresh) : Effect.void))
   )
 
+/** The client's address (behind trusted proxies), which login failures are also counted by. */
+const clientAddressOf = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const config = yield* ServerConfig
+  return Ip.clientAddress(Option.getOrUndefined(request.remoteAddress), request.headers, config.trustedProxies)
+})
+
 // Signed out -----------------------------------------------------------------------------------------------
 
 const notices: Record<string, string> = {
@@ -202,13 +213,7 @@ const loginPage = Effect.gen(function* () {
 
 const login = Effect.gen(function* () {
   const form = yield* postedForm
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const config = yield* ServerConfig
-  const clientAddress = Ip.clientAddress(
-    Option.getOrUndefined(request.remoteAddress),
-    request.headers,
-    config.trustedProxies
-  )
+  const clientAddress = yield* clientAddressOf
   const result = yield* Effect.either(
     Effect.flatMap(Accounts.Accounts, (a) =>
       a.login({
@@ -370,6 +375,159 @@ const totpConfirm = Effect.gen(function* () {
   )
 })
 
+// Your data: access and erasure ------------------------------------------------------------------------
+
+/** The file name of the account data download. */
+export const exportFileName = "openaudience-account.json"
+
+const iso = (millis: number): string => new Date(millis).toISOString()
+
+/**
+ * A bank field masked but for its last 4 characters. The export is a file the browser saves: it outlives the
+ * session in a downloads folder and gets attached and synced, while the full IBAN adds nothing the user does not
+ * know (the account page shows it to them in full, which is where the right of access to it is met).
+ */
+const masked = (value: string): string => `${"*".repeat(Math.max(0, value.length - 4))}${value.slice(-4)}`
+
+/**
+ * Everything the console holds about a user, as they download it: the profile decrypted, role, status, whether
+ * the second factor is on, this session's times and the payment methods. Never a secret: no password hash, no TOTP
+ * secret, no session id or digest, no processor token.
+ */
+const accountData = (
+  user: User.User,
+  session: Accounts.Session,
+  methods: ReadonlyArray<PaymentMethod.PaymentMethod>,
+  now: number
+) => ({
+  exportedAt: iso(now),
+  account: {
+    id: user.id,
+    tenant: user.tenant,
+    email: user.email,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    phone: user.phone,
+    mailingAddress: user.mailingAddress,
+    // A BIC names a bank, not an account: it is public and stays whole.
+    bank: user.bank === null ? null : { iban: masked(user.bank.iban), bic: user.bank.bic },
+    role: user.role,
+    status: user.status,
+    createdAt: iso(user.createdAt),
+    secondFactor: user.totp ? "on" : "off"
+  },
+  // The accounts service answers a session by its id only, so the one of this download is the one listed.
+  currentSession: {
+    createdAt: iso(session.createdAt),
+    lastSeenAt: iso(session.lastSeenAt),
+    idleExpiresAt: iso(session.idleExpiresAt),
+    expiresAt: iso(session.expiresAt)
+  },
+  paymentMethods: methods.map((method) => ({
+    processor: method.processor,
+    brand: method.brand,
+    last4: method.last4,
+    createdAt: iso(method.createdAt)
+  })),
+  notes: [
+    "bank.iban shows its last 4 characters only: the account page shows it in full.",
+    "Not included, being secrets rather than data about you: your password (kept only as a one-way hash), the secret of your second factor, session ids and the payment processor's tokens.",
+    "The audit log records this account's actions under its id; users with the audit:read permission (owner, privacy) can read it."
+  ]
+})
+
+const exportAccount = Effect.gen(function* () {
+  const { tenant, session, actor } = yield* signedIn
+  const data = yield* Audit.audited(
+    { tenant, actor, action: "account.export", target: `user:${session.userId}` },
+    Effect.gen(function* () {
+      const user = yield* accounts((a) => a.get(tenant, session.userId))
+      const methods = yield* accounts((a) => a.paymentMethods(tenant, session.userId))
+      return accountData(user, session, methods, yield* Clock.currentTimeMillis)
+    })
+  )
+  return HttpServerResponse.text(JSON.stringify(data, null, 2), {
+    contentType: "application/json; charset=utf-8",
+    headers: { ...headers, "content-disposition": `attachment; filename="${exportFileName}"` }
+  })
+})
+
+/**
+ * Whether `user` is the only active owner of the tenant: deleting their account would leave the advertiser with no
+ * user able to manage users (neither `Accounts` nor its store guards this, so the console does).
+ */
+const isLastOwner = (tenant: string, user: User.User) =>
+  user.role !== "owner"
+    ? Effect.succeed(false)
+    : Effect.map(
+        accounts((a) => a.list(tenant)),
+        (users) => !users.some((other) => other.id !== user.id && other.role === "owner" && other.status === "active")
+      )
+
+/**
+ * The password again (and the second factor's code when it is on), checked by `login` itself: the same checks and
+ * the same failure counting and lockout as the sign-in form, so this form is no faster way to guess a password. The
+ * session that login opens is ended at once. A refusal's message and status, or undefined when confirmed.
+ */
+const reauthenticate = (user: User.User, form: URLSearchParams) =>
+  Effect.gen(function* () {
+    const result = yield* Effect.either(
+      Effect.flatMap(Accounts.Accounts, (a) =>
+        Effect.flatMap(clientAddressOf, (clientAddress) =>
+          a.login({
+            email: user.email,
+            password: Redacted.make(form.get("password") ?? ""),
+            totp: text(form, "totp"),
+            clientAddress
+          })
+        )
+      )
+    )
+    if (result._tag === "Right") {
+      yield* accounts((a) => a.logout(result.right.sessionId))
+      return undefined
+    }
+    const error = result.left
+    if (error._tag === "AccountsError" && error.reason !== "SecondFactorRequired") {
+      return yield* accounts(() => Effect.fail(error))
+    }
+    return error._tag === "Locked"
+      ? { message: error.message, status: 429 }
+      : error._tag === "AccountsError"
+        ? { message: error.message, status: 401 }
+        : { message: user.totp ? "The password or the code is wrong" : "The password is wrong", status: 401 }
+  })
+
+const deletePage = Effect.gen(function* () {
+  const { tenant, session, viewer } = yield* signedIn
+  const user = yield* accounts((a) => a.get(tenant, session.userId))
+  return html(AccountPages.deleteConfirm(viewer, user, { lastOwner: yield* isLastOwner(tenant, user) }))
+})
+
+const deleteAccount = Effect.gen(function* () {
+  const [{ tenant, session, viewer, actor }, form] = yield* signedInPost
+  const target = `user:${session.userId}`
+  const user = yield* accounts((a) => a.get(tenant, session.userId))
+  const denied = (reason: string) =>
+    Audit.append({ tenant, actor, action: "account.delete", target, outcome: "denied", details: { reason } })
+  if (yield* isLastOwner(tenant, user)) {
+    yield* denied("last-owner")
+    return html(AccountPages.deleteConfirm(viewer, user, { lastOwner: true }), 409)
+  }
+  const refused = yield* reauthenticate(user, form)
+  if (refused !== undefined) {
+    yield* denied("reauthentication")
+    const message = Layout.error(refused.message)
+    return html(AccountPages.deleteConfirm(viewer, user, { lastOwner: false, message }), refused.status)
+  }
+  // `remove` shreds the user's data key, then deletes their rows with every session: this browser is signed out.
+  yield* Audit.audited(
+    { tenant, actor, action: "account.delete", target },
+    accounts((a) => a.remove(tenant, user.id))
+  )
+  return yield* setCookie(html(AccountPages.deleted()), sessionCookie, "", true)
+})
+
 const sitesPage = (publicUrl: () => string) =>
   Effect.gen(function* () {
     const { tenant, viewer } = yield* signedIn
@@ -528,6 +686,9 @@ export const routes =
         HttpRouter.post("/console/account", page(updateAccount)),
         HttpRouter.post("/console/account/totp", page(totpStart)),
         HttpRouter.post("/console/account/totp/confirm", page(totpConfirm)),
+        HttpRouter.get("/console/account/export", page(exportAccount)),
+        HttpRouter.get("/console/account/delete", page(deletePage)),
+        HttpRouter.post("/console/account/delete", page(deleteAccount)),
         HttpRouter.get("/console/sites", page(sitesPage(publicUrl))),
         HttpRouter.get("/console/keys", page(keysPage)),
         HttpRouter.post("/console/keys", page(createKey)),
