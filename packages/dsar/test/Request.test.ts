@@ -175,7 +175,7 @@ describe("Request", () => {
     const held = Request.transition(working, complete([hold]), received + day, "op")
     assert.strictEqual(reasonOf(held), "Held")
     assert.include(Either.isLeft(held) ? held.left.message : "", "Court order 12/2026")
-    const released = ok(Hold.release(hold, received + day, "user:legal"))
+    const released = Either.getOrThrow(Hold.release(hold, received + day, "user:legal"))
     assert.strictEqual(
       ok(Request.transition(working, complete([released]), received + 2 * day, "op")).status,
       "completed"
@@ -220,6 +220,36 @@ describe("Request", () => {
       Request.remindersDue(extended, gdpr, extended.dueAt - 7 * day).map((r) => r.daysBefore),
       [7]
     )
+  })
+
+  it.prop(
+    "a worker polling at any times sends each reminder exactly once, before the deadline",
+    [
+      fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2090, 0, 1) }),
+      fc.array(fc.integer({ min: 0, max: 40 * day }), { maxLength: 30 })
+    ],
+    ([at, offsets]) => {
+      let request = make({ receivedAt: at })
+      const sent: Array<number> = []
+      for (const now of [...offsets].sort((a, b) => a - b).map((offset) => at + offset)) {
+        const due = Request.remindersDue(request, gdpr, now)
+        for (const reminder of due) {
+          assert.isAtMost(reminder.at, now)
+          assert.isBelow(now, request.dueAt)
+          sent.push(reminder.at)
+        }
+        request = Request.markReminded(request, due)
+      }
+      assert.strictEqual(new Set(sent).size, sent.length, "a reminder was sent twice")
+    }
+  )
+
+  it("actions decode from JSON, as an HTTP adapter receives them", () => {
+    const decode = Schema.decodeUnknownEither(Request.Action)
+    const extend = Either.getOrThrow(decode({ _tag: "Extend", reason: "complex", policy: { regime: "ccpa" } }))
+    assert.strictEqual(extend._tag === "Extend" && extend.policy.reminderDaysBefore.join(), "7,1")
+    assert.isTrue(Either.isLeft(decode({ _tag: "Teleport" })))
+    assert.isTrue(Either.isLeft(decode({ _tag: "Refuse" })), "a refusal needs a reason")
   })
 
   it.effect("ids are dsr_ and 32 hex digits", () =>
