@@ -80,3 +80,10 @@ export * as Hold from "./Hold.js"
  * @since 0.1.0
  */
 export * as DsarStore from "./DsarStore.js"
+
+/**
+ * The service: requests answered through the registry, holds, signed reports, recipients and their webhooks.
+ *
+ * @since 0.1.0
+ */
+export * as Dsar from "./Dsar.js"
