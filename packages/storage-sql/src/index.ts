@@ -220,3 +220,11 @@ export * as SqlVisitors from "./SqlVisitors.js"
  * @since 0.4.0
  */
 export * as AdAttribution from "./AdAttribution.js"
+
+/**
+ * The stores of subject data of this package for @openaudience/dsar's registry (count, export and erase a visitor,
+ * a browser or an application user), the live-schema check and the erasure transaction.
+ *
+ * @since 0.5.0
+ */
+export * as SqlSubjectStores from "./SqlSubjectStores.js"
