@@ -228,3 +228,11 @@ export * as AdAttribution from "./AdAttribution.js"
  * @since 0.5.0
  */
 export * as SqlSubjectStores from "./SqlSubjectStores.js"
+
+/**
+ * The tombstones of erased visitor pseudonyms, which the collector checks so that an erased visitor's browser gets a
+ * new pseudonym (`record`, `since`, `all`).
+ *
+ * @since 0.5.0
+ */
+export * as SqlErasedVisitors from "./SqlErasedVisitors.js"
