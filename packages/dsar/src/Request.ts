@@ -84,7 +84,8 @@ export const openStatuses: ReadonlyArray<Status> = ["received", "verifying", "in
  *
  * - `InvalidRequest`: the request cannot be made as given (no subject, a subject of another tenant, a type that
  *   does not apply to its subjects);
- * - `InvalidTransition`: the action does not apply to the request's status;
+ * - `InvalidTransition`: the action does not apply to the request's status (or an extension or refusal gives no
+ *   reason);
  * - `VerificationRequired`: a child removal must be verified by an operator first;
  * - `ExtensionTooLate`: notice of an extension must be given before the first deadline;
  * - `AlreadyExtended`: a request is extended at most once;
@@ -360,6 +361,10 @@ export const transition = (
       })
     )
   if (!isOpen(request)) return invalid(request, action)
+  // Art. 12(3) and (4) GDPR: the requester is told why a request is extended or refused.
+  if ((action._tag === "Refuse" || action._tag === "Extend") && action.reason.trim() === "") {
+    return fail("InvalidTransition", `request ${JSON.stringify(request.id)}: ${actionName(action)} states its reason`)
+  }
   switch (action._tag) {
     case "Acknowledge":
       return request.acknowledgedAt === undefined

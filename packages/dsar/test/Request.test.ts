@@ -134,6 +134,11 @@ describe("Request", () => {
       ["refused", "identity not proven", received + 9]
     )
     assert.strictEqual(refused.history.at(-1)!.note, "identity not proven")
+    assert.strictEqual(reasonOf(run(make(), [{ _tag: "Refuse", reason: "  " }, received])), "InvalidTransition")
+    assert.strictEqual(
+      reasonOf(run(make(), [{ _tag: "Extend", reason: "", policy: gdpr }, received])),
+      "InvalidTransition"
+    )
   })
 
   it("a child removal cannot skip the operator's verification", () => {
