@@ -236,3 +236,11 @@ export * as SqlSubjectStores from "./SqlSubjectStores.js"
  * @since 0.5.0
  */
 export * as SqlErasedVisitors from "./SqlErasedVisitors.js"
+
+/**
+ * @openaudience/dsar's `DsarStore` over SQL: data-subject requests with optimistic versions, legal holds, signed
+ * reports, webhook recipients and deliveries, and objections, with their migrations.
+ *
+ * @since 0.5.0
+ */
+export * as SqlDsarStore from "./SqlDsarStore.js"
