@@ -247,4 +247,34 @@ describe("a console user's own account data", () => {
     const audit = JSON.stringify(await auditOf(b.owner))
     assert.notInclude(audit, oscar.email)
   })
+
+  it("asks a user with the second factor on for a code as well before deleting", { timeout: 60_000 }, async () => {
+    const c = await advertiser(url, "Gamma Delete")
+    await user(c.id, "owner")
+    const tia = await user(c.id, "analyst")
+    const client = new ConsoleClient(url)
+    assert.strictEqual((await client.login(tia.email, password)).status, 303)
+    // Turned on while signed in, so the next step's code is the only one the test needs after confirming.
+    const secret = await run(
+      Effect.gen(function* () {
+        const accounts = yield* Accounts.Accounts
+        const { secret } = yield* accounts.enableTotp(c.id, tia.id)
+        yield* accounts.confirmTotp(c.id, tia.id, Totp.generate(Redacted.value(secret), Date.now()))
+        return Redacted.value(secret)
+      })
+    )
+    const confirm = await client.get("/console/account/delete")
+    assert.include(confirm.html, 'name="totp"')
+    const noCode = await client.submit("/console/account/delete", "/console/account/delete", { password })
+    assert.strictEqual(noCode.status, 401, noCode.html)
+    assert.include(noCode.html, "authenticator")
+    assert.isTrue(await stillThere(c.id, tia.id))
+    const deleted = await client.submit("/console/account/delete", "/console/account/delete", {
+      password,
+      totp: Totp.generate(secret, Date.now() + 30_000)
+    })
+    assert.strictEqual(deleted.status, 200, deleted.html)
+    assert.isFalse(await stillThere(c.id, tia.id))
+    assert.isFalse(await hasDataKey(c.id, tia.id))
+  })
 })
