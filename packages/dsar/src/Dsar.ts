@@ -117,8 +117,8 @@ export interface RecipientView {
 }
 
 /**
- * The outcome of a visitor's erasure in one tenant: the request, and its signed report when it completed (absent
- * when a legal hold defers it).
+ * The outcome of a visitor's erasure in one tenant: the request as stored, and its signed report when it completed
+ * (absent when a legal hold defers it: the request stays in progress and `heldBy` names the holds' ids).
  *
  * @since 0.1.0
  * @category models
@@ -220,7 +220,10 @@ export interface DsarShape {
   ) => Effect.Effect<ReadonlyArray<Delivery>, DsarStoreError>
   /** Sends the webhooks that are due; how many were attempted. */
   readonly deliverDue: (limit?: number) => Effect.Effect<number, DsarStoreError>
-  /** Runs again the erasures that failed, and records the reminders due; how many requests were touched. */
+  /**
+   * Runs again the erasures left in progress (failed, or deferred by holds since released; those still held are left
+   * alone), and records the reminders due; how many requests were touched.
+   */
   readonly retryPending: Effect.Effect<number, DsarStoreError>
 }
 
@@ -512,17 +515,20 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
           const results: Array<TenantErasure> = []
           for (const [tenant, own] of byTenant) {
             const request = yield* submit({ tenant, type: "erasure", subjects: own, actor, note: "privacy center" })
-            const done = yield* process(tenant, request.id, actor).pipe(
-              Effect.map((completed) => ({ completed, held: undefined as string | undefined })),
+            const held = yield* process(tenant, request.id, actor).pipe(
+              Effect.as(false),
               Effect.catchIf(
                 (error): error is Request.DsarError => error._tag === "DsarError" && error.reason === "Held",
-                (error) => Effect.succeed({ completed: request, held: error.message })
+                () => Effect.succeed(true)
               )
             )
-            if (done.held !== undefined) {
-              results.push({ request: done.completed, heldBy: [done.held] })
+            // The request as stored now: completed, or in progress and waiting for the holds to be released.
+            const current = yield* store.requests.get(tenant, request.id)
+            if (held) {
+              const holds = Request.blockingHolds(current, yield* store.holds.activeFor(tenant), yield* at)
+              results.push({ request: current, heldBy: holds.map((hold) => hold.id) })
             } else {
-              results.push({ request: done.completed, report: yield* service.report(tenant, request.id) })
+              results.push({ request: current, report: yield* service.report(tenant, request.id) })
             }
           }
           return results
@@ -668,6 +674,10 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
             })
           }
           if (request.status === "in-progress" && erases(request.type)) {
+            // A held erasure waits for its holds to be released: trying it on every poll would only fill the audit
+            // log with `dsar.held` entries.
+            const holds = yield* store.holds.activeFor(request.tenant)
+            if (Request.blockingHolds(request, holds, now).length > 0) continue
             touched++
             yield* process(request.tenant, request.id, "system").pipe(
               Effect.catchAll((error) =>
