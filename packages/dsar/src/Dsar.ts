@@ -375,7 +375,10 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
         )
         yield* store.reports.put(request.id, request.tenant, JSON.stringify(signed))
         const fresh = yield* store.requests.get(request.tenant, request.id)
-        const completed = yield* update(Request.transition(fresh, { _tag: "Complete", holds }, now, actor))
+        // Completed when the erasure was verified, the time the report states.
+        const completed = yield* update(
+          Request.transition(fresh, { _tag: "Complete", holds }, outcome.completedAt, actor)
+        )
         yield* enqueue(completed, yield* webhookEvent(completed, Webhook.erasureEvent))
         yield* audit({
           tenant: request.tenant,
@@ -624,19 +627,23 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
               })
               continue
             }
-            const secret = yield* options.openSecret(delivery.tenant, recipient.secret)
-            const result = yield* options
-              .send({
-                url: recipient.url,
-                headers: {
-                  "content-type": "application/json",
-                  "openaudience-signature": Webhook.sign(secret, attemptAt, delivery.body),
-                  "openaudience-event": delivery.event,
-                  "openaudience-delivery": delivery.id
-                },
-                body: delivery.body
-              })
-              .pipe(Effect.either)
+            // A secret that cannot be opened fails this delivery (retried), not the whole batch behind it.
+            const result = yield* options.openSecret(delivery.tenant, recipient.secret).pipe(
+              Effect.mapError((error) => `the recipient's secret could not be opened: ${error.message}`),
+              Effect.flatMap((secret) =>
+                options.send({
+                  url: recipient.url,
+                  headers: {
+                    "content-type": "application/json",
+                    "openaudience-signature": Webhook.sign(secret, attemptAt, delivery.body),
+                    "openaudience-event": delivery.event,
+                    "openaudience-delivery": delivery.id
+                  },
+                  body: delivery.body
+                })
+              ),
+              Effect.either
+            )
             const ok = Either.isRight(result) && result.right >= 200 && result.right < 300
             if (ok) {
               yield* store.deliveries.recordAttempt(delivery.id, { _tag: "Delivered", at: attemptAt })

@@ -75,7 +75,7 @@ interface Sent extends Dsar.OutgoingWebhook {
 }
 
 /** The fakes of one test: stores, the audit log, the webhooks sent, and the answers of recipients by URL. */
-const harness = () => {
+const harness = (overrides: Partial<Dsar.Options> = {}) => {
   const events = fakeStore("events", [
     [alice, 3],
     [aliceBrowser, 2],
@@ -101,12 +101,15 @@ const harness = () => {
     sealSecret: (_tenant, secret) =>
       Effect.succeed(`sealed:${Buffer.from(Redacted.value(secret), "utf8").toString("base64")}`),
     openSecret: (_tenant, sealed) =>
-      Effect.succeed(Redacted.make(Buffer.from(sealed.slice("sealed:".length), "base64").toString("utf8"))),
+      sealed === `sealed:${Buffer.from("unopenable", "utf8").toString("base64")}`
+        ? Effect.fail(new DsarStore.DsarStoreError({ reason: "Unavailable", message: "vault: key not found" }))
+        : Effect.succeed(Redacted.make(Buffer.from(sealed.slice("sealed:".length), "base64").toString("utf8"))),
     send: (webhook) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) => {
         sent.push({ ...webhook, at })
         return Effect.succeed(statusOf.get(webhook.url) ?? 200)
-      })
+      }),
+    ...overrides
   }
   const layer = Dsar.layer(options).pipe(
     Layer.provideMerge(
@@ -439,6 +442,59 @@ describe("Dsar", () => {
       }).pipe(Effect.provide(h.layer))
     }
   )
+
+  it.effect("marks the request completed when the erasure completed, not when it started", () => {
+    // the erase phase runs in the deployment's transaction, which takes two seconds here
+    const h = harness({ transaction: (self) => Effect.zipRight(TestClock.adjust("2 seconds"), self) })
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const dsar = yield* Dsar.Dsar
+      const request = yield* dsar.submit({ tenant: "shop", type: "erasure", subjects: [alice], actor: "user:op" })
+      const done = yield* dsar.process("shop", request.id, "user:op")
+      const signed = yield* dsar.report("shop", request.id)
+      assert.strictEqual(signed.report.startedAt, start)
+      assert.strictEqual(signed.report.completedAt, start + 2000)
+      assert.strictEqual(done.completedAt, signed.report.completedAt)
+      assert.strictEqual(done.history.at(-1)?.at, signed.report.completedAt)
+    }).pipe(Effect.provide(h.layer))
+  })
+
+  it.effect("keeps delivering to other recipients when one recipient's secret cannot be opened", () => {
+    const h = harness()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const dsar = yield* Dsar.Dsar
+      const broken = yield* dsar.putRecipient({
+        tenant: "shop",
+        name: "Broken",
+        kind: "partner",
+        url: "https://broken.example/hook",
+        secret: Redacted.make("unopenable"),
+        actor: "user:op"
+      })
+      yield* dsar.putRecipient({
+        tenant: "shop",
+        name: "CDP",
+        kind: "sub-processor",
+        url: "https://cdp.example/hook",
+        secret: Redacted.make("cdp-secret"),
+        actor: "user:op"
+      })
+      const request = yield* dsar.submit({ tenant: "shop", type: "erasure", subjects: [alice], actor: "user:op" })
+      yield* dsar.process("shop", request.id, "user:op")
+      assert.strictEqual(yield* dsar.deliverDue(), 2)
+      assert.deepStrictEqual(
+        h.sent.map((w) => w.url),
+        ["https://cdp.example/hook"]
+      )
+      assert.strictEqual((yield* dsar.deliveries("shop", "delivered")).length, 1)
+      const pending = yield* dsar.deliveries("shop", "pending")
+      assert.strictEqual(pending.length, 1)
+      assert.strictEqual(pending[0]!.recipientId, broken.id)
+      assert.include(pending[0]!.lastError ?? "", "key not found")
+      assert.isAbove(pending[0]!.nextAttemptAt, start)
+    }).pipe(Effect.provide(h.layer))
+  })
 
   it.effect("erases a visitor's subjects of two tenants now: one request and one verified report per tenant", () => {
     const h = harness()
