@@ -10,24 +10,33 @@
  * - `GET /click/<token>`: a signed, expiring token naming the decision; 302 to the landing page registered for
  *   that creative or product (never a URL from the request); a bad or expired token gets a 400 page.
  * - `GET|POST /ad/impression/<rendered|viewable>/<token>`: counts an impression once per decision and kind.
- * - `GET /xsite/link?site=SITEKEY&vid=VISITOR_ID&return=URL`: the first-party way to be recognized across sites in
- *   browsers that block third-party cookies (Chromium by default): a shop's page sends the visitor here, on the ad
- *   server's own domain, by a top-level navigation the visitor chose (the demo shop's "show me what I viewed on
- *   other sites"). When the request's consent decision allows cross-site personalization, the ad server sets its
- *   cookie first-party and links it to the tenant's pseudonym of the visitor; otherwise it clears the cookie and
- *   drops the links. Either way it sends the visitor back to `return`, only if that is on one of the site's origins.
+ * - `POST /xsite/link` (form fields `site`, `vid`, `return`), then `GET /xsite/link?site=SITEKEY&return=URL`: the
+ *   first-party way to be recognized across sites in browsers that block third-party cookies (Chromium by default):
+ *   a shop's page posts the visitor here, on the ad server's own domain, by a top-level navigation the visitor
+ *   chose (the demo shop's "show me what I viewed on other sites"). The visitor id travels in the form body, never
+ *   in a URL: the POST keeps the tenant's pseudonym of it for a minute in a sealed cookie and redirects to the GET,
+ *   a top-level navigation that carries the ad server's own `SameSite=Lax` cookie. When the request's consent
+ *   decision allows cross-site personalization and the visitor has not objected, the ad server sets its cookie
+ *   first-party and links it to the pseudonym; otherwise it clears the cookie and drops the links. Either way it
+ *   sends the visitor back to `return`, only if that is on one of the site's origins.
  */
+import * as Cookies from "@effect/platform/Cookies"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Serving } from "@openaudience/ad-selector"
 import { UserAgent } from "@openaudience/anonymizer"
-import { Collect, Collector } from "@openaudience/collector"
+import { Collect, Collector, Erased } from "@openaudience/collector"
 import { Decision, Signals } from "@openaudience/consent"
 import { TenancyStore } from "@openaudience/tenancy"
+import { Center, DsarStore, Subject } from "@openaudience/dsar"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
+import * as BodyLimit from "./BodyLimit.js"
 import { escapeHtml } from "./console/Layout.js"
+import * as Privacy from "./Privacy.js"
 import * as Problem from "./Problem.js"
 import { ServerConfig } from "./ServerConfig.js"
 import { Tenants } from "./Tenants.js"
@@ -252,6 +261,52 @@ const visitorIdPattern = /^[A-Za-z0-9_-]{8,64}$/
 const crossSiteCookie = (id: string, secure: boolean) =>
   `${Collect.crossSiteCookie}=${id}; Max-Age=${Collector.crossSiteMaxAge}; Path=/; HttpOnly; ${secure ? "Secure; SameSite=None" : "SameSite=Lax"}`
 
+/** The sealed cookie that carries a link's pseudonym from `POST /xsite/link` to `GET /xsite/link`. */
+const pendingLinkCookie = "oa_xlink"
+
+/** How long a pending link lives (the redirect follows at once). */
+const pendingLinkMs = 60_000
+
+/** The form body of `POST /xsite/link` is three short fields. */
+const maxLinkFormBytes = 8 * 1024
+
+/**
+ * `POST /xsite/link`: keeps the tenant's current pseudonym of the posted visitor id (after an erasure, the new one)
+ * for a minute in a sealed cookie, and redirects to `GET /xsite/link` with the site and the return URL.
+ */
+export const linkStart = Effect.gen(function* () {
+  const body = yield* BodyLimit.text(maxLinkFormBytes)
+  const form = new URLSearchParams(body)
+  const config = yield* ServerConfig
+  const tenants = yield* Tenants
+  const erased = yield* Privacy.ErasedSet
+  const siteKey = form.get("site") ?? undefined
+  const tenant = siteKey === undefined ? undefined : tenants.bySite(siteKey)
+  if (siteKey === undefined || tenant === undefined) return yield* page(400, "Unknown site", "site: no such site")
+  const vid = form.get("vid") ?? undefined
+  const visitor =
+    vid !== undefined && visitorIdPattern.test(vid) ? (Erased.pseudonymOf(tenant, vid, erased) ?? undefined) : undefined
+  const now = yield* Clock.currentTimeMillis
+  const sealed = Center.seal(
+    Center.sessionKey(config.secret),
+    new Center.Session({
+      subjects: visitor === undefined ? [] : [new Subject.Visitor({ tenant: tenant.id, visitor })],
+      expiresAt: now + pendingLinkMs
+    })
+  )
+  const next = new URLSearchParams({ site: siteKey })
+  const returnTo = form.get("return")
+  if (returnTo !== null) next.set("return", returnTo)
+  return HttpServerResponse.empty({
+    status: 303,
+    headers: {
+      location: `/xsite/link?${next}`,
+      "set-cookie": `${pendingLinkCookie}=${sealed}; Max-Age=${pendingLinkMs / 1000}; Path=/xsite; HttpOnly; SameSite=Lax`,
+      "cache-control": "no-store"
+    }
+  })
+})
+
 /** `GET /xsite/link`. */
 export const link = (publicUrl: () => string) =>
   Effect.gen(function* () {
@@ -281,8 +336,19 @@ export const link = (publicUrl: () => string) =>
       Signals.fromQuery(new URL(request.url, "http://x.invalid").searchParams)
     )
     const decision = Decision.decide(signals, tenant.policy, context.jurisdiction)
-    const vid = one(params.vid)
-    const visitor = vid !== undefined && visitorIdPattern.test(vid) ? tenant.pseudonym(vid) : undefined
+    const now = yield* Clock.currentTimeMillis
+    const pending = Option.getOrUndefined(
+      Center.open(
+        Center.sessionKey(config.secret),
+        Cookies.parseHeader(request.headers.cookie ?? "")[pendingLinkCookie],
+        now
+      )
+    )?.subjects.find((subject) => subject._tag === "Visitor" && subject.tenant === tenant.id)
+    const dsar = yield* DsarStore.DsarStore
+    const candidate = pending?._tag === "Visitor" ? pending.visitor : undefined
+    // A visitor who objected to personalized ads is never linked again.
+    const objected = candidate === undefined ? false : yield* dsar.objections.has(tenant.id, candidate)
+    const visitor = objected ? undefined : candidate
     const existing = Collect.browserIdOf(request.headers.cookie)
     const serving = yield* Serving.Serving
     let cookie: string
@@ -299,15 +365,16 @@ export const link = (publicUrl: () => string) =>
       if (existing !== undefined) yield* serving.unlinkBrowser({ tenant: tenant.id, browser: existing, visitor })
       cookie = `${Collect.crossSiteCookie}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`
     }
+    // The pending link is used up (the raw header: platform cookies are set one per name, and this one is fixed).
+    const usedUp = `${pendingLinkCookie}=; Max-Age=0; Path=/xsite; HttpOnly; SameSite=Lax`
+    const withCookies = (response: HttpServerResponse.HttpServerResponse) =>
+      HttpServerResponse.setHeader(response, "set-cookie", [cookie, usedUp] as unknown as string)
     if (back === undefined) {
-      return page(200, "Done", "Your choice is recorded. You can close this page.").pipe(
-        HttpServerResponse.setHeader("set-cookie", cookie)
-      )
+      return withCookies(yield* page(200, "Done", "Your choice is recorded. You can close this page."))
     }
-    return HttpServerResponse.empty({
-      status: 303,
-      headers: { location: back, "set-cookie": cookie, "cache-control": "no-store" }
-    })
+    return withCookies(
+      HttpServerResponse.empty({ status: 303, headers: { location: back, "cache-control": "no-store" } })
+    )
   }).pipe(
     Effect.catchAllCause((cause) =>
       Effect.zipRight(
@@ -324,6 +391,7 @@ export const routes =
     router.pipe(
       HttpRouter.get("/ad", serveAd(publicUrl)),
       HttpRouter.get("/xsite/link", link(publicUrl)),
+      HttpRouter.post("/xsite/link", linkStart),
       HttpRouter.get("/click/*", click),
       HttpRouter.get("/ad/impression/*", impression),
       HttpRouter.post("/ad/impression/*", impression)

@@ -44,6 +44,7 @@ import { Inquiries } from "@openaudience/inquiries"
 import * as DemoAds from "./DemoAds.js"
 import * as HttpServer from "./HttpServer.js"
 import * as Metrics from "./Metrics.js"
+import * as Privacy from "./Privacy.js"
 import * as Salts from "./Salts.js"
 import { ServerConfig } from "./ServerConfig.js"
 import * as Tenants from "./Tenants.js"
@@ -178,16 +179,23 @@ const adServing = Layer.unwrapEffect(
   )
 )
 
-export const services = Layer.mergeAll(
-  writing,
-  Tenants.layer,
-  workers,
-  Salts.layer,
-  privacyBudget,
-  inquiries,
-  UserAccounts.layer,
-  adServing
-).pipe(Layer.provideMerge(vault), Layer.provideMerge(Metrics.layer), Layer.provideMerge(storage))
+export const services = Privacy.layer.pipe(
+  Layer.provideMerge(
+    Layer.mergeAll(
+      writing,
+      Tenants.layer,
+      workers,
+      Salts.layer,
+      privacyBudget,
+      inquiries,
+      UserAccounts.layer,
+      adServing
+    )
+  ),
+  Layer.provideMerge(vault),
+  Layer.provideMerge(Metrics.layer),
+  Layer.provideMerge(storage)
+)
 
 /** The server, given its configuration. */
 export const layer = DemoAds.layer.pipe(

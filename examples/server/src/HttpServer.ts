@@ -17,6 +17,7 @@ import * as Runtime from "effect/Runtime"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Metrics } from "./Metrics.js"
+import * as Privacy from "./Privacy.js"
 import * as Problem from "./Problem.js"
 import * as Routes from "./Routes.js"
 import { Salts } from "./Salts.js"
@@ -69,6 +70,7 @@ export const layer = Layer.scoped(
     // Pixels are answered once durable in the append log; batches once in the database, with their outcomes.
     const sink: Sink.Sink = writer
     const serving = yield* Serving.Serving
+    const erased = yield* Privacy.ErasedSet
     const runLink = Runtime.runFork(yield* Effect.runtime<never>())
     // A browser's link is written once per (tenant, browser, visitor) and hour, not for every event it sends.
     const linked = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 })
@@ -110,7 +112,8 @@ export const layer = Layer.scoped(
         geo: { country: config.countryHeader, region: config.regionHeader },
         proxies: config.trustedProxies,
         salt: salts.current,
-        crossSite
+        crossSite,
+        erased
       })
     )
     let listeningUrl = "http://127.0.0.1"

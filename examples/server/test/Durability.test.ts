@@ -33,8 +33,7 @@ const serverToServer = (acked: ReadonlySet<string>): number => [...acked].filter
 const underLoad = async (load: Load, minimum = 100): Promise<void> => {
   await sleep(1500)
   const deadline = Date.now() + 15_000
-  while ((load.acked.size < minimum || serverToServer(load.acked) < batchSize) && Date.now() < deadline)
-    await sleep(50)
+  while ((load.acked.size < minimum || serverToServer(load.acked) < batchSize) && Date.now() < deadline) await sleep(50)
 }
 
 interface Running {

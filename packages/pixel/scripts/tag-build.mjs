@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib"
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 /** The gzipped size budget of `tag.js`, in bytes. */
-export const TAG_BUDGET_GZIP = 2048 // keep in step with TagBundle.gzipBudgetBytes
+export const TAG_BUDGET_GZIP = 2200 // keep in step with TagBundle.gzipBudgetBytes
 
 // Terser squeezes a few dozen bytes more than esbuild's minifier out of the tag. It runs as our own tsup plugin
 // (tsup's built-in one looks terser up from the working directory, which is the repository root in tests).

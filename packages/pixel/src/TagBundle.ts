@@ -27,4 +27,4 @@ export const contentType = "text/javascript; charset=utf-8"
  * @since 0.1.0
  * @category constants
  */
-export const gzipBudgetBytes = 2048
+export const gzipBudgetBytes = 2200

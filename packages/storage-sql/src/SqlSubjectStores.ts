@@ -36,6 +36,8 @@ import * as SqlCampaignStore from "./SqlCampaignStore.js"
 import * as SqlCapStore from "./SqlCapStore.js"
 import * as SqlCatalogStore from "./SqlCatalogStore.js"
 import * as SqlDeliveryStore from "./SqlDeliveryStore.js"
+import * as SqlDsarStore from "./SqlDsarStore.js"
+import * as SqlErasedVisitors from "./SqlErasedVisitors.js"
 import * as SqlEventLog from "./SqlEventLog.js"
 import * as SqlInquiryStore from "./SqlInquiryStore.js"
 import * as SqlKeyStore from "./SqlKeyStore.js"
@@ -76,7 +78,9 @@ export const migrationTables: ReadonlyArray<string> = [
   SqlPrivacyBudget.table,
   SqlSyncStore.table,
   SqlTenancyStore.table,
-  SqlUserStore.table
+  SqlUserStore.table,
+  SqlDsarStore.table,
+  SqlErasedVisitors.table
 ]
 
 /** What one store does for one kind of subject, over SQL (errors mapped by `store`). */
@@ -803,6 +807,38 @@ export const stores: Effect.Effect<ReadonlyArray<Registry.SubjectStore>, never, 
       ]
     })
 
+    const dsarRecords = store({
+      name: "dsar-records",
+      tables: [
+        { table: "dsar_requests", subjectColumns: [] },
+        { table: "dsar_holds", subjectColumns: [] },
+        { table: "dsar_objections", subjectColumns: ["visitor"] },
+        { table: "dsar_reports", subjectColumns: [] },
+        { table: "erased_visitors", subjectColumns: [] }
+      ],
+      kinds: ["Visitor", "Browser", "User"],
+      retained: [
+        {
+          what: "the data-subject request itself (type, dates, history, the subjects' pseudonyms) and its signed report (subject digests only)",
+          why:
+            "kept as the record that the request was received and answered on time (accountability, GDPR Art. 5(2) " +
+            "and 12); it holds no event, profile or ad data"
+        },
+        {
+          what: "an objection to personalized ads (the visitor's pseudonym and when)",
+          why: "kept so that the objection keeps being honoured: erasing it would undo the opt-out"
+        },
+        {
+          what: "a legal hold naming the subject, until it is released",
+          why: "a court order or legal claim requires the data to be kept; the hold is released by the privacy team"
+        },
+        {
+          what: "a tombstone of the erased visitor pseudonym (its SHA-256, which cannot be turned back into it)",
+          why: "lets the collector give the browser a new pseudonym on its next visit instead of the erased one"
+        }
+      ]
+    })
+
     return [
       events,
       eventLog,
@@ -818,7 +854,8 @@ export const stores: Effect.Effect<ReadonlyArray<Registry.SubjectStore>, never, 
       paymentMethods,
       dataKeys,
       auditLog,
-      inquiries
+      inquiries,
+      dsarRecords
     ]
   }
 )

@@ -51,13 +51,25 @@ export const adFlowScenario = async (server: TestServer) => {
   // Not linked yet: never personalized.
   assert.isFalse((await ad(url, undefined)).personalized)
 
-  const link = await fetch(
-    `${url}/xsite/link?site=demo&vid=${visitorId}&return=${encodeURIComponent(`${url}/demo/shop/`)}`,
-    { redirect: "manual" }
-  )
+  // The visitor id is posted in a form body (never in a URL); the ad server keeps its pseudonym for the redirect.
+  const start = await fetch(`${url}/xsite/link`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ site: "demo", vid: visitorId, return: `${url}/demo/shop/` }),
+    redirect: "manual"
+  })
+  assert.strictEqual(start.status, 303)
+  const next = start.headers.get("location")!
+  assert.notInclude(next, visitorId)
+  const pending = (start.headers.get("set-cookie") ?? "").split(";")[0]!
+  assert.match(pending, /^oa_xlink=s1\./)
+  const link = await fetch(new URL(next, url), { headers: { cookie: pending }, redirect: "manual" })
   assert.strictEqual(link.status, 303)
   assert.strictEqual(link.headers.get("location"), `${url}/demo/shop/`)
-  const cookie = (link.headers.get("set-cookie") ?? "").split(";")[0]!
+  const cookie = link.headers
+    .getSetCookie()
+    .find((line) => line.startsWith("oa_xid="))!
+    .split(";")[0]!
   assert.match(cookie, /^oa_xid=[A-Za-z0-9_-]{22}$/)
 
   const personalized = await eventually("a personalized ad", async () => {
