@@ -29,8 +29,10 @@ import * as BodyLimit from "./BodyLimit.js"
 import * as Console from "./Console.js"
 import * as ContactApi from "./ContactApi.js"
 import * as DemoSites from "./DemoSites.js"
+import * as DsarApi from "./DsarApi.js"
 import { Metrics } from "./Metrics.js"
 import * as OptOut from "./OptOut.js"
+import * as PrivacyCenter from "./PrivacyCenter.js"
 import * as Problem from "./Problem.js"
 import * as Reports from "./Reports.js"
 import { ServerConfig } from "./ServerConfig.js"
@@ -217,7 +219,8 @@ export const router = (publicUrl: () => string) =>
           ContactApi.group,
           AdsApi.campaignsGroup,
           AdsApi.catalogGroup,
-          dataGroup
+          dataGroup,
+          DsarApi.group
         ).pipe(Layer.provide(AdminApi.authorizationLayer), Layer.provideMerge(HttpApiBuilder.Router.Live))
       )
     )
@@ -225,8 +228,8 @@ export const router = (publicUrl: () => string) =>
     const platform = yield* Effect.context<HttpPlatform.HttpPlatform | Etag.Generator>().pipe(
       Effect.provide(Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak))
     )
-    const withAudiences = Console.routes(publicUrl)(
-      AdServing.routes(publicUrl)(ContactApi.routes(HttpRouter.concat(routes, api)))
+    const withAudiences = PrivacyCenter.routes(publicUrl)(
+      Console.routes(publicUrl)(AdServing.routes(publicUrl)(ContactApi.routes(HttpRouter.concat(routes, api))))
     )
     const all = config.demo ? withAudiences.pipe(HttpRouter.get("/demo/*", DemoSites.serve(publicUrl))) : withAudiences
     const routeList: ReadonlyArray<RouteInfo> = Array.from(all.routes, (route) => ({

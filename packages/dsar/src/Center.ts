@@ -108,14 +108,31 @@ export const dedupe = (subjects: ReadonlyArray<Subject.Subject>): Array<Subject.
 }
 
 /**
- * A privacy-center session: the subjects found and when the session ends (epoch ms).
+ * An erasure made in a session: its request id and tenant (so the browser can fetch its signed report).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SessionReport = Schema.Struct({ requestId: Schema.String, tenant: Schema.String })
+
+/**
+ * An erasure made in a session.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SessionReport = typeof SessionReport.Type
+
+/**
+ * A privacy-center session: the subjects found, the erasures made in it, and when it ends (epoch ms).
  *
  * @since 0.1.0
  * @category models
  */
 export class Session extends Schema.Class<Session>("Session")({
   subjects: Schema.Array(Subject.Subject),
-  expiresAt: Schema.Number
+  expiresAt: Schema.Number,
+  reports: Schema.optional(Schema.Array(SessionReport))
 }) {}
 
 const SessionJson = Schema.parseJson(Session)
