@@ -646,6 +646,275 @@ const data = HttpApiGroup.make("data")
   .annotate(OpenApi.Title, "Data")
   .annotate(OpenApi.Description, "Stored events, statistics, partner reports and the audit log.")
 
+// Data-subject requests, legal holds, webhook recipients ----------------------------------------------------
+
+const SubjectKind = Schema.Literal("visitor", "browser", "user")
+
+/** A data subject of the key's tenant: a visitor (its pseudonym, as the events inspector shows it), a browser or a user. */
+export const SubjectRef = Schema.Struct({
+  kind: SubjectKind,
+  id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)).annotations({
+    description: "a visitor's pseudonym (as `GET /v1/events` shows it), a browser key or a user id"
+  })
+}).annotations({ identifier: "DataSubject" })
+
+const Subjects = Schema.Array(SubjectRef).pipe(Schema.minItems(1), Schema.maxItems(100))
+
+const Text = (max: number, description: string) =>
+  Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max)).annotations({ description })
+
+/** `POST /v1/dsar`. */
+export const DsarRequest = Schema.Struct({
+  type: Schema.Literal("access", "erasure", "rectification", "objection", "restriction", "child-removal"),
+  subjects: Subjects,
+  note: Schema.optional(Text(2000, "a note kept in the request's history")),
+  process: Schema.optional(
+    Schema.Boolean.annotations({ description: "process the request at once (identity already verified)" })
+  )
+}).annotations({ identifier: "DsarRequest" })
+
+/** `POST /v1/dsar/:id/extend`, `POST /v1/dsar/:id/refuse`. */
+export const DsarReason = Schema.Struct({
+  reason: Text(2000, "the reason given to the requester")
+}).annotations({ identifier: "DsarReason" })
+
+/** `POST /v1/holds`. */
+export const HoldRequest = Schema.Struct({
+  subject: Schema.optional(SubjectRef.annotations({ description: "the subject held (absent: the whole tenant)" })),
+  reason: Text(2000, "why the data is held, e.g. `litigation: Doe v. Shop`"),
+  reference: Text(500, "the order or case the hold rests on")
+}).annotations({ identifier: "HoldRequest" })
+
+/** `POST /v1/dsar/releases`. */
+export const ReleaseRequest = Schema.Struct({
+  subjects: Subjects,
+  what: Text(2000, "what data was handed over"),
+  recipient: Text(500, "to whom (an authority, a court)"),
+  reference: Text(500, "the legal order it was handed over under"),
+  hold: Schema.optional(Text(256, "the hold this release belongs to"))
+}).annotations({ identifier: "ReleaseRequest" })
+
+/** `POST /v1/recipients`. */
+export const RecipientRequest = Schema.Struct({
+  name: Text(200, "the recipient's name"),
+  kind: Schema.Literal("sub-processor", "partner"),
+  url: Text(2048, "where webhooks are sent: https (http only for a loopback address)"),
+  secret: Schema.String.pipe(Schema.minLength(32), Schema.maxLength(1024)).annotations({
+    description: "the HMAC secret webhooks are signed with (at least 32 characters; never shown again)"
+  })
+}).annotations({ identifier: "RecipientRequest" })
+
+const DsarStatus = Schema.Literal("received", "verifying", "in-progress", "completed", "refused")
+
+const DsarView = Schema.Struct({
+  id: Schema.String,
+  type: DsarRequest.fields.type,
+  status: DsarStatus,
+  subjects: Schema.Array(SubjectRef),
+  regime: Schema.String,
+  receivedAt: EpochMs,
+  dueAt: EpochMs,
+  initialDueAt: EpochMs,
+  acknowledgedAt: Schema.optional(EpochMs),
+  extendedAt: Schema.optional(EpochMs),
+  extensionReason: Schema.optional(Schema.String),
+  completedAt: Schema.optional(EpochMs),
+  refusedAt: Schema.optional(EpochMs),
+  refusedReason: Schema.optional(Schema.String),
+  history: Schema.Array(
+    Schema.Struct({
+      at: EpochMs,
+      from: Schema.NullOr(DsarStatus),
+      to: DsarStatus,
+      action: Schema.String,
+      actor: Schema.String,
+      note: Schema.optional(Schema.String)
+    })
+  )
+}).annotations({ identifier: "DataSubjectRequest" })
+
+const HoldView = Schema.Struct({
+  id: Schema.String,
+  subject: Schema.optional(SubjectRef),
+  reason: Schema.String,
+  reference: Schema.String,
+  createdAt: EpochMs,
+  createdBy: Schema.String,
+  releasedAt: Schema.optional(EpochMs),
+  releasedBy: Schema.optional(Schema.String)
+}).annotations({ identifier: "LegalHold" })
+
+const RecipientView = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  kind: Schema.Literal("sub-processor", "partner"),
+  url: Schema.String,
+  createdAt: EpochMs
+}).annotations({ identifier: "Recipient" })
+
+const DeliveryView = Schema.Struct({
+  id: Schema.String,
+  recipientId: Schema.String,
+  event: Schema.String,
+  status: Schema.Literal("pending", "delivered", "dead"),
+  attempts: Schema.Int,
+  firstAttemptAt: EpochMs,
+  nextAttemptAt: EpochMs,
+  lastError: Schema.optional(Schema.String)
+}).annotations({ identifier: "WebhookDelivery" })
+
+const dsar = HttpApiGroup.make("dsar")
+  .add(
+    HttpApiEndpoint.post("submitDsar", "/v1/dsar")
+      .setPayload(DsarRequest)
+      .addSuccess(DsarView, created)
+      .addError(problem(409, "processing at once was refused (a legal hold, an invalid transition)"))
+      .annotate(OpenApi.Summary, "Records (and acknowledges) a data-subject request")
+  )
+  .add(
+    HttpApiEndpoint.get("listDsar", "/v1/dsar")
+      .setUrlParams(Schema.Struct({ status: Schema.optional(DsarStatus) }))
+      .addSuccess(Schema.Struct({ requests: Schema.Array(DsarView) }))
+  )
+  .add(
+    HttpApiEndpoint.post("recordRelease", "/v1/dsar/releases")
+      .setPayload(ReleaseRequest)
+      .addSuccess(
+        Schema.Struct({
+          id: Schema.String,
+          subjects: Schema.Array(SubjectRef),
+          what: Schema.String,
+          recipient: Schema.String,
+          reference: Schema.String,
+          releasedAt: EpochMs,
+          releasedBy: Schema.String,
+          hold: Schema.optional(Schema.String)
+        }).annotations({ identifier: "LegalRelease" }),
+        created
+      )
+      .addError(problem(404, "no such hold"))
+      .annotate(OpenApi.Summary, "Records in the audit log a release of data under a legal order")
+  )
+  .add(
+    HttpApiEndpoint.get("readDsar", "/v1/dsar/:id")
+      .setPath(IdPath)
+      .addSuccess(DsarView)
+      .addError(problem(404, "no such request"))
+  )
+  .add(
+    HttpApiEndpoint.post("processDsar", "/v1/dsar/:id/process")
+      .setPath(IdPath)
+      .addSuccess(DsarView)
+      .addError(problem(404, "no such request"))
+      .addError(problem(409, "a legal hold defers the erasure (the problem names the holds), or the request is closed"))
+      .annotate(OpenApi.Summary, "Answers a request (an erasure erases, verifies and signs its report)")
+  )
+  .add(
+    HttpApiEndpoint.post("verifyDsar", "/v1/dsar/:id/verify")
+      .setPath(IdPath)
+      .addSuccess(DsarView)
+      .addError(problem(404, "no such request"))
+      .addError(problem(409, "the request cannot be verified now"))
+  )
+  .add(
+    HttpApiEndpoint.post("extendDsar", "/v1/dsar/:id/extend")
+      .setPath(IdPath)
+      .setPayload(DsarReason)
+      .addSuccess(DsarView)
+      .addError(problem(404, "no such request"))
+      .addError(problem(409, "the request cannot be extended (too late, already extended, closed)"))
+  )
+  .add(
+    HttpApiEndpoint.post("refuseDsar", "/v1/dsar/:id/refuse")
+      .setPath(IdPath)
+      .setPayload(DsarReason)
+      .addSuccess(DsarView)
+      .addError(problem(404, "no such request"))
+      .addError(problem(409, "the request is closed"))
+  )
+  .add(
+    HttpApiEndpoint.get("dsarReport", "/v1/dsar/:id/report")
+      .setPath(IdPath)
+      .addSuccess(
+        Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+          identifier: "SignedErasureReport",
+          description:
+            "the erasure report signed with Ed25519 over its canonical JSON (`report`, `signature`); verify it with " +
+            "the server's public key"
+        })
+      )
+      .addError(problem(404, "no such request, or no report yet (not completed)"))
+  )
+  .add(
+    HttpApiEndpoint.get("dsarExport", "/v1/dsar/:id/export")
+      .setPath(IdPath)
+      .setUrlParams(
+        Schema.Struct({
+          format: Schema.optional(
+            Schema.Literal("json", "zip").annotations({ description: "json (default), or a ZIP of CSV files" })
+          )
+        })
+      )
+      .addSuccess(
+        Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+          identifier: "SubjectExport",
+          description: "what every store holds about the subjects (`?format=zip`: application/zip attachment)"
+        })
+      )
+      .addError(problem(404, "no such request"))
+      .addError(problem(409, "not an access request, or not completed"))
+      .annotate(OpenApi.Summary, "The export of an access request's subjects (audited)")
+  )
+  .add(
+    HttpApiEndpoint.post("addHold", "/v1/holds")
+      .setPayload(HoldRequest)
+      .addSuccess(HoldView, created)
+      .annotate(OpenApi.Summary, "Places a legal hold: erasures of what it covers are deferred until it is released")
+  )
+  .add(
+    HttpApiEndpoint.get("listHolds", "/v1/holds")
+      .setUrlParams(Schema.Struct({ active: Schema.optional(Schema.Literal("true", "false")) }))
+      .addSuccess(Schema.Struct({ holds: Schema.Array(HoldView) }))
+  )
+  .add(
+    HttpApiEndpoint.del("releaseHold", "/v1/holds/:id")
+      .setPath(IdPath)
+      .addSuccess(HoldView)
+      .addError(problem(404, "no such hold"))
+      .addError(problem(409, "the hold is released already"))
+  )
+  .add(
+    HttpApiEndpoint.post("addRecipient", "/v1/recipients")
+      .setPayload(RecipientRequest)
+      .addSuccess(RecipientView, created)
+      .annotate(OpenApi.Summary, "Adds a webhook recipient told of erasures and objections (HMAC-signed)")
+  )
+  .add(
+    HttpApiEndpoint.get("listRecipients", "/v1/recipients").addSuccess(
+      Schema.Struct({ recipients: Schema.Array(RecipientView) })
+    )
+  )
+  .add(
+    HttpApiEndpoint.get("listDeliveries", "/v1/recipients/deliveries")
+      .setUrlParams(Schema.Struct({ status: Schema.optional(Schema.Literal("pending", "delivered", "dead")) }))
+      .addSuccess(Schema.Struct({ deliveries: Schema.Array(DeliveryView) }))
+      .annotate(OpenApi.Summary, "Webhook deliveries: pending, delivered, and dead letters")
+  )
+  .add(
+    HttpApiEndpoint.del("removeRecipient", "/v1/recipients/:id")
+      .setPath(IdPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(problem(404, "no such recipient"))
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Data-subject requests")
+  .annotate(
+    OpenApi.Description,
+    "Data-subject requests (access, erasure, objection, …) with their deadlines, verified and signed erasures, " +
+      "legal holds, releases under legal orders, and the recipients told of erasures by signed webhooks. Every step " +
+      "is audited (never with a subject's identifier)."
+  )
+
 /**
  * The admin API. Every operation may answer the problems declared at this level; each endpoint adds its own.
  *
@@ -661,6 +930,7 @@ export class AdminApi extends HttpApi.make("openaudience-admin")
   .add(campaigns)
   .add(catalog)
   .add(data)
+  .add(dsar)
   .addError(problem(400, "a malformed body or parameter (the problem names the field)"))
   .addError(problem(401, "no valid API key"))
   .addError(problem(403, "the key's role does not hold the permission"))
