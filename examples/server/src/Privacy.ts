@@ -121,7 +121,9 @@ const dsar = Layer.unwrapEffect(
             Effect.asVoid,
             Effect.catchAll((error) => Effect.logError("could not write the audit log", error.message))
           ),
-      afterErase: (subjects) =>
+      // Tombstones first: from now on the erased visitors' next events get a new pseudonym, so none lands under
+      // the old one while its rows are deleted.
+      beforeErase: (subjects) =>
         Effect.forEach(
           subjects,
           (subject) =>
@@ -134,10 +136,19 @@ const dsar = Layer.unwrapEffect(
                     .record(subject.tenant, tombstone, at)
                     .pipe(Effect.mapError(unavailable("erased-visitors")))
                   erased.add(subject.tenant, tombstone)
-                  yield* serving
-                    .eraseVisitor(subject.tenant, subject.visitor)
-                    .pipe(Effect.mapError(unavailable("ad-serving")))
                 }),
+          { discard: true }
+        ),
+      // Ad serving's own caches of the erased visitors (its rows are gone already).
+      afterErase: (subjects) =>
+        Effect.forEach(
+          subjects,
+          (subject) =>
+            subject._tag !== "Visitor"
+              ? Effect.void
+              : serving
+                  .eraseVisitor(subject.tenant, subject.visitor)
+                  .pipe(Effect.asVoid, Effect.mapError(unavailable("ad-serving"))),
           { discard: true }
         ),
       afterObjection: (subjects) =>

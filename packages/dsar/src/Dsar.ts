@@ -77,6 +77,13 @@ export interface Options {
   /** Appends to the audit log. */
   readonly audit?: ((entry: AuditEntry) => Effect.Effect<void>) | undefined
   /** Runs after a verified erasure (tombstones, caches); a failure fails the erasure, which is retried. */
+  /**
+   * Runs before the erasure (so that nothing new is recorded under the subjects meanwhile, e.g. tombstones that give
+   * an erased visitor's next visit a new pseudonym); a failure fails the erasure, which is retried.
+   */
+  readonly beforeErase?:
+    | ((subjects: ReadonlyArray<Subject.Subject>) => Effect.Effect<void, Registry.StoreUnavailable>)
+    | undefined
   readonly afterErase?:
     | ((subjects: ReadonlyArray<Subject.Subject>) => Effect.Effect<void, Registry.StoreUnavailable>)
     | undefined
@@ -349,6 +356,15 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
               reason: "Held",
               message: `request ${request.id}: erasure deferred by legal hold ${held.map((hold) => `${hold.id} (${hold.reference})`).join(", ")}`
             })
+          )
+        }
+        if (options.beforeErase !== undefined) {
+          yield* options.beforeErase(request.subjects).pipe(
+            Effect.mapError(
+              (error) =>
+                new Erasure.ErasureFailed({ reason: "Unreachable", store: error.store, message: error.message })
+            ),
+            Effect.tapError((error) => noteFailure(request, error.message))
           )
         }
         const outcome = yield* Erasure.erase(stores, request.subjects, {
