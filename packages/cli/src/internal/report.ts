@@ -13,9 +13,13 @@ import * as Schema from "effect/Schema"
 
 /**
  * A command that ran and found something wrong (a broken audit chain, keys it could not re-wrap): it printed its
- * result on stdout, and ends with this message on stderr and exit code 1.
+ * result on stdout, and ends with this message on stderr and exit code 1 (or `exitCode`).
  */
-export class Unsuccessful extends Schema.TaggedError<Unsuccessful>()("Unsuccessful", { message: Schema.String }) {}
+export class Unsuccessful extends Schema.TaggedError<Unsuccessful>()("Unsuccessful", {
+  message: Schema.String,
+  /** The exit code, when not 1 (`dsar erase`: 3 for a legal hold, 4 for a store out of reach). */
+  exitCode: Schema.optional(Schema.Int)
+}) {}
 
 /** Every failure a command can end with (besides @effect/cli's usage errors). */
 export type Failure =

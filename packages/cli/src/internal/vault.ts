@@ -14,14 +14,18 @@ import * as Layer from "effect/Layer"
 /** `OA_DATA_DIR`, as the server reads it. */
 export const dataDir: Config.Config<string> = Config.string("OA_DATA_DIR").pipe(Config.withDefault("./data"))
 
+/** The vault over these master secrets, checked (refused, as the server would refuse to start, when they changed). */
+export const layerOf = (
+  secrets: MasterKeys.Secrets
+): Layer.Layer<Vault.Vault, SecretCheck.SecretCheckError, KeyStore.KeyStore> =>
+  Vault.layer.pipe(Layer.provide(SecretCheck.layer(secrets)))
+
 /** The vault over the checked master secrets (refused, as the server would refuse to start, when they changed). */
 export const layer: Layer.Layer<
   Vault.Vault,
   SecretCheck.SecretCheckError | ConfigError.ConfigError,
   KeyStore.KeyStore
-> = Vault.layer.pipe(
-  Layer.provide(Layer.unwrapEffect(Effect.map(Effect.flatMap(dataDir, MasterKeys.loadOrCreate), SecretCheck.layer)))
-)
+> = Layer.unwrapEffect(Effect.map(Effect.flatMap(dataDir, MasterKeys.loadOrCreate), layerOf))
 
 /** Provides the vault to a command (inside `withStore`, which gives it the key store). */
 export const withVault = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>) =>
