@@ -342,8 +342,13 @@ export const stores: Effect.Effect<ReadonlyArray<Registry.SubjectStore>, never, 
               readonly expires_at: Int
               readonly exited_at: Int | null
               readonly products: unknown
-            }>`SELECT audience_id, entered_at, expires_at, exited_at, products FROM audience_memberships
-              WHERE tenant = ${tenant} AND visitor = ${visitor} ORDER BY entered_at, id LIMIT ${limit}`,
+              readonly audience_name: string | null
+              readonly audience_rule: string | null
+            }>`SELECT m.audience_id, m.entered_at, m.expires_at, m.exited_at, m.products,
+                a.name AS audience_name, a.rule AS audience_rule
+              FROM audience_memberships m
+              LEFT JOIN audiences a ON a.tenant = m.tenant AND a.id = m.audience_id
+              WHERE m.tenant = ${tenant} AND m.visitor = ${visitor} ORDER BY m.entered_at, m.id LIMIT ${limit}`,
             (rows) =>
               rows.map(
                 (row): Exported => ({
@@ -352,6 +357,9 @@ export const stores: Effect.Effect<ReadonlyArray<Registry.SubjectStore>, never, 
                   at: toInt(row.entered_at),
                   fields: {
                     audienceId: row.audience_id,
+                    // Why the visitor is in it: the audience's name and the rule that admitted them.
+                    audience: row.audience_name ?? undefined,
+                    rule: row.audience_rule ?? undefined,
                     enteredAt: toInt(row.entered_at),
                     expiresAt: toInt(row.expires_at),
                     exitedAt: toIntOrUndefined(row.exited_at),
