@@ -190,11 +190,14 @@ export const routes = (publicUrl: () => string) => {
         )
       )
 
-  const show = (message?: string) =>
+  // After an erasure the request still carries the session from before it: the page shows the reports just made.
+  const show = (message?: string, madeNow?: ReadonlyArray<Center.SessionReport>) =>
     Effect.gen(function* () {
       const dsar = yield* Dsar.Dsar
       const request = yield* HttpServerRequest.HttpServerRequest
-      const { subjects, reports } = yield* subjectsOf
+      const session = yield* subjectsOf
+      const subjects = session.subjects
+      const reports = madeNow ?? session.reports
       const collected = subjects.length === 0 ? [] : yield* dsar.collect(subjects, shownPerStore)
       return html(
         PrivacyPage.center({
@@ -273,7 +276,7 @@ export const routes = (publicUrl: () => string) => {
       held > 0
         ? "Part of your data is kept under a legal hold and will be deleted when the hold ends; the rest is deleted."
         : "Your data is deleted. The reports below list every store that was checked afterwards."
-    const response = yield* Effect.provideService(show(message), HttpServerRequest.HttpServerRequest, request)
+    const response = yield* Effect.provideService(show(message, done), HttpServerRequest.HttpServerRequest, request)
     return HttpServerResponse.setHeader(response, "set-cookie", cookies as unknown as string)
   }).pipe(
     Effect.catchTags({

@@ -181,6 +181,39 @@ describe("the privacy center", () => {
     assert.notProperty(key, "d", "never the private key")
   })
 
+  it("erases from its own page: the answer lists the signed report at once, and nothing is held afterwards", async () => {
+    const response = await fetch(`${server.url}/privacy/delete`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: session,
+        "sec-fetch-site": "same-origin"
+      },
+      body: "confirm=yes"
+    })
+    assert.strictEqual(response.status, 200)
+    const html = await response.text()
+    assert.include(html, "Your data is deleted.")
+    const link = /href="(\/privacy\/report\/[^"]+)"/.exec(html)?.[1]
+    assert.isDefined(link, "the page lists the report of the erasure it made")
+    const next = response.headers
+      .getSetCookie()
+      .find((c) => c.startsWith(`${sessionCookie}=`))!
+      .split(";")[0]!
+    const report = await fetch(`${server.url}${link}`, { headers: { cookie: next } })
+    assert.strictEqual(report.status, 200)
+    assert.match(report.headers.get("content-disposition") ?? "", /^attachment;/)
+    assert.strictEqual(((await report.json()) as any).report.tenant, stored.tenant)
+    const foreign = await fetch(`${server.url}${link}`)
+    assert.strictEqual(foreign.status, 404, "another browser cannot read the report")
+    assert.include(await page(session), "Nothing is held about this browser.")
+    const held = await heldBySubject(server.database, new Subject.Visitor(stored))
+    assert.deepStrictEqual(
+      Object.entries(held).filter(([, rows]) => rows > 0),
+      []
+    )
+  })
+
   it("limits identification per network: after many forms, 429 with Retry-After", async () => {
     const statuses: Array<number> = []
     let retryAfter: string | null = null
