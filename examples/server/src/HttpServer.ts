@@ -7,6 +7,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Serving } from "@openaudience/ad-selector"
 import { Collector, NodeCollector, type Sink } from "@openaudience/collector"
 import { DecisionCache } from "@openaudience/consent"
+import { DsarStore } from "@openaudience/dsar"
 import { EventWriter } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Cause from "effect/Cause"
@@ -71,6 +72,7 @@ export const layer = Layer.scoped(
     const sink: Sink.Sink = writer
     const serving = yield* Serving.Serving
     const erased = yield* Privacy.ErasedSet
+    const dsarStore = yield* DsarStore.DsarStore
     const runLink = Runtime.runFork(yield* Effect.runtime<never>())
     // A browser's link is written once per (tenant, browser, visitor) and hour, not for every event it sends.
     const linked = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 })
@@ -80,7 +82,9 @@ export const layer = Layer.scoped(
         if (linked.has(key)) return
         linked.set(key, true)
         runLink(
-          serving.linkBrowser({ tenant, browser, visitor }).pipe(
+          // A visitor who objected to personalized ads (a data-subject request) is never linked again.
+          dsarStore.objections.has(tenant, visitor).pipe(
+            Effect.flatMap((objected) => (objected ? Effect.void : serving.linkBrowser({ tenant, browser, visitor }))),
             Effect.catchAll((error) =>
               Effect.zipRight(
                 Effect.sync(() => linked.delete(key)),
