@@ -5,12 +5,14 @@
  * The figures that matter are the ratios against baselines measured in the same run; absolute numbers depend
  * on the machine and are for reading, never for gating CI.
  *
- * Arguments select benchmarks (`pnpm bench decoder tag`); results files are written only when all ran.
+ * Arguments select benchmarks (`pnpm bench decoder tag`); when all ran the results files are written afresh, when a
+ * subset ran (and none failed) its figures are merged into them (same names replaced, new names appended).
  * Environment: BENCH_ROUNDS (collector rounds, default 3), BENCH_DURATION (measured seconds per collector run,
  * default 10), BENCH_WARMUP (warm-up seconds, default 2), BENCH_CONNECTIONS (default 50); the ads benchmark's
- * requests use the same rounds, duration and warm-up at BENCH_ADS_CONNECTIONS (default 10).
+ * requests use the same rounds, duration and warm-up at BENCH_ADS_CONNECTIONS (default 10). The DSAR benchmark fills
+ * `events` with OA_BENCH_DSAR_ROWS rows (default 10,000,000) on OA_BENCH_DATABASE_URL (default the test database).
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -19,6 +21,7 @@ import * as Audience from "./audience.ts"
 import * as Collector from "./collector.ts"
 import * as Consent from "./consent.ts"
 import * as Decoder from "./decoder.ts"
+import * as Dsar from "./dsar.ts"
 import { type Figure, log } from "./stats.ts"
 import * as Tag from "./tag.ts"
 import * as Ua from "./ua.ts"
@@ -58,7 +61,11 @@ const benchmarks: ReadonlyArray<{
   { name: "ads", run: () => Ads.run(root, adsOptions) },
   { name: "collector", run: () => Collector.run(root, collectorOptions, Collector.embedded) },
   { name: "collector-postgres", run: () => Collector.run(root, collectorOptions, Collector.onPostgres) },
-  { name: "collector-audiences", run: () => Collector.run(root, collectorOptions, Collector.withAudiences) }
+  { name: "collector-audiences", run: () => Collector.run(root, collectorOptions, Collector.withAudiences) },
+  {
+    name: "dsar",
+    run: () => Dsar.run({ rows: envNumber("OA_BENCH_DSAR_ROWS", 10_000_000), erasures: 20, exports: 10 })
+  }
 ]
 
 const formatValue = (value: number): string =>
@@ -104,6 +111,48 @@ const markdown = (figures: ReadonlyArray<Figure>, seconds: number): string => {
   ].join("\n")
 }
 
+/** A row of a results.md table: the figure's name (without backticks) and its cells. */
+const markdownRow = /^\| `([^`]+)` +\| +([^|]*?) +\| +([^|]*?) +\| +(.*?) +\|$/
+
+/**
+ * Merges the figures of a subset into the results files: a figure already there is replaced in place, a new one
+ * appended; the other figures and results.md's header stay, with a line saying which benchmarks were re-run when.
+ */
+const mergeResults = (figures: ReadonlyArray<Figure>, selected: ReadonlyArray<string>, seconds: number): void => {
+  const jsonPath = join(root, "bench/results.json")
+  const mdPath = join(root, "bench/results.md")
+  const results: Record<string, number> = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, "utf8")) : {}
+  for (const f of figures) results[f.name] = f.value
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`)
+  const lines = existsSync(mdPath) ? readFileSync(mdPath, "utf8").split("\n") : []
+  const rows = new Map<string, Array<string>>()
+  const header: Array<string> = []
+  for (const line of lines) {
+    const match = markdownRow.exec(line)
+    if (match !== null) rows.set(match[1]!, [`\`${match[1]}\``, match[2]!, match[3]!, match[4]!])
+    else if (rows.size === 0 && !line.startsWith("|")) header.push(line)
+  }
+  for (const f of figures) rows.set(f.name, [`\`${f.name}\``, formatValue(f.value), f.unit, f.note])
+  const note =
+    `Figures of ${selected.map((name) => `\`${name}\``).join(", ")} updated by \`tsx bench/run.ts ${selected.join(" ")}\` ` +
+    `on ${new Date().toISOString()} (${seconds.toFixed(0)} s).`
+  const kept = header.filter(
+    (line) => !line.startsWith(`Figures of ${selected.map((name) => `\`${name}\``).join(", ")} updated`)
+  )
+  while (kept.length > 0 && kept.at(-1) === "") kept.pop()
+  writeFileSync(
+    mdPath,
+    [
+      ...(kept.length > 0 ? kept : ["# Benchmark results"]),
+      "",
+      note,
+      "",
+      ...markdownTable(["figure", "value", "unit", "what"], [...rows.values()], 1),
+      ""
+    ].join("\n")
+  )
+}
+
 const main = async (): Promise<number> => {
   const selected = process.argv.slice(2)
   const unknown = selected.filter((name) => !benchmarks.some((b) => b.name === name))
@@ -128,13 +177,14 @@ const main = async (): Promise<number> => {
   }
   const seconds = (performance.now() - started) / 1000
   console.log(`\n${table(figures).join("\n")}\n`)
-  if (failed > 0 || selected.length > 0) {
-    log(
-      failed > 0
-        ? `${failed} benchmark(s) failed: results files not written`
-        : "a subset ran: results files not written"
-    )
-    return failed > 0 ? 1 : 0
+  if (failed > 0) {
+    log(`${failed} benchmark(s) failed: results files not written`)
+    return 1
+  }
+  if (selected.length > 0) {
+    mergeResults(figures, selected, seconds)
+    log(`a subset ran: its figures merged into bench/results.json and bench/results.md in ${seconds.toFixed(0)} s`)
+    return 0
   }
   const results = Object.fromEntries(figures.map((f) => [f.name, f.value]))
   writeFileSync(join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`)
