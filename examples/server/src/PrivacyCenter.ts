@@ -263,17 +263,22 @@ export const routes = (publicUrl: () => string) => {
     }
     const dsar = yield* Dsar.Dsar
     const { subjects, reports, browser } = yield* subjectsOf
-    const results = subjects.length === 0 ? [] : yield* dsar.eraseNow(subjects, "visitor")
+    // Only the subjects something is held about (a browser key is tried in every tenant; most hold nothing), so
+    // that no tenant gets a request about a browser it never saw.
+    const held = yield* Effect.filter(subjects, (subject) =>
+      Effect.map(dsar.collect([subject], 1), (collected) => collected.some((entry) => entry.records.length > 0))
+    )
+    const results = held.length === 0 ? [] : yield* dsar.eraseNow(held, "visitor")
     const done: Array<Center.SessionReport> = [...reports]
     for (const result of results) {
       if (result.report !== undefined) done.push({ requestId: result.request.id, tenant: result.request.tenant })
     }
-    const held = results.filter((result) => result.report === undefined).length
+    const deferred = results.filter((result) => result.report === undefined).length
     // The session keeps only the reports: the erased subjects are gone (their pseudonyms are not used again).
     const cookies = [yield* sealSession([], done, yield* secure(publicUrl))]
     if (browser !== undefined) cookies.push(`${Collect.crossSiteCookie}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`)
     const message =
-      held > 0
+      deferred > 0
         ? "Part of your data is kept under a legal hold and will be deleted when the hold ends; the rest is deleted."
         : "Your data is deleted. The reports below list every store that was checked afterwards."
     const response = yield* Effect.provideService(show(message, done), HttpServerRequest.HttpServerRequest, request)
