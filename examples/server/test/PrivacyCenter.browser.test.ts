@@ -12,6 +12,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Report, Subject } from "@openaudience/dsar"
 import { Seed } from "@openaudience/tenancy"
 import * as Schema from "effect/Schema"
+import { createPublicKey, verify } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { BrowserContext, Download, Frame, Page } from "playwright-core"
@@ -173,6 +174,18 @@ describe.runIf(runsInBrowser)("the privacy center in headless Chromium", () => {
       assert.isTrue(
         keys.keys.some((key) => Report.verify(signed, key)),
         "the report verifies with the published key"
+      )
+      // And independently of the library, with node:crypto over the canonical JSON of the report.
+      const jwk = keys.keys.find((key) => key.kid === signed.signature.kid)
+      assert.isDefined(jwk, "the report names a published key")
+      assert.isTrue(
+        verify(
+          null,
+          Buffer.from(Report.canonicalJson(signed.report as never)),
+          createPublicKey({ key: jwk as never, format: "jwk" }),
+          Buffer.from(signed.signature.value, "base64url")
+        ),
+        "node:crypto verifies the Ed25519 signature"
       )
       assert.isFalse(
         keys.keys.some((key) =>
