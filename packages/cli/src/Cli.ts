@@ -104,8 +104,9 @@ export const layerStore: Layer.Layer<Stores, StorageError | ConfigError.ConfigEr
 ).pipe(Layer.provide(Database.layerConfig))
 
 /**
- * What the `dsar` commands use: @openaudience/dsar's `Dsar` service, the subject-data `Registry` it runs over, and
- * the `AuditLog`.
+ * What the `dsar` commands use: @openaudience/dsar's `Dsar` service, the subject-data `Registry` it runs over, the
+ * `AuditLog`, the `TenancyStore` (the tenant must exist) and the `SqlClient` (its live schema is checked against the
+ * registry).
  *
  * @since 0.1.0
  * @category models
