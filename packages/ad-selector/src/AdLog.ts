@@ -75,6 +75,19 @@ export interface ConversionRecord {
 }
 
 /**
+ * A credited conversion with its position in the log of conversions (`seq`): positions grow in the order conversions
+ * are credited, whatever their times, so a reader that remembers the last one it saw (`conversionsSince`) reads each
+ * conversion once, even from another process than the one that credited it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConversionEntry {
+  readonly seq: number
+  readonly conversion: ConversionRecord
+}
+
+/**
  * A range of UTC days, inclusive (`YYYY-MM-DD`).
  *
  * @since 0.1.0
@@ -124,6 +137,16 @@ export interface Service {
   ) => Effect.Effect<ReadonlyArray<Attribution.Touch>, AdLogError>
   /** Credits a conversion: `true` when new, `false` when the tenant's order was already credited. */
   readonly recordConversion: (conversion: ConversionRecord) => Effect.Effect<boolean, AdLogError>
+  /**
+   * Up to `limit` conversions credited after position `cursor` (0 for the first), in order of position: give the last
+   * entry's `seq` as the next cursor. Erased conversions are left out; positions are never reused.
+   */
+  readonly conversionsSince: (
+    cursor: number,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<ConversionEntry>, AdLogError>
+  /** The position of the latest conversion credited (0 before the first): where a new reader starts from. */
+  readonly conversionCursor: Effect.Effect<number, AdLogError>
   /** A campaign's counters per day in `range` (days without any are left out). */
   readonly dailyStats: (
     tenant: string,
@@ -165,7 +188,8 @@ interface Stored {
  */
 export const makeMemory = (): Service => {
   const decisions = new Map<string, Stored>()
-  const conversions = new Map<string, ConversionRecord>()
+  const conversions = new Map<string, ConversionEntry>()
+  let lastSeq = 0
   const mark = (decisionId: string, field: "rendered" | "viewable" | "clicked", at: number) =>
     Effect.sync(() => {
       const stored = decisions.get(decisionId)
@@ -210,9 +234,22 @@ export const makeMemory = (): Service => {
       Effect.sync(() => {
         const key = `${conversion.tenant}\u0000${conversion.orderId}`
         if (conversions.has(key)) return false
-        conversions.set(key, conversion)
+        conversions.set(key, { seq: ++lastSeq, conversion: { ...conversion } })
         return true
       }),
+    conversionsSince: (cursor, limit) =>
+      Effect.sync(() => {
+        const out: Array<ConversionEntry> = []
+        if (!(limit > 0)) return out
+        // Insertion order is position order.
+        for (const entry of conversions.values()) {
+          if (entry.seq <= cursor) continue
+          out.push(entry)
+          if (out.length >= limit) break
+        }
+        return out
+      }),
+    conversionCursor: Effect.sync(() => lastSeq),
     dailyStats: (tenant, campaignId, range) =>
       Effect.sync(() => {
         const days = new Map<string, { -readonly [K in keyof Stats.DayRow]: Stats.DayRow[K] }>()
@@ -244,7 +281,7 @@ export const makeMemory = (): Service => {
             if (r !== undefined) r.clicks++
           }
         }
-        for (const c of conversions.values()) {
+        for (const { conversion: c } of conversions.values()) {
           if (c.tenant !== tenant || c.campaignId !== campaignId) continue
           const r = row(c.at)
           if (r !== undefined) {
@@ -263,7 +300,7 @@ export const makeMemory = (): Service => {
             removed++
           }
         }
-        for (const [key, c] of conversions) {
+        for (const [key, { conversion: c }] of conversions) {
           if (c.tenant === tenant && c.visitor === visitor) {
             conversions.delete(key)
             removed++

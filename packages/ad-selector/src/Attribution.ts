@@ -20,8 +20,9 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
 import type { Money } from "@openaudience/event-schema"
+import * as Duration from "effect/Duration"
+import * as Campaign from "./Campaign.js"
 
 /**
  * What a touch was: a click (through a click token) or a viewable impression (50 % of the ad in view for 1 s).
@@ -120,6 +121,47 @@ export type Attribution =
  */
 export const windowsFor = (windows: WindowsByCampaign | undefined, campaignId: string): Windows =>
   windows?.campaigns?.get(campaignId) ?? windows?.fallback ?? defaultWindows
+
+/**
+ * A campaign's windows (`Campaign.attributionOf`: its own, else 7 days click and 1 day view).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const windowsOf = (campaign: Campaign.Campaign): Windows => {
+  const { clickDays, viewDays } = Campaign.attributionOf(campaign)
+  return { click: Duration.days(clickDays), view: Duration.days(viewDays) }
+}
+
+/**
+ * The windows of `campaigns`, by campaign id; a campaign not among them (one deleted since it served) gets
+ * `fallback` (by default `defaultWindows`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromCampaigns = (campaigns: Iterable<Campaign.Campaign>, fallback?: Windows): WindowsByCampaign => {
+  const byId = new Map<string, Windows>()
+  for (const campaign of campaigns) byId.set(campaign.id, windowsOf(campaign))
+  return { campaigns: byId, fallback }
+}
+
+/**
+ * How far back a conversion's touches must be read (ms): the longest click or view window of `windows`, the fallback
+ * included. Touches are read once with it, then each is judged by its own campaign's windows.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const lookback = (windows?: WindowsByCampaign): number => {
+  let longest = 0
+  const consider = (w: Windows) => {
+    longest = Math.max(longest, Duration.toMillis(w.click), Duration.toMillis(w.view))
+  }
+  consider(windows?.fallback ?? defaultWindows)
+  for (const w of windows?.campaigns?.values() ?? []) consider(w)
+  return longest
+}
 
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 

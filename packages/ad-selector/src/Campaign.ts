@@ -248,6 +248,42 @@ export const Creative = Schema.Struct({
  */
 export type Creative = typeof Creative.Type
 
+/**
+ * How far back a campaign's ads may earn a conversion: the last click within `clickDays` (1–90, default 7), else the
+ * last viewable impression within `viewDays` (0–30, default 1; 0 never credits a view). A campaign without
+ * `attribution` uses the defaults (see `attributionOf`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AttributionWindows = Schema.Struct({
+  clickDays: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(1, 90, { message: () => "attribution.clickDays is an integer 1–90" })),
+    { default: () => 7 }
+  ),
+  viewDays: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(0, 30, { message: () => "attribution.viewDays is an integer 0–30" })),
+    { default: () => 1 }
+  )
+}).annotations({
+  identifier: "AttributionWindows",
+  description: "last click within clickDays (default 7), else last viewable impression within viewDays (default 1)"
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AttributionWindows = typeof AttributionWindows.Type
+
+/**
+ * The attribution windows of a campaign that names none: 7 days after a click, 1 day after a viewable impression.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAttribution: AttributionWindows = { clickDays: 7, viewDays: 1 }
+
 const maxMinor = Math.floor(Number.MAX_SAFE_INTEGER / 1000)
 
 const CampaignFields = Schema.Struct({
@@ -265,7 +301,8 @@ const CampaignFields = Schema.Struct({
     Schema.Int.pipe(Schema.between(1, 31_536_000, { message: () => "recencyBlockSeconds is 1 s to a year" }))
   ),
   pacing: Schema.Literal("even", "asap"),
-  creatives: Schema.NonEmptyArray(Creative)
+  creatives: Schema.NonEmptyArray(Creative),
+  attribution: Schema.optional(AttributionWindows)
 })
 
 const problems = (c: typeof CampaignFields.Type): Array<string> => {
@@ -366,3 +403,11 @@ export const isPersonalized = (c: Campaign): boolean =>
  * @category predicates
  */
 export const isCapped = (c: Campaign): boolean => (c.caps?.length ?? 0) > 0 || c.recencyBlockSeconds !== undefined
+
+/**
+ * A campaign's attribution windows: its own, else `defaultAttribution` (campaigns stored before windows existed).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const attributionOf = (c: Campaign): AttributionWindows => c.attribution ?? defaultAttribution

@@ -6,6 +6,11 @@
  * - **Decisions** come from a `Selector.Index` built from `CampaignStore.all` and rebuilt, in the background, when
  *   the store's revision changes (checked at most every `refreshMs`, never per request). Creatives are chosen by a
  *   Thompson sampler whose prior is an FTRL click model (`features` lists what it learns from).
+ * - **Delayed rewards**: the conversions credited in the `AdLog` (by `conversion` here, or by the attribution worker
+ *   in another thread or process) are read back in order of their position (`AdLog.conversionsSince`) on the same
+ *   schedule as the campaigns' revision (`refresh`, and the background check every `refreshMs`), and each rewards its
+ *   decision's arm in the sampler (`Thompson.conversion`) once. The click model is not told: it predicts clicks, and a
+ *   conversion is not a click (a view-through conversion has none; one after a click would count that click twice).
  * - **Identity**: a browser is recognized only through the raw platform cookie passed as `browser`, and only when
  *   the request allows cross-site personalization, has no child signal and the site is not child-directed. Each
  *   advertiser tenant with personalized or capped campaigns sees it through its own pseudonym (`BrowserLinks`),
@@ -68,7 +73,10 @@ import * as Visitors from "./Visitors.js"
  * - `templates`: overrides the product template of a creative; by default its own `template`, else a default card
  *   (image, title, price).
  * - `tokenLifetime` (24 h): how long click and impression links stay valid.
- * - `attribution`: attribution windows per campaign (7 days click, 1 day view by default).
+ * - `attribution`: attribution windows overriding campaigns' own (`Campaign.attribution`, by campaign id), and the
+ *   `fallback` for a campaign the index does not hold (one deleted since it served); 7 days click, 1 day view by
+ *   default.
+ * - `conversionBatch` (500): conversions read per query when learning from them.
  * - `model`, `sampler`: the click model and the sampler (default `Ftrl.make({ baseRate: 0.002 })` and
  *   `Thompson.make({ propensityDraws: 20 })`); pass restored ones to keep what was learned across restarts.
  * - `pacing`: the pacing controller's settings; `privacyUrl` ("/privacy"): where the AdChoices link points.
@@ -96,6 +104,7 @@ export interface Options {
   readonly pacing?: Pacing.Options | undefined
   readonly privacyUrl?: string | undefined
   readonly learningCache?: number | undefined
+  readonly conversionBatch?: number | undefined
 }
 
 /**
@@ -360,8 +369,16 @@ export interface Service {
     tenant: string,
     visitor: string
   ) => Effect.Effect<{ readonly links: number; readonly log: number }, ServingError>
-  /** Rebuilds the index now if the campaign store's revision changed (or nothing is loaded yet). */
+  /**
+   * Rebuilds the index now if the campaign store's revision changed (or nothing is loaded yet), then learns from the
+   * conversions credited since the last time (`learnConversions`).
+   */
   readonly refresh: Effect.Effect<void, ServingError>
+  /**
+   * Rewards the sampler with the conversions credited in the ad log since the last call (since the service was made,
+   * the first time), each once: the number applied. Also run by `refresh` and the background revision check.
+   */
+  readonly learnConversions: Effect.Effect<number, ServingError>
   /** The click model (save it with `Ftrl.encode`). */
   readonly model: Ftrl.Ftrl
   /** The sampler (save it with `exportState`). */
@@ -538,14 +555,7 @@ export const make = (
     const cacheSize = options.learningCache ?? 100_000
     const model = options.model ?? Ftrl.make({ baseRate: 0.002 })
     const sampler = options.sampler ?? Thompson.make({ propensityDraws: 20 })
-    const maxClickWindow = Math.max(
-      Duration.toMillis(Attribution.defaultWindows.click),
-      Duration.toMillis(Attribution.defaultWindows.view),
-      ...[
-        ...(options.attribution?.fallback === undefined ? [] : [options.attribution.fallback]),
-        ...(options.attribution?.campaigns?.values() ?? [])
-      ].flatMap((w) => [Duration.toMillis(w.click), Duration.toMillis(w.view)])
-    )
+    const conversionBatch = Math.max(1, Math.floor(options.conversionBatch ?? 500))
 
     const keyIds = [options.keyId ?? 1, ...(options.previousKeyIds ?? [])]
     const clickKeys = keyIds.map((id) => ClickToken.deriveKey(options.secret, id))
@@ -611,6 +621,35 @@ export const make = (
       }
       return yield* Effect.option(Fiber.join(initial))
     })
+    // Delayed rewards: the position of the last conversion learned. A new process starts at the log's end: the
+    // sampler it starts with (empty, or restored) has not seen the impressions of older decisions, or has counted
+    // their conversions already.
+    let conversionCursor: number | undefined = Option.getOrUndefined(yield* Effect.option(log.conversionCursor))
+    const learning = yield* Effect.makeSemaphore(1)
+    const learnConversions: Effect.Effect<number, ServingError> = learning.withPermits(1)(
+      Effect.gen(function* () {
+        if (conversionCursor === undefined) {
+          conversionCursor = yield* log.conversionCursor
+          return 0
+        }
+        let applied = 0
+        for (;;) {
+          const since: number = conversionCursor
+          const batch: ReadonlyArray<AdLog.ConversionEntry> = yield* log.conversionsSince(since, conversionBatch)
+          for (const entry of batch) {
+            const record = yield* log.decision(entry.conversion.decisionId)
+            // The position moves past each entry as it is applied, so an interrupted call never applies one twice.
+            conversionCursor = entry.seq
+            if (Option.isNone(record)) continue
+            const d = record.value
+            // Counted in the bucket of the decision, as its click is; refused once that bucket has left the window.
+            if (sampler.conversion(d.campaignId, d.creativeId, d.at)) applied++
+          }
+          if (batch.length < conversionBatch) return applied
+        }
+      }).pipe(Effect.mapError(unavailable("the ad log cannot be read")))
+    )
+
     const current = Effect.gen(function* () {
       if (loaded === undefined) return yield* firstLoad
       const now = yield* Clock.currentTimeMillis
@@ -619,7 +658,7 @@ export const make = (
         checkedAt = now
         // Bounded, so a store that never answers cannot stop later checks.
         yield* Effect.forkDaemon(
-          Effect.ignore(Effect.timeout(load, backgroundLoadTime)).pipe(
+          Effect.ignore(Effect.timeout(Effect.zipRight(load, learnConversions), backgroundLoadTime)).pipe(
             Effect.ensuring(
               Effect.sync(() => {
                 refreshing = false
@@ -1029,15 +1068,50 @@ export const make = (
         return counted
       })
 
+    // Per tenant, the windows of its campaigns in the index (overridden by `options.attribution`), kept per index.
+    let windowsIndex: {
+      readonly of: Loaded | undefined
+      readonly byTenant: Map<string, Attribution.WindowsByCampaign>
+    } = { of: undefined, byTenant: new Map() }
+    const windowsOf = (campaigns: Iterable<Campaign.Campaign>): Attribution.WindowsByCampaign => {
+      const own = Attribution.fromCampaigns(campaigns, options.attribution?.fallback)
+      const overrides = options.attribution?.campaigns
+      if (overrides === undefined || overrides.size === 0) return own
+      const merged = new Map(own.campaigns)
+      for (const [id, w] of overrides) merged.set(id, w)
+      return { campaigns: merged, fallback: own.fallback }
+    }
+    const tenantWindows = (tenant: string) =>
+      Effect.gen(function* () {
+        const state = loaded
+        if (state === undefined) {
+          const listed = yield* campaignStore
+            .list(tenant)
+            .pipe(Effect.mapError(unavailable("the campaigns cannot be read")))
+          return windowsOf(listed)
+        }
+        if (windowsIndex.of !== state) windowsIndex = { of: state, byTenant: new Map() }
+        let found = windowsIndex.byTenant.get(tenant)
+        if (found === undefined) {
+          const own: Array<Campaign.Campaign> = []
+          for (const c of state.campaigns.values()) if (c.tenant === tenant) own.push(c)
+          found = windowsOf(own)
+          windowsIndex.byTenant.set(tenant, found)
+        }
+        return found
+      })
+
     const conversion = (input: ConversionInput) =>
       Effect.gen(function* () {
+        const windows = yield* tenantWindows(input.tenant)
+        // Touches are read with the longest window of any of the tenant's campaigns, then judged by their own.
         const touches = yield* log
-          .touches(input.tenant, input.visitor, input.at - maxClickWindow)
+          .touches(input.tenant, input.visitor, input.at - Attribution.lookback(windows))
           .pipe(Effect.mapError(unavailable("the ad log cannot be read")))
         const attribution = Attribution.attribute(
           touches,
           { orderId: input.orderId, at: input.at, value: input.value },
-          options.attribution
+          windows
         )
         if (attribution.touch === undefined) return { attribution, recorded: false }
         const recorded = yield* log
@@ -1109,7 +1183,8 @@ export const make = (
           yield* capStore.forget(tenant, visitor)
           return { links: removedLinks, log: removedLog }
         }).pipe(Effect.mapError(unavailable("the visitor cannot be erased"))),
-      refresh: Effect.asVoid(load),
+      refresh: Effect.zipRight(load, learnConversions).pipe(Effect.asVoid),
+      learnConversions,
       model,
       sampler
     }

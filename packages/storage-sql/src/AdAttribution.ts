@@ -2,8 +2,10 @@
  * The shop's conversions credited to the ads that earned them: a job over the log of stored events (`job`, consumer
  * `worker/ad-attribution`) that reads the stored conversion events its records name and, for each, asks
  * @openaudience/ad-selector's `Attribution.attribute` which of the visitor's touches in the `AdLog` earns it (the
- * last click within 7 days, else the last viewable impression within 1 day), then credits it with
- * `AdLog.recordConversion`. `attributeEvents` is that logic as a plain function over the `AdLog` port.
+ * last click within the click window of its campaign, else the last viewable impression within the view window; 7
+ * days and 1 day unless the campaign's `attribution` says otherwise), then credits it with `AdLog.recordConversion`.
+ * `attributeEvents` is that logic as a plain function over the `AdLog` port with fixed windows, and
+ * `attributeWithCampaigns` with each tenant's campaigns' windows read from the `CampaignStore`.
  *
  * Which stored events count, and how each becomes a conversion:
  * - **Type**: `conversion`, whatever its `conversionType` (purchase, lead, signup, subscription, other): the shop's
@@ -22,31 +24,34 @@
  *   with. `clientTs` is the browser's (or the shop server's) clock: it may be skewed, or set back on purpose to reach
  *   an older touch.
  *
- * The visitor's touches are read from the longest window before the conversion (7 days by default, or the longest of
- * `windows`). A conversion whose visitor has no touch in its windows records nothing. Replaying the log never counts
+ * The visitor's touches are read from the longest window any campaign of the tenant has (7 days by default), then each
+ * touch is judged by the windows of its own campaign (a campaign with `viewDays: 0` never earns a view-through
+ * conversion; one with `clickDays: 3` not a click four days old). A conversion whose visitor has no touch in its
+ * windows records nothing. Replaying the log never counts
  * an order twice: `recordConversion` credits a tenant's order once, and the job also skips records at or below its
  * position (in `worker_positions`), which it writes in the same transaction as the conversions when the `AdLog` is
  * `SqlAdLog` on the same database. Within a batch only the first event of an order (in log order, that is by time of
  * receipt) is attributed.
  *
- * Campaigns have no attribution windows of their own yet: the job uses `Attribution.defaultWindows`; `jobWith` takes
- * windows per campaign.
+ * The campaigns are read once per tenant per batch, from the `CampaignStore` (`SqlCampaignStore` on the same database
+ * in `layerJob`); a campaign deleted since it served is judged by `Options.windows`' fallback (the defaults).
  *
- * Not done here: the delayed reward to the ad server's sampler and click model, which live in the server's process.
+ * Not done here: the delayed reward to the ad server's sampler, which lives in the server's process: it reads the
+ * conversions credited here back with `AdLog.conversionsSince` (`Serving.learnConversions`).
  *
  * @since 0.4.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { AdLog, Attribution } from "@openaudience/ad-selector"
+import { AdLog, Attribution, type Campaign, CampaignStore } from "@openaudience/ad-selector"
 import { Currency } from "@openaudience/event-schema"
 import { Consumer, StoredEvents } from "@openaudience/eventlog"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as DailyCounts from "./DailyCounts.js"
 import * as EventStore from "./EventStore.js"
 import * as SqlAdLog from "./SqlAdLog.js"
+import * as SqlCampaignStore from "./SqlCampaignStore.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
 import type { SequencedEvent } from "./StoredEvent.js"
 
@@ -67,7 +72,8 @@ export const consumer = "worker/ad-attribution"
 export const conversionType = "conversion"
 
 /**
- * Settings: attribution windows per campaign (`Attribution.defaultWindows` when absent).
+ * Settings: attribution windows per campaign id, overriding the campaigns' own, and the `fallback` for a campaign
+ * the store no longer holds (`Attribution.defaultWindows` when absent). `attributeEvents` uses them alone.
  *
  * @since 0.4.0
  * @category models
@@ -170,28 +176,31 @@ export const candidateOf = (event: SequencedEvent): Candidate | Exclude<Skip, "R
  * @since 0.4.0
  * @category combinators
  */
-export const lookback = (windows?: Attribution.WindowsByCampaign): number => {
-  const all = [
-    windows?.fallback ?? Attribution.defaultWindows,
-    ...(windows?.campaigns === undefined ? [] : windows.campaigns.values())
-  ]
-  return Math.max(...all.flatMap((w) => [Duration.toMillis(w.click), Duration.toMillis(w.view)]))
-}
+export const lookback = (windows?: Attribution.WindowsByCampaign): number => Attribution.lookback(windows)
 
 /**
- * Attributes and credits the conversions among `events` (any tenants, in log order) over the `AdLog` in context;
- * one outcome per event, in order.
+ * The windows of a tenant's `campaigns` (their own `attribution`), with `options.windows`' entries overriding them and
+ * its fallback for campaigns not among them.
  *
  * @since 0.4.0
  * @category combinators
  */
-export const attributeEvents = (
-  events: Iterable<SequencedEvent>,
+export const windowsOf = (
+  campaigns: Iterable<Campaign.Campaign>,
   options: Options = {}
+): Attribution.WindowsByCampaign => {
+  const own = Attribution.fromCampaigns(campaigns, options.windows?.fallback)
+  const merged = new Map(own.campaigns)
+  for (const [id, w] of options.windows?.campaigns ?? []) merged.set(id, w)
+  return { campaigns: merged, fallback: own.fallback }
+}
+
+const attributeWith = (
+  events: Iterable<SequencedEvent>,
+  windowsFor: (tenant: string) => Attribution.WindowsByCampaign
 ): Effect.Effect<ReadonlyArray<Outcome>, AdLog.AdLogError, AdLog.AdLog> =>
   Effect.gen(function* () {
     const log = yield* AdLog.AdLog
-    const back = lookback(options.windows)
     const seen = new Set<string>()
     const outcomes: Array<Outcome> = []
     for (const event of events) {
@@ -207,8 +216,10 @@ export const attributeEvents = (
         continue
       }
       seen.add(order)
-      const touches = yield* log.touches(tenant, visitor, conversion.at - back)
-      const attribution = Attribution.attribute(touches, conversion, options.windows)
+      const windows = windowsFor(tenant)
+      // Read with the longest window of any of the tenant's campaigns, then each touch judged by its own campaign's.
+      const touches = yield* log.touches(tenant, visitor, conversion.at - Attribution.lookback(windows))
+      const attribution = Attribution.attribute(touches, conversion, windows)
       const recorded =
         attribution.touch === undefined
           ? false
@@ -227,6 +238,47 @@ export const attributeEvents = (
     return outcomes
   })
 
+/**
+ * Attributes and credits the conversions among `events` (any tenants, in log order) over the `AdLog` in context;
+ * one outcome per event, in order.
+ *
+ * @since 0.4.0
+ * @category combinators
+ */
+export const attributeEvents = (
+  events: Iterable<SequencedEvent>,
+  options: Options = {}
+): Effect.Effect<ReadonlyArray<Outcome>, AdLog.AdLogError, AdLog.AdLog> => {
+  const windows = options.windows
+  return attributeWith(events, () => windows ?? {})
+}
+
+/**
+ * Like `attributeEvents`, each tenant's conversions judged by the windows of its campaigns in the `CampaignStore` in
+ * context (read once per tenant; see `windowsOf` for how `options` combine with them).
+ *
+ * @since 0.4.0
+ * @category combinators
+ */
+export const attributeWithCampaigns = (
+  events: Iterable<SequencedEvent>,
+  options: Options = {}
+): Effect.Effect<
+  ReadonlyArray<Outcome>,
+  AdLog.AdLogError | CampaignStore.CampaignStoreError,
+  AdLog.AdLog | CampaignStore.CampaignStore
+> =>
+  Effect.gen(function* () {
+    const store = yield* CampaignStore.CampaignStore
+    const all = [...events]
+    const byTenant = new Map<string, Attribution.WindowsByCampaign>()
+    for (const event of all) {
+      if (event.type !== conversionType || byTenant.has(event.tenant)) continue
+      byTenant.set(event.tenant, windowsOf(yield* store.list(event.tenant), options))
+    }
+    return yield* attributeWith(all, (tenant) => byTenant.get(tenant) ?? windowsOf([], options))
+  })
+
 const isSqlError = (error: unknown): error is SqlError =>
   typeof error === "object" && error !== null && "_tag" in error && error._tag === "SqlError"
 
@@ -241,7 +293,11 @@ export const apply =
   (options: Options = {}) =>
   (
     items: ReadonlyArray<StoredEvents.Item>
-  ): Effect.Effect<void, StorageError | AdLog.AdLogError, SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog> =>
+  ): Effect.Effect<
+    void,
+    StorageError | AdLog.AdLogError | CampaignStore.CampaignStoreError,
+    SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog | CampaignStore.CampaignStore
+  > =>
     Effect.gen(function* () {
       if (items.length === 0) return
       const sql = yield* SqlClient.SqlClient
@@ -253,7 +309,7 @@ export const apply =
         if (fresh.length === 0) return
         for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
           const events = yield* store.bySeqRanges(tenant, ranges)
-          yield* attributeEvents(
+          yield* attributeWithCampaigns(
             events.filter((event) => event.type === conversionType),
             options
           )
@@ -267,7 +323,7 @@ export const apply =
     })
 
 /**
- * The job with attribution windows per campaign (run it with `Consumer.run`, or with the standard workers,
+ * The job with attribution windows overriding the campaigns' own (run it with `Consumer.run`, or with the standard workers,
  * `Workers`). Its tables must exist (`migrate`).
  *
  * @since 0.4.0
@@ -275,40 +331,42 @@ export const apply =
  */
 export const jobWith = (
   options: Options
-): Consumer.Job<StorageError | AdLog.AdLogError, SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog> => ({
+): Consumer.Job<
+  StorageError | AdLog.AdLogError | CampaignStore.CampaignStoreError,
+  SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog | CampaignStore.CampaignStore
+> => ({
   name: consumer,
   apply: apply(options)
 })
 
 /**
- * The job with the default windows (last click within 7 days, else last viewable impression within 1 day).
+ * The job: each campaign's own windows (by default last click within 7 days, else last viewable impression within 1
+ * day).
  *
  * @since 0.4.0
  * @category models
  */
 export const job: Consumer.Job<
-  StorageError | AdLog.AdLogError,
-  SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog
+  StorageError | AdLog.AdLogError | CampaignStore.CampaignStoreError,
+  SqlClient.SqlClient | EventStore.EventStore | AdLog.AdLog | CampaignStore.CampaignStore
 > = jobWith({})
 
 /**
- * Creates or updates the tables the job uses: the workers' positions and the ad log's.
+ * Creates or updates the tables the job uses: the workers' positions, the ad log's and the campaigns'.
  *
  * @since 0.4.0
  * @category combinators
  */
 export const migrate: Effect.Effect<void, StorageError, SqlClient.SqlClient> = Effect.asVoid(
-  Effect.zipRight(DailyCounts.migrate, SqlAdLog.migrate)
+  Effect.all([DailyCounts.migrate, SqlAdLog.migrate, SqlCampaignStore.migrate], { discard: true })
 )
 
 /**
- * What the job runs over besides the event store: `SqlAdLog` on the `SqlClient`'s database, the tables migrated
- * when built.
+ * What the job runs over besides the event store: `SqlAdLog` and `SqlCampaignStore` on the `SqlClient`'s database,
+ * the tables migrated when built.
  *
  * @since 0.4.0
  * @category layers
  */
-export const layerJob: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient> = Layer.merge(
-  SqlAdLog.layer,
-  Layer.effectDiscard(DailyCounts.migrate)
-)
+export const layerJob: Layer.Layer<AdLog.AdLog | CampaignStore.CampaignStore, StorageError, SqlClient.SqlClient> =
+  Layer.mergeAll(SqlAdLog.layer, SqlCampaignStore.layer, Layer.effectDiscard(DailyCounts.migrate))

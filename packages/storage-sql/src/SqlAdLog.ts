@@ -8,6 +8,12 @@
  * counted by the database, grouped by UTC day, from the rows themselves (so erasure removes a visitor's counts too).
  * The tables have their own migration table (`ad_log_migrations`), applied by `layer`.
  *
+ * Conversions carry a position (`seq`) for `conversionsSince`, taken from a one-row counter
+ * (`ad_conversion_sequence`) in the transaction that inserts the conversion. The counter's row stays locked until that
+ * transaction commits, so on PostgreSQL a second writer takes the next position only after the first committed: a
+ * reader never sees position n + 1 before n, and a cursor never skips a conversion committed late. (SQLite has one
+ * writer at a time anyway.) Conversions credited before this column existed have none and are not read back.
+ *
  * @since 0.4.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -75,6 +81,18 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
       )`
       yield* sql`CREATE INDEX ad_conversions_visitor ON ad_conversions (tenant, visitor)`
       yield* sql`CREATE INDEX ad_conversions_campaign ON ad_conversions (tenant, campaign_id, converted_at)`
+    })
+  },
+  {
+    id: 2,
+    name: "conversion_positions",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const int64 = sql.onDialectOrElse({ pg: () => sql.literal("BIGINT"), orElse: () => sql.literal("INTEGER") })
+      yield* sql`CREATE TABLE ad_conversion_sequence (id INTEGER PRIMARY KEY, last ${int64} NOT NULL)`
+      yield* sql`INSERT INTO ad_conversion_sequence ${sql.insert({ id: 1, last: 0 })}`
+      yield* sql`ALTER TABLE ad_conversions ADD COLUMN seq ${int64}`
+      yield* sql`CREATE UNIQUE INDEX ad_conversions_seq ON ad_conversions (seq)`
     })
   }
 ]
@@ -189,6 +207,32 @@ const notInteger = (fields: Record<string, number>): string | undefined => {
   return undefined
 }
 
+interface ConversionRow {
+  readonly seq: Int
+  readonly tenant: string
+  readonly order_id: string
+  readonly decision_id: string
+  readonly campaign_id: string
+  readonly visitor: string
+  readonly value: Int
+  readonly currency: string
+  readonly converted_at: Int
+}
+
+const conversionEntryOf = (row: ConversionRow): AdLog.ConversionEntry => ({
+  seq: Number(row.seq),
+  conversion: {
+    tenant: row.tenant,
+    orderId: row.order_id,
+    decisionId: row.decision_id,
+    campaignId: row.campaign_id,
+    visitor: row.visitor,
+    value: Number(row.value),
+    currency: row.currency,
+    at: Number(row.converted_at)
+  }
+})
+
 type MutableRow = { -readonly [K in keyof Stats.DayRow]: Stats.DayRow[K] }
 
 /**
@@ -296,21 +340,47 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
         if (problem !== undefined) return invalid(problem)
         return guard(
           "Recording a conversion",
-          Effect.map(
-            sql`INSERT INTO ad_conversions ${sql.insert({
-              tenant: c.tenant,
-              order_id: c.orderId,
-              decision_id: c.decisionId,
-              campaign_id: c.campaignId,
-              visitor: c.visitor,
-              value: c.value,
-              currency: c.currency,
-              converted_at: c.at
-            })} ON CONFLICT (tenant, order_id) DO NOTHING RETURNING order_id`,
-            (rows) => rows.length > 0
+          sql.withTransaction(
+            Effect.gen(function* () {
+              // A repeated order wastes a position: gaps are harmless, a position taken twice is not.
+              const taken = yield* sql<{ readonly last: Int }>`UPDATE ad_conversion_sequence SET last = last + 1
+                  WHERE id = 1 RETURNING last`
+              const rows = yield* sql`INSERT INTO ad_conversions ${sql.insert({
+                tenant: c.tenant,
+                order_id: c.orderId,
+                decision_id: c.decisionId,
+                campaign_id: c.campaignId,
+                visitor: c.visitor,
+                value: c.value,
+                currency: c.currency,
+                converted_at: c.at,
+                seq: Number(taken[0]?.last)
+              })} ON CONFLICT (tenant, order_id) DO NOTHING RETURNING order_id`
+              return rows.length > 0
+            })
           )
         )
       }),
+    conversionsSince: (cursor, limit) =>
+      Effect.suspend(() => {
+        if (!(limit >= 1)) return Effect.succeed([])
+        if (!Number.isFinite(cursor)) return invalid(`a conversion cursor is a number, got ${cursor}`)
+        return guard(
+          "Reading conversions",
+          Effect.map(
+            sql<ConversionRow>`SELECT seq, tenant, order_id, decision_id, campaign_id, visitor, value, currency,
+                converted_at FROM ad_conversions WHERE seq > ${Math.floor(cursor)}
+                ORDER BY seq LIMIT ${Math.min(Math.floor(limit), 100_000)}`,
+            (rows) => rows.map(conversionEntryOf)
+          )
+        )
+      }),
+    conversionCursor: guard(
+      "Reading the conversion cursor",
+      Effect.map(sql<{ readonly last: Int }>`SELECT last FROM ad_conversion_sequence WHERE id = 1`, (rows) =>
+        Number(rows[0]?.last ?? 0)
+      )
+    ),
     dailyStats: (tenant, campaignId, range) =>
       Effect.suspend(() => {
         const days = dayInterval(range)
