@@ -9,8 +9,10 @@
  * next visit to the shop is stored under a new pseudonym. No request of the whole walk has the visitor id in its URL.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { BrowserLinks } from "@openaudience/ad-selector"
 import { Report, Subject } from "@openaudience/dsar"
 import { Seed } from "@openaudience/tenancy"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { createPublicKey, verify } from "node:crypto"
 import { readFile } from "node:fs/promises"
@@ -140,6 +142,26 @@ describe.runIf(runsInBrowser)("the privacy center in headless Chromium", () => {
       assert.include(exported, "sku-boots")
       assert.include(exported, "ad-decisions")
 
+      // The ad server's cross-site cookie, and the browser key the demo tenant stores for it (under the test server's
+      // secret, ServerConfig.layerTest's).
+      const adsOrigin = server.url.replace("//127.0.0.1", "//localhost")
+      const xid = (await context.cookies(adsOrigin)).find((c) => c.name === "oa_xid")?.value
+      assert.isString(xid)
+      const browserSubject = new Subject.Browser({
+        tenant: Seed.demoTenant.id,
+        browser: BrowserLinks.browserKey(
+          BrowserLinks.deriveKey(Redacted.make(new Uint8Array(32).fill(7)), Seed.demoTenant.id),
+          xid!
+        )
+      })
+      const database = join(server.dataDir, "test.db")
+      const linkedBefore = await heldBySubject(database, browserSubject)
+      assert.isAbove(
+        Object.values(linkedBefore).reduce((a, b) => a + b, 0),
+        0,
+        `the browser's link is stored before: ${JSON.stringify(linkedBefore)}`
+      )
+
       // 5. Delete my data, confirmed: the page says so and lists the reports.
       await center.getByRole("button", { name: "Delete my data" }).click()
       await center.waitForURL(/\/privacy\/delete\??$/)
@@ -210,7 +232,7 @@ describe.runIf(runsInBrowser)("the privacy center in headless Chromium", () => {
         "the inspector lists none of the erased visitor's events"
       )
       const held = await heldBySubject(
-        join(server.dataDir, "test.db"),
+        database,
         new Subject.Visitor({ tenant: Seed.demoTenant.id, visitor: pseudonym })
       )
       assert.isAbove(Object.keys(held).length, 0)
@@ -218,6 +240,15 @@ describe.runIf(runsInBrowser)("the privacy center in headless Chromium", () => {
         Object.entries(held).filter(([, rows]) => rows > 0),
         [],
         "no registered store holds anything of the erased pseudonym"
+      )
+      assert.deepStrictEqual(
+        Object.entries(await heldBySubject(database, browserSubject)).filter(([, rows]) => rows > 0),
+        [],
+        "no registered store holds anything of the browser's key"
+      )
+      assert.isFalse(
+        (await context.cookies(adsOrigin)).some((c) => c.name === "oa_xid"),
+        "the ad server's cookie is cleared"
       )
 
       // 8. The next visit to the shop is a stranger: a new pseudonym.
