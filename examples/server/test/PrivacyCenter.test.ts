@@ -118,7 +118,7 @@ describe("the privacy center", () => {
 
   it("refuses an erasure posted from another site or origin, and erases nothing", async () => {
     for (const headers of [
-      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "cross-site" } as Record<string, string>,
       { "sec-fetch-site": "same-site" },
       { origin: "https://evil.example" },
       {}
