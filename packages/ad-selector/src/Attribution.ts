@@ -1,13 +1,15 @@
 /**
  * Which ad earns a conversion. A shop's conversion goes to the visitor's last click within the click window (7 days
  * by default), else to the last viewable impression within the view window (1 day by default); each touch is
- * judged by the windows of its own campaign. The attributed touch names the decision that showed the ad, so the
+ * judged by the windows of its own campaign (`Campaign.attribution`, read with `fromCampaigns`). The attributed touch names the decision that showed the ad, so the
  * worker can feed the conversion back to the learning as a delayed reward for that decision.
  *
  * Rules, spelled out:
  * - A touch counts only if it happened at or before the conversion (`touch.at <= conversion.at`); later touches
  *   never count, whatever their kind.
- * - A touch is within its window when `conversion.at - touch.at <= window` (the window's end is included).
+ * - A touch is within its window when `conversion.at - touch.at <= window` (the window's end is included). A window
+ *   of zero credits nothing (a campaign with `viewDays: 0` never earns a view-through conversion, not even one in
+ *   the same millisecond).
  * - Among the touches that count, the latest wins; touches at the same millisecond are ordered by decision id,
  *   then campaign, creative and product id (the greatest wins), so the answer never depends on the order the
  *   touches are given in.
@@ -205,11 +207,11 @@ export const attribute = (
     const w = windowsFor(windows, touch.campaignId)
     const age = conversion.at - touch.at
     if (touch.kind === "click") {
-      if (age <= Duration.toMillis(w.click) && (click === undefined || compareTouches(touch, click) > 0)) {
-        click = touch
-      }
-    } else if (age <= Duration.toMillis(w.view) && (view === undefined || compareTouches(touch, view) > 0)) {
-      view = touch
+      const window = Duration.toMillis(w.click)
+      if (window > 0 && age <= window && (click === undefined || compareTouches(touch, click) > 0)) click = touch
+    } else {
+      const window = Duration.toMillis(w.view)
+      if (window > 0 && age <= window && (view === undefined || compareTouches(touch, view) > 0)) view = touch
     }
   }
   if (click !== undefined) return { reason: "LastClick", touch: click }

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, FastCheck as fc } from "effect"
 import * as Attribution from "../src/Attribution.js"
+import type * as Campaign from "../src/Campaign.js"
+import { creative, decode } from "./fixtures.js"
 
 const hour = 3_600_000
 const day = 24 * hour
@@ -51,7 +53,8 @@ const reference = (
     return 0
   }
   const before = touches.filter((t) => t.at <= c.at)
-  const counted = before.filter((t) => c.at - t.at <= windowOf(t))
+  // A window of zero credits nothing.
+  const counted = before.filter((t) => windowOf(t) > 0 && c.at - t.at <= windowOf(t))
   const clicks = counted.filter((t) => t.kind === "click").sort(byKey)
   const views = counted.filter((t) => t.kind === "view").sort(byKey)
   if (clicks.length > 0) return { reason: "LastClick", touch: clicks.at(-1)! }
@@ -146,9 +149,10 @@ describe("Attribution.attribute", () => {
       "OutsideWindows"
     )
     assert.strictEqual(Attribution.attribute([view], c, windows).reason, "OutsideWindows")
+    // A zero view window credits no view, not even one at the conversion's millisecond.
     assert.strictEqual(
       Attribution.attribute([touch("view", conversionAt, "d", "brand")], c, windows).reason,
-      "LastView"
+      "OutsideWindows"
     )
     const fallback = { fallback: { click: Duration.hours(1), view: Duration.hours(1) } }
     assert.strictEqual(
@@ -253,4 +257,65 @@ describe("Attribution.dedupe and attributeAll", () => {
       for (let i = 1; i < kept.length; i++) assert.isAtMost(kept[i - 1]!.at, kept[i]!.at)
     }
   )
+})
+
+describe("Attribution windows from campaigns", () => {
+  const campaign = (id: string, attribution?: unknown): Campaign.Campaign =>
+    decode({
+      id,
+      tenant: "shop",
+      name: id,
+      status: "active",
+      tier: { kind: "remnant" },
+      schedule: { start: "2026-01-01T00:00:00Z" },
+      bid: { amount: 100, currency: "EUR" },
+      pacing: "asap",
+      creatives: [creative("cr1")],
+      ...(attribution === undefined ? {} : { attribution })
+    })
+
+  it("a campaign with viewDays 0 never earns a view, however recent; its clicks still count", () => {
+    const windows = Attribution.fromCampaigns([campaign("noview", { viewDays: 0 }), campaign("plain")])
+    for (const age of [0, 1, hour, day - 1]) {
+      const view = touch("view", t0 - age, `d-${age}`, "noview")
+      assert.deepStrictEqual(Attribution.attribute([view], conversion(t0), windows), { reason: "OutsideWindows" })
+    }
+    // The same view of a campaign with the default windows earns it.
+    const plain = touch("view", t0 - hour, "d-plain", "plain")
+    assert.strictEqual(Attribution.attribute([plain], conversion(t0), windows).reason, "LastView")
+    // A view of the campaign without views never beats an older view of another campaign.
+    const noview = touch("view", t0 - 1, "d-late", "noview")
+    assert.deepStrictEqual(Attribution.attribute([noview, plain], conversion(t0), windows), {
+      reason: "LastView",
+      touch: plain
+    })
+    const click = touch("click", t0 - 6 * day, "d-click", "noview")
+    assert.strictEqual(Attribution.attribute([click, noview], conversion(t0), windows).reason, "LastClick")
+  })
+
+  it("clickDays 3 does not credit a click 4 days old, but credits one exactly 3 days old; others keep 7", () => {
+    const windows = Attribution.fromCampaigns([campaign("short", { clickDays: 3 }), campaign("plain")])
+    const old = touch("click", t0 - 4 * day, "d-old", "short")
+    assert.strictEqual(Attribution.attribute([old], conversion(t0), windows).reason, "OutsideWindows")
+    const edge = touch("click", t0 - 3 * day, "d-edge", "short")
+    assert.strictEqual(Attribution.attribute([edge], conversion(t0), windows).reason, "LastClick")
+    assert.strictEqual(Attribution.attribute([edge], conversion(t0 + 1), windows).reason, "OutsideWindows")
+    // An older click of a campaign with the default 7 days wins over the short campaign's click out of its window.
+    const plain = touch("click", t0 - 6 * day, "d-plain", "plain")
+    assert.deepStrictEqual(Attribution.attribute([plain, old], conversion(t0), windows), {
+      reason: "LastClick",
+      touch: plain
+    })
+  })
+
+  it("reads touches with the longest window of any campaign; a deleted campaign gets the fallback", () => {
+    const windows = Attribution.fromCampaigns([campaign("a", { clickDays: 3 }), campaign("b", { clickDays: 45 })])
+    assert.strictEqual(Attribution.lookback(windows), 45 * day)
+    assert.strictEqual(Attribution.lookback(Attribution.fromCampaigns([campaign("a", { clickDays: 3 })])), 7 * day)
+    assert.strictEqual(Attribution.lookback(Attribution.fromCampaigns([])), 7 * day)
+    const gone = touch("click", t0 - 5 * day, "d-gone", "deleted")
+    assert.strictEqual(Attribution.attribute([gone], conversion(t0), windows).reason, "LastClick")
+    assert.deepStrictEqual(Attribution.windowsOf(campaign("plain")), Attribution.defaultWindows)
+    assert.strictEqual(Duration.toMillis(Attribution.windowsOf(campaign("v", { viewDays: 30 })).view), 30 * day)
+  })
 })

@@ -103,3 +103,48 @@ describe("Campaign.decode", () => {
     }
   )
 })
+
+describe("Campaign attribution windows", () => {
+  const { attribution: _none, ...old } = valid as typeof valid & { attribution?: unknown }
+
+  it("a campaign stored before windows existed decodes to the defaults and encodes back unchanged", () => {
+    const decoded = Either.getOrThrow(Campaign.decode(old))
+    assert.deepStrictEqual(Campaign.attributionOf(decoded), { clickDays: 7, viewDays: 1 })
+    assert.notProperty(Campaign.encode(decoded), "attribution")
+  })
+
+  it("fills a missing clickDays or viewDays with its default and keeps given ones", () => {
+    const windows = (attribution: unknown) =>
+      Campaign.attributionOf(Either.getOrThrow(Campaign.decode({ ...old, attribution })))
+    assert.deepStrictEqual(windows({}), { clickDays: 7, viewDays: 1 })
+    assert.deepStrictEqual(windows({ viewDays: 0 }), { clickDays: 7, viewDays: 0 })
+    assert.deepStrictEqual(windows({ clickDays: 90, viewDays: 30 }), { clickDays: 90, viewDays: 30 })
+  })
+
+  it("refuses windows out of range, fractional or of another type, naming the field", () => {
+    for (const clickDays of [0, 91, 2.5, "7", -1]) {
+      assert.include(error({ attribution: { clickDays } }), "clickDays")
+    }
+    for (const viewDays of [-1, 31, 0.5, null]) {
+      assert.include(error({ attribution: { viewDays } }), "viewDays")
+    }
+    assert.include(error({ attribution: { clickDays: 7, lookback: 3 } }), "lookback")
+  })
+
+  it("round-trips any valid windows through encode and decode", () =>
+    fc.assert(
+      fc.property(
+        fc.record(
+          { clickDays: fc.integer({ min: 1, max: 90 }), viewDays: fc.integer({ min: 0, max: 30 }) },
+          { requiredKeys: [] }
+        ),
+        (attribution) => {
+          const decoded = Either.getOrThrow(Campaign.decode({ ...old, attribution }))
+          const expected = { clickDays: 7, viewDays: 1, ...attribution }
+          assert.deepStrictEqual(Campaign.attributionOf(decoded), expected)
+          const again = Either.getOrThrow(Campaign.decode(JSON.parse(JSON.stringify(Campaign.encode(decoded)))))
+          assert.deepStrictEqual(Campaign.attributionOf(again), expected)
+        }
+      )
+    ))
+})

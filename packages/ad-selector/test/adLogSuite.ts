@@ -278,4 +278,61 @@ export const adLogSuite = (it: Vitest.MethodsNonLive<AdLog.AdLog, true>) => {
       assert.strictEqual(yield* log.eraseVisitor(tenant, "v-x"), 0)
     })
   )
+
+  it.effect("reads credited conversions back once each, in the order credited, page by page from any cursor", () =>
+    Effect.gen(function* () {
+      const log = yield* AdLog.AdLog
+      const tenant = tenantId("since")
+      const start = yield* log.conversionCursor
+      const d = decisionOf(tenant)
+      const gone = decisionOf(tenant)
+      yield* log.recordDecision(d)
+      yield* log.recordDecision(gone)
+      const record = (orderId: string, at: number, decision = d): AdLog.ConversionRecord => ({
+        tenant,
+        orderId,
+        decisionId: decision.id,
+        campaignId: decision.campaignId,
+        visitor: decision.visitor!,
+        value: 100,
+        currency: "EUR",
+        at
+      })
+      // Credited out of time order: positions follow the order of crediting, not the conversions' times.
+      const credited = [record("o-3", t0 + 3 * day), record("o-1", t0 + day), record("o-erased", t0, gone)]
+      for (const c of credited) assert.isTrue(yield* log.recordConversion(c))
+      assert.isFalse(yield* log.recordConversion({ ...credited[0]!, value: 5 }), "a repeated order is not new")
+      const mine = (entries: ReadonlyArray<AdLog.ConversionEntry>) =>
+        entries.filter((e) => e.conversion.tenant === tenant)
+      const all = mine(yield* log.conversionsSince(start, 1000))
+      assert.deepStrictEqual(
+        all.map((e) => e.conversion),
+        credited
+      )
+      for (let i = 1; i < all.length; i++) assert.isAbove(all[i]!.seq, all[i - 1]!.seq)
+      assert.isAtLeast(yield* log.conversionCursor, all[2]!.seq)
+      // One at a time, each page's last position the next cursor: the same entries, none twice.
+      const paged: Array<AdLog.ConversionEntry> = []
+      let cursor = start
+      for (;;) {
+        const page = yield* log.conversionsSince(cursor, 1)
+        if (page.length === 0) break
+        assert.strictEqual(page.length, 1)
+        cursor = page[0]!.seq
+        paged.push(...page)
+      }
+      assert.deepStrictEqual(mine(paged), all)
+      assert.deepStrictEqual(mine(yield* log.conversionsSince(all[0]!.seq, 1000)), all.slice(1))
+      assert.deepStrictEqual(yield* log.conversionsSince(start, 0), [])
+      // Erased conversions are not read back, and their positions are not given again.
+      assert.strictEqual(yield* log.eraseVisitor(tenant, gone.visitor!), 2)
+      assert.isTrue(yield* log.recordConversion(record("o-4", t0 + 4 * day)))
+      const after = mine(yield* log.conversionsSince(start, 1000))
+      assert.deepStrictEqual(
+        after.map((e) => e.conversion.orderId),
+        ["o-3", "o-1", "o-4"]
+      )
+      assert.isAbove(after[2]!.seq, all[2]!.seq)
+    })
+  )
 }

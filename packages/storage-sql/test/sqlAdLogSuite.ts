@@ -49,6 +49,38 @@ export const sqlAdLogSuite = (it: Vitest.MethodsNonLive<AdLog.AdLog | SqlClient.
     })
   )
 
+  it.effect("gives conversions credited at once distinct positions, read back in order with none skipped", () =>
+    Effect.gen(function* () {
+      const log = yield* AdLog.AdLog
+      const tenant = unique("ten")
+      const decision = decisionOf(tenant, { at: t0 })
+      yield* log.recordDecision(decision)
+      const start = yield* log.conversionCursor
+      const orders = Array.from({ length: 24 }, (_, i) => `order-${i}`)
+      const fresh = yield* Effect.all(
+        // Every order twice: each is credited once.
+        [...orders, ...orders].map((orderId, i) =>
+          log.recordConversion({
+            tenant,
+            orderId,
+            decisionId: decision.id,
+            campaignId: decision.campaignId,
+            visitor: decision.visitor!,
+            value: i,
+            currency: "EUR",
+            at: t0 + i
+          })
+        ),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(fresh.filter(Boolean).length, orders.length)
+      const read = (yield* log.conversionsSince(start, 1000)).filter((e) => e.conversion.tenant === tenant)
+      assert.deepStrictEqual(read.map((e) => e.conversion.orderId).sort(), [...orders].sort())
+      for (let i = 1; i < read.length; i++) assert.isAbove(read[i]!.seq, read[i - 1]!.seq)
+      assert.isAtLeast(yield* log.conversionCursor, read[read.length - 1]!.seq)
+    })
+  )
+
   it.effect("answers statistics over any range strings, touches and erasure as the in-memory log does", () =>
     Effect.gen(function* () {
       const log = yield* AdLog.AdLog
