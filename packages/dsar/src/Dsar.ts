@@ -13,6 +13,8 @@
  *   identifier: the audit log outlives erasures).
  * - Webhooks are queued in the store and sent by `deliverDue` (HMAC-signed, retried with backoff for 72 hours,
  *   then dead-lettered), so a recipient that is down delays nothing.
+ * - A tenant's deadlines follow its own `Deadline.Policy` when one is stored (`setPolicy`), else the deployment's
+ *   `policyOf`: read when a request is received, extended, and reminded of.
  *
  * @since 0.1.0
  */
@@ -21,6 +23,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -70,7 +73,7 @@ export interface OutgoingWebhook {
 export interface Options {
   /** Signs erasure reports (derive it with `Report.SigningKey.fromSecret`). */
   readonly signingKey: Report.SigningKey
-  /** The tenant's deadline policy (default: GDPR). */
+  /** A tenant's deadline policy when it has none stored (see `setPolicy`; default: GDPR). */
   readonly policyOf?: ((tenant: string) => Deadline.Policy) | undefined
   /** Wraps the erase phase (one SQL transaction for the SQL stores). */
   readonly transaction?: Erasure.Options["transaction"]
@@ -227,6 +230,17 @@ export interface DsarShape {
   ) => Effect.Effect<ReadonlyArray<Delivery>, DsarStoreError>
   /** Sends the webhooks that are due; how many were attempted. */
   readonly deliverDue: (limit?: number) => Effect.Effect<number, DsarStoreError>
+  /** The tenant's effective deadline policy: its own when stored, else the deployment's `policyOf`. */
+  readonly policy: (tenant: string) => Effect.Effect<Deadline.Policy, DsarStoreError>
+  /**
+   * Stores the tenant's deadline policy (audited as `dsar.policy`): requests received and extended from now on, and
+   * the reminders of open ones, follow it; deadlines already set stay.
+   */
+  readonly setPolicy: (
+    tenant: string,
+    policy: Deadline.Policy,
+    actor: string
+  ) => Effect.Effect<Deadline.Policy, DsarStoreError>
   /**
    * Runs again the erasures left in progress (failed, or deferred by holds since released; those still held are left
    * alone), and records the reminders due; how many requests were touched.
@@ -283,6 +297,12 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
       Effect.flatMap(fromEither(next), (changed) => store.requests.update(changed))
 
     const at = Clock.currentTimeMillis
+
+    const policyFor = (tenant: string): Effect.Effect<Deadline.Policy, DsarStoreError> =>
+      Effect.map(
+        store.policies.get(tenant),
+        Option.getOrElse(() => policyOf(tenant))
+      )
 
     const enqueue = (request: Request.Request, event: Webhook.Event) =>
       Effect.gen(function* () {
@@ -449,6 +469,7 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
       Effect.gen(function* () {
         const id = yield* Request.makeId
         const now = yield* at
+        const policy = yield* policyFor(input.tenant)
         const made = yield* fromEither(
           Request.make({
             id,
@@ -456,7 +477,7 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
             type: input.type,
             subjects: input.subjects,
             receivedAt: now,
-            policy: policyOf(input.tenant),
+            policy,
             actor: input.actor,
             note: input.note
           })
@@ -514,11 +535,8 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
           return verified
         }),
       extend: (tenant, id, reason, actor) =>
-        simple((why) => ({ _tag: "Extend", reason: why, policy: policyOf(tenant) }), "extend")(
-          tenant,
-          id,
-          reason,
-          actor
+        Effect.flatMap(policyFor(tenant), (policy) =>
+          simple((why) => ({ _tag: "Extend", reason: why, policy }), "extend")(tenant, id, reason, actor)
         ),
       refuse: simple((why) => ({ _tag: "Refuse", reason: why }), "refuse"),
       report: (tenant, requestId) =>
@@ -627,6 +645,25 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
           removed ? audit({ tenant, actor, action: "dsar.recipient-remove", target: id, details: {} }) : Effect.void
         ),
       deliveries: (tenant, status) => store.deliveries.list(tenant, { status }),
+      policy: policyFor,
+      setPolicy: (tenant, policy, actor) =>
+        Effect.gen(function* () {
+          yield* store.policies.put(tenant, policy, yield* at)
+          yield* audit({
+            tenant,
+            actor,
+            action: "dsar.policy",
+            target: `tenant:${tenant}`,
+            details: {
+              regime: policy.regime,
+              ...(policy.custom === undefined
+                ? {}
+                : { days: policy.custom.days, extensionDays: policy.custom.extensionDays }),
+              reminderDaysBefore: policy.reminderDaysBefore.join(",")
+            }
+          })
+          return policy
+        }),
       deliverDue: (limit = 50) =>
         Effect.gen(function* () {
           const now = yield* at
@@ -682,9 +719,16 @@ export const make = (options: Options): Effect.Effect<DsarShape, never, Registry
       retryPending: Effect.gen(function* () {
         const now = yield* at
         const open = yield* store.requests.due(now, { within: 400 * Deadline.day, limit: 500 })
+        // One read of each tenant's policy per run, however many of its requests are due.
+        const policies = new Map<string, Deadline.Policy>()
         let touched = 0
         for (const request of open) {
-          const reminders = Request.remindersDue(request, policyOf(request.tenant), now)
+          let policy = policies.get(request.tenant)
+          if (policy === undefined) {
+            policy = yield* policyFor(request.tenant)
+            policies.set(request.tenant, policy)
+          }
+          const reminders = Request.remindersDue(request, policy, now)
           if (reminders.length > 0) {
             touched++
             yield* store.requests.update(Request.markReminded(request, reminders))

@@ -7,7 +7,8 @@
  * - signed erasure `reports` (as their JSON text);
  * - a tenant's `recipients` of erasure webhooks (sub-processors and partners; the secret as the caller's ciphertext);
  * - webhook `deliveries` with their retry state;
- * - `objections`: the visitors who objected to direct marketing, opted out of personalized ads for good.
+ * - `objections`: the visitors who objected to direct marketing, opted out of personalized ads for good;
+ * - a tenant's deadline `policies` (its `Deadline.Policy`, when it has one of its own).
  *
  * Every method that reads or changes a tenant's data takes its tenant: another tenant's row is `NotFound`, never
  * `Forbidden`. The exceptions are the two queues a worker drains for every tenant, `requests.due` and
@@ -18,6 +19,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Deadline from "./Deadline.js"
 import { Hold } from "./Hold.js"
@@ -191,6 +193,12 @@ export interface DsarStoreShape {
     /** Whether a visitor of the tenant objected (is opted out of personalized ads for good). */
     readonly has: (tenant: string, visitor: string) => Effect.Effect<boolean, DsarStoreError>
   }
+  readonly policies: {
+    /** The tenant's own deadline policy, or none (the deployment's default applies). */
+    readonly get: (tenant: string) => Effect.Effect<Option.Option<Deadline.Policy>, DsarStoreError>
+    /** Sets the tenant's deadline policy at `at`, replacing an earlier one. */
+    readonly put: (tenant: string, policy: Deadline.Policy, at: number) => Effect.Effect<void, DsarStoreError>
+  }
 }
 
 /**
@@ -230,6 +238,7 @@ export const makeMemory = (): DsarStoreShape => {
   const recipients = new Map<string, Recipient>()
   const deliveries = new Map<string, Delivery>()
   const objections = new Map<string, number>()
+  const policies = new Map<string, Deadline.Policy>()
 
   const ofTenant = <A extends { readonly tenant: string }>(
     map: Map<string, A>,
@@ -394,6 +403,13 @@ export const makeMemory = (): DsarStoreShape => {
           if (!objections.has(key)) objections.set(key, at)
         }),
       has: (tenant, visitor) => Effect.sync(() => objections.has(JSON.stringify([tenant, visitor])))
+    },
+    policies: {
+      get: (tenant) => Effect.sync(() => Option.fromNullable(policies.get(tenant))),
+      put: (tenant, policy) =>
+        Effect.sync(() => {
+          policies.set(tenant, policy)
+        })
     }
   }
 }

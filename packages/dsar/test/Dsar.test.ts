@@ -581,4 +581,75 @@ describe("Dsar", () => {
       for (const id of rawIds) assert.notInclude(h.auditJson(), id)
     }).pipe(Effect.provide(h.layer))
   })
+
+  it.effect("follows a tenant's stored policy: CCPA gives 45 days and 45 more, another tenant stays GDPR", () => {
+    const h = harness()
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const dsar = yield* Dsar.Dsar
+      assert.deepStrictEqual(yield* dsar.policy("shop"), Deadline.defaultPolicy)
+      const ccpa = new Deadline.Policy({ regime: "ccpa", reminderDaysBefore: [10] })
+      assert.deepStrictEqual(yield* dsar.setPolicy("shop", ccpa, "user:op"), ccpa)
+      assert.deepStrictEqual(yield* dsar.policy("shop"), ccpa)
+      assert.deepStrictEqual(yield* dsar.policy("news"), Deadline.defaultPolicy)
+      const entry = h.audit.find((e) => e.action === "dsar.policy")
+      assert.deepStrictEqual(entry, {
+        tenant: "shop",
+        actor: "user:op",
+        action: "dsar.policy",
+        target: "tenant:shop",
+        details: { regime: "ccpa", reminderDaysBefore: "10" }
+      })
+
+      const shop = yield* dsar.submit({ tenant: "shop", type: "erasure", subjects: [alice], actor: "user:op" })
+      assert.strictEqual(shop.regime, "ccpa")
+      assert.strictEqual(shop.dueAt, start + 45 * Deadline.day)
+      const extended = yield* dsar.extend("shop", shop.id, "many systems to search", "user:op")
+      assert.strictEqual(extended.dueAt, start + 90 * Deadline.day)
+
+      const news = yield* dsar.submit({ tenant: "news", type: "erasure", subjects: [carol], actor: "user:op" })
+      assert.strictEqual(news.regime, "gdpr")
+      assert.strictEqual(news.dueAt, Date.UTC(2026, 3, 15, 10, 0, 0))
+      const newsExtended = yield* dsar.extend("news", news.id, "many systems to search", "user:op")
+      assert.strictEqual(newsExtended.dueAt, Date.UTC(2026, 5, 15, 10, 0, 0))
+
+      // Reminders follow the stored policy too: 10 days before the shop's deadline, none at 7 days.
+      const reminded = (id: string) => h.audit.filter((e) => e.action === "dsar.reminder" && e.target === id).length
+      yield* TestClock.setTime(extended.dueAt - 10 * Deadline.day)
+      yield* dsar.retryPending
+      assert.strictEqual(reminded(shop.id), 1)
+      yield* TestClock.setTime(extended.dueAt - 7 * Deadline.day)
+      yield* dsar.retryPending
+      assert.strictEqual(reminded(shop.id), 1)
+
+      // Replaced: later requests follow the new policy; the deadline already set stays.
+      const custom = new Deadline.Policy({
+        regime: "custom",
+        custom: new Deadline.Custom({ days: 20, extensionDays: 0 })
+      })
+      yield* dsar.setPolicy("shop", custom, "user:op")
+      const now = yield* Clock.currentTimeMillis
+      const later = yield* dsar.submit({ tenant: "shop", type: "access", subjects: [alice], actor: "user:op" })
+      assert.strictEqual(later.dueAt, now + 20 * Deadline.day)
+      assert.strictEqual((yield* dsar.get("shop", shop.id)).dueAt, start + 90 * Deadline.day)
+    }).pipe(Effect.provide(h.layer))
+  })
+
+  it.effect("uses policyOf for a tenant without a stored policy", () => {
+    const custom = new Deadline.Policy({
+      regime: "custom",
+      custom: new Deadline.Custom({ days: 14, extensionDays: 0 })
+    })
+    const h = harness({ policyOf: (tenant) => (tenant === "news" ? custom : Deadline.defaultPolicy) })
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(start)
+      const dsar = yield* Dsar.Dsar
+      assert.deepStrictEqual(yield* dsar.policy("news"), custom)
+      const news = yield* dsar.submit({ tenant: "news", type: "access", subjects: [carol], actor: "user:op" })
+      assert.strictEqual(news.dueAt, start + 14 * Deadline.day)
+      yield* dsar.setPolicy("news", new Deadline.Policy({ regime: "ccpa" }), "user:op")
+      const next = yield* dsar.submit({ tenant: "news", type: "access", subjects: [carol], actor: "user:op" })
+      assert.strictEqual(next.dueAt, start + 45 * Deadline.day)
+    }).pipe(Effect.provide(h.layer))
+  })
 })

@@ -2,7 +2,8 @@
  * The behaviour every `DsarStore` has, run here over `DsarStore.layerMemory` and meant to run over the SQL store of
  * @openaudience/storage-sql on SQLite and PostgreSQL: requests round-trip whole (subjects, history, extension,
  * reminders), optimistic updates, tenant isolation (another tenant's row is `NotFound`, never listed), the queues a
- * worker drains across tenants, holds, reports, recipients, deliveries with their retries, and objections.
+ * worker drains across tenants, holds, reports, recipients, deliveries with their retries, objections, and
+ * tenants' deadline policies.
  *
  * Every test uses tenants of its own. The two cross-tenant queues (`requests.due`, `deliveries.due`) see every
  * test's rows, so tests read them filtered to their own tenant; the tests of their `limit` use times in 1970, before
@@ -12,6 +13,7 @@ import { randomUUID } from "node:crypto"
 import { assert, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Deadline from "../src/Deadline.js"
 import * as DsarStore from "../src/DsarStore.js"
 import * as Hold from "../src/Hold.js"
@@ -336,6 +338,31 @@ export const dsarStoreSuite = (it: Vitest.MethodsNonLive<DsarStore.DsarStore, tr
       assert.isTrue(yield* store.objections.has(a, "v_1"))
       assert.isFalse(yield* store.objections.has(a, "v_2"))
       assert.isFalse(yield* store.objections.has(b, "v_1"))
+    })
+  )
+
+  it.effect("policies: a tenant's policy reads back whole, per tenant, replaced by a later one", () =>
+    Effect.gen(function* () {
+      const store = yield* DsarStore.DsarStore
+      const [a, b] = [tenantId("a"), tenantId("b")]
+      assert.isTrue(Option.isNone(yield* store.policies.get(a)))
+      const custom = new Deadline.Policy({
+        regime: "custom",
+        custom: new Deadline.Custom({ days: 20, extensionDays: 10 }),
+        reminderDaysBefore: [5, 2, 0]
+      })
+      yield* store.policies.put(a, custom, now)
+      assert.deepStrictEqual(yield* store.policies.get(a), Option.some(custom))
+      assert.isTrue(Option.isNone(yield* store.policies.get(b)), "another tenant has no policy")
+
+      const ccpa = new Deadline.Policy({ regime: "ccpa" })
+      yield* store.policies.put(b, ccpa, now)
+      assert.deepStrictEqual(yield* store.policies.get(b), Option.some(ccpa))
+      assert.deepStrictEqual(yield* store.policies.get(a), Option.some(custom), "setting b leaves a alone")
+
+      const gdpr = new Deadline.Policy({ regime: "gdpr", reminderDaysBefore: [] })
+      yield* store.policies.put(a, gdpr, now + day)
+      assert.deepStrictEqual(yield* store.policies.get(a), Option.some(gdpr))
     })
   )
 }

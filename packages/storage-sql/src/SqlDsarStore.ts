@@ -1,6 +1,6 @@
 /**
  * @openaudience/dsar's `DsarStore` over SQL (SQLite and PostgreSQL through `SqlClient`): the state of data-subject
- * requests in six tables, each with the tenant in a column that every tenant-scoped statement filters on (another
+ * requests in seven tables, each with the tenant in a column that every tenant-scoped statement filters on (another
  * tenant's id is `NotFound`, never listed):
  *
  * - `dsar_requests`: a request's id, tenant, version, status and times in columns, and the whole request as JSON
@@ -14,7 +14,9 @@
  * - `dsar_recipients`: webhook recipients, the secret column holding the caller's ciphertext, never the secret;
  * - `dsar_deliveries`: webhook deliveries and their retry state, drained by `due` on `(status, next_attempt_at)`;
  *   an attempt is recorded by one `UPDATE … WHERE status = 'pending'`;
- * - `dsar_objections`: the visitors who objected to direct marketing, `(tenant, visitor)` once each.
+ * - `dsar_objections`: the visitors who objected to direct marketing, `(tenant, visitor)` once each;
+ * - `dsar_policies` (migration 2): a tenant's own deadline policy (`Deadline.Policy` as JSON), one row per tenant,
+ *   replaced when set again.
  *
  * Subject identifiers live in `dsar_requests.document` (the request's subjects), `dsar_holds.document` (a hold's
  * subject) and `dsar_objections.visitor`. A database that cannot be reached is `Unavailable`; any other failed
@@ -25,9 +27,10 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { DsarStore, Hold, Request } from "@openaudience/dsar"
+import { Deadline, DsarStore, Hold, Request } from "@openaudience/dsar"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Migrations from "./Migrations.js"
@@ -116,6 +119,20 @@ export const migrations: ReadonlyArray<Migrations.Migration> = [
         PRIMARY KEY (tenant, visitor)
       )`
     })
+  },
+  {
+    id: 2,
+    name: "create_dsar_policies",
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const int64 = sql.onDialectOrElse({ pg: () => sql.literal("BIGINT"), orElse: () => sql.literal("INTEGER") })
+      // No subject in it: a tenant's deadline policy is configuration, kept through every erasure.
+      yield* sql`CREATE TABLE dsar_policies (
+        tenant TEXT PRIMARY KEY,
+        policy TEXT NOT NULL,
+        updated_at ${int64} NOT NULL
+      )`
+    })
   }
 ]
 
@@ -157,6 +174,7 @@ interface RecipientRow {
 
 const RequestJson = Schema.parseJson(Request.Request)
 const HoldJson = Schema.parseJson(Hold.Hold)
+const PolicyJson = Schema.parseJson(Deadline.Policy)
 
 const notFound = (what: string, id: string) =>
   new DsarStore.DsarStoreError({ reason: "NotFound", message: `${what} ${JSON.stringify(id)} not found` })
@@ -191,6 +209,12 @@ const decodeHold = (document: string) =>
 
 const encodeHold = (hold: Hold.Hold) =>
   Effect.orDieWith(Schema.encode(HoldJson)(hold), corrupt("A hold does not encode"))
+
+const decodePolicy = (policy: string) =>
+  Effect.orDieWith(Schema.decodeUnknown(PolicyJson)(policy), corrupt("A stored deadline policy does not decode"))
+
+const encodePolicy = (policy: Deadline.Policy) =>
+  Effect.orDieWith(Schema.encode(PolicyJson)(policy), corrupt("A deadline policy does not encode"))
 
 const decodeRecipient = (row: RecipientRow) =>
   Effect.orDieWith(
@@ -518,6 +542,27 @@ export const make: Effect.Effect<DsarStore.DsarStoreShape, never, SqlClient.SqlC
           Effect.map(
             sql`SELECT 1 AS found FROM dsar_objections WHERE tenant = ${tenant} AND visitor = ${visitor}`,
             (rows) => rows.length > 0
+          )
+        )
+    },
+    policies: {
+      get: (tenant) =>
+        guard(
+          "Reading a deadline policy",
+          Effect.flatMap(
+            sql<{ readonly policy: string }>`SELECT policy FROM dsar_policies WHERE tenant = ${tenant}`,
+            (rows) =>
+              rows[0] === undefined ? Effect.succeed(Option.none()) : Effect.asSome(decodePolicy(rows[0].policy))
+          )
+        ),
+      put: (tenant, policy, at) =>
+        guard(
+          "Storing a deadline policy",
+          Effect.flatMap(encodePolicy(policy), (document) =>
+            sql`INSERT INTO dsar_policies ${sql.insert({ tenant, policy: document, updated_at: at })}
+              ON CONFLICT (tenant) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`.pipe(
+              Effect.asVoid
+            )
           )
         )
     }
