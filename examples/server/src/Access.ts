@@ -107,6 +107,8 @@ export const routes: Readonly<Record<string, Access>> = {
   "POST /v1/dsar": "privacy:manage",
   "GET /v1/dsar": "privacy:manage",
   "POST /v1/dsar/releases": "privacy:manage",
+  "GET /v1/dsar/policy": "privacy:manage",
+  "PUT /v1/dsar/policy": "privacy:manage",
   "GET /v1/dsar/:id": "privacy:manage",
   "POST /v1/dsar/:id/process": "privacy:manage",
   "POST /v1/dsar/:id/verify": "privacy:manage",

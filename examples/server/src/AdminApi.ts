@@ -704,6 +704,41 @@ export const RecipientRequest = Schema.Struct({
   })
 }).annotations({ identifier: "RecipientRequest" })
 
+/** A whole number of days from `min` to `max`. */
+const Days = (min: number, max: number, description: string) =>
+  Schema.Int.pipe(Schema.between(min, max)).annotations({
+    description,
+    message: () => `expected an integer from ${min} to ${max}`
+  })
+
+const DsarRegime = Schema.Literal("gdpr", "ccpa", "custom").annotations({
+  description: "gdpr: one calendar month, extendable by two; ccpa: 45 days, extendable by 45; custom: `custom`"
+})
+
+const DsarCustomDeadline = Schema.Struct({
+  days: Days(1, 365, "days to answer a request"),
+  extensionDays: Days(0, 365, "days more when a request is extended (0: never extendable)")
+}).annotations({ identifier: "DsarCustomDeadline" })
+
+/** `PUT /v1/dsar/policy` (`custom` only with the regime `custom`, which needs it). */
+export const DsarPolicyRequest = Schema.Struct({
+  regime: DsarRegime,
+  custom: Schema.optional(DsarCustomDeadline),
+  reminderDaysBefore: Schema.optional(
+    Schema.Array(Days(0, 365, "days before a deadline a reminder is recorded"))
+      .pipe(Schema.maxItems(10))
+      .annotations({
+        description: "days before a deadline reminders are recorded (default 7 and 1)"
+      })
+  )
+}).annotations({ identifier: "DsarPolicyRequest" })
+
+const DsarPolicyView = Schema.Struct({
+  regime: DsarRegime,
+  custom: Schema.optional(DsarCustomDeadline),
+  reminderDaysBefore: Schema.Array(Schema.Int)
+}).annotations({ identifier: "DsarPolicy" })
+
 const DsarStatus = Schema.Literal("received", "verifying", "in-progress", "completed", "refused")
 
 const DsarView = Schema.Struct({
@@ -794,6 +829,20 @@ const dsar = HttpApiGroup.make("dsar")
       )
       .addError(problem(404, "no such hold"))
       .annotate(OpenApi.Summary, "Records in the audit log a release of data under a legal order")
+  )
+  .add(
+    HttpApiEndpoint.get("dsarPolicy", "/v1/dsar/policy")
+      .addSuccess(DsarPolicyView)
+      .annotate(OpenApi.Summary, "The tenant's deadline policy (its own when set, else the server's default: GDPR)")
+  )
+  .add(
+    HttpApiEndpoint.put("setDsarPolicy", "/v1/dsar/policy")
+      .setPayload(DsarPolicyRequest)
+      .addSuccess(DsarPolicyView)
+      .annotate(
+        OpenApi.Summary,
+        "Sets the tenant's deadline policy: requests received or extended from now on, and reminders, follow it"
+      )
   )
   .add(
     HttpApiEndpoint.get("readDsar", "/v1/dsar/:id")
@@ -910,7 +959,7 @@ const dsar = HttpApiGroup.make("dsar")
   .annotate(OpenApi.Title, "Data-subject requests")
   .annotate(
     OpenApi.Description,
-    "Data-subject requests (access, erasure, objection, …) with their deadlines, verified and signed erasures, " +
+    "Data-subject requests (access, erasure, objection, …) with their deadlines (a policy per tenant), verified and signed erasures, " +
       "legal holds, releases under legal orders, and the recipients told of erasures by signed webhooks. Every step " +
       "is audited (never with a subject's identifier)."
   )

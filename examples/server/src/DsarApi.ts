@@ -6,6 +6,8 @@
  *   pseudonym as the events inspector shows it), `GET /v1/dsar?status=`, `GET /v1/dsar/:id`, and the steps
  *   `process`, `verify`, `extend` and `refuse`; a completed erasure's signed report (`/report`) and an access
  *   request's export (`/export`, JSON or `?format=zip`).
+ * - The tenant's deadline policy: `GET /v1/dsar/policy` (its own, else the server's default, GDPR) and
+ *   `PUT /v1/dsar/policy` (`{ regime, custom?: { days, extensionDays }, reminderDaysBefore? }`, audited).
  * - Legal holds (`/v1/holds`), releases of data under a legal order (`POST /v1/dsar/releases`, recorded in the
  *   audit log) and webhook recipients (`/v1/recipients`, their deliveries with the dead letters).
  *
@@ -16,7 +18,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Dsar, type DsarStore, Hold, Report, Request, Subject } from "@openaudience/dsar"
+import { Deadline, Dsar, type DsarStore, Hold, Report, Request, Subject } from "@openaudience/dsar"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
@@ -236,6 +238,41 @@ const withReason = (step: "extend" | "refuse") =>
     return json(requestView(yield* service((dsar) => dsar[step](tenant, id, reason, actor))))
   })
 
+const policyView = (policy: Deadline.Policy) => ({
+  regime: policy.regime,
+  custom:
+    policy.custom === undefined ? undefined : { days: policy.custom.days, extensionDays: policy.custom.extensionDays },
+  reminderDaysBefore: policy.reminderDaysBefore
+})
+
+/** `GET /v1/dsar/policy`: the tenant's effective deadline policy. */
+const readPolicy = Effect.gen(function* () {
+  const { tenant } = yield* caller
+  return json(policyView(yield* service((dsar) => dsar.policy(tenant))))
+})
+
+/** `PUT /v1/dsar/policy`: the tenant's own deadline policy, as stored. */
+const putPolicy = Effect.gen(function* () {
+  const { tenant, actor } = yield* caller
+  const input = yield* JsonBody.decode(AdminApi.DsarPolicyRequest, maxBodyBytes)
+  if (input.regime === "custom" && input.custom === undefined) {
+    return yield* Problem.fail("invalid-body", "custom: the regime custom needs { days, extensionDays }", {
+      field: "custom"
+    })
+  }
+  if (input.regime !== "custom" && input.custom !== undefined) {
+    return yield* Problem.fail("invalid-body", `custom: only with the regime custom (not ${input.regime})`, {
+      field: "custom"
+    })
+  }
+  const policy = new Deadline.Policy({
+    regime: input.regime,
+    ...(input.custom === undefined ? {} : { custom: new Deadline.Custom(input.custom) }),
+    ...(input.reminderDaysBefore === undefined ? {} : { reminderDaysBefore: input.reminderDaysBefore })
+  })
+  return json(policyView(yield* service((dsar) => dsar.setPolicy(tenant, policy, actor))))
+})
+
 const encodeSigned = Schema.encodeSync(Report.Signed)
 
 const report = Effect.gen(function* () {
@@ -419,6 +456,8 @@ export const group = HttpApiBuilder.group(AdminApi.AdminApi, "dsar", (handlers) 
     .handleRaw("submitDsar", () => Problem.orStorageProblem(submit))
     .handleRaw("listDsar", () => Problem.orStorageProblem(list))
     .handleRaw("recordRelease", () => Problem.orStorageProblem(release))
+    .handleRaw("dsarPolicy", () => Problem.orStorageProblem(readPolicy))
+    .handleRaw("setDsarPolicy", () => Problem.orStorageProblem(putPolicy))
     .handleRaw("readDsar", () => Problem.orStorageProblem(read))
     .handleRaw("processDsar", () => Problem.orStorageProblem(process))
     .handleRaw("verifyDsar", () => Problem.orStorageProblem(verify))

@@ -1,7 +1,8 @@
 /**
  * The operators' data-subject request API on the whole server (SQLite, in process): a privacy key erases a visitor
  * by the pseudonym the events inspector shows, the report verifies with the published key and a recipient gets a
- * signed webhook; legal holds defer an erasure until released; an access request is exported; only keys holding
+ * signed webhook; legal holds defer an erasure until released; an access request is exported; a tenant's deadline
+ * policy (CCPA: 45 days) applies to its new requests and no other tenant's; only keys holding
  * `privacy:manage` get in, another tenant's ids are 404s, and bad bodies are problems naming the field.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -390,7 +391,7 @@ describe("the data-subject request API", () => {
         const prefix = Object.keys(ids).find((p) => path.startsWith(p))
         return { method, path: prefix === undefined ? path : path.replace(":id", ids[prefix]!), access }
       })
-    assert.lengthOf(routes, 17)
+    assert.lengthOf(routes, 19)
     for (const { method, path, access } of routes) {
       assert.strictEqual(access, "privacy:manage", path)
       const body = method === "POST" ? {} : undefined
@@ -422,6 +423,71 @@ describe("the data-subject request API", () => {
     const foreign = await call(url, b.privacy, "POST", "/v1/dsar", erasureOf(pseudonym, { process: true }))
     assert.strictEqual(foreign.status, 201, JSON.stringify(foreign.body))
     assert.strictEqual((await inspect(a)).filter((event) => event.visitor === pseudonym).length, 1)
+  })
+
+  it("sets a tenant's deadline policy: its new requests follow it, other tenants stay on GDPR", {
+    timeout: 60_000
+  }, async () => {
+    const day = 86_400_000
+    const c = await advertiser("Gamma Privacy")
+    const initial = await call(url, c.privacy, "GET", "/v1/dsar/policy")
+    assert.strictEqual(initial.status, 200, JSON.stringify(initial.body))
+    assert.deepStrictEqual(initial.body, { regime: "gdpr", reminderDaysBefore: [7, 1] })
+
+    const put = await call(url, c.privacy, "PUT", "/v1/dsar/policy", { regime: "ccpa" })
+    assert.strictEqual(put.status, 200, JSON.stringify(put.body))
+    assert.deepStrictEqual(put.body, { regime: "ccpa", reminderDaysBefore: [7, 1] })
+    assert.deepStrictEqual((await call(url, c.owner, "GET", "/v1/dsar/policy")).body, put.body)
+
+    const submitted = await call(url, c.privacy, "POST", "/v1/dsar", erasureOf("gamma-pseudonym"))
+    assert.strictEqual(submitted.status, 201, JSON.stringify(submitted.body))
+    assert.strictEqual(submitted.body.regime, "ccpa")
+    assert.strictEqual(submitted.body.dueAt, submitted.body.receivedAt + 45 * day)
+    const extended = await call(url, c.privacy, "POST", `/v1/dsar/${submitted.body.id}/extend`, {
+      reason: "many systems to search"
+    })
+    assert.strictEqual(extended.status, 200, JSON.stringify(extended.body))
+    assert.strictEqual(extended.body.dueAt, submitted.body.receivedAt + 90 * day)
+
+    // Another tenant keeps the default.
+    assert.deepStrictEqual((await call(url, b.privacy, "GET", "/v1/dsar/policy")).body.regime, "gdpr")
+    const theirs = await call(url, b.privacy, "POST", "/v1/dsar", erasureOf("beta-pseudonym"))
+    assert.strictEqual(theirs.body.regime, "gdpr")
+    assert.notStrictEqual(theirs.body.dueAt, theirs.body.receivedAt + 45 * day)
+
+    // An analyst may neither read nor set it; nothing changes.
+    assert.strictEqual((await call(url, c.analyst, "PUT", "/v1/dsar/policy", { regime: "gdpr" })).status, 403)
+    assert.strictEqual((await call(url, c.analyst, "GET", "/v1/dsar/policy")).status, 403)
+    assert.strictEqual((await call(url, c.privacy, "GET", "/v1/dsar/policy")).body.regime, "ccpa")
+
+    const invalid: ReadonlyArray<readonly [unknown, string]> = [
+      [{ regime: "cpra" }, "regime"],
+      [{ regime: "custom" }, "custom"],
+      [{ regime: "gdpr", custom: { days: 30, extensionDays: 0 } }, "custom"],
+      [{ regime: "custom", custom: { days: 0, extensionDays: 0 } }, "custom.days"],
+      [{ regime: "custom", custom: { days: 366, extensionDays: 0 } }, "custom.days"],
+      [{ regime: "custom", custom: { days: 30, extensionDays: 366 } }, "custom.extensionDays"],
+      [{ regime: "custom", custom: { days: 30.5, extensionDays: 0 } }, "custom.days"],
+      [{ regime: "ccpa", reminderDaysBefore: [7, -1] }, "reminderDaysBefore[1]"],
+      [{ regime: "ccpa", tenant: b.id }, "tenant"]
+    ]
+    for (const [body, field] of invalid) {
+      const answer = await call(url, c.privacy, "PUT", "/v1/dsar/policy", body)
+      assert.strictEqual(answer.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`)
+      assert.strictEqual(answer.body.field, field, `${JSON.stringify(body)}: ${answer.body.detail}`)
+      assert.match(answer.body.type, /invalid-body$/)
+    }
+    assert.strictEqual((await call(url, c.privacy, "GET", "/v1/dsar/policy")).body.regime, "ccpa")
+
+    // A custom policy with its own reminders, audited.
+    const custom = { regime: "custom", custom: { days: 30, extensionDays: 15 }, reminderDaysBefore: [3] }
+    const replaced = await call(url, c.privacy, "PUT", "/v1/dsar/policy", custom)
+    assert.strictEqual(replaced.status, 200, JSON.stringify(replaced.body))
+    assert.deepStrictEqual(replaced.body, custom)
+    const later = await call(url, c.privacy, "POST", "/v1/dsar", erasureOf("gamma-pseudonym-2"))
+    assert.strictEqual(later.body.dueAt, later.body.receivedAt + 30 * day)
+    const audit = await call(url, c.owner, "GET", "/v1/audit?limit=1000")
+    assert.strictEqual(audit.body.entries.filter((entry: any) => entry.action === "dsar.policy").length, 2)
   })
 
   it("refuses bad bodies and parameters with a problem naming the field", { timeout: 30_000 }, async () => {
