@@ -4,9 +4,10 @@
  * standard workers, in this process and on their thread.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { AdLog } from "@openaudience/ad-selector"
+import { AdLog, Campaign } from "@openaudience/ad-selector"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
@@ -113,6 +114,35 @@ describe("AdAttribution.candidateOf", () => {
     assert.strictEqual(AdAttribution.lookback(), 7 * DAY)
     const long = { click: Duration.days(2), view: Duration.days(30) }
     assert.strictEqual(AdAttribution.lookback({ campaigns: new Map([["c", long]]) }), 30 * DAY)
+  })
+})
+
+describe("AdAttribution.windowsOf", () => {
+  it("takes each campaign's own windows, the options' per-campaign entries over them, and their fallback", () => {
+    const campaign = (id: string, attribution: Record<string, number>) =>
+      Either.getOrThrow(
+        Campaign.decode({
+          id,
+          tenant: "t",
+          name: id,
+          status: "active",
+          tier: { kind: "remnant" },
+          schedule: { start: "2026-01-01T00:00:00Z" },
+          bid: { amount: 100, currency: "EUR" },
+          pacing: "asap",
+          creatives: [{ id: "b", width: 300, height: 250, kind: "static", landingUrl: "https://shop.example/" }],
+          attribution
+        })
+      )
+    const override = { click: Duration.days(60), view: Duration.days(2) }
+    const fallback = { click: Duration.days(1), view: Duration.zero }
+    const windows = AdAttribution.windowsOf([campaign("a", { clickDays: 3, viewDays: 0 }), campaign("b", {})], {
+      windows: { campaigns: new Map([["b", override]]), fallback }
+    })
+    assert.deepStrictEqual(windows.campaigns?.get("a"), { click: Duration.days(3), view: Duration.days(0) })
+    assert.deepStrictEqual(windows.campaigns?.get("b"), override)
+    assert.strictEqual(windows.fallback, fallback)
+    assert.strictEqual(AdAttribution.lookback(windows), 60 * DAY)
   })
 })
 

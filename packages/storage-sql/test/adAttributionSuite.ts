@@ -1,11 +1,12 @@
 /**
  * The ad attribution job end to end, on SQLite and PostgreSQL: decisions with clicks and viewable impressions in the
  * `SqlAdLog`, conversion events stored the way the collector stores them (event store and log record in one
- * transaction), one round of `Workers.adJobs`, then the campaign's `dailyStats`.
+ * transaction), one round of `Workers.adJobs`, then the campaign's `dailyStats`. Campaigns with attribution windows of
+ * their own are stored in the `SqlCampaignStore` the job reads them from.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
-import { AdLog } from "@openaudience/ad-selector"
+import { AdLog, Campaign, CampaignStore } from "@openaudience/ad-selector"
 import type { ConsentReceipt } from "@openaudience/event-schema"
 import { Consumer, EventLog, StoredEvents } from "@openaudience/eventlog"
 import * as Effect from "effect/Effect"
@@ -21,14 +22,19 @@ const DAY = 24 * HOUR
 /** A conversion's time: noon UTC, so a few hours either side stay on its day. */
 const T = Date.UTC(2026, 11, 3, 12)
 
-/** The stores the job runs over on the database of `database`, with the job's own ports (`SqlAdLog`). */
+/** The stores the job runs over on the database of `database`, with the job's own ports (`SqlAdLog`, campaigns). */
 export const suiteLayer = (database: Layer.Layer<SqlClient.SqlClient, StorageError>) =>
   Workers.layerAdJobs.pipe(
     Layer.provideMerge(Layer.mergeAll(SqlEventLog.layer, EventStore.layer)),
     Layer.provideMerge(database)
   )
 
-type Context = AdLog.AdLog | EventLog.EventLog | EventStore.EventStore | SqlClient.SqlClient
+type Context =
+  | AdLog.AdLog
+  | CampaignStore.CampaignStore
+  | EventLog.EventLog
+  | EventStore.EventStore
+  | SqlClient.SqlClient
 
 /** A decision of `campaignId` shown to `visitor`, clicked or viewable at `at` (rendered an hour before). */
 export const touch = (tenant: string, visitor: string, campaignId: string, kind: "click" | "view", at: number) =>
@@ -81,6 +87,25 @@ export const credited = (tenant: string, campaignId: string) =>
   )
 
 const none = { conversions: 0, value: 0, days: [] }
+
+/** Stores a campaign `id` of `tenant` with the attribution windows given (none: the defaults). */
+export const storeCampaign = (tenant: string, id: string, attribution?: Record<string, number>) =>
+  Effect.flatMap(CampaignStore.CampaignStore, (store) => {
+    const decoded = Campaign.decode({
+      id,
+      tenant,
+      name: id,
+      status: "active",
+      tier: { kind: "remnant" },
+      schedule: { start: "2026-01-01T00:00:00Z" },
+      bid: { amount: 100, currency: "EUR" },
+      pacing: "asap",
+      creatives: [{ id: "banner", width: 300, height: 250, kind: "static", landingUrl: "https://shop.example/" }],
+      ...(attribution === undefined ? {} : { attribution })
+    })
+    if (decoded._tag === "Left") return Effect.die(new Error(decoded.left))
+    return store.put(decoded.right)
+  })
 
 /** One round of the attribution job, to the end of the log. */
 export const round = Effect.gen(function* () {
@@ -142,6 +167,48 @@ export const adAttributionSuite = (it: Vitest.MethodsNonLive<Context, true>) => 
       assert.strictEqual((yield* credited(tenant, "view-edge")).conversions, 1)
       assert.strictEqual((yield* credited(tenant, "click-edge")).conversions, 1)
     })
+  )
+
+  it.effect("each campaign's windows: viewDays 0 earns no view, clickDays 3 no click 4 days old", () =>
+    Effect.gen(function* () {
+      const tenant = unique("shop")
+      const noView = unique("noview")
+      const short = unique("short")
+      yield* storeCampaign(tenant, noView, { viewDays: 0 })
+      yield* storeCampaign(tenant, short, { clickDays: 3 })
+      yield* touch(tenant, "fresh-view", noView, "view", T - HOUR)
+      yield* touch(tenant, "old-click", short, "click", T - 4 * DAY)
+      yield* touch(tenant, "edge-click", short, "click", T - 3 * DAY)
+      // A visitor with an old click of the short campaign and an older one of a campaign with the defaults.
+      yield* touch(tenant, "both", short, "click", T - 4 * DAY)
+      yield* touch(tenant, "both", "plain", "click", T - 5 * DAY)
+      yield* collect(
+        conversion(tenant, "fresh-view", T),
+        conversion(tenant, "old-click", T),
+        conversion(tenant, "edge-click", T),
+        conversion(tenant, "both", T)
+      )
+      yield* round
+      assert.deepStrictEqual(yield* credited(tenant, noView), none)
+      assert.strictEqual((yield* credited(tenant, short)).conversions, 1, "only the click 3 days old")
+      assert.strictEqual((yield* credited(tenant, "plain")).conversions, 1)
+    })
+  )
+
+  it.effect(
+    "reads touches with the longest window of the tenant's campaigns: clickDays 30 earns a click 20 days old",
+    () =>
+      Effect.gen(function* () {
+        const tenant = unique("shop")
+        const long = unique("long")
+        yield* storeCampaign(tenant, long, { clickDays: 30 })
+        yield* touch(tenant, "v1", long, "click", T - 20 * DAY)
+        yield* touch(tenant, "v2", "plain", "click", T - 20 * DAY)
+        yield* collect(conversion(tenant, "v1", T), conversion(tenant, "v2", T))
+        yield* round
+        assert.strictEqual((yield* credited(tenant, long)).conversions, 1)
+        assert.deepStrictEqual(yield* credited(tenant, "plain"), none)
+      })
   )
 
   it.effect("replaying the log, or an order sent again, never counts it twice", () =>
