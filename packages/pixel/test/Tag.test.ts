@@ -381,7 +381,11 @@ describe("browser tag", () => {
       for (const src of fake.images) {
         assert.isTrue(src.startsWith(`${ENDPOINT}/px.gif?v=1&e=`))
         assert.isTrue(WireFormat.fitsGet(src))
-        assert.isTrue(Either.isRight(WireFormat.decodeQuery(src.slice(src.indexOf("?")))))
+        const decoded = WireFormat.decodeQuery(src.slice(src.indexOf("?")))
+        assert.isTrue(Either.isRight(decoded))
+        // The visitor id never travels in a URL (logs, histories, proxies): a GET pixel is identifier-free.
+        assert.notMatch(src, /[?&]vid=/)
+        if (Either.isRight(decoded)) assert.isUndefined((decoded.right as { visitorId?: string }).visitorId)
       }
     }
   })

@@ -91,9 +91,11 @@ export const install = (w: any): void => {
     return id!
   }
 
+  // The GET fallback never carries the visitor id: URLs end up in logs, histories and proxies (the event is counted
+  // without an identifier instead).
   const pixels = (body: string): void => {
     for (const line of body.split("\n").slice(1)) {
-      const src = endpoint + "/px.gif?" + HEADER + "&" + line
+      const src = endpoint + "/px.gif?" + HEADER + "&" + line.replace(/(^|&)vid=[^&]*/, "")
       if (src.length <= MAX_GET_URL) new w.Image().src = src
     }
   }
