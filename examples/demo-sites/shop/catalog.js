@@ -32,10 +32,13 @@ window.shop = {
 // The footer's "Your ad data" link opens the collector's privacy center for this browser through the tag, which
 // posts the visitor id in a form body (never in a URL). Without the tag (blocked, not loaded yet) the link's plain
 // `/privacy` address still opens the center, which then cannot tell which browser is asking.
-document.addEventListener("click", (event) => {
-  const link = event.target instanceof Element && event.target.closest("a[data-oa-privacy]")
-  if (link && window.oa?.v) {
-    event.preventDefault()
-    window.oa("privacy")
-  }
-})
+// (The catalog is also read outside a browser, by the demo's seed: no document there.)
+if (typeof document !== "undefined") {
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest("a[data-oa-privacy]")
+    if (link && window.oa?.v) {
+      event.preventDefault()
+      window.oa("privacy")
+    }
+  })
+}
