@@ -153,23 +153,48 @@ const sealSession = (
     return `${sessionCookie}=${token}; Max-Age=${sessionMs / 1000}; Path=/privacy; HttpOnly; SameSite=Lax${isSecure ? "; Secure" : ""}`
   })
 
-const unavailable = () =>
-  html(
-    PrivacyPage.layout(
-      "Try again",
-      "<h1>Try again shortly</h1><p>Your data cannot be read right now. Nothing was changed; please try again in a minute.</p>"
-    ),
-    503
+/** A page for people (a browser asking for HTML), else the problem document every other error of the server is. */
+const forPeopleOr = (
+  page: () => HttpServerResponse.HttpServerResponse,
+  problem: () => HttpServerResponse.HttpServerResponse
+) =>
+  Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+    /\btext\/html\b/i.test(request.headers.accept ?? "") ? page() : problem()
   )
 
-const tooMany = (retryAfterMs: number | undefined) =>
-  html(
-    PrivacyPage.layout(
-      "Too many requests",
-      "<h1>Too many requests</h1><p>Please wait a few minutes and try again.</p>"
-    ),
-    429
-  ).pipe(HttpServerResponse.setHeader("retry-after", String(Math.ceil((retryAfterMs ?? 60_000) / 1000))))
+const unavailable = () =>
+  forPeopleOr(
+    () =>
+      html(
+        PrivacyPage.layout(
+          "Try again",
+          "<h1>Try again shortly</h1><p>Your data cannot be read right now. Nothing was changed; please try again in a minute.</p>"
+        ),
+        503
+      ),
+    () =>
+      Problem.response(Problem.make("unavailable", "the data cannot be read right now; try again shortly"), {
+        "retry-after": "5"
+      })
+  )
+
+const tooMany = (retryAfterMs: number | undefined) => {
+  const retryAfter = String(Math.ceil((retryAfterMs ?? 60_000) / 1000))
+  return forPeopleOr(
+    () =>
+      html(
+        PrivacyPage.layout(
+          "Too many requests",
+          "<h1>Too many requests</h1><p>Please wait a few minutes and try again.</p>"
+        ),
+        429
+      ).pipe(HttpServerResponse.setHeader("retry-after", retryAfter)),
+    () =>
+      Problem.response(Problem.make("too-many-requests", "too many requests from your network; try again later"), {
+        "retry-after": retryAfter
+      })
+  )
+}
 
 /** The routes, given a rate limiter per server. */
 export const routes = (publicUrl: () => string) => {
@@ -184,7 +209,7 @@ export const routes = (publicUrl: () => string) => {
       Effect.flatMap(networkOf, (network) =>
         limiter.take(network).pipe(
           Effect.matchEffect({
-            onFailure: (error) => Effect.succeed(tooMany(error.retryAfterMs)),
+            onFailure: (error) => tooMany(error.retryAfterMs),
             onSuccess: () => handler
           })
         )
@@ -208,7 +233,7 @@ export const routes = (publicUrl: () => string) => {
           reports
         })
       )
-    }).pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed(unavailable())))
+    }).pipe(Effect.catchTag("StoreUnavailable", () => unavailable()))
 
   const identify = Effect.gen(function* () {
     const body = yield* BodyLimit.text(maxFormBytes)
@@ -240,14 +265,14 @@ export const routes = (publicUrl: () => string) => {
       }
       const zip = yield* dsar.exportZip(subjects)
       return HttpServerResponse.uint8Array(zip, { contentType: "application/zip", headers })
-    }).pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed(unavailable())))
+    }).pipe(Effect.catchTag("StoreUnavailable", () => unavailable()))
 
   const confirm = Effect.gen(function* () {
     const dsar = yield* Dsar.Dsar
     const { subjects } = yield* subjectsOf
     const collected = subjects.length === 0 ? [] : yield* dsar.collect(subjects, 100_000)
     return html(PrivacyPage.confirmDelete(collected.reduce((sum, entry) => sum + entry.records.length, 0)))
-  }).pipe(Effect.catchTag("StoreUnavailable", () => Effect.succeed(unavailable())))
+  }).pipe(Effect.catchTag("StoreUnavailable", () => unavailable()))
 
   const erase = Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -285,9 +310,9 @@ export const routes = (publicUrl: () => string) => {
     return HttpServerResponse.setHeader(response, "set-cookie", cookies as unknown as string)
   }).pipe(
     Effect.catchTags({
-      ErasureFailed: () => Effect.succeed(unavailable()),
-      StoreUnavailable: () => Effect.succeed(unavailable()),
-      DsarStoreError: () => Effect.succeed(unavailable())
+      ErasureFailed: () => unavailable(),
+      StoreUnavailable: () => unavailable(),
+      DsarStoreError: () => unavailable()
     })
   )
 
