@@ -7,11 +7,14 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Serving } from "@openaudience/ad-selector"
 import { Collector, NodeCollector, type Sink } from "@openaudience/collector"
 import { DecisionCache } from "@openaudience/consent"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { DsarStore } from "@openaudience/dsar"
 import { EventWriter } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { LRUCache } from "lru-cache"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
@@ -74,25 +77,48 @@ export const layer = Layer.scoped(
     const erased = yield* Privacy.ErasedSet
     const dsarStore = yield* DsarStore.DsarStore
     const runLink = Runtime.runFork(yield* Effect.runtime<never>())
-    // A browser's link is written once per (tenant, browser, visitor) and hour, not for every event it sends.
+    const sql = yield* SqlClient.SqlClient
+    // A browser's link is written once per (tenant, browser, visitor) and hour, not for every event it sends; and
+    // links are written behind the answers, many in one transaction every 200 ms: a burst of new browsers costs one
+    // commit per batch on the event loop, not one per request.
     const linked = new LRUCache<string, true>({ max: 100_000, ttl: 3_600_000 })
+    let pendingLinks: Array<{ readonly tenant: string; readonly browser: string; readonly visitor: string }> = []
+    const flushLinks = Effect.suspend(() => {
+      if (pendingLinks.length === 0) return Effect.void
+      const batch = pendingLinks
+      pendingLinks = []
+      return sql
+        .withTransaction(
+          Effect.forEach(
+            batch,
+            ({ tenant, browser, visitor }) =>
+              // A visitor who objected to personalized ads (a data-subject request) is never linked again.
+              Effect.flatMap(dsarStore.objections.has(tenant, visitor), (objected) =>
+                objected ? Effect.void : serving.linkBrowser({ tenant, browser, visitor })
+              ),
+            { discard: true }
+          )
+        )
+        .pipe(
+          Effect.catchAll((error) =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                for (const { tenant, browser, visitor } of batch)
+                  linked.delete(`${tenant}\u0000${browser}\u0000${visitor}`)
+              }),
+              Effect.logWarning(`could not link ${batch.length} browsers`, error.message)
+            )
+          )
+        )
+    })
+    yield* Effect.forkScoped(Effect.repeat(flushLinks, Schedule.spaced(Duration.millis(200))))
+    yield* Effect.addFinalizer(() => flushLinks)
     const crossSite: Collector.CrossSite = {
       link: ({ tenant, browser, visitor }) => {
         const key = `${tenant}\u0000${browser}\u0000${visitor}`
         if (linked.has(key)) return
         linked.set(key, true)
-        runLink(
-          // A visitor who objected to personalized ads (a data-subject request) is never linked again.
-          dsarStore.objections.has(tenant, visitor).pipe(
-            Effect.flatMap((objected) => (objected ? Effect.void : serving.linkBrowser({ tenant, browser, visitor }))),
-            Effect.catchAll((error) =>
-              Effect.zipRight(
-                Effect.sync(() => linked.delete(key)),
-                Effect.logWarning("could not link a browser", error.message)
-              )
-            )
-          )
-        )
+        pendingLinks.push({ tenant, browser, visitor })
       },
       unlink: ({ tenant, browser, visitor }) => {
         // Only a browser that carried the cookie had links to drop (its cookie is cleared in the same answer).

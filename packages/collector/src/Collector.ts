@@ -130,7 +130,10 @@ export interface Unlink {
 export interface CrossSite {
   /** The cookie's name; default `oa_xid` (`Collect.crossSiteCookie`). */
   readonly cookie?: string | undefined
-  /** Called for every stored event allowed cross-site, with the browser's id. */
+  /**
+   * Called for every stored event allowed cross-site of a request that carried the browser's id (a browser given a
+   * new id is linked on its next request with it, so a client that keeps no cookie is never linked).
+   */
   readonly link: (link: Link) => void
   /** Called for every event of the request decided without cross-site personalization. */
   readonly unlink: (unlink: Unlink) => void
@@ -396,11 +399,15 @@ export const make = (options: Options): Collector => {
       }
       if (typeof browser !== "string" || !isBrowserId(browser)) return answer
     }
-    for (const l of tally.links) {
-      try {
-        hooks.link({ tenant: l.tenant, visitor: l.visitor, browser, at: tally.at })
-      } catch {
-        // Fire and forget, as above.
+    // A browser given a new id now is linked when it comes back with it: a client that keeps no cookie (a bot, a
+    // browser blocking them) is never linked, and costs the store nothing.
+    if (known !== undefined) {
+      for (const l of tally.links) {
+        try {
+          hooks.link({ tenant: l.tenant, visitor: l.visitor, browser, at: tally.at })
+        } catch {
+          // Fire and forget, as above.
+        }
       }
     }
     return withHeader(answer, "set-cookie", `${crossName}=${browser}; Max-Age=${crossSiteMaxAge}${attributes}`)
