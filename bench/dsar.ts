@@ -24,30 +24,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { Erasure, Export, Report, Subject } from "../packages/dsar/src/index.ts"
-import {
-  AudienceStore,
-  DailyCounts,
-  Database,
-  Migrations,
-  SqlAdLog,
-  SqlAuditLog,
-  SqlBrowserLinks,
-  SqlCampaignStore,
-  SqlCapStore,
-  SqlCatalogStore,
-  SqlDeliveryStore,
-  SqlDsarStore,
-  SqlErasedVisitors,
-  SqlEventLog,
-  SqlInquiryStore,
-  SqlKeyStore,
-  SqlMembershipStore,
-  SqlPrivacyBudget,
-  SqlSubjectStores,
-  SqlSyncStore,
-  SqlTenancyStore,
-  SqlUserStore
-} from "../packages/storage-sql/src/index.ts"
+import { Database, SqlSubjectStores } from "../packages/storage-sql/src/index.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
 export interface DsarOptions {
@@ -63,32 +40,7 @@ const tenants = 4
 const exportEvents = 10_000
 const t0 = Date.UTC(2026, 5, 1)
 
-/** Every storage-sql migration, as a server running all its stores applies them. */
-const migrateAll = Effect.all(
-  [
-    Migrations.migrate,
-    AudienceStore.migrate,
-    DailyCounts.migrate,
-    SqlAdLog.migrate,
-    SqlAuditLog.migrate,
-    SqlBrowserLinks.migrate,
-    SqlCampaignStore.migrate,
-    SqlCapStore.migrate,
-    SqlCatalogStore.migrate,
-    SqlDeliveryStore.migrate,
-    SqlEventLog.migrate,
-    SqlInquiryStore.migrate,
-    SqlKeyStore.migrate,
-    SqlMembershipStore.migrate,
-    SqlPrivacyBudget.migrate,
-    SqlSyncStore.migrate,
-    SqlTenancyStore.migrate,
-    SqlUserStore.migrate,
-    SqlDsarStore.migrate,
-    SqlErasedVisitors.migrate
-  ],
-  { discard: true }
-)
+const migrateAll = SqlSubjectStores.migrateAll
 
 /** The value at quantile `q` of a non-empty list (nearest rank). */
 const quantile = (values: ReadonlyArray<number>, q: number): number => {

@@ -55,6 +55,39 @@ type Exported = Registry.ExportedRecord
 type Int = number | string | bigint
 
 /**
+ * Every migration of this package, as a deployment that runs all its stores applies them: the schema `check` is meant
+ * for (the CLI, benchmarks and tests bring a database up to it before reading or erasing subject data).
+ *
+ * @since 0.5.0
+ * @category combinators
+ */
+export const migrateAll = Effect.all(
+  [
+    Migrations.migrate,
+    AudienceStore.migrate,
+    DailyCounts.migrate,
+    SqlAdLog.migrate,
+    SqlAuditLog.migrate,
+    SqlBrowserLinks.migrate,
+    SqlCampaignStore.migrate,
+    SqlCapStore.migrate,
+    SqlCatalogStore.migrate,
+    SqlDeliveryStore.migrate,
+    SqlEventLog.migrate,
+    SqlInquiryStore.migrate,
+    SqlKeyStore.migrate,
+    SqlMembershipStore.migrate,
+    SqlPrivacyBudget.migrate,
+    SqlSyncStore.migrate,
+    SqlTenancyStore.migrate,
+    SqlUserStore.migrate,
+    SqlDsarStore.migrate,
+    SqlErasedVisitors.migrate
+  ],
+  { discard: true }
+)
+
+/**
  * The migration bookkeeping tables of this package (no subject data: `check` ignores them).
  *
  * @since 0.5.0

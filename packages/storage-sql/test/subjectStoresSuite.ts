@@ -14,56 +14,17 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
 import {
-  AudienceStore,
-  DailyCounts,
   EventStore,
-  Migrations,
   SqlAdLog,
-  SqlAuditLog,
   SqlBrowserLinks,
-  SqlCampaignStore,
   SqlCapStore,
-  SqlCatalogStore,
-  SqlDeliveryStore,
-  SqlDsarStore,
-  SqlErasedVisitors,
   SqlEventLog,
-  SqlInquiryStore,
   SqlKeyStore,
-  SqlMembershipStore,
-  SqlPrivacyBudget,
-  SqlSubjectStores,
-  SqlSyncStore,
-  SqlTenancyStore,
-  SqlUserStore
+  SqlSubjectStores
 } from "../src/index.js"
 
 /** Every migration of the package, as a server that runs all its stores applies them. */
-export const migrateAll = Effect.all(
-  [
-    Migrations.migrate,
-    AudienceStore.migrate,
-    DailyCounts.migrate,
-    SqlAdLog.migrate,
-    SqlAuditLog.migrate,
-    SqlBrowserLinks.migrate,
-    SqlCampaignStore.migrate,
-    SqlCapStore.migrate,
-    SqlCatalogStore.migrate,
-    SqlDeliveryStore.migrate,
-    SqlEventLog.migrate,
-    SqlInquiryStore.migrate,
-    SqlKeyStore.migrate,
-    SqlMembershipStore.migrate,
-    SqlPrivacyBudget.migrate,
-    SqlSyncStore.migrate,
-    SqlTenancyStore.migrate,
-    SqlUserStore.migrate,
-    SqlDsarStore.migrate,
-    SqlErasedVisitors.migrate
-  ],
-  { discard: true }
-)
+export const migrateAll = SqlSubjectStores.migrateAll
 
 const t0 = Date.UTC(2026, 5, 1)
 

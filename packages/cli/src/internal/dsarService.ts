@@ -17,28 +17,13 @@ import { type AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
 import { Deadline, Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
 import {
-  AudienceStore,
-  DailyCounts,
   Database,
-  Migrations,
-  SqlAdLog,
   SqlAuditLog,
-  SqlBrowserLinks,
-  SqlCampaignStore,
-  SqlCapStore,
-  SqlCatalogStore,
-  SqlDeliveryStore,
   SqlDsarStore,
   SqlErasedVisitors,
-  SqlEventLog,
-  SqlInquiryStore,
   SqlKeyStore,
-  SqlMembershipStore,
-  SqlPrivacyBudget,
   SqlSubjectStores,
-  SqlSyncStore,
   SqlTenancyStore,
-  SqlUserStore,
   type StorageError
 } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
@@ -71,32 +56,7 @@ export type LayerError = StorageError | ConfigError.ConfigError | SecretCheck.Se
 /** The actor the commands give the service: recorded in a request's history, audited as the operator. */
 export const actor = "operator:cli"
 
-/** Every storage-sql migration, as a server running all its stores applies them. */
-const migrateAll = Effect.all(
-  [
-    Migrations.migrate,
-    AudienceStore.migrate,
-    DailyCounts.migrate,
-    SqlAdLog.migrate,
-    SqlAuditLog.migrate,
-    SqlBrowserLinks.migrate,
-    SqlCampaignStore.migrate,
-    SqlCapStore.migrate,
-    SqlCatalogStore.migrate,
-    SqlDeliveryStore.migrate,
-    SqlEventLog.migrate,
-    SqlInquiryStore.migrate,
-    SqlKeyStore.migrate,
-    SqlMembershipStore.migrate,
-    SqlPrivacyBudget.migrate,
-    SqlSyncStore.migrate,
-    SqlTenancyStore.migrate,
-    SqlUserStore.migrate,
-    SqlDsarStore.migrate,
-    SqlErasedVisitors.migrate
-  ],
-  { discard: true }
-)
+const migrateAll = SqlSubjectStores.migrateAll
 
 /** The audit actor of a service actor: the command line's operator, or the service itself. */
 const auditActor = (name: string): AuditEntry.Actor =>
