@@ -11,6 +11,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { AuditLog } from "@openaudience/audit"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Access from "./Access.js"
@@ -35,11 +36,14 @@ export const append = (entry: {
   readonly details?: Record<string, string | number | boolean | null> | undefined
 }) =>
   Effect.flatMap(AuditLog.AuditLog, (log) => log.append({ ...entry, details: entry.details ?? {} })).pipe(
-    // A busy or briefly unreachable database (another process writing, a failover) is retried a few times before
+    // A busy or briefly unreachable database (another process writing, a failover) is retried for about 5 s before
     // the request is refused: an action that was done should not be answered 503 for a moment's contention.
     Effect.retry({
       while: (error) => error.reason === "Unavailable",
-      schedule: Schedule.exponential("50 millis", 2).pipe(Schedule.intersect(Schedule.recurs(4)))
+      schedule: Schedule.exponential("50 millis", 2).pipe(
+        Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(1))),
+        Schedule.intersect(Schedule.recurs(8))
+      )
     }),
     Effect.asVoid,
     Effect.catchAll((error) =>
