@@ -16,7 +16,7 @@ describe.runIf(runsOnPostgres)("on PostgreSQL", () => {
     "fuzzing the server on PostgreSQL",
     async () => {
       await schema.create()
-      return startServer({ databaseUrl: schema.url })
+      return startServer({ databaseUrl: schema.url, catalogMaxBytes: 4 * 1024 * 1024 })
     },
     () => schema.drop()
   )
