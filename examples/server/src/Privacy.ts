@@ -19,7 +19,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Serving } from "@openaudience/ad-selector"
 import { type AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
-import { Deadline, Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
+import { Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
 import { EventWriter, SqlDsarStore, SqlErasedVisitors, SqlSubjectStores } from "@openaudience/storage-sql"
 import { Vault } from "@openaudience/vault"
 import * as Context from "effect/Context"
@@ -105,7 +105,6 @@ const dsar = Layer.unwrapEffect(
       new Registry.StoreUnavailable({ store, message: error.message })
     return Dsar.layer({
       signingKey: Report.SigningKey.fromSecret(config.secret),
-      policyOf: () => Deadline.defaultPolicy,
       transaction: (self) => Effect.zipRight(stored, transaction(self)),
       audit: (entry) =>
         audit

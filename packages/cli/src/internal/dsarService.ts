@@ -15,7 +15,7 @@ import * as Command from "@effect/cli/Command"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { type AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
-import { Deadline, Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
+import { Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
 import {
   Database,
   SqlAuditLog,
@@ -78,7 +78,6 @@ const service = (secrets: MasterKeys.Secrets) =>
       const tombstones = yield* SqlErasedVisitors.ErasedVisitors
       return Dsar.layer({
         signingKey: Report.SigningKey.fromSecret(secrets.current),
-        policyOf: () => Deadline.defaultPolicy,
         transaction: SqlSubjectStores.makeTransaction(sql),
         audit: (entry) =>
           audit
