@@ -325,7 +325,14 @@ describe("browser ids", () => {
     ]) {
       assert.isFalse(Collect.isBrowserId(bad), bad)
     }
-    for (let i = 0; i < 50; i++) assert.isTrue(Collect.isBrowserId(Collect.newBrowserId()))
+    // Well-formed and never repeated, across several refills of the pool the ids are drawn from (256 per refill).
+    const seen = new Set<string>()
+    for (let i = 0; i < 1_000; i++) {
+      const id = Collect.newBrowserId()
+      assert.isTrue(Collect.isBrowserId(id), id)
+      seen.add(id)
+    }
+    assert.strictEqual(seen.size, 1_000)
   })
 
   it("are read from the Cookie header only under their exact name, the first well-formed one winning", () => {

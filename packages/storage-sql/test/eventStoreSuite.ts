@@ -241,6 +241,37 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     })
   )
 
+  it.effect("bySeqRanges with types reads only events of those types, in seq order", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      const types = ["page_view", "conversion", "product_view", "conversion", "add_to_cart", "page_view", "conversion"]
+      yield* store.append(types.map((type, i) => event(tenant, `typed-${i}`, { type, visitor: `v${i % 3}` })))
+      yield* store.append([event(unique("other"), "typed-x", { type: "conversion" })])
+      const seqs = (yield* store.recent(tenant, 10)).map((e) => e.seq).sort((a, b) => a - b)
+      const all: ReadonlyArray<EventStore.SeqRange> = [[seqs[0]!, seqs[seqs.length - 1]!]]
+      const typeOf = (events: ReadonlyArray<{ readonly type: string }>) => events.map((e) => e.type)
+      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, ["conversion"])), [
+        "conversion",
+        "conversion",
+        "conversion"
+      ])
+      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, ["add_to_cart", "page_view"])), [
+        "page_view",
+        "add_to_cart",
+        "page_view"
+      ])
+      // Only the second conversion's range: the filter narrows the ranges, never widens them.
+      assert.deepStrictEqual(
+        (yield* store.bySeqRanges(tenant, [[seqs[2]!, seqs[4]!]], ["conversion"])).map((e) => e.seq),
+        [seqs[3]!]
+      )
+      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, []), [])
+      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, ["purchase"]), [])
+      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all)), types)
+    })
+  )
+
   it.effect("countBySeqRanges counts the ranges' events per UTC day and type, and those with a visitor", () =>
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore

@@ -18,11 +18,16 @@ import Database from "better-sqlite3"
 import { parentPort, workerData } from "node:worker_threads"
 import type { WriterData, WriterMessage, WriterReply } from "./writerProtocol.js"
 import { segmentReader } from "./segmentReader.js"
+import { lowerPriority } from "./thread.js"
 
 const data = workerData as WriterData
 const port = parentPort!
 const reply = (message: WriterReply) => port.postMessage(message)
 const messageOf = (error: unknown): string => String((error as { readonly message?: unknown } | null)?.message ?? error)
+
+// Pixels are answered from the append log; storing them may lag a little behind when the cores are busy (as on
+// PostgreSQL, sqlWriterThread.ts): at the same priority this thread took the HTTP thread's turns on its core.
+lowerPriority()
 
 const open = (): Database.Database | undefined => {
   try {
