@@ -24,7 +24,6 @@ import {
   SqlCampaignStore,
   SqlCapStore,
   SqlCatalogStore,
-  SqlDeliveryStore,
   SqlInquiryStore,
   SqlKeyStore,
   SqlPrivacyBudget,
@@ -61,9 +60,9 @@ const storage = Layer.mergeAll(
   SqlAuditLog.layer,
   SqlCatalogStore.layer,
   SqlCampaignStore.layer,
-  SqlAdLog.layer,
+  // The ad server's decisions and budget charges are written every 50 ms in one transaction (ad-selector's WriteBehind).
+  SqlAdLog.layerWriteBehind(),
   SqlCapStore.layer,
-  SqlDeliveryStore.layer,
   SqlBrowserLinks.layer,
   SqlVisitors.layer
 ).pipe(Layer.provideMerge(Migrations.layer), Layer.provideMerge(database))

@@ -16,7 +16,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Serving } from "@openaudience/ad-selector"
+import { Serving, WriteBehind } from "@openaudience/ad-selector"
 import { type AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
 import { Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
@@ -95,6 +95,7 @@ const dsar = Layer.unwrapEffect(
     const audit = yield* AuditLog.AuditLog
     const vault = yield* Vault.Vault
     const serving = yield* Serving.Serving
+    const adWrites = yield* Effect.serviceOption(WriteBehind.WriteBehind)
     const erased = yield* ErasedSet
     const tombstones = yield* SqlErasedVisitors.ErasedVisitors
     const client = yield* HttpClient.HttpClient
@@ -123,20 +124,24 @@ const dsar = Layer.unwrapEffect(
       // Tombstones first: from now on the erased visitors' next events get a new pseudonym, so none lands under
       // the old one while its rows are deleted.
       beforeErase: (subjects) =>
-        Effect.forEach(
-          subjects,
-          (subject) =>
-            subject._tag !== "Visitor"
-              ? Effect.void
-              : Effect.gen(function* () {
-                  const tombstone = Erased.tombstone(subject.visitor)
-                  const at = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-                  yield* tombstones
-                    .record(subject.tenant, tombstone, at)
-                    .pipe(Effect.mapError(unavailable("erased-visitors")))
-                  erased.add(subject.tenant, tombstone)
-                }),
-          { discard: true }
+        Effect.zipRight(
+          // The ad server's decisions still waiting to be written go first, so the erasure finds them.
+          adWrites._tag === "Some" ? adWrites.value.flush.pipe(Effect.mapError(unavailable("ad-log"))) : Effect.void,
+          Effect.forEach(
+            subjects,
+            (subject) =>
+              subject._tag !== "Visitor"
+                ? Effect.void
+                : Effect.gen(function* () {
+                    const tombstone = Erased.tombstone(subject.visitor)
+                    const at = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+                    yield* tombstones
+                      .record(subject.tenant, tombstone, at)
+                      .pipe(Effect.mapError(unavailable("erased-visitors")))
+                    erased.add(subject.tenant, tombstone)
+                  }),
+            { discard: true }
+          )
         ),
       // Ad serving's own caches of the erased visitors (its rows are gone already).
       afterErase: (subjects) =>

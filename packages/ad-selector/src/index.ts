@@ -125,3 +125,11 @@ export * as Serving from "./Serving.js"
  * @since 0.1.0
  */
 export * as Visitors from "./Visitors.js"
+
+/**
+ * Write-behind for the ad server's decision log and budget charges: grouped writes every 50 ms, budgets checked
+ * against a ledger in memory.
+ *
+ * @since 0.5.0
+ */
+export * as WriteBehind from "./WriteBehind.js"

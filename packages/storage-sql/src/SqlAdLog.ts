@@ -18,12 +18,13 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { AdLog, type Attribution, type Stats } from "@openaudience/ad-selector"
+import { AdLog, type Attribution, type Budget, type Stats, WriteBehind } from "@openaudience/ad-selector"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Migrations from "./Migrations.js"
 import { run } from "./Migrations.js"
+import * as SqlDeliveryStore from "./SqlDeliveryStore.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
 
 /**
@@ -471,3 +472,21 @@ export const layer: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient> 
   AdLog.AdLog,
   Effect.zipRight(migrate, make)
 )
+
+/**
+ * The SQL ad log and delivery store behind @openaudience/ad-selector's `WriteBehind`: the ad server's decisions and
+ * budget charges are written every `interval` (50 ms by default) in one transaction, instead of a commit each per
+ * answer; budgets are checked against the write-behind's ledger. Provides `AdLog`, `DeliveryStore` and
+ * `WriteBehind` (whose `flush` stores everything waiting). See `WriteBehind` for what a crash can lose.
+ *
+ * @since 0.5.0
+ * @category layers
+ */
+export const layerWriteBehind = (
+  options: Omit<WriteBehind.Options, "transaction"> = {}
+): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> =>
+  Layer.unwrapEffect(
+    Effect.map(SqlClient.SqlClient, (sql) =>
+      WriteBehind.layer({ ...options, transaction: (effect) => sql.withTransaction(effect) })
+    )
+  ).pipe(Layer.provide(Layer.merge(layer, SqlDeliveryStore.layer)))
