@@ -150,7 +150,7 @@ export const make = (
     const maxPending = options.maxPending ?? 10_000
     const transaction = options.transaction ?? (<A, E, R>(effect: Effect.Effect<A, E, R>) => effect)
     const lock = yield* Effect.makeSemaphore(1)
-    let decisions = new Map<string, AdLog.DecisionRecord>()
+    const decisions = new Map<string, AdLog.DecisionRecord>()
     const ledgers = new Map<string, Ledger>()
 
     const ledgerOf = (id: string, now: number) =>
