@@ -17,6 +17,7 @@
  *   charges to the store (per campaign and day) and reads the spend back, so the ledger also sees what other
  *   processes spent; several processes serving one campaign can together pass its budget by at most what the others
  *   charged within one interval. Campaigns not charged for a minute leave the ledger and are read again when needed.
+ *   A process that dies loses its last interval's charges too: the stored spend is short by them.
  * - A flush that fails keeps everything for the next one (a decision the store refuses as invalid is dropped and
  *   logged); releasing the layer flushes what is left.
  *
