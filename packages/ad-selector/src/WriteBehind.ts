@@ -14,7 +14,7 @@
  * - **Budgets** are charged against a ledger in memory: the spend last read from the store, plus what this process
  *   charged since (in flight to the store or not yet sent). A charge that would pass a daily or total limit is
  *   refused, exactly as the store would refuse it, so one process never overspends. Each flush adds this process's
- *   charges to the store (per campaign and day) and reads the spend back, so the ledger also sees what other
+ *   charges to the store (one update per campaign) and reads the spend back, so the ledger also sees what other
  *   processes spent; several processes serving one campaign can together pass its budget by at most what the others
  *   charged within one interval. Campaigns not charged for a minute leave the ledger and are read again when needed.
  *   A process that dies loses its last interval's charges too: the stored spend is short by them.
