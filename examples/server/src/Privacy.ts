@@ -4,9 +4,10 @@
  *
  * - At start the live database schema is checked against the registry: a table holding subject data that no
  *   registered store covers stops the server (an erasure would miss it).
- * - An erasure first waits until every event acknowledged so far is in the database (so none lands after it), runs
- *   the registered stores' deletions in one transaction, then records the erased visitors' tombstones (their next
- *   visit gets a pseudonym that cannot be linked to the old one) and drops ad serving's caches for them.
+ * - An erasure (storage-sql's `SqlDsar`) first writes the ad server's waiting decisions and records the erased
+ *   visitors' tombstones (their next visit gets a pseudonym that cannot be linked to the old one), waits until every
+ *   event acknowledged so far is in the database (so none lands after it), runs the registered stores' deletions in
+ *   one transaction, then drops ad serving's caches for them.
  * - An objection records the permanent opt-out, removes the visitor's browser links and is checked before every
  *   personalized ad and every new link.
  * - Every 5 seconds the erased-visitor tombstones of other processes are loaded; every 30 seconds webhooks that are
@@ -15,18 +16,14 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Serving, WriteBehind } from "@openaudience/ad-selector"
-import { type AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
-import { Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
-import { EventWriter, SqlDsarStore, SqlErasedVisitors, SqlSubjectStores } from "@openaudience/storage-sql"
-import { Vault } from "@openaudience/vault"
+import { Dsar, Registry, Report, type Subject } from "@openaudience/dsar"
+import { EventWriter, SqlDsar, SqlDsarStore, SqlErasedVisitors, SqlSubjectStores } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { ServerConfig } from "./ServerConfig.js"
 
@@ -37,15 +34,6 @@ export class ErasedSet extends Context.Tag("@openaudience/example-server/ErasedS
   ErasedSet,
   Erased.MutableErasedSet
 >() {}
-
-/** The audit actor of a DSAR actor string (`key:…`, `user:…`, `operator`, `visitor`, `system`). */
-const auditActor = (actor: string): AuditEntry.Actor => {
-  const [kind, ...rest] = actor.split(":")
-  const id = rest.join(":")
-  if ((kind === "key" || kind === "user") && id.length > 0) return { kind, id }
-  if (kind === "operator") return { kind: "operator", id: "operator" }
-  return { kind: "system", id: kind === "visitor" ? "privacy-center" : "dsar" }
-}
 
 /** The registry check at start: refuses to run over a schema with uncovered subject data. */
 const schemaCheck = SqlSubjectStores.check().pipe(
@@ -86,75 +74,41 @@ const erasedSet = Layer.scoped(
   })
 ).pipe(Layer.provide(SqlErasedVisitors.layer))
 
-/** The DSAR service, with the server's hooks. */
+/** The DSAR service (storage-sql's `SqlDsar`), with the server's hooks. */
 const dsar = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* ServerConfig
-    const sql = yield* SqlClient.SqlClient
     const writer = yield* EventWriter.EventWriter
-    const audit = yield* AuditLog.AuditLog
-    const vault = yield* Vault.Vault
     const serving = yield* Serving.Serving
     const adWrites = yield* Effect.serviceOption(WriteBehind.WriteBehind)
     const erased = yield* ErasedSet
-    const tombstones = yield* SqlErasedVisitors.ErasedVisitors
     const client = yield* HttpClient.HttpClient
-    const transaction = SqlSubjectStores.makeTransaction(sql)
-    // Every event acknowledged before the erasure is in the database before its rows are deleted.
-    const stored = Effect.async<void>((resume) => writer.afterStored(() => resume(Effect.void)))
     const unavailable = (store: string) => (error: { readonly message: string }) =>
       new Registry.StoreUnavailable({ store, message: error.message })
-    return Dsar.layer({
+    const eachVisitor =
+      (
+        f: (subject: Subject.Subject & { readonly _tag: "Visitor" }) => Effect.Effect<void, Registry.StoreUnavailable>
+      ) =>
+      (subjects: ReadonlyArray<Subject.Subject>) =>
+        Effect.forEach(subjects, (subject) => (subject._tag === "Visitor" ? f(subject) : Effect.void), {
+          discard: true
+        })
+    return SqlDsar.layer({
       signingKey: Report.SigningKey.fromSecret(config.secret),
-      transaction: (self) => Effect.zipRight(stored, transaction(self)),
-      audit: (entry) =>
-        audit
-          .append({
-            tenant: entry.tenant,
-            actor: auditActor(entry.actor),
-            action: entry.action,
-            target: entry.target,
-            outcome: "success",
-            details: entry.details
-          })
-          .pipe(
-            Effect.asVoid,
-            Effect.catchAll((error) => Effect.logError("could not write the audit log", error.message))
-          ),
-      // Tombstones first: from now on the erased visitors' next events get a new pseudonym, so none lands under
-      // the old one while its rows are deleted.
-      beforeErase: (subjects) =>
-        Effect.zipRight(
-          // The ad server's decisions still waiting to be written go first, so the erasure finds them.
-          adWrites._tag === "Some" ? adWrites.value.flush.pipe(Effect.mapError(unavailable("ad-log"))) : Effect.void,
-          Effect.forEach(
-            subjects,
-            (subject) =>
-              subject._tag !== "Visitor"
-                ? Effect.void
-                : Effect.gen(function* () {
-                    const tombstone = Erased.tombstone(subject.visitor)
-                    const at = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
-                    yield* tombstones
-                      .record(subject.tenant, tombstone, at)
-                      .pipe(Effect.mapError(unavailable("erased-visitors")))
-                    erased.add(subject.tenant, tombstone)
-                  }),
-            { discard: true }
-          )
-        ),
+      tombstone: Erased.tombstone,
+      // This process's collector knows at once; others load the tombstones within 5 seconds.
+      onTombstone: (tenant, tombstone) => erased.add(tenant, tombstone),
+      // Every event acknowledged before the erasure is in the database before its rows are deleted.
+      beforeTransaction: Effect.async<void>((resume) => writer.afterStored(() => resume(Effect.void))),
+      // The ad server's decisions still waiting to be written go first, so the erasure finds them.
+      beforeErase: () =>
+        adWrites._tag === "Some" ? adWrites.value.flush.pipe(Effect.mapError(unavailable("ad-log"))) : Effect.void,
       // Ad serving's own caches of the erased visitors (its rows are gone already).
-      afterErase: (subjects) =>
-        Effect.forEach(
-          subjects,
-          (subject) =>
-            subject._tag !== "Visitor"
-              ? Effect.void
-              : serving
-                  .eraseVisitor(subject.tenant, subject.visitor)
-                  .pipe(Effect.asVoid, Effect.mapError(unavailable("ad-serving"))),
-          { discard: true }
-        ),
+      afterErase: eachVisitor((subject) =>
+        serving
+          .eraseVisitor(subject.tenant, subject.visitor)
+          .pipe(Effect.asVoid, Effect.mapError(unavailable("ad-serving")))
+      ),
       afterObjection: (subjects) =>
         Effect.forEach(
           subjects,
@@ -169,17 +123,6 @@ const dsar = Layer.unwrapEffect(
                     .pipe(Effect.asVoid, Effect.mapError(unavailable("browser-links")))
                 : Effect.void,
           { discard: true }
-        ),
-      sealSecret: (tenant, secret) =>
-        vault
-          .encrypt(tenant, "dsar-recipients", "webhook-secret", Redacted.value(secret))
-          .pipe(
-            Effect.mapError((error) => new DsarStore.DsarStoreError({ reason: "Unavailable", message: error.message }))
-          ),
-      openSecret: (tenant, sealed) =>
-        vault.decrypt(tenant, "dsar-recipients", "webhook-secret", sealed).pipe(
-          Effect.map(Redacted.make),
-          Effect.mapError((error) => new DsarStore.DsarStoreError({ reason: "Unavailable", message: error.message }))
         ),
       send: (webhook) =>
         HttpClientRequest.post(webhook.url).pipe(

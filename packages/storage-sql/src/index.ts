@@ -244,3 +244,11 @@ export * as SqlErasedVisitors from "./SqlErasedVisitors.js"
  * @since 0.5.0
  */
 export * as SqlDsarStore from "./SqlDsarStore.js"
+
+/**
+ * @openaudience/dsar's `Dsar` service assembled over this package's stores (erasure transaction, vault-sealed webhook
+ * secrets, audit log, tombstones before erasure): the one assembly the server and the CLI share.
+ *
+ * @since 0.5.0
+ */
+export * as SqlDsar from "./SqlDsar.js"

@@ -12,13 +12,14 @@
  * Webhooks are not sent here: erasures queue them, and the server's worker sends them.
  */
 import * as Command from "@effect/cli/Command"
-import * as SqlClient from "@effect/sql/SqlClient"
-import { type AuditEntry, AuditLog } from "@openaudience/audit"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { AuditEntry, AuditLog } from "@openaudience/audit"
 import { Erased } from "@openaudience/collector"
-import { Dsar, DsarStore, Registry, Report } from "@openaudience/dsar"
+import { type Dsar, Registry, Report } from "@openaudience/dsar"
 import {
   Database,
   SqlAuditLog,
+  SqlDsar,
   SqlDsarStore,
   SqlErasedVisitors,
   SqlKeyStore,
@@ -28,13 +29,11 @@ import {
 } from "@openaudience/storage-sql"
 import type { TenancyStore } from "@openaudience/tenancy"
 import type { SecretCheck } from "@openaudience/vault"
-import { MasterKeys, Vault } from "@openaudience/vault"
-import * as Clock from "effect/Clock"
+import { MasterKeys } from "@openaudience/vault"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import { operator } from "./operatorAudit.js"
 import * as Progress from "./progress.js"
 import { dataDir, layerOf as vaultOf } from "./vault.js"
@@ -62,63 +61,15 @@ const migrateAll = SqlSubjectStores.migrateAll
 const auditActor = (name: string): AuditEntry.Actor =>
   name.startsWith("operator") ? operator : { kind: "system", id: "dsar" }
 
-const unavailable = (store: string) => (error: { readonly message: string }) =>
-  new Registry.StoreUnavailable({ store, message: error.message })
-
-const storeError = (error: { readonly message: string }) =>
-  new DsarStore.DsarStoreError({ reason: "Unavailable", message: error.message })
-
-/** The service over the registry, the DSAR store, the vault, the audit log and the tombstones in context. */
+/** The service as the server assembles it (storage-sql's `SqlDsar`), without webhooks (the server sends them). */
 const service = (secrets: MasterKeys.Secrets) =>
-  Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const audit = yield* AuditLog.AuditLog
-      const vault = yield* Vault.Vault
-      const tombstones = yield* SqlErasedVisitors.ErasedVisitors
-      return Dsar.layer({
-        signingKey: Report.SigningKey.fromSecret(secrets.current),
-        transaction: SqlSubjectStores.makeTransaction(sql),
-        audit: (entry) =>
-          audit
-            .append({
-              tenant: entry.tenant,
-              actor: auditActor(entry.actor),
-              action: entry.action,
-              target: entry.target,
-              outcome: "success",
-              details: entry.details
-            })
-            .pipe(
-              Effect.asVoid,
-              Effect.catchAll((error) => Effect.logError(`could not write the audit log: ${error.message}`))
-            ),
-        // The server's collector gives an erased visitor's browser a new pseudonym once it loads the tombstone.
-        afterErase: (subjects) =>
-          Effect.forEach(
-            subjects,
-            (subject) =>
-              subject._tag !== "Visitor"
-                ? Effect.void
-                : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                    tombstones
-                      .record(subject.tenant, Erased.tombstone(subject.visitor), at)
-                      .pipe(Effect.mapError(unavailable("erased-visitors")))
-                  ),
-            { discard: true }
-          ),
-        sealSecret: (tenant, secret) =>
-          vault
-            .encrypt(tenant, "dsar-recipients", "webhook-secret", Redacted.value(secret))
-            .pipe(Effect.mapError(storeError)),
-        openSecret: (tenant, sealed) =>
-          vault
-            .decrypt(tenant, "dsar-recipients", "webhook-secret", sealed)
-            .pipe(Effect.map(Redacted.make), Effect.mapError(storeError)),
-        send: () => Effect.fail("webhooks are sent by the server")
-      })
-    })
-  )
+  SqlDsar.layer({
+    signingKey: Report.SigningKey.fromSecret(secrets.current),
+    // A running server loads the tombstones within seconds and gives the erased visitors' browsers new pseudonyms.
+    tombstone: Erased.tombstone,
+    actor: auditActor,
+    send: () => Effect.fail("webhooks are sent by the server")
+  })
 
 /** The registry of storage-sql's stores, each reporting its progress. */
 const registry = Layer.effect(
