@@ -230,7 +230,7 @@ describe("the data-subject request API", () => {
     assert.strictEqual(event.type, "dsar.erasure")
     assert.strictEqual(event.requestId, id)
     // The webhook names subjects in @openaudience/dsar's wire format (`Webhook.erasureEvent`).
-    assert.deepStrictEqual(event.subjects, [{ kind: "Visitor", id: pseudonym }])
+    assert.deepStrictEqual(event.subjects, [{ kind: "visitor", id: pseudonym }])
     const delivered = await call(url, a.privacy, "GET", "/v1/recipients/deliveries?status=delivered")
     assert.lengthOf(delivered.body.deliveries, 1)
     assert.lengthOf((await call(url, a.privacy, "GET", "/v1/recipients/deliveries?status=pending")).body.deliveries, 0)

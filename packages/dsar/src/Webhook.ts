@@ -128,12 +128,13 @@ export const verify = (
 }
 
 /**
- * A subject as recipients see it: its kind and the identifier their copy of the data is keyed by.
+ * A subject as recipients see it: its kind (lower case, as the operators' API writes it) and the identifier their
+ * copy of the data is keyed by.
  *
  * @since 0.1.0
  * @category models
  */
-export const EventSubject = Schema.Struct({ kind: Schema.Literal("Visitor", "Browser", "User"), id: Schema.String })
+export const EventSubject = Schema.Struct({ kind: Schema.Literal("visitor", "browser", "user"), id: Schema.String })
 
 /**
  * A propagation event: `id` is unique per event (recipients deduplicate on it), `at` is epoch milliseconds.
@@ -172,11 +173,13 @@ interface EventInput {
   readonly at: number
 }
 
+const kindOf = { Visitor: "visitor", Browser: "browser", User: "user" } as const
+
 const event = (type: Event["type"], input: EventInput): Event => ({
   type,
   id: input.id,
   tenant: input.tenant,
-  subjects: input.subjects.map((subject) => ({ kind: subject._tag, id: idOf(subject) })),
+  subjects: input.subjects.map((subject) => ({ kind: kindOf[subject._tag], id: idOf(subject) })),
   requestId: input.requestId,
   at: input.at
 })

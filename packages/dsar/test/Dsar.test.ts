@@ -401,7 +401,7 @@ describe("Dsar", () => {
           const event = JSON.parse(webhook.body)
           assert.strictEqual(event.type, "dsar.erasure")
           assert.strictEqual(event.requestId, request.id)
-          assert.deepStrictEqual(event.subjects, [{ kind: "Visitor", id: alice.visitor }])
+          assert.deepStrictEqual(event.subjects, [{ kind: "visitor", id: alice.visitor }])
         }
         assert.deepStrictEqual(
           (yield* dsar.deliveries("shop", "delivered")).map((d) => d.recipientId),

@@ -131,9 +131,9 @@ describe("Webhook events", () => {
       id: "evt-1",
       tenant: "shop",
       subjects: [
-        { kind: "Visitor", id: "v-1" },
-        { kind: "Browser", id: "b-1" },
-        { kind: "User", id: "u-1" }
+        { kind: "visitor", id: "v-1" },
+        { kind: "browser", id: "b-1" },
+        { kind: "user", id: "u-1" }
       ],
       requestId: "req-9",
       at: now
