@@ -14,9 +14,9 @@
  * - **Budgets** are charged against a ledger in memory: the spend last read from the store, plus what this process
  *   charged since (in flight to the store or not yet sent). A charge that would pass a daily or total limit is
  *   refused, exactly as the store would refuse it, so one process never overspends. Each flush adds this process's
- *   charges to the store (one update per campaign) and reads the spend back, so the ledger also sees what other
- *   processes spent; several processes serving one campaign can together pass its budget by at most what the others
- *   charged within one interval. Campaigns not charged for a minute leave the ledger and are read again when needed.
+ *   charges to the store (one update per campaign) and reads those campaigns' spend back, so the ledger also sees
+ *   what other processes spent; the other campaigns of the ledger are read back once a second. Several processes
+ *   serving one campaign can together pass its budget by at most what the others charged since the last read back. Campaigns not charged for a minute leave the ledger and are read again when needed.
  *   A process that dies loses its last interval's charges too: the stored spend is short by them.
  * - A flush that fails keeps everything for the next one (a decision the store refuses as invalid is dropped and
  *   logged); releasing the layer flushes what is left.
@@ -129,6 +129,9 @@ const toCharge = (days: ByDay): { readonly cost: number; readonly at: number } =
 
 const idleMs = 60_000
 
+/** How often the spend of every campaign in the ledger is read back (others' charges), not only of those just charged. */
+const fullRefreshMs = 1_000
+
 /** A flush adds what was already checked against the limits here. */
 const unlimited: Budget.Limits = { daily: undefined, total: undefined }
 
@@ -199,7 +202,7 @@ export const make = (
         ledger.pending = new Map()
         charged.push([id, ledger])
       }
-      if (batch.length === 0 && charged.length === 0) return yield* refresh
+      if (batch.length === 0 && charged.length === 0) return yield* refresh([])
       const written = yield* Effect.either(
         transaction(
           Effect.zipRight(
@@ -230,25 +233,42 @@ export const make = (
         return yield* Effect.fail<Failure>({ message: messageOf(written.left) })
       }
       for (const decision of batch) if (decisions.get(decision.id) === decision) decisions.delete(decision.id)
-      yield* refresh
+      yield* refresh(charged)
     })
 
-    /** Reads back the spend of campaigns charged in the last minute (this process's and others'), forgets older ones. */
-    const refresh = Effect.gen(function* () {
-      const now = Date.now()
-      for (const [id, ledger] of [...ledgers]) {
-        if (ledger.pending.size === 0 && ledger.inFlight.size === 0 && now - ledger.lastUsed > idleMs) {
-          ledgers.delete(id)
-          continue
+    /** Reads a campaign's spend back: the store's now holds what was in flight, so both are replaced at once. */
+    const readBack = (id: string, ledger: Ledger) =>
+      Effect.flatMap(Effect.either(delivery.read(id)), (read) =>
+        Effect.sync(() => {
+          if (read._tag === "Right" && ledgers.get(id) === ledger) {
+            ledger.base = read.right
+            ledger.inFlight = new Map()
+          }
+        })
+      )
+
+    let lastFullRefresh = 0
+
+    /**
+     * Reads back the campaigns just charged (`charged`); once a second every campaign of the ledger too (what other
+     * processes spent), forgetting those unused for a minute.
+     */
+    const refresh = (charged: ReadonlyArray<readonly [string, Ledger]>) =>
+      Effect.gen(function* () {
+        for (const [id, ledger] of charged) yield* readBack(id, ledger)
+        const now = Date.now()
+        if (now - lastFullRefresh < fullRefreshMs) return
+        lastFullRefresh = now
+        const just = new Set(charged.map(([id]) => id))
+        for (const [id, ledger] of [...ledgers]) {
+          if (just.has(id)) continue
+          if (ledger.pending.size === 0 && ledger.inFlight.size === 0 && now - ledger.lastUsed > idleMs) {
+            ledgers.delete(id)
+            continue
+          }
+          yield* readBack(id, ledger)
         }
-        const read = yield* Effect.either(delivery.read(id))
-        if (read._tag === "Right" && ledgers.get(id) === ledger) {
-          // The store's spend now holds what was in flight: replace both at once.
-          ledger.base = read.right
-          ledger.inFlight = new Map()
-        }
-      }
-    })
+      })
 
     const flush: Effect.Effect<void, Failure> = lock.withPermits(1)(flushOnce)
 
