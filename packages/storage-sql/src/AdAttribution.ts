@@ -308,7 +308,7 @@ export const apply =
         const { fresh, high } = Consumer.unseen(items, Number(rows[0]?.position ?? 0))
         if (fresh.length === 0) return
         for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
-          const events = yield* store.bySeqRanges(tenant, ranges, [conversionType])
+          const events = yield* store.bySeqRanges(tenant, ranges, { types: [conversionType], identified: true })
           yield* attributeWithCampaigns(
             events.filter((event) => event.type === conversionType),
             options

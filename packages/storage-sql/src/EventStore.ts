@@ -83,15 +83,17 @@ export interface EventStoreService {
   /**
    * The events of a tenant whose `seq` lies in one of the inclusive ranges `[first, last]` (those still stored),
    * in `seq` order, each once even where ranges overlap: what an event log record naming a run of stored events
-   * (one per group commit rather than one per event) is read by. With `types`, only events of those types: the
-   * database skips the others without handing them over (a job that needs conversions alone reads next to nothing).
+   * (one per group commit rather than one per event) is read by. `filter` narrows the read in the database, which
+   * skips the other rows without handing them over: `types`, only events of those types (a job that needs
+   * conversions alone reads next to nothing); `identified`, only events with a visitor key (what audiences and
+   * attribution can use).
    *
    * @since 0.2.0
    */
   readonly bySeqRanges: (
     tenant: string,
     ranges: ReadonlyArray<SeqRange>,
-    types?: ReadonlyArray<string>
+    filter?: SeqRangeFilter
   ) => Effect.Effect<ReadonlyArray<SequencedEvent>, StorageError>
   /**
    * How many of a tenant's events with a `seq` in the ranges (as `bySeqRanges` reads them) were received on each UTC
@@ -115,6 +117,17 @@ export interface EventStoreService {
   ) => Effect.Effect<ReadonlyArray<string>, StorageError>
   /** Deletes every event of one visitor of a tenant; returns how many were removed. */
   readonly eraseVisitor: (tenant: string, visitor: string) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * What `EventStore.bySeqRanges` reads of its ranges: events of `types` only, events with a visitor key only.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface SeqRangeFilter {
+  readonly types?: ReadonlyArray<string> | undefined
+  readonly identified?: boolean | undefined
 }
 
 /**
@@ -378,13 +391,16 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
         : readIn("Reading events by seq", tenant, "seq", seqs).pipe(
             Effect.map((events) => events.sort((a, b) => a.seq - b.seq))
           ),
-    bySeqRanges: (tenant, ranges, types) => {
+    bySeqRanges: (tenant, ranges, filter) => {
+      const types = filter?.types
       if (types !== undefined && types.length === 0) return Effect.succeed([])
       const ofTypes = types === undefined ? sql.literal("") : sql`AND ${sql.in("type", types)}`
+      const identified =
+        filter?.identified === true ? sql.literal("AND visitor IS NOT NULL AND visitor <> ''") : sql.literal("")
       return Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
         query(
           "Reading events by seq range",
-          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND (${inRanges(chunk)}) ${ofTypes} ORDER BY seq`
+          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND (${inRanges(chunk)}) ${ofTypes} ${identified} ORDER BY seq`
         )
       ).pipe(Effect.map((pages) => pages.flat()))
     },
@@ -538,11 +554,14 @@ export const makeMemory: Effect.Effect<EventStoreService> = Effect.gen(function*
         const wanted = new Set(seqs)
         return select((event) => event.tenant === tenant && wanted.has(event.seq), Number.POSITIVE_INFINITY, false)
       }),
-    bySeqRanges: (tenant, ranges, types) =>
-      Effect.sync(() => {
-        const events = inRanges(tenant, ranges)
-        return types === undefined ? events : events.filter((event) => types.includes(event.type))
-      }),
+    bySeqRanges: (tenant, ranges, filter) =>
+      Effect.sync(() =>
+        inRanges(tenant, ranges).filter(
+          (event) =>
+            (filter?.types === undefined || filter.types.includes(event.type)) &&
+            (filter?.identified !== true || (event.visitor !== null && event.visitor !== ""))
+        )
+      ),
     countBySeqRanges: (tenant, ranges) =>
       Effect.sync(() =>
         sumDayCounts(

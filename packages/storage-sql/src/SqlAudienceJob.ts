@@ -110,7 +110,10 @@ export const layerSource: Layer.Layer<SyncSource.SyncSource, never, AudienceStor
       count: (tenant) => Effect.mapError(events.count(tenant), sourceFailure),
       visitors: (tenant, after, limit) => Effect.mapError(events.visitors(tenant, after, limit), sourceFailure),
       byVisitors: (tenant, visitors) => Effect.mapError(events.byVisitors(tenant, visitors), sourceFailure),
-      bySeqRanges: (tenant, ranges) => Effect.mapError(events.bySeqRanges(tenant, ranges), sourceFailure)
+      // Only events with a visitor key can move a visitor's state (audience's VisitorEvent.matters): the database
+      // skips the rest (cookieless, consentless and server-side events without an id).
+      bySeqRanges: (tenant, ranges) =>
+        Effect.mapError(events.bySeqRanges(tenant, ranges, { identified: true }), sourceFailure)
     })
   })
 )

@@ -241,7 +241,7 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     })
   )
 
-  it.effect("bySeqRanges with types reads only events of those types, in seq order", () =>
+  it.effect("bySeqRanges with a filter reads only events of those types, or with a visitor, in seq order", () =>
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore
       const tenant = unique("t")
@@ -251,24 +251,43 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
       const seqs = (yield* store.recent(tenant, 10)).map((e) => e.seq).sort((a, b) => a - b)
       const all: ReadonlyArray<EventStore.SeqRange> = [[seqs[0]!, seqs[seqs.length - 1]!]]
       const typeOf = (events: ReadonlyArray<{ readonly type: string }>) => events.map((e) => e.type)
-      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, ["conversion"])), [
+      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, { types: ["conversion"] })), [
         "conversion",
         "conversion",
         "conversion"
       ])
-      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, ["add_to_cart", "page_view"])), [
+      assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all, { types: ["add_to_cart", "page_view"] })), [
         "page_view",
         "add_to_cart",
         "page_view"
       ])
       // Only the second conversion's range: the filter narrows the ranges, never widens them.
       assert.deepStrictEqual(
-        (yield* store.bySeqRanges(tenant, [[seqs[2]!, seqs[4]!]], ["conversion"])).map((e) => e.seq),
+        (yield* store.bySeqRanges(tenant, [[seqs[2]!, seqs[4]!]], { types: ["conversion"] })).map((e) => e.seq),
         [seqs[3]!]
       )
-      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, []), [])
-      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, ["purchase"]), [])
+      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, { types: [] }), [])
+      assert.deepStrictEqual(yield* store.bySeqRanges(tenant, all, { types: ["purchase"] }), [])
       assert.deepStrictEqual(typeOf(yield* store.bySeqRanges(tenant, all)), types)
+      // Identified only: the events appended without a visitor are skipped, alone or with a type filter.
+      const bare = unique("t")
+      yield* store.append([
+        event(bare, "id-a", { type: "page_view", visitor: "v1" }),
+        event(bare, "id-b", { type: "page_view" }),
+        event(bare, "id-c", { type: "conversion" }),
+        event(bare, "id-d", { type: "conversion", visitor: "v2" })
+      ])
+      const bareSeqs = (yield* store.recent(bare, 10)).map((e) => e.seq).sort((a, b) => a - b)
+      const bareAll: ReadonlyArray<EventStore.SeqRange> = [[bareSeqs[0]!, bareSeqs[3]!]]
+      assert.deepStrictEqual(
+        (yield* store.bySeqRanges(bare, bareAll, { identified: true })).map((e) => e.eventId),
+        ["id-a", "id-d"]
+      )
+      assert.deepStrictEqual(
+        (yield* store.bySeqRanges(bare, bareAll, { identified: true, types: ["conversion"] })).map((e) => e.eventId),
+        ["id-d"]
+      )
+      assert.strictEqual((yield* store.bySeqRanges(bare, bareAll, { identified: false })).length, 4)
     })
   )
 
