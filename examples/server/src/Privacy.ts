@@ -18,7 +18,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Serving, WriteBehind } from "@openaudience/ad-selector"
 import { Erased } from "@openaudience/collector"
-import { Dsar, Registry, Report, type Subject } from "@openaudience/dsar"
+import { Dsar, Registry, Report } from "@openaudience/dsar"
 import { EventWriter, SqlDsar, SqlDsarStore, SqlErasedVisitors, SqlSubjectStores } from "@openaudience/storage-sql"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -85,14 +85,6 @@ const dsar = Layer.unwrapEffect(
     const client = yield* HttpClient.HttpClient
     const unavailable = (store: string) => (error: { readonly message: string }) =>
       new Registry.StoreUnavailable({ store, message: error.message })
-    const eachVisitor =
-      (
-        f: (subject: Subject.Subject & { readonly _tag: "Visitor" }) => Effect.Effect<void, Registry.StoreUnavailable>
-      ) =>
-      (subjects: ReadonlyArray<Subject.Subject>) =>
-        Effect.forEach(subjects, (subject) => (subject._tag === "Visitor" ? f(subject) : Effect.void), {
-          discard: true
-        })
     return SqlDsar.layer({
       signingKey: Report.SigningKey.fromSecret(config.secret),
       tombstone: Erased.tombstone,
@@ -104,11 +96,17 @@ const dsar = Layer.unwrapEffect(
       beforeErase: () =>
         adWrites._tag === "Some" ? adWrites.value.flush.pipe(Effect.mapError(unavailable("ad-log"))) : Effect.void,
       // Ad serving's own caches of the erased visitors (its rows are gone already).
-      afterErase: eachVisitor((subject) =>
-        serving
-          .eraseVisitor(subject.tenant, subject.visitor)
-          .pipe(Effect.asVoid, Effect.mapError(unavailable("ad-serving")))
-      ),
+      afterErase: (subjects) =>
+        Effect.forEach(
+          subjects,
+          (subject) =>
+            subject._tag === "Visitor"
+              ? serving
+                  .eraseVisitor(subject.tenant, subject.visitor)
+                  .pipe(Effect.asVoid, Effect.mapError(unavailable("ad-serving")))
+              : Effect.void,
+          { discard: true }
+        ),
       afterObjection: (subjects) =>
         Effect.forEach(
           subjects,

@@ -26,6 +26,7 @@
  *
  * @since 0.5.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -72,7 +73,7 @@ export interface Failure {
  */
 export interface Service {
   readonly flush: Effect.Effect<void, Failure>
-  /** Decisions and campaign charges waiting for the next flush. */
+  /** Decisions, and campaigns with charges, waiting for the next flush. */
   readonly pending: () => { readonly decisions: number; readonly charges: number }
 }
 
@@ -99,19 +100,17 @@ interface Ledger {
 
 const addTo = (days: ByDay, day: number, cost: number) => days.set(day, (days.get(day) ?? 0) + cost)
 
-/** The spend of `spend` plus the charges of `days`, oldest day first; a day before the spend's own adds to the total only. */
+/**
+ * The spend of `spend` plus the charges of `days`: `Budget.add` for each day, except that a day before the spend's own
+ * adds to the total only. The result does not depend on the order the days come in.
+ */
 const plus = (spend: Budget.Spend, ...days: ReadonlyArray<ByDay>): Budget.Spend => {
-  const all = new Map<number, number>()
-  for (const map of days) for (const [day, cost] of map) addTo(all, day, cost)
   let out = spend
-  for (const day of [...all.keys()].sort((a, b) => a - b)) {
-    const cost = all.get(day)!
-    out =
-      day > out.day
-        ? { day, today: cost, total: out.total + cost }
-        : day === out.day
-          ? { day, today: out.today + cost, total: out.total + cost }
-          : { day: out.day, today: out.today, total: out.total + cost }
+  for (const map of days) {
+    for (const [day, cost] of map) {
+      out =
+        day < out.day ? { day: out.day, today: out.today, total: out.total + cost } : Budget.add(out, cost, day * DAY)
+    }
   }
   return out
 }
@@ -247,7 +246,7 @@ export const make = (
         })
       )
 
-    let lastFullRefresh = 0
+    let lastFullRefresh = Number.NEGATIVE_INFINITY
 
     /**
      * Reads back the campaigns just charged (`charged`); once a second every campaign of the ledger too (what other
@@ -256,7 +255,7 @@ export const make = (
     const refresh = (charged: ReadonlyArray<readonly [string, Ledger]>) =>
       Effect.gen(function* () {
         for (const [id, ledger] of charged) yield* readBack(id, ledger)
-        const now = Date.now()
+        const now = yield* Clock.currentTimeMillis
         if (now - lastFullRefresh < fullRefreshMs) return
         lastFullRefresh = now
         const just = new Set(charged.map(([id]) => id))
@@ -308,10 +307,13 @@ export const make = (
 
     const wrappedDelivery: Budget.Service = {
       read: (id) =>
-        Effect.map(ledgerOf(id, Date.now()), (ledger) => ({
-          spend: plus(ledger.base.spend, ledger.inFlight, ledger.pending),
-          pacing: ledger.base.pacing
-        })),
+        Effect.map(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => ledgerOf(id, now)),
+          (ledger) => ({
+            spend: plus(ledger.base.spend, ledger.inFlight, ledger.pending),
+            pacing: ledger.base.pacing
+          })
+        ),
       charge: (id, cost, limits, now) =>
         Effect.map(ledgerOf(id, now), (ledger) => {
           const spend = plus(ledger.base.spend, ledger.inFlight, ledger.pending)
@@ -332,7 +334,7 @@ export const make = (
       flush,
       pending: () => {
         let charges = 0
-        for (const ledger of ledgers.values()) charges += ledger.pending.size
+        for (const ledger of ledgers.values()) if (ledger.pending.size > 0) charges++
         return { decisions: decisions.size, charges }
       }
     }

@@ -164,7 +164,7 @@ const browserIdPattern = /^[A-Za-z0-9_-]{21}[AQgw]$/
  */
 export const isBrowserId = (value: string): boolean => value.length === 22 && browserIdPattern.test(value)
 
-/** Random bytes drawn from the CSPRNG 4 KiB at a time (one call per 256 ids), each byte handed out once. */
+/** Random bytes drawn from the CSPRNG 4 KiB at a time (one call per 256 ids), each byte handed out once (by offset). */
 const randomPool = Buffer.allocUnsafe(4096)
 let randomOffset = randomPool.length
 
@@ -182,7 +182,6 @@ export const newBrowserId = (): string => {
     randomOffset = 0
   }
   const id = randomPool.toString("base64url", randomOffset, randomOffset + 16)
-  randomPool.fill(0, randomOffset, randomOffset + 16)
   randomOffset += 16
   return id
 }

