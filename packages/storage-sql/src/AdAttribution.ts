@@ -50,6 +50,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as DailyCounts from "./DailyCounts.js"
 import * as EventStore from "./EventStore.js"
+import * as ErasureLock from "./internal/erasureLock.js"
 import * as SqlAdLog from "./SqlAdLog.js"
 import * as SqlCampaignStore from "./SqlCampaignStore.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
@@ -303,6 +304,7 @@ export const apply =
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore.EventStore
       const transaction = Effect.gen(function* () {
+        yield* ErasureLock.shared(sql)
         const rows = yield* sql<{ readonly position: number | string }>`
           SELECT position FROM worker_positions WHERE consumer = ${consumer}`
         const { fresh, high } = Consumer.unseen(items, Number(rows[0]?.position ?? 0))

@@ -28,6 +28,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as AudienceStore from "./AudienceStore.js"
 import * as DailyCounts from "./DailyCounts.js"
+import * as ErasureLock from "./internal/erasureLock.js"
 import * as Migrations from "./Migrations.js"
 import * as SqlAdLog from "./SqlAdLog.js"
 import * as SqlAuditLog from "./SqlAuditLog.js"
@@ -965,7 +966,7 @@ export const check = (options?: {
 export const makeTransaction =
   (sql: SqlClient.SqlClient) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | Registry.StoreUnavailable, R> =>
-    sql.withTransaction(self).pipe(
+    sql.withTransaction(Effect.zipRight(ErasureLock.exclusive(sql), self)).pipe(
       Effect.mapError((error) =>
         isSqlError(error)
           ? new Registry.StoreUnavailable({

@@ -19,6 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as ErasureLock from "./internal/erasureLock.js"
 import type * as Migrations from "./Migrations.js"
 import { run } from "./Migrations.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
@@ -118,7 +119,7 @@ const build = (sql: SqlClient.SqlClient): SyncStore.Service => {
   return SyncStore.SyncStore.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       sql
-        .withTransaction(effect)
+        .withTransaction(Effect.zipRight(ErasureLock.shared(sql), effect))
         .pipe(
           Effect.catchIf(isSqlError, (error) =>
             Effect.fail(failure("Committing the audience job's transaction")(error))

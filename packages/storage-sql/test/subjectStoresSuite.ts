@@ -9,7 +9,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
 import { Registry, Subject } from "@openaudience/dsar"
 import { StoredEvents } from "@openaudience/eventlog"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
@@ -20,7 +22,8 @@ import {
   SqlCapStore,
   SqlEventLog,
   SqlKeyStore,
-  SqlSubjectStores
+  SqlSubjectStores,
+  SqlSyncStore
 } from "../src/index.js"
 
 /** Every migration of the package, as a server that runs all its stores applies them. */
@@ -406,6 +409,50 @@ export const subjectStoresSuite = (it: Vitest.MethodsNonLive<SqlClient.SqlClient
       )
       assert.strictEqual(failure.store, "later")
       assert.deepStrictEqual(yield* countsOf(stores, me!), before)
+    })
+  )
+
+  it.effect("an audience job's transaction running beside an erasure never leaves rows of the erased visitor", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const stores = yield* SqlSubjectStores.stores
+      const [me] = people(["racing", "unused"])
+      const { tenant, visitor, marker } = me!
+      yield* seed(me!)
+      const jobs = yield* SqlSyncStore.make
+      const transaction = yield* SqlSubjectStores.transaction
+      const read = yield* Deferred.make<void>()
+      const proceed = yield* Deferred.make<void>()
+      // The job reads the visitor's events, then (while the erasure starts) writes a membership they lead to.
+      const job = yield* Effect.fork(
+        jobs.transaction(
+          Effect.gen(function* () {
+            const rows = yield* sql<{ readonly n: number | string }>`
+              SELECT COUNT(*) AS n FROM events WHERE tenant = ${tenant} AND visitor = ${visitor}`
+            yield* Deferred.succeed(read, undefined)
+            yield* Deferred.await(proceed)
+            if (Number(rows[0]!.n) === 0) return
+            yield* sql`INSERT INTO audience_memberships ${sql.insert({
+              tenant,
+              audience_id: `later-${marker}`,
+              visitor,
+              entered_at: t0 + 5,
+              expires_at: t0 + 1000,
+              exited_at: null,
+              products: "[]"
+            })}`
+          })
+        )
+      )
+      yield* Deferred.await(read)
+      const erasure = yield* Effect.fork(transaction(eraseAll(stores, subjectsOf(me!))))
+      yield* Effect.sleep("150 millis")
+      yield* Deferred.succeed(proceed, undefined)
+      yield* Fiber.join(job)
+      yield* Fiber.join(erasure)
+      const erasable = stores.filter((store) => store.retained.length === 0)
+      const left = (yield* countsOf(erasable, me!)).filter((line) => !/: 0\/0\/0$/.test(line))
+      assert.deepStrictEqual(left, [])
     })
   )
 }

@@ -120,7 +120,7 @@ export const privacyFlowScenario = async (url: string) => {
     []
   )
   const empty = await (await fetch(`${url}/privacy`, { headers: { cookie: session } })).text()
-  assert.include(empty, "Nothing is held about this browser.")
+  assert.include(empty, "Nothing is held about this browser.", empty)
 
   // The next visit with the same first-party id (the shop's cookie still holds it) gets a new pseudonym.
   const nextId = `ev-${randomBytes(6).toString("hex")}`
