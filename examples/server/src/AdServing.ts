@@ -32,8 +32,11 @@ import { TenancyStore } from "@openaudience/tenancy"
 import { Center, DsarStore, Subject } from "@openaudience/dsar"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BodyLimit from "./BodyLimit.js"
 import { escapeHtml } from "./console/Layout.js"
 import * as Privacy from "./Privacy.js"
@@ -47,20 +50,22 @@ const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA
 const slotPattern = /^[A-Za-z0-9._-]{1,64}$/
 const categoryPattern = /^[\p{L}\p{N} ._&/-]{1,64}$/u
 
+const htmlDocument = (title: string, text: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+  `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`
+
+const htmlPageHeaders = {
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; base-uri 'none'; form-action 'none'",
+  "x-content-type-options": "nosniff"
+}
+
 const htmlPage = (status: number, title: string, text: string) =>
-  HttpServerResponse.text(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-      `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`,
-    {
-      status,
-      contentType: "text/html; charset=utf-8",
-      headers: {
-        "cache-control": "no-store",
-        "content-security-policy": "default-src 'none'; base-uri 'none'; form-action 'none'",
-        "x-content-type-options": "nosniff"
-      }
-    }
-  )
+  HttpServerResponse.text(htmlDocument(title, text), {
+    status,
+    contentType: "text/html; charset=utf-8",
+    headers: htmlPageHeaders
+  })
 
 /**
  * An answer for people or for programs: a small HTML page when the request accepts HTML (a browser following a link
@@ -94,66 +99,90 @@ const integer = (value: string | undefined, min: number, max: number): number | 
     ? Number(value)
     : undefined
 
+/** What `makeAdHandler` needs: the server's settings, its tenants, ad serving and a way to run an effect. */
+export interface AdHandlerDeps {
+  readonly publicUrl: () => string
+  readonly config: ServerConfig["Type"]
+  readonly tenants: Tenants["Type"]
+  readonly serving: Serving.Service
+  /** Runs the decision (the server's runtime), calling `done` with its exit. */
+  readonly run: <A>(effect: Effect.Effect<A>, done: (exit: Exit.Exit<A>) => void) => void
+  /** Logs a failed decision (answered with an empty document). */
+  readonly failed: (cause: Cause.Cause<unknown>) => void
+}
+
+const send = (res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string>) => {
+  res.writeHead(status, { ...headers, "content-type": contentType, "content-length": Buffer.byteLength(body) })
+  res.end(body)
+}
+
+const htmlType = "text/html; charset=utf-8"
+
 /** An empty ad document (nothing to show): the iframe stays blank. */
-const html = (body: string, headers: Record<string, string>, status = 200) =>
-  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers })
+const emptyBody = `<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body></body></html>`
 
-const emptyDocument = (reason: string, headers: Record<string, string> = {}) =>
-  html(`<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body></body></html>`, {
-    ...noStore,
-    ...headers,
-    "content-security-policy": "default-src 'none'",
-    "x-oa-reason": reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 100)
-  })
+const emptyHeaders = (reason: string, headers: Record<string, string> = {}): Record<string, string> => ({
+  ...noStore,
+  ...headers,
+  "content-security-policy": "default-src 'none'",
+  "x-oa-reason": reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 100)
+})
 
-/** `GET /ad`. */
-export const serveAd = (publicUrl: () => string) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const params = yield* HttpServerRequest.ParsedSearchParams
-    const config = yield* ServerConfig
-    const tenants = yield* Tenants
-    const format = one(params.format) === "json" ? ("json" as const) : ("html" as const)
-    const refuse = (field: string, detail: string) =>
-      format === "json"
-        ? HttpServerResponse.unsafeJson(
-            {
-              type: "https://openaudience.dev/problems/invalid-parameter",
-              title: "Invalid query parameter",
-              status: 400,
-              detail: `${field}: ${detail}`,
-              field
-            },
-            { status: 400, contentType: "application/problem+json", headers: noStore }
-          )
-        : answerFor(request.headers.accept)(400, "No ad", `${field}: ${detail}`)
-    const siteKey = one(params.site)
+/**
+ * `GET /ad`, as a node:http handler: the server sends the path to it before its router, so an ad request costs the
+ * decision and little else (no router, no request or response objects of the platform's). Never a 5xx: an ad slot
+ * whose decision fails shows nothing.
+ */
+export const makeAdHandler = (deps: AdHandlerDeps) => {
+  const { config, tenants, serving } = deps
+  const geo = {
+    ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
+    ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
+  }
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? "/"
+    const q = url.indexOf("?")
+    const params = new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
+    const one = (name: string): string | undefined => {
+      const all = params.getAll(name)
+      return all.length === 1 ? all[0] : undefined
+    }
+    const format = one("format") === "json" ? ("json" as const) : ("html" as const)
+    const refuse = (field: string, detail: string) => {
+      if (format === "json") {
+        Problem.send(res, Problem.make("invalid-parameter", `${field}: ${detail}`, { field }), noStore)
+        return
+      }
+      if (/\btext\/html\b/i.test(req.headers.accept ?? "")) {
+        send(res, 400, htmlType, htmlDocument("No ad", `${field}: ${detail}`), htmlPageHeaders)
+        return
+      }
+      Problem.send(res, Problem.make("invalid-parameter", `No ad: ${field}: ${detail}`))
+    }
+    const siteKey = one("site")
     const publisher = siteKey === undefined ? undefined : tenants.bySite(siteKey)
     if (siteKey === undefined || publisher === undefined) return refuse("site", "no such site")
-    const slot = one(params.slot)
+    const slot = one("slot")
     if (slot === undefined || !slotPattern.test(slot)) return refuse("slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -")
-    const width = integer(one(params.w), 1, 4000)
-    const height = integer(one(params.h), 1, 4000)
+    const width = integer(one("w"), 1, 4000)
+    const height = integer(one("h"), 1, 4000)
     if (width === undefined) return refuse("w", "expected a width in pixels, 1 to 4000")
     if (height === undefined) return refuse("h", "expected a height in pixels, 1 to 4000")
-    const ctx = one(params.ctx)
+    const ctx = one("ctx")
     if (ctx !== undefined && !categoryPattern.test(ctx)) return refuse("ctx", "expected a page category")
 
     // What the browser may be recognized for: the request's signals under the publisher site's policy.
-    const context = Collect.requestContext(request.headers, {
-      ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
-      ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
-    })
-    const url = new URL(request.url, "http://ad.invalid")
-    const signals = Signals.merge(context.signals, Signals.fromQuery(url.searchParams))
+    const context = Collect.requestContext(req.headers, geo)
+    const signals = Signals.merge(context.signals, Signals.fromQuery(params))
     const decision = Decision.decide(signals, publisher.policy, context.jurisdiction)
     const personalization = Collect.crossSiteAllowed(decision)
-    const cookie = Collect.browserIdOf(request.headers.cookie)
-    const device = UserAgent.generalize(request.headers["user-agent"]).device
-    const serving = yield* Serving.Serving
-    const base = publicUrl()
+    const cookie = Collect.browserIdOf(req.headers.cookie)
+    const device = UserAgent.generalize(req.headers["user-agent"]).device
+    const base = deps.publicUrl()
     const nonce = randomBytes(16).toString("base64url")
-    const answer = yield* serving.serve({
+    const cookieHeaders: Record<string, string> =
+      !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
+    const served = serving.serve({
       publisher: { siteKey, tenant: publisher.id, childDirected: publisher.policy.childDirected },
       slot,
       width,
@@ -167,22 +196,29 @@ export const serveAd = (publicUrl: () => string) =>
       links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
       nonce
     })
-    const cookieHeaders: Record<string, string> =
-      !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
-    if (format === "json") {
-      return HttpServerResponse.unsafeJson(Serving.toJson(answer), { headers: { ...noStore, ...cookieHeaders } })
-    }
-    if (answer._tag === "NoAd") return emptyDocument(answer.reason, cookieHeaders)
-    return html(answer.html, {
-      ...noStore,
-      ...cookieHeaders,
-      "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
-      "referrer-policy": "no-referrer-when-downgrade"
+    deps.run(served, (exit) => {
+      if (res.headersSent || res.destroyed) return
+      if (Exit.isFailure(exit)) {
+        deps.failed(exit.cause)
+        return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders))
+      }
+      const answer = exit.value
+      if (format === "json") {
+        return send(res, 200, "application/json", JSON.stringify(Serving.toJson(answer)), {
+          ...noStore,
+          ...cookieHeaders
+        })
+      }
+      if (answer._tag === "NoAd") return send(res, 200, htmlType, emptyBody, emptyHeaders(answer.reason, cookieHeaders))
+      send(res, 200, htmlType, answer.html, {
+        ...noStore,
+        ...cookieHeaders,
+        "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
+        "referrer-policy": "no-referrer-when-downgrade"
+      })
     })
-  }).pipe(
-    // Never a 5xx: an ad slot that fails shows nothing.
-    Effect.catchAllCause((cause) => Effect.as(Effect.logWarning("ad request failed", cause), emptyDocument("error")))
-  )
+  }
+}
 
 /** `GET /click/<token>`. */
 export const click = Effect.gen(function* () {
@@ -389,7 +425,6 @@ export const routes =
   (publicUrl: () => string) =>
   <E, R>(router: HttpRouter.HttpRouter<E, R>) =>
     router.pipe(
-      HttpRouter.get("/ad", serveAd(publicUrl)),
       HttpRouter.get("/xsite/link", link(publicUrl)),
       HttpRouter.post("/xsite/link", linkStart),
       HttpRouter.get("/click/*", click),

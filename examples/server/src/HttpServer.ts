@@ -20,6 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as AdServing from "./AdServing.js"
 import { Metrics } from "./Metrics.js"
 import * as Privacy from "./Privacy.js"
 import * as Problem from "./Problem.js"
@@ -45,6 +46,9 @@ const collectorRoutes: ReadonlyArray<Routes.RouteInfo> = [
   { method: "POST", path: "/collect" },
   { method: "POST", path: "/v1/events" }
 ]
+
+/** The ad server's hot route, sent to `AdServing.makeAdHandler` before the router. */
+const adRoutes: ReadonlyArray<Routes.RouteInfo> = [{ method: "GET", path: "/ad" }]
 
 /**
  * Headers on every answer, set before any handler runs (the collector's adapter and the Effect router both keep
@@ -147,13 +151,26 @@ export const layer = Layer.scoped(
       })
     )
     let listeningUrl = "http://127.0.0.1"
-    const router = yield* Routes.router(() => config.publicUrl ?? listeningUrl)
+    const publicUrl = () => config.publicUrl ?? listeningUrl
+    const router = yield* Routes.router(publicUrl)
     const routed = yield* NodeHttpServer.makeHandler(router.app)
 
     // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients
     // move off and `server.close()` finishes instead of waiting for the 10 s cut-off.
     let closing = false
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const runtime = yield* Effect.runtime<never>()
+    const runFork = Runtime.runFork(runtime)
+    const runCallback = Runtime.runCallback(runtime)
+    const ad = AdServing.makeAdHandler({
+      publicUrl,
+      config,
+      tenants,
+      serving,
+      run: (effect, done) => {
+        runCallback(effect, { onExit: done })
+      },
+      failed: (cause) => runFork(Effect.logWarning("ad request failed", cause))
+    })
 
     /** Runs a handler so that a throw costs one request (500 or a cut connection), never the process. */
     const safely = (req: IncomingMessage, res: ServerResponse, handler: () => void) => {
@@ -172,6 +189,7 @@ export const layer = Layer.scoped(
       const url = req.url ?? "/"
       const q = url.indexOf("?")
       const path = q === -1 ? url : url.slice(0, q)
+      if (path === "/ad" && req.method === "GET") return ad(req, res)
       // Anything that may read events waits until every acknowledged pixel is in the database.
       if (path === "/healthz" || path === "/metrics") return routed(req, res)
       writer.afterStored(() => safely(req, res, () => routed(req, res)))
@@ -215,6 +233,6 @@ export const layer = Layer.scoped(
     const port = (server.address() as AddressInfo).port
     const shown = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
     listeningUrl = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`
-    return { url: listeningUrl, port, server, routes: [...collectorRoutes, ...router.routes] }
+    return { url: listeningUrl, port, server, routes: [...collectorRoutes, ...adRoutes, ...router.routes] }
   })
 )
