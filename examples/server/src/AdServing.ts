@@ -111,7 +111,13 @@ export interface AdHandlerDeps {
   readonly failed: (cause: Cause.Cause<unknown>) => void
 }
 
-const send = (res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string>) => {
+const send = (
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string>
+) => {
   res.writeHead(status, { ...headers, "content-type": contentType, "content-length": Buffer.byteLength(body) })
   res.end(body)
 }
@@ -161,15 +167,27 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     }
     const siteKey = one("site")
     const publisher = siteKey === undefined ? undefined : tenants.bySite(siteKey)
-    if (siteKey === undefined || publisher === undefined) return refuse("site", "no such site")
     const slot = one("slot")
-    if (slot === undefined || !slotPattern.test(slot)) return refuse("slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -")
     const width = integer(one("w"), 1, 4000)
     const height = integer(one("h"), 1, 4000)
-    if (width === undefined) return refuse("w", "expected a width in pixels, 1 to 4000")
-    if (height === undefined) return refuse("h", "expected a height in pixels, 1 to 4000")
     const ctx = one("ctx")
-    if (ctx !== undefined && !categoryPattern.test(ctx)) return refuse("ctx", "expected a page category")
+    const invalid: readonly [string, string] | undefined =
+      siteKey === undefined || publisher === undefined
+        ? ["site", "no such site"]
+        : slot === undefined || !slotPattern.test(slot)
+          ? ["slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -"]
+          : width === undefined
+            ? ["w", "expected a width in pixels, 1 to 4000"]
+            : height === undefined
+              ? ["h", "expected a height in pixels, 1 to 4000"]
+              : ctx !== undefined && !categoryPattern.test(ctx)
+                ? ["ctx", "expected a page category"]
+                : undefined
+    if (invalid !== undefined || siteKey === undefined || publisher === undefined || slot === undefined) {
+      refuse(...(invalid ?? ["site", "no such site"]))
+      return
+    }
+    if (width === undefined || height === undefined) return
 
     // What the browser may be recognized for: the request's signals under the publisher site's policy.
     const context = Collect.requestContext(req.headers, geo)
