@@ -15,8 +15,10 @@
  *   the request allows cross-site personalization, has no child signal and the site is not child-directed. Each
  *   advertiser tenant with personalized or capped campaigns sees it through its own pseudonym (`BrowserLinks`),
  *   linked to its own visitor, whose audiences are filtered to the tenant's targetable ones (the k floor).
- * - **Deadline**: a decision takes at most `deadlineMs` (50 ms). On timeout or any failure the answer is a static
- *   house ad of the slot's size (recorded within `fallbackMs` more), else no ad: never an error.
+ * - **Deadline**: a decision takes at most `deadlineMs` (50 ms) of waiting. On timeout or any failure the answer is a
+ *   static house ad of the slot's size (recorded within `fallbackMs` more), else no ad: never an error. A decision
+ *   runs synchronously as far as it can, so one whose stores answer from memory costs no timer; only one that waits
+ *   on a store is bounded by the deadline (and interrupted when it passes).
  * - **Product creatives** show up to `products` products: for a personalized decision the visitor's most recently
  *   viewed products in stock and not bought since; otherwise (and when the visitor has none) the catalog's
  *   "featured" products: the first in stock in id order.
@@ -31,6 +33,7 @@
 import { hkdfSync } from "node:crypto"
 import { CatalogStore, type Product, Recommend, Template } from "@openaudience/catalog"
 import type { Money } from "@openaudience/event-schema"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -42,6 +45,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as AdLog from "./AdLog.js"
 import * as Attribution from "./Attribution.js"
@@ -954,17 +958,28 @@ export const make = (
         return answer
       }).pipe(Effect.catchAllCause(() => Effect.succeed<Answer>({ _tag: "NoAd", reason: `${why}; no fallback` })))
 
+    // The decision runs synchronously as far as it can: with its state in memory (the usual case) it ends without
+    // waiting, and no timer is set (a timer and the race around it cost more than the decision itself). Only a
+    // decision that waits (a store's read over the network) is joined under the deadline, and interrupted after it.
+    const answerOf = (request: AdRequest, exit: Exit.Exit<Answer, unknown>): Effect.Effect<Answer> =>
+      Exit.isSuccess(exit) ? Effect.succeed(exit.value) : fallback(request, "the decision failed")
     const serve = (request: AdRequest): Effect.Effect<Answer> =>
-      decideAndDeliver(request).pipe(
-        Effect.timeout(deadline),
-        Effect.exit,
-        Effect.flatMap((exit): Effect.Effect<Answer> => {
-          if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-          const timedOut =
-            Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "TimeoutException"
-          return fallback(request, timedOut ? "the decision ran out of time" : "the decision failed")
-        })
-      )
+      Effect.flatMap(Effect.runtime<never>(), (runtime) => {
+        const exit = Runtime.runSyncExit(runtime, decideAndDeliver(request))
+        if (Exit.isSuccess(exit) || exit.cause._tag !== "Die" || !Runtime.isAsyncFiberException(exit.cause.defect)) {
+          return answerOf(request, exit)
+        }
+        const fiber = exit.cause.defect.fiber as Fiber.RuntimeFiber<Answer>
+        return Fiber.join(fiber).pipe(
+          Effect.timeout(deadline),
+          Effect.exit,
+          Effect.flatMap((joined) =>
+            Exit.isFailure(joined) && Cause.isFailType(joined.cause) && Cause.isTimeoutException(joined.cause.error)
+              ? Effect.zipRight(Fiber.interruptFork(fiber), fallback(request, "the decision ran out of time"))
+              : answerOf(request, joined)
+          )
+        )
+      })
 
     /** The decision a token names, checked against the token's claims. */
     const decisionOf = (claims: ClickToken.Claims) =>

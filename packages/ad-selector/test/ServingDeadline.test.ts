@@ -38,6 +38,47 @@ describe("Serving deadline", () => {
     })
   )
 
+  it.effect("a store that answers after a wait within the deadline: the decision's own ad", () =>
+    Effect.gen(function* () {
+      const links = BrowserLinks.makeMemory()
+      let interrupted = 0
+      const w = yield* world({
+        ports: {
+          links: {
+            ...links,
+            visitorOf: (tenant, key) =>
+              Effect.zipRight(Effect.sleep("30 millis"), links.visitorOf(tenant, key)).pipe(
+                Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+              )
+          }
+        }
+      })
+      yield* knownVisitor(w)
+      const ad = expectAd(yield* serveWithin(w.serving, 30))
+      assert.strictEqual(ad.campaignId, "retarget")
+      assert.isTrue(ad.personalized)
+      assert.isFalse(ad.fallback)
+      // Slower than the deadline: the house ad, and the waiting decision is interrupted.
+      const slow = yield* world({
+        ports: {
+          links: {
+            ...links,
+            visitorOf: (tenant, key) =>
+              Effect.zipRight(Effect.sleep("80 millis"), links.visitorOf(tenant, key)).pipe(
+                Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+              )
+          }
+        }
+      })
+      yield* knownVisitor(slow)
+      const late = expectAd(yield* serveWithin(slow.serving, 50))
+      assert.strictEqual(late.campaignId, "house")
+      yield* TestClock.adjust(1)
+      yield* Effect.yieldNow()
+      assert.strictEqual(interrupted, 1)
+    })
+  )
+
   it.effect("honours a configured deadline and answers no ad without a house ad of the size", () =>
     Effect.gen(function* () {
       const caps = Caps.makeMemory()
