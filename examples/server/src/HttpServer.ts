@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import { LRUCache } from "lru-cache"
 import * as Layer from "effect/Layer"
@@ -160,14 +161,17 @@ export const layer = Layer.scoped(
     let closing = false
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
-    const runCallback = Runtime.runCallback(runtime)
     const ad = AdServing.makeAdHandler({
       publicUrl,
       config,
       tenants,
       serving,
+      // Synchronously where the decision can end without waiting (its state in memory), else when its fiber ends.
       run: (effect, done) => {
-        runCallback(effect, { onExit: done })
+        const exit = Runtime.runSyncExit(runtime, effect)
+        if (Exit.isFailure(exit) && exit.cause._tag === "Die" && Runtime.isAsyncFiberException(exit.cause.defect)) {
+          exit.cause.defect.fiber.addObserver(done as (exit: Exit.Exit<unknown, unknown>) => void)
+        } else done(exit)
       },
       failed: (cause) => runFork(Effect.logWarning("ad request failed", cause))
     })
