@@ -35,7 +35,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
-import { randomBytes } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BodyLimit from "./BodyLimit.js"
 import { escapeHtml } from "./console/Layout.js"
@@ -197,7 +196,8 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const cookie = Collect.browserIdOf(req.headers.cookie)
     const device = UserAgent.generalize(req.headers["user-agent"]).device
     const base = deps.publicUrl()
-    const nonce = randomBytes(16).toString("base64url")
+    // 16 CSPRNG bytes, base64url: drawn from the collector's pool of random bytes, as its browser ids are.
+    const nonce = Collect.newBrowserId()
     const cookieHeaders: Record<string, string> =
       !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
     const served = serving.serve({

@@ -794,9 +794,14 @@ export const make = (
         const expiresAt = now + Duration.toMillis(lifetime)
         const sign = (key: ClickToken.SigningKey, productId?: string) =>
           ClickToken.sign(productId === undefined ? { ...claims, expiresAt } : { ...claims, productId, expiresAt }, key)
-        const clickUrl = request.links.click + (yield* sign(clickKeys[0]!))
-        const impressionUrl = `${request.links.impression}rendered/${yield* sign(impressionKeys.rendered[0]!)}`
-        const viewableUrl = `${request.links.impression}viewable/${yield* sign(impressionKeys.viewable[0]!)}`
+        const [clickToken, renderedToken, viewableToken] = yield* ClickToken.signEach({ ...claims, expiresAt }, [
+          clickKeys[0]!,
+          impressionKeys.rendered[0]!,
+          impressionKeys.viewable[0]!
+        ])
+        const clickUrl = request.links.click + clickToken!
+        const impressionUrl = `${request.links.impression}rendered/${renderedToken!}`
+        const viewableUrl = `${request.links.impression}viewable/${viewableToken!}`
         const items: Array<Template.Item> = []
         for (const product of shown) {
           items.push({ product, clickUrl: request.links.click + (yield* sign(clickKeys[0]!, product.id)) })

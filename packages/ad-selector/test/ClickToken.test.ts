@@ -26,15 +26,15 @@ const reasonOf = (result: Either.Either<ClickToken.Claims, ClickToken.ClickToken
   Either.isLeft(result) ? result.left.reason : "valid"
 
 const id = fc.string({ unit: "binary", maxLength: 40 })
+const claimsFields = {
+  decisionId: id,
+  campaignId: id,
+  creativeId: id,
+  tenant: id,
+  expiresAt: fc.integer({ min: now + 1, max: 2 ** 48 - 1 })
+}
 const arbClaims: fc.Arbitrary<ClickToken.Claims> = fc.record(
-  {
-    decisionId: id,
-    campaignId: id,
-    creativeId: id,
-    productId: id,
-    tenant: id,
-    expiresAt: fc.integer({ min: now + 1, max: 2 ** 48 - 1 })
-  },
+  { ...claimsFields, productId: id },
   { requiredKeys: ["decisionId", "campaignId", "creativeId", "tenant", "expiresAt"] }
 )
 
@@ -243,6 +243,25 @@ describe("ClickToken fuzz: only exactly valid tokens pass", () => {
     assert.isAtMost(token.length, ClickToken.MaxLength)
     assert.deepStrictEqual(ClickToken.verify(token, keys, now), Either.right(c))
   })
+
+  it.prop(
+    "signEach gives each key's own token, the same as sign, and fails as sign does",
+    [fc.oneof(arbClaims, fc.record({ ...claimsFields, tenant: fc.string({ minLength: 256, maxLength: 300 }) }))],
+    ([c]) => {
+      const each = ClickToken.signEach(c, [key1, key2, key1])
+      const one = [key1, key2, key1].map((k) => ClickToken.sign(c, k))
+      if (Either.isLeft(each)) {
+        assert.isTrue(one.every(Either.isLeft))
+        return
+      }
+      assert.deepStrictEqual(
+        each.right,
+        one.map((e) => Either.getOrThrow(e))
+      )
+      assert.deepStrictEqual(ClickToken.verify(each.right[1]!, [key2], now), Either.right(c))
+      assert.isTrue(Either.isLeft(ClickToken.verify(each.right[1]!, [key1], now)))
+    }
+  )
 
   it.prop("never throws and refuses random strings", [fc.string({ maxLength: 2500 }), fc.integer()], ([s, t]) => {
     assert.isTrue(Either.isLeft(ClickToken.verify(s, keys, t)))
