@@ -6,7 +6,9 @@
  *   (opt-out cookie, `Sec-GPC`, `DNT`, and the IAB parameters `gdpr`, `gdpr_consent`, `gpp`, `gpp_sid`,
  *   `us_privacy`, `coppa` in the query, under the publisher site's policy) decides whether the browser's cross-site
  *   cookie (`oa_xid`, set by the collector only where consent allows) may be read; where it may not, the cookie is
- *   cleared and the ad is contextual or house. Never a 5xx: whatever fails, a house ad or an empty document.
+ *   cleared and the ad is contextual or house. Never a 5xx: whatever fails, a house ad or an empty document. This
+ *   route is a plain node:http handler (`makeAdHandler`) the server calls before its router: an ad costs the decision
+ *   and little else.
  * - `GET /click/<token>`: a signed, expiring token naming the decision; 302 to the landing page registered for
  *   that creative or product (never a URL from the request); a bad or expired token gets a 400 page.
  * - `GET|POST /ad/impression/<rendered|viewable>/<token>`: counts an impression once per decision and kind.
@@ -33,7 +35,7 @@ import { Center, DsarStore, Subject } from "@openaudience/dsar"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as BodyLimit from "./BodyLimit.js"
@@ -144,7 +146,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
     ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
   }
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/"
     const q = url.indexOf("?")
     const params = new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
@@ -235,6 +237,15 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
         "referrer-policy": "no-referrer-when-downgrade"
       })
     })
+  }
+  // Never a 5xx: whatever throws before the decision (a header no parser expected) answers an empty document.
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      handle(req, res)
+    } catch (error) {
+      deps.failed(Cause.die(error))
+      if (!res.headersSent) send(res, 200, htmlType, emptyBody, emptyHeaders("error"))
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The HTTP listener: one node:http server whose request handler sends the collector's hot routes straight to
- * @openaudience/collector's node:http adapter and everything else to the Effect router. Shutdown stops accepting, lets in-flight requests
+ * @openaudience/collector's node:http adapter, `GET /ad` to the ad server's node:http handler
+ * (`AdServing.makeAdHandler`), and everything else to the Effect router. Shutdown stops accepting, lets in-flight requests
  * finish (their events are committed by the writer, which closes after this), then closes.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
