@@ -100,6 +100,36 @@ const integer = (value: string | undefined, min: number, max: number): number | 
     ? Number(value)
     : undefined
 
+/** The slot an ad request names, checked: the first parameter at fault, or every value the decision needs. */
+const adSlot = <Site>(
+  one: (name: string) => string | undefined,
+  bySite: (siteKey: string) => Site | undefined
+):
+  | { readonly _tag: "Invalid"; readonly field: string; readonly detail: string }
+  | {
+      readonly _tag: "Valid"
+      readonly siteKey: string
+      readonly publisher: Site
+      readonly slot: string
+      readonly width: number
+      readonly height: number
+      readonly ctx: string | undefined
+    } => {
+  const invalid = (field: string, detail: string) => ({ _tag: "Invalid" as const, field, detail })
+  const siteKey = one("site")
+  const publisher = siteKey === undefined ? undefined : bySite(siteKey)
+  if (siteKey === undefined || publisher === undefined) return invalid("site", "no such site")
+  const slot = one("slot")
+  if (slot === undefined || !slotPattern.test(slot)) return invalid("slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -")
+  const width = integer(one("w"), 1, 4000)
+  if (width === undefined) return invalid("w", "expected a width in pixels, 1 to 4000")
+  const height = integer(one("h"), 1, 4000)
+  if (height === undefined) return invalid("h", "expected a height in pixels, 1 to 4000")
+  const ctx = one("ctx")
+  if (ctx !== undefined && !categoryPattern.test(ctx)) return invalid("ctx", "expected a page category")
+  return { _tag: "Valid", siteKey, publisher, slot, width, height, ctx }
+}
+
 /** What `makeAdHandler` needs: the server's settings, its tenants, ad serving and a way to run an effect. */
 export interface AdHandlerDeps {
   readonly publicUrl: () => string
@@ -166,29 +196,12 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       }
       Problem.send(res, Problem.make("invalid-parameter", `No ad: ${field}: ${detail}`))
     }
-    const siteKey = one("site")
-    const publisher = siteKey === undefined ? undefined : tenants.bySite(siteKey)
-    const slot = one("slot")
-    const width = integer(one("w"), 1, 4000)
-    const height = integer(one("h"), 1, 4000)
-    const ctx = one("ctx")
-    const invalid: readonly [string, string] | undefined =
-      siteKey === undefined || publisher === undefined
-        ? ["site", "no such site"]
-        : slot === undefined || !slotPattern.test(slot)
-          ? ["slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -"]
-          : width === undefined
-            ? ["w", "expected a width in pixels, 1 to 4000"]
-            : height === undefined
-              ? ["h", "expected a height in pixels, 1 to 4000"]
-              : ctx !== undefined && !categoryPattern.test(ctx)
-                ? ["ctx", "expected a page category"]
-                : undefined
-    if (invalid !== undefined || siteKey === undefined || publisher === undefined || slot === undefined) {
-      refuse(...(invalid ?? ["site", "no such site"]))
+    const checked = adSlot(one, tenants.bySite)
+    if (checked._tag === "Invalid") {
+      refuse(checked.field, checked.detail)
       return
     }
-    if (width === undefined || height === undefined) return
+    const { siteKey, publisher, slot, width, height, ctx } = checked
 
     // What the browser may be recognized for: the request's signals under the publisher site's policy.
     const context = Collect.requestContext(req.headers, geo)

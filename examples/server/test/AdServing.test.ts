@@ -38,6 +38,36 @@ describe("ad serving under hostile input", () => {
   }, 60_000)
   afterAll(() => server?.stop())
 
+  it("refuses each bad slot parameter with a 400 naming it: a problem for programs, a page for browsers", async () => {
+    const good = { site: "demo-news", slot: "side", w: "300", h: "250", ctx: "news" }
+    const cases: ReadonlyArray<readonly [string, Record<string, string | ReadonlyArray<string>>]> = [
+      ["site", { site: "no-such-site" }],
+      ["site", { site: ["demo-news", "demo-news"] }],
+      ["slot", { slot: "a slot with spaces" }],
+      ["slot", { slot: "x".repeat(65) }],
+      ["w", { w: "0" }],
+      ["w", { w: "4001" }],
+      ["h", { h: "25.5" }],
+      ["h", { h: ["250", "90"] }],
+      ["ctx", { ctx: "<script>" }]
+    ]
+    for (const [field, override] of cases) {
+      const query = new URLSearchParams()
+      for (const [name, value] of Object.entries({ ...good, ...override })) {
+        for (const one of typeof value === "string" ? [value] : value) query.append(name, one)
+      }
+      const json = await fetch(adUrl(server, `${query}&format=json`))
+      assert.strictEqual(json.status, 400, `${query}`)
+      assert.match(json.headers.get("content-type") ?? "", /^application\/problem\+json/)
+      const problem = (await json.json()) as { field?: string; detail?: string }
+      assert.strictEqual(problem.field, field, `${query}`)
+      const page = await fetch(adUrl(server, `${query}`), { headers: { accept: "text/html" } })
+      assert.strictEqual(page.status, 400)
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+      assert.include(await page.text(), field)
+    }
+  })
+
   it("answers the documented JSON and an HTML document with its policy", async () => {
     const json = await fetch(adUrl(server, "site=demo-news&slot=side&w=300&h=250&ctx=news&format=json"))
     assert.strictEqual(json.status, 200)
