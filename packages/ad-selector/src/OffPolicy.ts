@@ -150,35 +150,43 @@ export const evaluate = (
   if (n === 0) return fail("NoRecords", "no logged decisions to evaluate")
   const z = normalQuantile(1 - (1 - confidence) / 2)
 
-  let sumW = 0
-  let sumW2 = 0
   let sumWR = 0
   let maxWeight = 0
   for (let i = 0; i < n; i++) {
     const w = weights[i]!
-    sumW += w
-    sumW2 += w * w
     sumWR += w * rewards[i]!
     if (w > maxWeight) maxWeight = w
   }
   const ips = sumWR / n
+  // SNIPS and the effective sample size do not change when every weight is scaled by one factor: they are computed
+  // over the weights divided by the largest, in (0, 1], so tiny weights (a target probability of 1e-300) neither
+  // underflow to zero in products nor leave the estimate outside the rewards' range.
+  let sumU = 0
+  let sumU2 = 0
+  let sumUR = 0
+  for (let i = 0; i < n && maxWeight > 0; i++) {
+    const u = weights[i]! / maxWeight
+    sumU += u
+    sumU2 += u * u
+    sumUR += u * rewards[i]!
+  }
   let squares = 0
   for (let i = 0; i < n; i++) squares += (weights[i]! * rewards[i]! - ips) ** 2
   const ipsError = n > 1 ? Math.sqrt(squares / (n - 1) / n) : Number.POSITIVE_INFINITY
 
   let snips: Interval | undefined
-  if (sumW > 0) {
-    const value = sumWR / sumW
+  if (sumU > 0) {
+    const value = sumUR / sumU
     let deviations = 0
-    for (let i = 0; i < n; i++) deviations += (weights[i]! * (rewards[i]! - value)) ** 2
-    snips = interval(value, n > 1 ? Math.sqrt(deviations) / sumW : Number.POSITIVE_INFINITY, z)
+    for (let i = 0; i < n; i++) deviations += ((weights[i]! / maxWeight) * (rewards[i]! - value)) ** 2
+    snips = interval(value, n > 1 ? Math.sqrt(deviations) / sumU : Number.POSITIVE_INFINITY, z)
   }
   return Either.right({
     n,
     confidence,
     ips: interval(ips, ipsError, z),
     snips,
-    effectiveSampleSize: sumW2 > 0 ? (sumW * sumW) / sumW2 : 0,
+    effectiveSampleSize: sumU2 > 0 ? (sumU * sumU) / sumU2 : 0,
     maxWeight,
     clipped
   })

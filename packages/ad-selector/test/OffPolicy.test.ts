@@ -92,6 +92,20 @@ describe("OffPolicy.evaluate: the estimators", () => {
     )
   })
 
+  it("weights too small to multiply (subnormal) still give SNIPS inside the rewards' range", () => {
+    const tiny = Number.MIN_VALUE
+    const one = evaluate([{ propensity: 1e-6, target: tiny, reward: -1.0000000000000003e-9 }])
+    assert.strictEqual(one.snips?.estimate, -1.0000000000000003e-9)
+    assert.strictEqual(one.effectiveSampleSize, 1)
+    const two = evaluate([
+      { propensity: 0.5, target: 1e-310, reward: 2 },
+      { propensity: 0.5, target: 1e-310, reward: 4 },
+      { propensity: 1, target: 0, reward: 100 }
+    ])
+    assert.closeTo(two.snips!.estimate, 3, 1e-12)
+    assert.closeTo(two.effectiveSampleSize, 2, 1e-12)
+  })
+
   it("clipping caps the weights and counts the clipped records", () => {
     const logs = [
       { propensity: 0.01, target: 1, reward: 1 },
