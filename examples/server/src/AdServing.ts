@@ -68,6 +68,9 @@ const htmlPage = (status: number, title: string, text: string) =>
     headers: htmlPageHeaders
   })
 
+/** Whether a request accepts HTML: a browser following a link or loading a frame. */
+const wantsHtml = (accept: string | undefined): boolean => /\btext\/html\b/i.test(accept ?? "")
+
 /**
  * An answer for people or for programs: a small HTML page when the request accepts HTML (a browser following a link
  * or loading a frame), else the problem document every other error of the server is.
@@ -75,7 +78,7 @@ const htmlPage = (status: number, title: string, text: string) =>
 const answerFor =
   (accept: string | undefined) =>
   (status: number, title: string, text: string): HttpServerResponse.HttpServerResponse =>
-    status < 400 || /\btext\/html\b/i.test(accept ?? "")
+    status < 400 || wantsHtml(accept)
       ? htmlPage(status, title, text)
       : Problem.response(
           Problem.make(
@@ -190,7 +193,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
         Problem.send(res, Problem.make("invalid-parameter", `${field}: ${detail}`, { field }), noStore)
         return
       }
-      if (/\btext\/html\b/i.test(req.headers.accept ?? "")) {
+      if (wantsHtml(req.headers.accept)) {
         send(res, 400, htmlType, htmlDocument("No ad", `${field}: ${detail}`), htmlPageHeaders)
         return
       }

@@ -792,8 +792,6 @@ export const make = (
         const shown = template === undefined ? [] : products
         const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
         const expiresAt = now + Duration.toMillis(lifetime)
-        const sign = (key: ClickToken.SigningKey, productId?: string) =>
-          ClickToken.sign(productId === undefined ? { ...claims, expiresAt } : { ...claims, productId, expiresAt }, key)
         const [clickToken, renderedToken, viewableToken] = yield* ClickToken.signEach({ ...claims, expiresAt }, [
           clickKeys[0]!,
           impressionKeys.rendered[0]!,
@@ -804,7 +802,8 @@ export const make = (
         const viewableUrl = `${request.links.impression}viewable/${viewableToken!}`
         const items: Array<Template.Item> = []
         for (const product of shown) {
-          items.push({ product, clickUrl: request.links.click + (yield* sign(clickKeys[0]!, product.id)) })
+          const token = yield* ClickToken.sign({ ...claims, productId: product.id, expiresAt }, clickKeys[0]!)
+          items.push({ product, clickUrl: request.links.click + token })
         }
         yield* log.recordDecision({
           id: decisionId,

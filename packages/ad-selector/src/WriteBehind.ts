@@ -16,7 +16,8 @@
  *   refused, exactly as the store would refuse it, so one process never overspends. Each flush adds this process's
  *   charges to the store (one update per campaign) and reads those campaigns' spend back, so the ledger also sees
  *   what other processes spent; the other campaigns of the ledger are read back once a second. Several processes
- *   serving one campaign can together pass its budget by at most what the others charged since the last read back. Campaigns not charged for a minute leave the ledger and are read again when needed.
+ *   serving one campaign can together pass its budget by at most what the others charged since the last read back.
+ *   Campaigns not charged for a minute leave the ledger and are read again when needed.
  *   A process that dies loses its last interval's charges too: the stored spend is short by them.
  * - A flush that fails keeps everything for the next one (a decision the store refuses as invalid is dropped and
  *   logged); releasing the layer flushes what is left.

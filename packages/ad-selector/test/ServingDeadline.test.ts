@@ -3,7 +3,7 @@
  * time with a house ad of the slot's size, or no ad, and never fails.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { type Duration, Effect, Fiber, Option, TestClock } from "effect"
 import * as AdLog from "../src/AdLog.js"
 import * as BrowserLinks from "../src/BrowserLinks.js"
 import * as Caps from "../src/Caps.js"
@@ -42,34 +42,22 @@ describe("Serving deadline", () => {
     Effect.gen(function* () {
       const links = BrowserLinks.makeMemory()
       let interrupted = 0
-      const w = yield* world({
-        ports: {
-          links: {
-            ...links,
-            visitorOf: (tenant, key) =>
-              Effect.zipRight(Effect.sleep("30 millis"), links.visitorOf(tenant, key)).pipe(
-                Effect.onInterrupt(() => Effect.sync(() => interrupted++))
-              )
-          }
-        }
+      /** The link store answering after `wait` of TestClock time, counting the reads interrupted meanwhile. */
+      const slowLinks = (wait: Duration.DurationInput): BrowserLinks.Service => ({
+        ...links,
+        visitorOf: (tenant, key) =>
+          Effect.zipRight(Effect.sleep(wait), links.visitorOf(tenant, key)).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => interrupted++))
+          )
       })
+      const w = yield* world({ ports: { links: slowLinks("30 millis") } })
       yield* knownVisitor(w)
       const ad = expectAd(yield* serveWithin(w.serving, 30))
       assert.strictEqual(ad.campaignId, "retarget")
       assert.isTrue(ad.personalized)
       assert.isFalse(ad.fallback)
       // Slower than the deadline: the house ad, and the waiting decision is interrupted.
-      const slow = yield* world({
-        ports: {
-          links: {
-            ...links,
-            visitorOf: (tenant, key) =>
-              Effect.zipRight(Effect.sleep("80 millis"), links.visitorOf(tenant, key)).pipe(
-                Effect.onInterrupt(() => Effect.sync(() => interrupted++))
-              )
-          }
-        }
-      })
+      const slow = yield* world({ ports: { links: slowLinks("80 millis") } })
       yield* knownVisitor(slow)
       const late = expectAd(yield* serveWithin(slow.serving, 50))
       assert.strictEqual(late.campaignId, "house")

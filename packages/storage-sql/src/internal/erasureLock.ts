@@ -16,16 +16,17 @@ import * as Effect from "effect/Effect"
 /** The advisory lock's key ("oaer"), one per database. */
 const key = 0x6f616572
 
+/** The advisory lock `fn` (a PostgreSQL function taking the key) on PostgreSQL; nothing elsewhere. */
+const advisory =
+  (fn: "pg_advisory_xact_lock_shared" | "pg_advisory_xact_lock") =>
+  (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
+    sql.onDialectOrElse({
+      pg: () => Effect.asVoid(sql`SELECT ${sql.literal(fn)}(${key})`),
+      orElse: () => Effect.void
+    })
+
 /** Taken at the start of a job's transaction. */
-export const shared = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
-  sql.onDialectOrElse({
-    pg: () => Effect.asVoid(sql`SELECT pg_advisory_xact_lock_shared(${key})`),
-    orElse: () => Effect.void
-  })
+export const shared = advisory("pg_advisory_xact_lock_shared")
 
 /** Taken at the start of an erasure's transaction. */
-export const exclusive = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
-  sql.onDialectOrElse({
-    pg: () => Effect.asVoid(sql`SELECT pg_advisory_xact_lock(${key})`),
-    orElse: () => Effect.void
-  })
+export const exclusive = advisory("pg_advisory_xact_lock")
