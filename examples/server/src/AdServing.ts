@@ -218,7 +218,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const nonce = Collect.newBrowserId()
     const cookieHeaders: Record<string, string> =
       !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
-    const served = serving.serve({
+    const served = serving.unsafeServe({
       publisher: { siteKey, tenant: publisher.id, childDirected: publisher.policy.childDirected },
       slot,
       width,
@@ -232,7 +232,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
       nonce
     })
-    deps.run(served, (exit) => {
+    const respond = (exit: Exit.Exit<Serving.Answer>) => {
       if (res.headersSent || res.destroyed) return
       if (Exit.isFailure(exit)) {
         deps.failed(exit.cause)
@@ -252,7 +252,10 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
         "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
         "referrer-policy": "no-referrer-when-downgrade"
       })
-    })
+    }
+    // Decided from memory (the usual case): answered now, no effect run.
+    if (Effect.isEffect(served)) deps.run(served, respond)
+    else respond(Exit.succeed(served))
   }
   // Never a 5xx: whatever throws before the decision (a header no parser expected) answers an empty document.
   return (req: IncomingMessage, res: ServerResponse): void => {

@@ -156,6 +156,15 @@ export interface Service {
   ) => Effect.Effect<boolean, DeliveryStoreError>
   /** Stores the campaign's pacing state. */
   readonly setPacing: (campaignId: string, state: Pacing.State) => Effect.Effect<void, DeliveryStoreError>
+  /**
+   * Optional, for a store that holds campaigns in memory: `read` done now, or `undefined` when it cannot answer
+   * without an effect (the campaign is not loaded). `Selector.unsafeDecide` uses it on a server's hot path.
+   */
+  readonly unsafeRead?: ((campaignId: string) => Delivery | undefined) | undefined
+  /** Optional, beside `unsafeRead`: `charge` done now, or `undefined` (nothing charged) when it cannot be. */
+  readonly unsafeCharge?:
+    | ((campaignId: string, cost: number, limits: Limits, now: number) => boolean | undefined)
+    | undefined
 }
 
 /**
@@ -176,15 +185,18 @@ const fresh: Delivery = { spend: zero, pacing: undefined }
  */
 export const makeMemory = (): Service => {
   const campaigns = new Map<string, Delivery>()
+  const read = (id: string) => campaigns.get(id) ?? fresh
+  const charge = (id: string, cost: number, limits: Limits, now: number) => {
+    const current = campaigns.get(id) ?? fresh
+    if (!fits(current.spend, cost, limits, now)) return false
+    campaigns.set(id, { spend: add(current.spend, cost, now), pacing: current.pacing })
+    return true
+  }
   return {
-    read: (id) => Effect.sync(() => campaigns.get(id) ?? fresh),
-    charge: (id, cost, limits, now) =>
-      Effect.sync(() => {
-        const current = campaigns.get(id) ?? fresh
-        if (!fits(current.spend, cost, limits, now)) return false
-        campaigns.set(id, { spend: add(current.spend, cost, now), pacing: current.pacing })
-        return true
-      }),
+    read: (id) => Effect.sync(() => read(id)),
+    charge: (id, cost, limits, now) => Effect.sync(() => charge(id, cost, limits, now)),
+    unsafeRead: read,
+    unsafeCharge: charge,
     setPacing: (id, state) =>
       Effect.sync(() => {
         campaigns.set(id, { spend: (campaigns.get(id) ?? fresh).spend, pacing: state })

@@ -322,6 +322,69 @@ const expectedValues = (index: Index, bucket: ReadonlyArray<Entry>, key: string,
 type Counters = Caps.Counters | "unavailable"
 
 /**
+ * What a decision asks of its stores, one step at a time: the decision is a generator of these, run by `decide`
+ * (each through the store's effect) or by `unsafeDecide` (from memory while the stores can answer so).
+ */
+type Step =
+  | { readonly _tag: "Counters"; readonly tenant: string; readonly key: string }
+  | { readonly _tag: "Delivery"; readonly id: string }
+  | { readonly _tag: "SetPacing"; readonly id: string; readonly state: Pacing.State }
+  | {
+      readonly _tag: "Record"
+      readonly tenant: string
+      readonly key: string
+      readonly keys: ReadonlyArray<string>
+      readonly now: number
+    }
+  | {
+      readonly _tag: "Charge"
+      readonly id: string
+      readonly cost: number
+      readonly limits: Budget.Limits
+      readonly now: number
+    }
+
+/** A step's answer: counters, a delivery state (`undefined`: unreadable), `true` for a write done, a charge's. */
+type Answer = Counters | Budget.Delivery | boolean | "unavailable" | undefined
+
+type Steps = Generator<Step, Decision.Decision, Answer>
+
+/** A step through the stores' effects; failures are answers (the decision passes over what needs the store). */
+const perform = (step: Step, capStore: Caps.Service, deliveryStore: Budget.Service): Effect.Effect<Answer> => {
+  switch (step._tag) {
+    case "Counters":
+      return Effect.orElseSucceed(capStore.read(step.tenant, step.key), (): Counters => "unavailable")
+    case "Delivery":
+      return Effect.orElseSucceed(deliveryStore.read(step.id), () => undefined)
+    case "SetPacing":
+      return Effect.as(Effect.ignore(deliveryStore.setPacing(step.id, step.state)), true)
+    case "Record":
+      return Effect.match(capStore.record(step.tenant, step.key, step.keys, step.now), {
+        onFailure: () => false,
+        onSuccess: () => true
+      })
+    case "Charge":
+      return Effect.orElseSucceed(
+        deliveryStore.charge(step.id, step.cost, step.limits, step.now),
+        (): "unavailable" => "unavailable"
+      )
+  }
+}
+
+/** Runs the rest of a decision through the stores' effects, `first` the answer to the step it stopped at. */
+const runSteps = (
+  steps: Steps,
+  first: IteratorResult<Step, Decision.Decision>
+): Effect.Effect<Decision.Decision, never, Caps.CapStore | Budget.DeliveryStore> =>
+  Effect.gen(function* () {
+    const capStore = yield* Caps.CapStore
+    const deliveryStore = yield* Budget.DeliveryStore
+    let next = first
+    while (next.done !== true) next = steps.next(yield* perform(next.value, capStore, deliveryStore))
+    return next.value
+  })
+
+/**
  * Decides which campaign and creative fill the request's slot, and records the impression (caps counted, budget
  * charged). Never fails: a store that cannot be read or written makes the campaigns that need it pass over.
  *
@@ -335,25 +398,68 @@ export const decide = (
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const rng = yield* Rng.fromRandom
+    const steps = decision(index, request, now, rng)
+    return yield* runSteps(steps, steps.next())
+  })
+
+/**
+ * A decision `unsafeDecide` could not finish from memory: `resume` finishes it through the stores' effects, from
+ * where it stopped (nothing is read, counted or charged twice).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface Suspended {
+  readonly _tag: "Suspended"
+  readonly resume: Effect.Effect<Decision.Decision, never, Caps.CapStore | Budget.DeliveryStore>
+}
+
+/**
+ * `decide` without an effect, for a server's hot path: the decision at `now` with `rng`, its budget reads and
+ * charges answered by the delivery store's `unsafeRead` and `unsafeCharge` (what it holds in memory). At the first
+ * step that needs a store's effect (a frequency cap, a pacing update, a campaign the store has not loaded, a store
+ * without those methods) it stops and answers `Suspended`, whose `resume` finishes the same decision. Same rules and
+ * results as `decide`.
+ *
+ * @since 0.6.0
+ * @category decisions
+ */
+export const unsafeDecide = (
+  index: Index,
+  request: Request,
+  options: { readonly now: number; readonly rng: Rng.Rng; readonly deliveryStore: Budget.Service }
+): Decision.Decision | Suspended => {
+  const { deliveryStore } = options
+  const steps = decision(index, request, options.now, options.rng)
+  let next = steps.next()
+  while (next.done !== true) {
+    const step = next.value
+    let answer: Answer | typeof notNow = notNow
+    if (step._tag === "Delivery") answer = deliveryStore.unsafeRead?.(step.id) ?? notNow
+    else if (step._tag === "Charge") {
+      answer = deliveryStore.unsafeCharge?.(step.id, step.cost, step.limits, step.now) ?? notNow
+    }
+    if (answer === notNow) {
+      const stopped = next
+      return { _tag: "Suspended", resume: Effect.suspend(() => runSteps(steps, stopped)) }
+    }
+    next = steps.next(answer)
+  }
+  return next.value
+}
+
+const notNow: unique symbol = Symbol("notNow")
+
+function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): Steps {
+  {
     const skipped: Array<Decision.Skip> = []
     const sizeIndex = index.bySize.get(sizeKey(request.width, request.height))
     if (sizeIndex === undefined) {
       return { _tag: "Empty", reason: "no campaign has a creative of this size", at: now, skipped } as const
     }
-    const capStore = yield* Caps.CapStore
-    const deliveryStore = yield* Budget.DeliveryStore
     const buckets = gather(index, sizeIndex, request, now, skipped)
 
     const counters = new Map<string, Counters>()
-    const countersOf = (tenant: string, key: string) =>
-      Effect.suspend(() => {
-        const known = counters.get(tenant)
-        if (known !== undefined) return Effect.succeed(known)
-        return capStore.read(tenant, key).pipe(
-          Effect.orElseSucceed((): Counters => "unavailable"),
-          Effect.tap((found) => Effect.sync(() => counters.set(tenant, found)))
-        )
-      })
 
     const key = `${request.width}x${request.height}`
     for (let rank = 0; rank <= 12; rank++) {
@@ -389,7 +495,11 @@ export const decide = (
           prior: clampPrior(index.predictor(entry.campaign, creative, request))
         }))
         if (entry.capped) {
-          const found = yield* countersOf(entry.tenant, visitorKey!)
+          let found = counters.get(entry.tenant)
+          if (found === undefined) {
+            found = (yield { _tag: "Counters", tenant: entry.tenant, key: visitorKey! }) as Counters
+            counters.set(entry.tenant, found)
+          }
           if (found === "unavailable") {
             skip("caps-unavailable")
             continue
@@ -422,12 +532,12 @@ export const decide = (
         }
         let pass = 1
         if (entry.budgeted) {
-          const delivery = yield* Effect.option(deliveryStore.read(entry.id))
-          if (delivery._tag === "None") {
+          const delivery = (yield { _tag: "Delivery", id: entry.id }) as Budget.Delivery | undefined
+          if (delivery === undefined) {
             skip("budget-unavailable")
             continue
           }
-          const { pacing, spend } = delivery.value
+          const { pacing, spend } = delivery
           if (!Budget.fits(spend, entry.cost, entry.limits, now)) {
             skip("budget")
             continue
@@ -452,7 +562,7 @@ export const decide = (
                   { now, spentToday, target, cost: entry.cost, active: entry.activeMs },
                   index.pacing
                 )
-                yield* Effect.ignore(deliveryStore.setPacing(entry.id, state))
+                yield { _tag: "SetPacing", id: entry.id, state }
               }
             }
             if (state !== undefined) {
@@ -471,26 +581,25 @@ export const decide = (
         }
         const choice = index.chooser.choose(entry.id, arms, rng)
         if (visitorKey !== undefined && index.recordFor.has(entry.tenant) && Targeting.mayIdentify(request, visitor)) {
-          const recorded = yield* Effect.either(
-            capStore.record(
-              entry.tenant,
-              visitorKey,
-              [Caps.campaignKey(entry.id), Caps.creativeKey(entry.id, choice.id), Caps.advertiserKey],
-              now
-            )
-          )
-          if (recorded._tag === "Left" && entry.capped) {
+          const recorded = yield {
+            _tag: "Record",
+            tenant: entry.tenant,
+            key: visitorKey,
+            keys: [Caps.campaignKey(entry.id), Caps.creativeKey(entry.id, choice.id), Caps.advertiserKey],
+            now
+          }
+          if (recorded !== true && entry.capped) {
             skip("caps-unavailable")
             continue
           }
         }
         if (entry.budgeted) {
-          const charged = yield* Effect.either(deliveryStore.charge(entry.id, entry.cost, entry.limits, now))
-          if (charged._tag === "Left") {
+          const charged = yield { _tag: "Charge", id: entry.id, cost: entry.cost, limits: entry.limits, now }
+          if (charged === "unavailable") {
             skip("budget-unavailable")
             continue
           }
-          if (!charged.right) {
+          if (charged !== true) {
             skip("budget")
             continue
           }
@@ -525,4 +634,5 @@ export const decide = (
       at: now,
       skipped
     } as const
-  })
+  }
+}

@@ -58,6 +58,8 @@ import * as ClickToken from "./ClickToken.js"
 import * as Ftrl from "./Ftrl.js"
 import * as Html from "./internal/serving-html.js"
 import type * as Pacing from "./Pacing.js"
+import type * as Decision from "./Decision.js"
+import * as Rng from "./Rng.js"
 import * as Selector from "./Selector.js"
 import * as Stats from "./Stats.js"
 import * as Targeting from "./Targeting.js"
@@ -344,6 +346,12 @@ export class ServingError extends Schema.TaggedError<ServingError>("@openaudienc
 export interface Service {
   /** Answers an ad request within the deadline; never fails. */
   readonly serve: (request: AdRequest) => Effect.Effect<Answer>
+  /**
+   * `serve` for a server's hot path: the answer itself when the decision is made from memory (the usual case: see
+   * the module docs), else the effect that finishes it (run it as `serve`'s). Time comes from the `Clock` and
+   * randomness from a generator seeded by the `Random` of the fiber that made the service.
+   */
+  readonly unsafeServe: (request: AdRequest) => Answer | Effect.Effect<Answer>
   /** Resolves a click token to its landing page and counts the click (rewarding the sampler and the model). */
   readonly click: (token: string) => Effect.Effect<Click, ServingError>
   /** Counts an impression of a token's decision once per kind; `true` when counted now. */
@@ -497,6 +505,18 @@ const newDecisionId = (now: number) =>
     return id
   })
 
+/** `newDecisionId` from a synchronous source: the same form, 84 bits from `rng`. */
+const decisionIdOf = (now: number, rng: Rng.Rng) => {
+  let id = `d_${Math.max(0, Math.floor(now)).toString(36)}_`
+  for (let i = 0; i < 3; i++)
+    id += Math.floor(rng.next() * 0x10000000)
+      .toString(16)
+      .padStart(7, "0")
+  return id
+}
+
+const noVisitors: ReadonlyMap<string, Targeting.Visitor> = new Map()
+
 const build = (revision: number, all: ReadonlyArray<Campaign.Campaign>, options: Selector.Options): Loaded => {
   const index = Selector.make(all, options)
   const campaigns = new Map<string, Campaign.Campaign>()
@@ -554,7 +574,7 @@ export const make = (
     const targetableTtl = options.targetableTtlMs ?? 5000
     const productCount = options.products ?? 3
     const maxAge = options.productMaxAgeMs ?? 30 * DAY
-    const lifetime = Duration.decode(options.tokenLifetime ?? ClickToken.defaultLifetime)
+    const lifetimeMs = Duration.toMillis(Duration.decode(options.tokenLifetime ?? ClickToken.defaultLifetime))
     const privacyUrl = options.privacyUrl ?? "/privacy"
     const cacheSize = options.learningCache ?? 100_000
     const model = options.model ?? Ftrl.make({ baseRate: 0.002 })
@@ -688,21 +708,21 @@ export const make = (
         )
       })
 
+    /** Whether the request's browser may be looked up: personalization allowed in every respect, a valid id. */
+    const mayRecognize = (request: AdRequest): boolean =>
+      request.personalization === true &&
+      request.child === false &&
+      request.publisher.childDirected === false &&
+      typeof request.browser === "string" &&
+      request.browser.length > 0 &&
+      request.browser.length <= maxBrowserLength
+
     /** Each identifying tenant's view of the visitor; empty unless personalization is allowed in every respect. */
     const visitorsFor = (state: Loaded, request: AdRequest, now: number) =>
       Effect.gen(function* () {
         const found = new Map<string, Targeting.Visitor>()
         const browser = request.browser
-        if (
-          request.personalization !== true ||
-          request.child !== false ||
-          request.publisher.childDirected !== false ||
-          typeof browser !== "string" ||
-          browser.length === 0 ||
-          browser.length > maxBrowserLength
-        ) {
-          return found
-        }
+        if (!mayRecognize(request) || typeof browser !== "string") return found
         yield* Effect.forEach(
           state.identifying,
           (tenant) =>
@@ -757,8 +777,18 @@ export const make = (
           }
         }
         const first = yield* catalog.list(tenant, { limit: productLookup })
-        return first.filter((p) => p.availability === "in_stock").slice(0, productCount)
+        const products = first.filter((p) => p.availability === "in_stock").slice(0, productCount)
+        featured.set(tenant, { at: now, products })
+        return products
       }).pipe(Effect.orElseSucceed((): ReadonlyArray<Product.Product> => []))
+
+    // The featured products last read per tenant: the decisions `serve` finishes from memory use them for
+    // `refreshMs` (as they use the campaigns read at most that long ago); the others read the catalog.
+    const featured = new Map<string, { readonly at: number; readonly products: ReadonlyArray<Product.Product> }>()
+    const featuredNow = (tenant: string, now: number): ReadonlyArray<Product.Product> | undefined => {
+      const known = featured.get(tenant)
+      return known !== undefined && now >= known.at && now - known.at < refreshMs ? known.products : undefined
+    }
 
     const learningContexts = new Map<string, LearningContext>()
     const remember = (decisionId: string, context: LearningContext) => {
@@ -767,8 +797,8 @@ export const make = (
       if (learningContexts.size > cacheSize) learningContexts.delete(learningContexts.keys().next().value!)
     }
 
-    /** Records the decision and renders the ad. */
-    const deliver = (input: {
+    /** What `deliver` is given: the decision to show and how. */
+    interface Delivery {
       readonly request: AdRequest
       readonly campaign: Campaign.Campaign
       readonly creative: Campaign.Creative
@@ -780,93 +810,115 @@ export const make = (
       readonly fallback: boolean
       readonly learning: LearningContext
       readonly now: number
-    }) =>
+    }
+
+    /** The ad of a decision with its id and products, and the record to log (nothing is written here). */
+    const render = (
+      input: Delivery,
+      decisionId: string,
+      products: ReadonlyArray<Product.Product>
+    ): Either.Either<{ readonly ad: Ad; readonly record: AdLog.DecisionRecord }, ClickToken.ClickTokenError> => {
+      const { campaign, creative, request, now } = input
+      const template = products.length > 0 ? templateOf(campaign, creative) : undefined
+      const shown = template === undefined ? [] : products
+      const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
+      const expiresAt = now + lifetimeMs
+      const signed = ClickToken.signEach({ ...claims, expiresAt }, [
+        clickKeys[0]!,
+        impressionKeys.rendered[0]!,
+        impressionKeys.viewable[0]!
+      ])
+      if (Either.isLeft(signed)) return Either.left(signed.left)
+      const [clickToken, renderedToken, viewableToken] = signed.right
+      const clickUrl = request.links.click + clickToken!
+      const impressionUrl = `${request.links.impression}rendered/${renderedToken!}`
+      const viewableUrl = `${request.links.impression}viewable/${viewableToken!}`
+      const items: Array<Template.Item> = []
+      for (const product of shown) {
+        const token = ClickToken.sign({ ...claims, productId: product.id, expiresAt }, clickKeys[0]!)
+        if (Either.isLeft(token)) return Either.left(token.left)
+        items.push({ product, clickUrl: request.links.click + token.right })
+      }
+      const record: AdLog.DecisionRecord = {
+        id: decisionId,
+        tenant: campaign.tenant,
+        campaignId: campaign.id,
+        creativeId: creative.id,
+        productIds: shown.map((p) => p.id),
+        publisher: request.publisher.siteKey,
+        slot: request.slot,
+        visitor: input.visitor ?? null,
+        personalized: input.personalized,
+        propensity: input.propensity,
+        costMillis: input.costMillis,
+        currency: options.currency,
+        at: now
+      }
+      const body =
+        template !== undefined
+          ? Html.productCreative(template, items)
+          : Html.staticCreative({
+              clickUrl,
+              imageUrl: creative.imageUrl,
+              alt: creative.alt,
+              width: creative.width,
+              height: creative.height
+            })
+      const fragment = Html.fragment({
+        decisionId,
+        personalized: input.personalized,
+        width: request.width,
+        height: request.height,
+        creative: body,
+        privacyUrl
+      })
+      const html =
+        request.format === "json"
+          ? fragment
+          : Html.document({
+              fragment,
+              personalized: input.personalized,
+              width: request.width,
+              height: request.height,
+              renderedUrl: impressionUrl,
+              viewableUrl,
+              nonce: request.nonce
+            })
+      const ad: Ad = {
+        _tag: "Ad",
+        decisionId,
+        tenant: campaign.tenant,
+        campaignId: campaign.id,
+        creativeId: creative.id,
+        personalized: input.personalized,
+        fallback: input.fallback,
+        reason: input.reason,
+        products: shown.map((p) => ({ id: p.id, title: p.title, price: p.price })),
+        html,
+        clickUrl,
+        impressionUrl,
+        viewableUrl
+      }
+      return Either.right({ ad, record })
+    }
+
+    /** Logs a rendered ad's decision, then answers the ad. */
+    const logged = (rendered: { readonly ad: Ad; readonly record: AdLog.DecisionRecord }, learning: LearningContext) =>
+      Effect.map(log.recordDecision(rendered.record), () => {
+        remember(rendered.ad.decisionId, learning)
+        return rendered.ad
+      })
+
+    /** Records the decision and renders the ad. */
+    const deliver = (input: Delivery) =>
       Effect.gen(function* () {
-        const { campaign, creative, request, now } = input
+        const { campaign, creative, now } = input
         const decisionId = yield* newDecisionId(now)
         const products =
           creative.kind === "product" && !input.fallback
             ? yield* productsFor(campaign.tenant, input.visitor, input.personalized, now)
             : []
-        const template = products.length > 0 ? templateOf(campaign, creative) : undefined
-        const shown = template === undefined ? [] : products
-        const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
-        const expiresAt = now + Duration.toMillis(lifetime)
-        const [clickToken, renderedToken, viewableToken] = yield* ClickToken.signEach({ ...claims, expiresAt }, [
-          clickKeys[0]!,
-          impressionKeys.rendered[0]!,
-          impressionKeys.viewable[0]!
-        ])
-        const clickUrl = request.links.click + clickToken!
-        const impressionUrl = `${request.links.impression}rendered/${renderedToken!}`
-        const viewableUrl = `${request.links.impression}viewable/${viewableToken!}`
-        const items: Array<Template.Item> = []
-        for (const product of shown) {
-          const token = yield* ClickToken.sign({ ...claims, productId: product.id, expiresAt }, clickKeys[0]!)
-          items.push({ product, clickUrl: request.links.click + token })
-        }
-        yield* log.recordDecision({
-          id: decisionId,
-          tenant: campaign.tenant,
-          campaignId: campaign.id,
-          creativeId: creative.id,
-          productIds: shown.map((p) => p.id),
-          publisher: request.publisher.siteKey,
-          slot: request.slot,
-          visitor: input.visitor ?? null,
-          personalized: input.personalized,
-          propensity: input.propensity,
-          costMillis: input.costMillis,
-          currency: options.currency,
-          at: now
-        })
-        remember(decisionId, input.learning)
-        const body =
-          template !== undefined
-            ? Html.productCreative(template, items)
-            : Html.staticCreative({
-                clickUrl,
-                imageUrl: creative.imageUrl,
-                alt: creative.alt,
-                width: creative.width,
-                height: creative.height
-              })
-        const fragment = Html.fragment({
-          decisionId,
-          personalized: input.personalized,
-          width: request.width,
-          height: request.height,
-          creative: body,
-          privacyUrl
-        })
-        const html =
-          request.format === "json"
-            ? fragment
-            : Html.document({
-                fragment,
-                personalized: input.personalized,
-                width: request.width,
-                height: request.height,
-                renderedUrl: impressionUrl,
-                viewableUrl,
-                nonce: request.nonce
-              })
-        const ad: Ad = {
-          _tag: "Ad",
-          decisionId,
-          tenant: campaign.tenant,
-          campaignId: campaign.id,
-          creativeId: creative.id,
-          personalized: input.personalized,
-          fallback: input.fallback,
-          reason: input.reason,
-          products: shown.map((p) => ({ id: p.id, title: p.title, price: p.price })),
-          html,
-          clickUrl,
-          impressionUrl,
-          viewableUrl
-        }
-        return ad
+        return yield* logged(yield* render(input, decisionId, products), input.learning)
       })
 
     const learningOf = (request: AdRequest, now: number): LearningContext => ({
@@ -878,62 +930,113 @@ export const make = (
       hour: new Date(now).getUTCHours()
     })
 
+    const targetingContextOf = (request: AdRequest): Targeting.Context => ({
+      site: request.publisher.siteKey,
+      childDirected: request.publisher.childDirected,
+      child: request.child,
+      width: request.width,
+      height: request.height,
+      category: request.category,
+      device: request.device
+    })
+    const selectorRequestOf = (
+      request: AdRequest,
+      visitors: ReadonlyMap<string, Targeting.Visitor>,
+      learning: LearningContext
+    ): ServingRequest => ({ ...targetingContextOf(request), visitors, learning })
+
+    /** What to deliver for a decision: NoAd for an empty one. */
+    const toDeliver = (
+      state: Loaded,
+      request: AdRequest,
+      selectorRequest: ServingRequest,
+      decision: Decision.Decision
+    ): Delivery | NoAd => {
+      if (decision._tag === "Empty") return { _tag: "NoAd", reason: decision.reason }
+      const campaign = state.campaigns.get(decision.campaignId)!
+      const creative = campaign.creatives.find((c) => c.id === decision.creativeId)!
+      const visitor = selectorRequest.visitors.get(decision.tenant)
+      return {
+        request,
+        campaign,
+        creative,
+        visitor: visitor?.key,
+        // Only a decision the selector made on the visitor's data, which it does only when personalization is
+        // allowed for this tenant's visitor: checked again here, so a bug upstream cannot show a personal ad.
+        personalized: decision.personalized && Targeting.mayPersonalize(selectorRequest, visitor),
+        propensity: decision.propensity,
+        costMillis: decision.costMillis,
+        reason: decision.reason,
+        fallback: false,
+        learning: selectorRequest.learning,
+        now: decision.at
+      }
+    }
+
+    const deliverDecision = (
+      state: Loaded,
+      request: AdRequest,
+      selectorRequest: ServingRequest,
+      decision: Decision.Decision
+    ): Effect.Effect<Answer, unknown> => {
+      const input = toDeliver(state, request, selectorRequest, decision)
+      return "_tag" in input ? Effect.succeed(input) : deliver(input)
+    }
+
     const decideAndDeliver = (request: AdRequest) =>
       Effect.gen(function* () {
         const state = yield* current
         if (Option.isNone(state)) return { _tag: "NoAd", reason: "the campaigns cannot be read" } as const
         const now = yield* Clock.currentTimeMillis
         const visitorsByTenant = yield* visitorsFor(state.value, request, now)
-        const learning = learningOf(request, now)
-        const selectorRequest: ServingRequest = {
-          site: request.publisher.siteKey,
-          childDirected: request.publisher.childDirected,
-          child: request.child,
-          width: request.width,
-          height: request.height,
-          category: request.category,
-          device: request.device,
-          visitors: visitorsByTenant,
-          learning
-        }
+        const selectorRequest = selectorRequestOf(request, visitorsByTenant, learningOf(request, now))
         const decision = yield* Selector.decide(state.value.index, selectorRequest).pipe(
           Effect.provideService(Caps.CapStore, capStore),
           Effect.provideService(Budget.DeliveryStore, deliveryStore)
         )
-        if (decision._tag === "Empty") return { _tag: "NoAd", reason: decision.reason } as const
-        const campaign = state.value.campaigns.get(decision.campaignId)!
-        const creative = campaign.creatives.find((c) => c.id === decision.creativeId)!
-        const visitor = visitorsByTenant.get(decision.tenant)
-        return yield* deliver({
-          request,
-          campaign,
-          creative,
-          visitor: visitor?.key,
-          // Only a decision the selector made on the visitor's data, which it does only when personalization is
-          // allowed for this tenant's visitor: checked again here, so a bug upstream cannot show a personal ad.
-          personalized: decision.personalized && Targeting.mayPersonalize(selectorRequest, visitor),
-          propensity: decision.propensity,
-          costMillis: decision.costMillis,
-          reason: decision.reason,
-          fallback: false,
-          learning,
-          now: decision.at
-        })
+        return yield* deliverDecision(state.value, request, selectorRequest, decision)
       })
+
+    /**
+     * The decision made from memory, the usual case on a server: the campaigns loaded and fresh, no browser to look
+     * up (none may be recognized, or no tenant needs it), budgets from the delivery store's memory
+     * (`Selector.unsafeDecide`), featured products read within `refreshMs`. Its decision id comes from `rng`. What
+     * memory cannot answer continues through the effects from where it stopped; `undefined` when the request needs
+     * `decideAndDeliver` from the start (nothing was done).
+     */
+    const fromMemory = (
+      request: AdRequest,
+      now: number,
+      rng: Rng.Rng
+    ): Answer | Effect.Effect<Answer, unknown> | undefined => {
+      const state = loaded
+      if (state === undefined || (!refreshing && now - checkedAt >= refreshMs)) return undefined
+      if (state.identifying.length > 0 && mayRecognize(request)) return undefined
+      const selectorRequest = selectorRequestOf(request, noVisitors, learningOf(request, now))
+      const decided = Selector.unsafeDecide(state.index, selectorRequest, { now, rng, deliveryStore })
+      if (decided._tag === "Suspended") {
+        return decided.resume.pipe(
+          Effect.provideService(Caps.CapStore, capStore),
+          Effect.provideService(Budget.DeliveryStore, deliveryStore),
+          Effect.flatMap((decision) => deliverDecision(state, request, selectorRequest, decision))
+        )
+      }
+      const input = toDeliver(state, request, selectorRequest, decided)
+      if ("_tag" in input) return input
+      const products = input.creative.kind === "product" ? featuredNow(input.campaign.tenant, input.now) : []
+      if (products === undefined) return deliver(input)
+      const rendered = render(input, decisionIdOf(input.now, rng), products)
+      if (Either.isLeft(rendered)) return Effect.fail(rendered.left)
+      if (log.unsafeRecordDecision?.(rendered.right.record) !== true) return logged(rendered.right, input.learning)
+      remember(rendered.right.ad.decisionId, input.learning)
+      return rendered.right.ad
+    }
 
     /** A static house ad of the slot's size, recorded within `fallbackTime`; else no ad. */
     const fallback = (request: AdRequest, why: string) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const context: Targeting.Context = {
-          site: request.publisher.siteKey,
-          childDirected: request.publisher.childDirected,
-          child: request.child,
-          width: request.width,
-          height: request.height,
-          category: request.category,
-          device: request.device
-        }
+        const context = targetingContextOf(request)
         const house = loaded?.houses
           .get(sizeKey(request.width, request.height))
           ?.find(
@@ -967,9 +1070,9 @@ export const make = (
     // decision that waits (a store's read over the network) is joined under the deadline, and interrupted after it.
     const answerOf = (request: AdRequest, exit: Exit.Exit<Answer, unknown>): Effect.Effect<Answer> =>
       Exit.isSuccess(exit) ? Effect.succeed(exit.value) : fallback(request, "the decision failed")
-    const serve = (request: AdRequest): Effect.Effect<Answer> =>
+    const bounded = (request: AdRequest, decision: Effect.Effect<Answer, unknown>): Effect.Effect<Answer> =>
       Effect.flatMap(Effect.runtime<never>(), (runtime) => {
-        const exit = Runtime.runSyncExit(runtime, decideAndDeliver(request))
+        const exit = Runtime.runSyncExit(runtime, decision)
         if (Exit.isSuccess(exit) || exit.cause._tag !== "Die" || !Runtime.isAsyncFiberException(exit.cause.defect)) {
           return answerOf(request, exit)
         }
@@ -984,6 +1087,31 @@ export const make = (
           )
         )
       })
+    /** The answer now when memory holds all the decision needs, else the effect that decides (within the deadline). */
+    const serveWith = (request: AdRequest, now: number, rng: Rng.Rng): Answer | Effect.Effect<Answer> => {
+      let quick: ReturnType<typeof fromMemory>
+      try {
+        quick = fromMemory(request, now, rng)
+      } catch (defect) {
+        return answerOf(request, Exit.die(defect))
+      }
+      if (quick === undefined) return bounded(request, decideAndDeliver(request))
+      return Effect.isEffect(quick) ? bounded(request, quick) : quick
+    }
+    const serve = (request: AdRequest): Effect.Effect<Answer> =>
+      Effect.clockWith((clock) =>
+        Effect.flatMap(Random.nextIntBetween(0, 2 ** 31), (seed) =>
+          Effect.suspend(() => {
+            const answer = serveWith(request, clock.unsafeCurrentTimeMillis(), Rng.seeded(seed))
+            return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+          })
+        )
+      )
+    // `unsafeServe` has no fiber to read them from: the clock and a generator seeded once, from the maker's.
+    const clock = yield* Effect.clock
+    const rng = Rng.seeded(yield* Random.nextIntBetween(0, 2 ** 31))
+    const unsafeServe = (request: AdRequest): Answer | Effect.Effect<Answer> =>
+      serveWith(request, clock.unsafeCurrentTimeMillis(), rng)
 
     /** The decision a token names, checked against the token's claims. */
     const decisionOf = (claims: ClickToken.Claims) =>
@@ -1175,6 +1303,7 @@ export const make = (
 
     const service: Service = {
       serve,
+      unsafeServe,
       click,
       impression,
       conversion,

@@ -174,7 +174,7 @@ export const make = (
       })
 
     const writeDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
-      Effect.forEach(batch, (decision) => log.recordDecision(decision), { discard: true })
+      batch.length === 0 ? Effect.void : log.recordDecisions(batch)
 
     /** One decision at a time after a group failed: invalid ones are dropped, the rest wait for the next flush. */
     const oneByOne = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
@@ -279,18 +279,31 @@ export const make = (
         read
       )
 
-    const wrappedLog: AdLog.Service = {
-      recordDecision: (decision) =>
-        Effect.suspend(() => {
-          if (decisions.size >= maxPending) return log.recordDecision(decision)
-          if (decisions.has(decision.id)) {
+    const recordDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
+      Effect.suspend(() => {
+        if (decisions.size + batch.length > maxPending) return log.recordDecisions(batch)
+        const ids = new Set<string>()
+        for (const decision of batch) {
+          if (decisions.has(decision.id) || ids.has(decision.id)) {
             return Effect.fail(
               new AdLog.AdLogError({ reason: "InvalidInput", message: `decision ${decision.id} is recorded already` })
             )
           }
-          decisions.set(decision.id, decision)
-          return Effect.void
-        }),
+          ids.add(decision.id)
+        }
+        for (const decision of batch) decisions.set(decision.id, decision)
+        return Effect.void
+      })
+
+    const wrappedLog: AdLog.Service = {
+      recordDecision: (decision) => recordDecisions([decision]),
+      recordDecisions,
+      unsafeRecordDecision: (decision) => {
+        if (decisions.size >= maxPending) return undefined
+        if (decisions.has(decision.id)) return false
+        decisions.set(decision.id, decision)
+        return true
+      },
       decision: (id) =>
         Effect.suspend(() => {
           const waiting = decisions.get(id)
@@ -306,22 +319,36 @@ export const make = (
       eraseVisitor: (tenant, visitor) => flushed(log.eraseVisitor(tenant, visitor))
     }
 
+    const deliveryOf = (ledger: Ledger): Budget.Delivery => ({
+      spend: plus(ledger.base.spend, ledger.inFlight, ledger.pending),
+      pacing: ledger.base.pacing
+    })
+    const chargeLedger = (ledger: Ledger, cost: number, limits: Budget.Limits, now: number) => {
+      const spend = plus(ledger.base.spend, ledger.inFlight, ledger.pending)
+      if (!Budget.fits(spend, cost, limits, now)) return false
+      addTo(ledger.pending, dayIndex(now), cost)
+      return true
+    }
     const wrappedDelivery: Budget.Service = {
       read: (id) =>
         Effect.map(
           Effect.flatMap(Clock.currentTimeMillis, (now) => ledgerOf(id, now)),
-          (ledger) => ({
-            spend: plus(ledger.base.spend, ledger.inFlight, ledger.pending),
-            pacing: ledger.base.pacing
-          })
+          deliveryOf
         ),
       charge: (id, cost, limits, now) =>
-        Effect.map(ledgerOf(id, now), (ledger) => {
-          const spend = plus(ledger.base.spend, ledger.inFlight, ledger.pending)
-          if (!Budget.fits(spend, cost, limits, now)) return false
-          addTo(ledger.pending, dayIndex(now), cost)
-          return true
-        }),
+        Effect.map(ledgerOf(id, now), (ledger) => chargeLedger(ledger, cost, limits, now)),
+      // From the ledger when it holds the campaign, else the effects read it. A read alone keeps no ledger alive
+      // (a charge does): one left idle is read again when needed.
+      unsafeRead: (id) => {
+        const ledger = ledgers.get(id)
+        return ledger === undefined ? undefined : deliveryOf(ledger)
+      },
+      unsafeCharge: (id, cost, limits, now) => {
+        const ledger = ledgers.get(id)
+        if (ledger === undefined) return undefined
+        ledger.lastUsed = now
+        return chargeLedger(ledger, cost, limits, now)
+      },
       setPacing: (id, state) =>
         Effect.tap(delivery.setPacing(id, state), () =>
           Effect.sync(() => {

@@ -5,6 +5,7 @@ import * as Campaign from "../src/Campaign.js"
 import * as Caps from "../src/Caps.js"
 import type * as Chooser from "../src/Chooser.js"
 import * as Decision from "../src/Decision.js"
+import * as Rng from "../src/Rng.js"
 import * as Selector from "../src/Selector.js"
 import type * as Targeting from "../src/Targeting.js"
 import { manualClock, decode } from "./fixtures.js"
@@ -489,4 +490,90 @@ describe("Selector.decide: determinism", () => {
       assert.strictEqual(a, creatives(yield* run(index(), steps, 1)))
     })
   )
+})
+
+describe("Selector.unsafeDecide", () => {
+  let refused = 0
+  /**
+   * Some campaigns get a daily budget of one impression (a CPM of 10 to 40 EUR, a budget of 1 to 4 cents),
+   * half of those paced evenly: reads, charges, refusals and pacing steps.
+   */
+  const budgetedArb = campaignsArb.chain((campaigns) =>
+    fc
+      .array(fc.constantFrom("none", "asap", "even"), { minLength: campaigns.length, maxLength: campaigns.length })
+      .map((modes) =>
+        campaigns.map((c, i) =>
+          modes[i] === "none" || c.tier.kind === "house"
+            ? c
+            : decode({
+                ...Campaign.encode(c),
+                bid: { amount: 1000 * c.bid.amount, currency: "EUR" },
+                budget: { daily: { amount: c.bid.amount, currency: "EUR" } },
+                pacing: modes[i]
+              })
+        )
+      )
+  )
+
+  /** `seed`'s first draw, as `decide` seeds its generator under `Random.make(seed)`. */
+  const rngOf = (seed: number) =>
+    Rng.seeded(Effect.runSync(Random.nextIntBetween(0, 2 ** 31).pipe(Effect.withRandom(Random.make(seed)))))
+
+  it.effect.prop(
+    "decides as decide does, from memory or suspended and resumed, and leaves the stores as decide does",
+    [budgetedArb, fc.array(requestArb, { minLength: 10, maxLength: 40 }), fc.boolean()],
+    ([campaigns, gs, sync]) =>
+      Effect.gen(function* () {
+        const steps = gs.map(toRequest).sort((a, b) => a.now - b.now)
+        const index = () => Selector.make(campaigns, { currency: "EUR" })
+        // The reference: `decide`, each step under its own seed.
+        const expected: Array<Decision.Decision> = []
+        const reference = index()
+        yield* Effect.gen(function* () {
+          const time = manualClock()
+          for (const [i, step] of steps.entries()) {
+            yield* time.set(step.now)
+            const decision = Selector.decide(reference, step.request).pipe(
+              Effect.withClock(time.clock),
+              Effect.withRandom(Random.make(i))
+            )
+            expected.push(yield* decision)
+          }
+        }).pipe(Effect.provide(stores))
+        // The same from memory: a store with the synchronous methods (or, `sync` false, without them).
+        const caps = Caps.makeMemory()
+        const full = Budget.makeMemory()
+        const delivery: Budget.Service = sync
+          ? full
+          : { read: full.read, charge: full.charge, setPacing: full.setPacing }
+        const unsafe = index()
+        let suspended = 0
+        for (const [i, step] of steps.entries()) {
+          let decision = Selector.unsafeDecide(unsafe, step.request, {
+            now: step.now,
+            rng: rngOf(i),
+            deliveryStore: delivery
+          })
+          if (decision._tag === "Suspended") {
+            suspended++
+            decision = yield* decision.resume.pipe(
+              Effect.provideService(Caps.CapStore, caps),
+              Effect.provideService(Budget.DeliveryStore, delivery)
+            )
+          }
+          assert.deepStrictEqual(decision, expected[i])
+        }
+        // Without the synchronous methods every decision that reads a budget stops and resumes.
+        if (!sync) {
+          const budgeted = expected.filter((d) => d.skipped.some((s) => s.reason === "budget"))
+          assert.isAtLeast(suspended, budgeted.length)
+        }
+        refused += expected.filter((d) => d.skipped.some((s) => s.reason === "budget")).length
+      }),
+    { fastCheck: { numRuns: 150 } }
+  )
+
+  it("the property's budgets run out: refusals happen", () => {
+    assert.isAbove(refused, 0)
+  })
 })

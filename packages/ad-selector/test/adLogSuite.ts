@@ -75,6 +75,34 @@ export const adLogSuite = (it: Vitest.MethodsNonLive<AdLog.AdLog, true>) => {
     })
   )
 
+  it.effect("records a group of decisions as one write, all or none", () =>
+    Effect.gen(function* () {
+      const log = yield* AdLog.AdLog
+      const tenant = tenantId()
+      // More than one statement's worth of rows in a SQL log.
+      const group = Array.from({ length: 437 }, (_, i) =>
+        decisionOf(tenant, { productIds: i % 3 === 0 ? [] : [`p-${i}`, "ü"], costMillis: i, at: t0 + i })
+      )
+      yield* log.recordDecisions(group)
+      for (const decision of [group[0]!, group[199]!, group[200]!, group[436]!]) {
+        assert.deepStrictEqual(yield* log.decision(decision.id), Option.some(decision))
+      }
+      yield* log.recordDecisions([])
+      const refusedNone = (refused: ReadonlyArray<AdLog.DecisionRecord>, fresh: ReadonlyArray<AdLog.DecisionRecord>) =>
+        Effect.gen(function* () {
+          const result = yield* Effect.either(log.recordDecisions(refused))
+          assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidInput")
+          for (const decision of fresh) assert.isTrue(Option.isNone(yield* log.decision(decision.id)))
+        })
+      // An id recorded before, late in a group of more than one statement: nothing of the group is kept.
+      const early = Array.from({ length: 250 }, () => decisionOf(tenant))
+      yield* refusedNone([...early, group[5]!], early)
+      // An id twice in one group.
+      const twice = decisionOf(tenant)
+      yield* refusedNone([twice, decisionOf(tenant), twice], [twice])
+    })
+  )
+
   it.effect("counts an impression once per kind and a click once, and nothing for an unknown decision", () =>
     Effect.gen(function* () {
       const log = yield* AdLog.AdLog

@@ -200,6 +200,9 @@ const failed =
 
 const invalid = (message: string) => Effect.fail(new AdLog.AdLogError({ reason: "InvalidInput", message }))
 
+/** Rows per INSERT: 13 parameters each, well under SQLite's and PostgreSQL's limits on parameters. */
+const decisionsPerInsert = 200
+
 /** The first problem of the numbers a BIGINT column must hold, if any. */
 const notInteger = (fields: Record<string, number>): string | undefined => {
   for (const [name, value] of Object.entries(fields)) {
@@ -264,30 +267,49 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
       )
     })
 
-  return AdLog.AdLog.of({
-    recordDecision: (d) =>
-      Effect.suspend(() => {
+  /** One multi-row INSERT per `decisionsPerInsert` decisions, in one transaction: all or none. */
+  const recordDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
+    Effect.suspend(() => {
+      if (batch.length === 0) return Effect.void
+      const rows = new Array<Record<string, string | number | null>>(batch.length)
+      for (let i = 0; i < batch.length; i++) {
+        const d = batch[i]!
         const problem = notInteger({ costMillis: d.costMillis, at: d.at })
-        if (problem !== undefined) return invalid(problem)
-        return guard(
-          "Recording a decision",
-          sql`INSERT INTO ad_decisions ${sql.insert({
-            id: d.id,
-            tenant: d.tenant,
-            campaign_id: d.campaignId,
-            creative_id: d.creativeId,
-            product_ids: JSON.stringify(d.productIds),
-            publisher: d.publisher,
-            slot: d.slot,
-            visitor: d.visitor,
-            personalized: d.personalized ? 1 : 0,
-            propensity: d.propensity,
-            cost_millis: d.costMillis,
-            currency: d.currency,
-            decided_at: d.at
-          })}`.pipe(Effect.asVoid)
-        )
-      }),
+        if (problem !== undefined) return invalid(`decision ${d.id}: ${problem}`)
+        rows[i] = {
+          id: d.id,
+          tenant: d.tenant,
+          campaign_id: d.campaignId,
+          creative_id: d.creativeId,
+          product_ids: JSON.stringify(d.productIds),
+          publisher: d.publisher,
+          slot: d.slot,
+          visitor: d.visitor,
+          personalized: d.personalized ? 1 : 0,
+          propensity: d.propensity,
+          cost_millis: d.costMillis,
+          currency: d.currency,
+          decided_at: d.at
+        }
+      }
+      const insert = (from: number) =>
+        sql`INSERT INTO ad_decisions ${sql.insert(rows.slice(from, from + decisionsPerInsert))}`
+      const all =
+        rows.length <= decisionsPerInsert
+          ? insert(0)
+          : sql.withTransaction(
+              Effect.forEach(
+                Array.from({ length: Math.ceil(rows.length / decisionsPerInsert) }, (_, i) => i * decisionsPerInsert),
+                insert,
+                { discard: true }
+              )
+            )
+      return guard(batch.length === 1 ? "Recording a decision" : "Recording decisions", Effect.asVoid(all))
+    })
+
+  return AdLog.AdLog.of({
+    recordDecision: (d) => recordDecisions([d]),
+    recordDecisions,
     decision: (id) =>
       guard(
         "Reading a decision",

@@ -7,7 +7,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, type Vitest } from "@effect/vitest"
 import { AdLog } from "@openaudience/ad-selector"
-import { Effect, FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc, Option } from "effect"
 import { decisionOf } from "../../ad-selector/test/adLogSuite.js"
 import { unique } from "./fixtures.js"
 
@@ -149,6 +149,11 @@ export const sqlAdLogSuite = (it: Vitest.MethodsNonLive<AdLog.AdLog | SqlClient.
       for (const fields of [{ costMillis: 0.5 }, { at: Number.NaN }, { costMillis: 2 ** 60 }]) {
         const error = yield* Effect.flip(log.recordDecision(decisionOf(tenant, fields)))
         assert.strictEqual(error.reason, "InvalidInput")
+        // In a group, late: nothing of the group is stored.
+        const fine = decisionOf(tenant)
+        const refused = yield* Effect.flip(log.recordDecisions([fine, decisionOf(tenant), decisionOf(tenant, fields)]))
+        assert.strictEqual(refused.reason, "InvalidInput")
+        assert.isTrue(Option.isNone(yield* log.decision(fine.id)))
       }
       const d = decisionOf(tenant)
       yield* log.recordDecision(d)
