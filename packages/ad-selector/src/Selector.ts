@@ -398,8 +398,9 @@ export const decide = (
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const rng = yield* Rng.fromRandom
-    const steps = decision(index, request, now, rng)
-    return yield* runSteps(steps, steps.next())
+    // From memory as far as the delivery store can answer so (`unsafeDecide`), then through the stores' effects.
+    const decided = unsafeDecide(index, request, { now, rng, deliveryStore: yield* Budget.DeliveryStore })
+    return decided._tag === "Suspended" ? yield* decided.resume : decided
   })
 
 /**

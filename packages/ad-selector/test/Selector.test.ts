@@ -526,7 +526,16 @@ describe("Selector.unsafeDecide", () => {
       Effect.gen(function* () {
         const steps = gs.map(toRequest).sort((a, b) => a.now - b.now)
         const index = () => Selector.make(campaigns, { currency: "EUR" })
-        // The reference: `decide`, each step under its own seed.
+        // The reference: `decide`, each step under its own seed, over stores that answer through effects only.
+        const effectsOnly = Budget.makeMemory()
+        const referenceStores = Layer.merge(
+          Caps.layerMemory,
+          Layer.succeed(Budget.DeliveryStore, {
+            read: effectsOnly.read,
+            charge: effectsOnly.charge,
+            setPacing: effectsOnly.setPacing
+          })
+        )
         const expected: Array<Decision.Decision> = []
         const reference = index()
         yield* Effect.gen(function* () {
@@ -539,7 +548,7 @@ describe("Selector.unsafeDecide", () => {
             )
             expected.push(yield* decision)
           }
-        }).pipe(Effect.provide(stores))
+        }).pipe(Effect.provide(referenceStores))
         // The same from memory: a store with the synchronous methods (or, `sync` false, without them).
         const caps = Caps.makeMemory()
         const full = Budget.makeMemory()
