@@ -407,6 +407,23 @@ export const toDecodeError = (issues: ReadonlyArray<ParseResult.ArrayFormatterIs
   return new EventDecodeError({ field: first.field, message: `${first.field}: ${first.message}`, issues: rendered })
 }
 
+/**
+ * The error of a failed schema decode, every issue with its path. Never throws: a value the schema's formatter cannot
+ * print (an array given an own `constructor`, say) gives one issue at the event's root instead.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const fromParseError = (error: ParseResult.ParseError): EventDecodeError => {
+  let issues: ReadonlyArray<ParseResult.ArrayFormatterIssue>
+  try {
+    issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  } catch {
+    issues = [{ _tag: "Type", path: [], message: "is invalid, with a value that cannot be shown" }]
+  }
+  return toDecodeError(issues)
+}
+
 const decoders = Object.fromEntries(
   eventTypes.map((type) => [
     type,
@@ -428,9 +445,7 @@ export const decodeUnknown = (input: unknown): Either.Either<Event, EventDecodeE
   const early = typeIssue(input)
   if (early !== undefined) return Either.left(toDecodeError([early]))
   const result = decoders[(input as { type: EventType }).type](input)
-  return Either.isRight(result)
-    ? Either.right(result.right)
-    : Either.left(toDecodeError(ParseResult.ArrayFormatter.formatErrorSync(result.left)))
+  return Either.isRight(result) ? Either.right(result.right) : Either.left(fromParseError(result.left))
 }
 
 /**

@@ -3,7 +3,6 @@ import { Event, SchemaVersion } from "@openaudience/event-schema"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { describe as describeValue } from "../src/internal/describe.js"
 import { fastDecode } from "../src/internal/fastDecode.js"
@@ -48,7 +47,7 @@ const referenceDecode = (input: unknown): Either.Either<Event.Event, Event.Event
   }
   const result = perType[type]!(input)
   if (Either.isRight(result)) return Either.right(result.right)
-  return Either.left(Event.toDecodeError(ParseResult.ArrayFormatter.formatErrorSync(result.left)))
+  return Either.left(Event.fromParseError(result.left))
 }
 
 /** Keys of every nested object, in order: `deepStrictEqual` ignores key order, the stored JSON does not. */
@@ -544,6 +543,27 @@ describe("Event.decodeUnknown fast path", () => {
       assert.strictEqual(Either.isRight(actual), Either.isRight(reference))
       if (Either.isLeft(actual) && Either.isLeft(reference)) {
         assert.strictEqual(actual.left.message, reference.left.message)
+      }
+    }
+  })
+
+  it("never throws on values the schema's error formatter cannot print (found by the mutation property)", () => {
+    // An array with an own `constructor` that is not a constructor: Effect's formatter maps over it and throws.
+    const odd = (value: unknown) => {
+      const array: Array<unknown> = [1]
+      Object.defineProperty(array, "constructor", { value, enumerable: true, configurable: true, writable: true })
+      return array
+    }
+    for (const value of [1, "x", null, true, {}]) {
+      const inputs = [
+        { type: "page_view", id: "evt_0123456789", site: "demo", consent: odd(value) },
+        { type: "product_view", id: "evt_0123456789", site: "demo", productId: odd(value) },
+        { type: "conversion", id: "evt_0123456789", site: "demo", items: [odd(value)] }
+      ]
+      for (const input of inputs) {
+        const decoded = Event.decodeUnknown(input)
+        assert.isTrue(Either.isLeft(decoded), describeInput(input))
+        if (Either.isLeft(decoded)) assert.isAbove(decoded.left.message.length, 0)
       }
     }
   })
