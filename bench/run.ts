@@ -136,9 +136,10 @@ const mergeResults = (figures: ReadonlyArray<Figure>, selected: ReadonlyArray<st
   const note =
     `Figures of ${selected.map((name) => `\`${name}\``).join(", ")} updated by \`tsx bench/run.ts ${selected.join(" ")}\` ` +
     `on ${new Date().toISOString()} (${seconds.toFixed(0)} s).`
-  const kept = header.filter(
-    (line) => !line.startsWith(`Figures of ${selected.map((name) => `\`${name}\``).join(", ")} updated`)
-  )
+  const kept = header
+    .filter((line) => !line.startsWith(`Figures of ${selected.map((name) => `\`${name}\``).join(", ")} updated`))
+    // One blank line between paragraphs, as the formatter wants, also where a replaced line was.
+    .filter((line, i, lines) => line !== "" || i === 0 || lines[i - 1] !== "")
   while (kept.length > 0 && kept.at(-1) === "") kept.pop()
   writeFileSync(
     mdPath,

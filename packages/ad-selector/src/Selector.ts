@@ -405,7 +405,7 @@ export const decide = (
 
 /**
  * A decision `unsafeDecide` could not finish from memory: `resume` finishes it through the stores' effects, from
- * where it stopped (nothing is read, counted or charged twice).
+ * where it stopped (nothing is read, counted or charged twice). Run `resume` once: a second run dies.
  *
  * @since 0.6.0
  * @category models
@@ -442,7 +442,14 @@ export const unsafeDecide = (
     }
     if (answer === notNow) {
       const stopped = next
-      return { _tag: "Suspended", resume: Effect.suspend(() => runSteps(steps, stopped)) }
+      let resumed = false
+      // The generator goes on from where it stopped once: a second run would decide nothing.
+      const resume = Effect.suspend(() => {
+        if (resumed) return Effect.dieMessage("Selector.unsafeDecide: a suspended decision is resumed once")
+        resumed = true
+        return runSteps(steps, stopped)
+      })
+      return { _tag: "Suspended", resume }
     }
     next = steps.next(answer)
   }
@@ -452,188 +459,186 @@ export const unsafeDecide = (
 const notNow: unique symbol = Symbol("notNow")
 
 function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): Steps {
-  {
-    const skipped: Array<Decision.Skip> = []
-    const sizeIndex = index.bySize.get(sizeKey(request.width, request.height))
-    if (sizeIndex === undefined) {
-      return { _tag: "Empty", reason: "no campaign has a creative of this size", at: now, skipped } as const
-    }
-    const buckets = gather(index, sizeIndex, request, now, skipped)
+  const skipped: Array<Decision.Skip> = []
+  const sizeIndex = index.bySize.get(sizeKey(request.width, request.height))
+  if (sizeIndex === undefined) {
+    return { _tag: "Empty", reason: "no campaign has a creative of this size", at: now, skipped } as const
+  }
+  const buckets = gather(index, sizeIndex, request, now, skipped)
 
-    const counters = new Map<string, Counters>()
+  const counters = new Map<string, Counters>()
 
-    const key = `${request.width}x${request.height}`
-    for (let rank = 0; rank <= 12; rank++) {
-      const bucket = buckets[rank]!
-      if (bucket.length === 0) continue
-      const n = bucket.length
-      // Expected values, and -1 once tried. Most decisions take the first candidate, so the best is found by a
-      // scan (no allocation per candidate, no sort); after a few refusals the rest is sorted once.
-      const values = expectedValues(index, bucket, key, request)
-      let rest: Array<number> | undefined
-      for (let position = 0; position < n; position++) {
-        let best: number
-        if (rest !== undefined) {
-          best = rest[position - scanned]!
-        } else if (position < scanned) {
-          best = -1
-          for (let i = 0; i < n; i++) if (values[i]! >= 0 && (best < 0 || better(bucket, values, i, best))) best = i
-        } else {
-          rest = []
-          for (let i = 0; i < n; i++) if (values[i]! >= 0) rest.push(i)
-          rest.sort((a, b) => (better(bucket, values, a, b) ? -1 : 1))
-          best = rest[0]!
+  const key = `${request.width}x${request.height}`
+  for (let rank = 0; rank <= 12; rank++) {
+    const bucket = buckets[rank]!
+    if (bucket.length === 0) continue
+    const n = bucket.length
+    // Expected values, and -1 once tried. Most decisions take the first candidate, so the best is found by a
+    // scan (no allocation per candidate, no sort); after a few refusals the rest is sorted once.
+    const values = expectedValues(index, bucket, key, request)
+    let rest: Array<number> | undefined
+    for (let position = 0; position < n; position++) {
+      let best: number
+      if (rest !== undefined) {
+        best = rest[position - scanned]!
+      } else if (position < scanned) {
+        best = -1
+        for (let i = 0; i < n; i++) if (values[i]! >= 0 && (best < 0 || better(bucket, values, i, best))) best = i
+      } else {
+        rest = []
+        for (let i = 0; i < n; i++) if (values[i]! >= 0) rest.push(i)
+        rest.sort((a, b) => (better(bucket, values, a, b) ? -1 : 1))
+        best = rest[0]!
+      }
+      values[best] = -1
+      const entry = bucket[best]!
+      const skip = (reason: Decision.SkipReason) => {
+        skipped.push({ campaignId: entry.id, reason })
+      }
+      const visitor = request.visitors.get(entry.tenant)
+      const visitorKey = visitor?.key
+      let arms: ReadonlyArray<Chooser.Arm> = entry.creatives.get(key)!.map((creative) => ({
+        id: creative.id,
+        prior: clampPrior(index.predictor(entry.campaign, creative, request))
+      }))
+      if (entry.capped) {
+        let found = counters.get(entry.tenant)
+        if (found === undefined) {
+          found = (yield { _tag: "Counters", tenant: entry.tenant, key: visitorKey! }) as Counters
+          counters.set(entry.tenant, found)
         }
-        values[best] = -1
-        const entry = bucket[best]!
-        const skip = (reason: Decision.SkipReason) => {
-          skipped.push({ campaignId: entry.id, reason })
+        if (found === "unavailable") {
+          skip("caps-unavailable")
+          continue
         }
-        const visitor = request.visitors.get(entry.tenant)
-        const visitorKey = visitor?.key
-        let arms: ReadonlyArray<Chooser.Arm> = entry.creatives.get(key)!.map((creative) => ({
-          id: creative.id,
-          prior: clampPrior(index.predictor(entry.campaign, creative, request))
-        }))
-        if (entry.capped) {
-          let found = counters.get(entry.tenant)
-          if (found === undefined) {
-            found = (yield { _tag: "Counters", tenant: entry.tenant, key: visitorKey! }) as Counters
-            counters.set(entry.tenant, found)
-          }
-          if (found === "unavailable") {
-            skip("caps-unavailable")
-            continue
-          }
-          const campaignCounter = found.get(Caps.campaignKey(entry.id))
-          if (
-            entry.blockMs !== undefined &&
-            campaignCounter !== undefined &&
-            now - campaignCounter.last < entry.blockMs
-          ) {
-            skip("recency-block")
-            continue
-          }
-          if (
-            !Caps.allows(entry.caps, "campaign", campaignCounter, now) ||
-            !Caps.allows(entry.caps, "advertiser", found.get(Caps.advertiserKey), now)
-          ) {
+        const campaignCounter = found.get(Caps.campaignKey(entry.id))
+        if (
+          entry.blockMs !== undefined &&
+          campaignCounter !== undefined &&
+          now - campaignCounter.last < entry.blockMs
+        ) {
+          skip("recency-block")
+          continue
+        }
+        if (
+          !Caps.allows(entry.caps, "campaign", campaignCounter, now) ||
+          !Caps.allows(entry.caps, "advertiser", found.get(Caps.advertiserKey), now)
+        ) {
+          skip("capped")
+          continue
+        }
+        if (entry.creativeCaps) {
+          arms = arms.filter((arm) =>
+            Caps.allows(entry.caps, "creative", found.get(Caps.creativeKey(entry.id, arm.id)), now)
+          )
+          if (arms.length === 0) {
             skip("capped")
             continue
           }
-          if (entry.creativeCaps) {
-            arms = arms.filter((arm) =>
-              Caps.allows(entry.caps, "creative", found.get(Caps.creativeKey(entry.id, arm.id)), now)
-            )
-            if (arms.length === 0) {
-              skip("capped")
+        }
+      }
+      let pass = 1
+      if (entry.budgeted) {
+        const delivery = (yield { _tag: "Delivery", id: entry.id }) as Budget.Delivery | undefined
+        if (delivery === undefined) {
+          skip("budget-unavailable")
+          continue
+        }
+        const { pacing, spend } = delivery
+        if (!Budget.fits(spend, entry.cost, entry.limits, now)) {
+          skip("budget")
+          continue
+        }
+        if (entry.paced) {
+          const spentToday = Budget.spentToday(spend, now)
+          let state = pacing
+          if (Pacing.due(pacing, now, spentToday, entry.cost, index.pacing)) {
+            const target = Pacing.dailyTarget({
+              daily: entry.limits.daily,
+              total: entry.limits.total,
+              spentToday,
+              spentTotal: spend.total,
+              activeDaysLeft:
+                entry.limits.total === undefined || entry.active.end === Number.POSITIVE_INFINITY
+                  ? 0
+                  : Schedule.activeDaysLeft(entry.active, dayIndex(now) * DAY, 3_660)
+            })
+            if (target !== undefined) {
+              state = Pacing.step(
+                pacing,
+                { now, spentToday, target, cost: entry.cost, active: entry.activeMs },
+                index.pacing
+              )
+              yield { _tag: "SetPacing", id: entry.id, state }
+            }
+          }
+          if (state !== undefined) {
+            const next = state
+            if (!Pacing.withinCurve(entry.activeMs, now, spentToday, entry.cost, next.target, index.pacing)) {
+              skip("ahead-of-curve")
+              continue
+            }
+            pass = next.p
+            if (pass < 1 && rng.next() >= pass) {
+              skip("paced")
               continue
             }
           }
         }
-        let pass = 1
-        if (entry.budgeted) {
-          const delivery = (yield { _tag: "Delivery", id: entry.id }) as Budget.Delivery | undefined
-          if (delivery === undefined) {
-            skip("budget-unavailable")
-            continue
-          }
-          const { pacing, spend } = delivery
-          if (!Budget.fits(spend, entry.cost, entry.limits, now)) {
-            skip("budget")
-            continue
-          }
-          if (entry.paced) {
-            const spentToday = Budget.spentToday(spend, now)
-            let state = pacing
-            if (Pacing.due(pacing, now, spentToday, entry.cost, index.pacing)) {
-              const target = Pacing.dailyTarget({
-                daily: entry.limits.daily,
-                total: entry.limits.total,
-                spentToday,
-                spentTotal: spend.total,
-                activeDaysLeft:
-                  entry.limits.total === undefined || entry.active.end === Number.POSITIVE_INFINITY
-                    ? 0
-                    : Schedule.activeDaysLeft(entry.active, dayIndex(now) * DAY, 3_660)
-              })
-              if (target !== undefined) {
-                state = Pacing.step(
-                  pacing,
-                  { now, spentToday, target, cost: entry.cost, active: entry.activeMs },
-                  index.pacing
-                )
-                yield { _tag: "SetPacing", id: entry.id, state }
-              }
-            }
-            if (state !== undefined) {
-              const next = state
-              if (!Pacing.withinCurve(entry.activeMs, now, spentToday, entry.cost, next.target, index.pacing)) {
-                skip("ahead-of-curve")
-                continue
-              }
-              pass = next.p
-              if (pass < 1 && rng.next() >= pass) {
-                skip("paced")
-                continue
-              }
-            }
-          }
-        }
-        const choice = index.chooser.choose(entry.id, arms, rng)
-        if (visitorKey !== undefined && index.recordFor.has(entry.tenant) && Targeting.mayIdentify(request, visitor)) {
-          const recorded = yield {
-            _tag: "Record",
-            tenant: entry.tenant,
-            key: visitorKey,
-            keys: [Caps.campaignKey(entry.id), Caps.creativeKey(entry.id, choice.id), Caps.advertiserKey],
-            now
-          }
-          if (recorded !== true && entry.capped) {
-            skip("caps-unavailable")
-            continue
-          }
-        }
-        if (entry.budgeted) {
-          const charged = yield { _tag: "Charge", id: entry.id, cost: entry.cost, limits: entry.limits, now }
-          if (charged === "unavailable") {
-            skip("budget-unavailable")
-            continue
-          }
-          if (charged !== true) {
-            skip("budget")
-            continue
-          }
-        }
-        const tier = entry.campaign.tier
-        const reason =
-          tier.kind === "house"
-            ? `house: no paid campaign could serve; ${position + 1} of ${n} house campaigns by expected value, then id`
-            : `${tierLabel(tier)}: the first tier with an eligible campaign; ${
-                position === 0 ? "highest" : `${position + 1}. highest`
-              } expected value of ${n}`
-        return {
-          _tag: "Selected",
-          campaignId: entry.id,
-          tenant: entry.tenant,
-          creativeId: choice.id,
-          tier,
-          personalized: entry.targeting.personalized,
-          propensity: choice.propensity,
-          pacing: pass,
-          costMillis: entry.cost,
-          currency: index.currency,
-          reason,
-          at: now,
-          skipped
-        } as const
       }
+      const choice = index.chooser.choose(entry.id, arms, rng)
+      if (visitorKey !== undefined && index.recordFor.has(entry.tenant) && Targeting.mayIdentify(request, visitor)) {
+        const recorded = yield {
+          _tag: "Record",
+          tenant: entry.tenant,
+          key: visitorKey,
+          keys: [Caps.campaignKey(entry.id), Caps.creativeKey(entry.id, choice.id), Caps.advertiserKey],
+          now
+        }
+        if (recorded !== true && entry.capped) {
+          skip("caps-unavailable")
+          continue
+        }
+      }
+      if (entry.budgeted) {
+        const charged = yield { _tag: "Charge", id: entry.id, cost: entry.cost, limits: entry.limits, now }
+        if (charged === "unavailable") {
+          skip("budget-unavailable")
+          continue
+        }
+        if (charged !== true) {
+          skip("budget")
+          continue
+        }
+      }
+      const tier = entry.campaign.tier
+      const reason =
+        tier.kind === "house"
+          ? `house: no paid campaign could serve; ${position + 1} of ${n} house campaigns by expected value, then id`
+          : `${tierLabel(tier)}: the first tier with an eligible campaign; ${
+              position === 0 ? "highest" : `${position + 1}. highest`
+            } expected value of ${n}`
+      return {
+        _tag: "Selected",
+        campaignId: entry.id,
+        tenant: entry.tenant,
+        creativeId: choice.id,
+        tier,
+        personalized: entry.targeting.personalized,
+        propensity: choice.propensity,
+        pacing: pass,
+        costMillis: entry.cost,
+        currency: index.currency,
+        reason,
+        at: now,
+        skipped
+      } as const
     }
-    return {
-      _tag: "Empty",
-      reason: skipped.length === 0 ? "no campaign matches this request" : "every matching campaign was passed over",
-      at: now,
-      skipped
-    } as const
   }
+  return {
+    _tag: "Empty",
+    reason: skipped.length === 0 ? "no campaign matches this request" : "every matching campaign was passed over",
+    at: now,
+    skipped
+  } as const
 }

@@ -582,6 +582,31 @@ describe("Selector.unsafeDecide", () => {
     { fastCheck: { numRuns: 150 } }
   )
 
+  it.effect("a suspended decision resumes once", () =>
+    Effect.gen(function* () {
+      const index = Selector.make([campaign("c", { budget: { daily: { amount: 100, currency: "EUR" } } })], {
+        currency: "EUR"
+      })
+      const full = Budget.makeMemory()
+      // A store without the synchronous methods: the budget read suspends the decision.
+      const effectsOnly: Budget.Service = { read: full.read, charge: full.charge, setPacing: full.setPacing }
+      const decided = Selector.unsafeDecide(index, request(), {
+        now: T0,
+        rng: Rng.seeded(1),
+        deliveryStore: effectsOnly
+      })
+      assert.strictEqual(decided._tag, "Suspended")
+      if (decided._tag !== "Suspended") return
+      const provide = <A, E>(effect: Effect.Effect<A, E, Caps.CapStore | Budget.DeliveryStore>) =>
+        effect.pipe(Effect.provide(Caps.layerMemory), Effect.provideService(Budget.DeliveryStore, effectsOnly))
+      const first = yield* provide(decided.resume)
+      assert.strictEqual(first._tag === "Selected" ? first.campaignId : first._tag, "c")
+      const again = yield* Effect.exit(provide(decided.resume))
+      assert.isTrue(again._tag === "Failure")
+      assert.strictEqual((yield* full.read("c")).spend.total, 100)
+    })
+  )
+
   it("the property's budgets run out: refusals happen", () => {
     assert.isAbove(refused, 0)
   })
