@@ -371,7 +371,7 @@ const perform = (step: Step, capStore: Caps.Service, deliveryStore: Budget.Servi
   }
 }
 
-/** Runs the rest of a decision through the stores' effects, `first` the answer to the step it stopped at. */
+/** Runs the rest of a decision through the stores' effects, from `first`: the step it stopped at, not yet done. */
 const runSteps = (
   steps: Steps,
   first: IteratorResult<Step, Decision.Decision>

@@ -495,17 +495,9 @@ const impressionKey = (secret: Redacted.Redacted<Uint8Array>, kind: AdLog.Impres
 })
 
 /**
- * A new decision id: `d_`, the time in base 36 and 84 random bits from `Random` (21 hex digits). The time keeps
- * two processes whose random sources happen to share a seed from making the same ids.
+ * A decision id: `d_`, the time in base 36 and 84 random bits from `rng` (21 hex digits). The time keeps two
+ * processes whose random sources happen to share a seed from making the same ids.
  */
-const newDecisionId = (now: number) =>
-  Effect.gen(function* () {
-    let id = `d_${Math.max(0, Math.floor(now)).toString(36)}_`
-    for (let i = 0; i < 3; i++) id += (yield* Random.nextIntBetween(0, 0x10000000)).toString(16).padStart(7, "0")
-    return id
-  })
-
-/** `newDecisionId` from a synchronous source: the same form, 84 bits from `rng`. */
 const decisionIdOf = (now: number, rng: Rng.Rng) => {
   let id = `d_${Math.max(0, Math.floor(now)).toString(36)}_`
   for (let i = 0; i < 3; i++)
@@ -514,6 +506,9 @@ const decisionIdOf = (now: number, rng: Rng.Rng) => {
       .padStart(7, "0")
   return id
 }
+
+/** `decisionIdOf` with a generator seeded from `Random`. */
+const newDecisionId = (now: number) => Effect.map(Rng.fromRandom, (rng) => decisionIdOf(now, rng))
 
 const noVisitors: ReadonlyMap<string, Targeting.Visitor> = new Map()
 
@@ -709,7 +704,7 @@ export const make = (
       })
 
     /** Whether the request's browser may be looked up: personalization allowed in every respect, a valid id. */
-    const mayRecognize = (request: AdRequest): boolean =>
+    const mayRecognize = (request: AdRequest): request is AdRequest & { readonly browser: string } =>
       request.personalization === true &&
       request.child === false &&
       request.publisher.childDirected === false &&
@@ -721,8 +716,8 @@ export const make = (
     const visitorsFor = (state: Loaded, request: AdRequest, now: number) =>
       Effect.gen(function* () {
         const found = new Map<string, Targeting.Visitor>()
+        if (!mayRecognize(request)) return found
         const browser = request.browser
-        if (!mayRecognize(request) || typeof browser !== "string") return found
         yield* Effect.forEach(
           state.identifying,
           (tenant) =>
@@ -983,6 +978,13 @@ export const make = (
       return "_tag" in input ? Effect.succeed(input) : deliver(input)
     }
 
+    /** A decision's effect over this service's cap and delivery stores. */
+    const withStores = <A>(decision: Effect.Effect<A, never, Caps.CapStore | Budget.DeliveryStore>) =>
+      decision.pipe(
+        Effect.provideService(Caps.CapStore, capStore),
+        Effect.provideService(Budget.DeliveryStore, deliveryStore)
+      )
+
     const decideAndDeliver = (request: AdRequest) =>
       Effect.gen(function* () {
         const state = yield* current
@@ -990,10 +992,7 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const visitorsByTenant = yield* visitorsFor(state.value, request, now)
         const selectorRequest = selectorRequestOf(request, visitorsByTenant, learningOf(request, now))
-        const decision = yield* Selector.decide(state.value.index, selectorRequest).pipe(
-          Effect.provideService(Caps.CapStore, capStore),
-          Effect.provideService(Budget.DeliveryStore, deliveryStore)
-        )
+        const decision = yield* withStores(Selector.decide(state.value.index, selectorRequest))
         return yield* deliverDecision(state.value, request, selectorRequest, decision)
       })
 
@@ -1015,10 +1014,8 @@ export const make = (
       const selectorRequest = selectorRequestOf(request, noVisitors, learningOf(request, now))
       const decided = Selector.unsafeDecide(state.index, selectorRequest, { now, rng, deliveryStore })
       if (decided._tag === "Suspended") {
-        return decided.resume.pipe(
-          Effect.provideService(Caps.CapStore, capStore),
-          Effect.provideService(Budget.DeliveryStore, deliveryStore),
-          Effect.flatMap((decision) => deliverDecision(state, request, selectorRequest, decision))
+        return Effect.flatMap(withStores(decided.resume), (decision) =>
+          deliverDecision(state, request, selectorRequest, decision)
         )
       }
       const input = toDeliver(state, request, selectorRequest, decided)

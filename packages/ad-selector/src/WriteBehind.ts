@@ -38,6 +38,9 @@ import * as AdLog from "./AdLog.js"
 import * as Budget from "./Budget.js"
 import { DAY, dayIndex } from "./internal/calendar.js"
 
+/** `accept`'s answer when a group would pass `maxPending`. */
+const full: unique symbol = Symbol("full")
+
 /**
  * Settings of `layer`.
  *
@@ -279,30 +282,33 @@ export const make = (
         read
       )
 
+    /** Takes a group into memory, all or none: else `full` (it would pass `maxPending`) or the id recorded already. */
+    const accept = (batch: ReadonlyArray<AdLog.DecisionRecord>): typeof full | string | undefined => {
+      if (decisions.size + batch.length > maxPending) return full
+      const ids = new Set<string>()
+      for (const decision of batch) {
+        if (decisions.has(decision.id) || ids.has(decision.id)) return decision.id
+        ids.add(decision.id)
+      }
+      for (const decision of batch) decisions.set(decision.id, decision)
+      return undefined
+    }
     const recordDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
       Effect.suspend(() => {
-        if (decisions.size + batch.length > maxPending) return log.recordDecisions(batch)
-        const ids = new Set<string>()
-        for (const decision of batch) {
-          if (decisions.has(decision.id) || ids.has(decision.id)) {
-            return Effect.fail(
-              new AdLog.AdLogError({ reason: "InvalidInput", message: `decision ${decision.id} is recorded already` })
-            )
-          }
-          ids.add(decision.id)
-        }
-        for (const decision of batch) decisions.set(decision.id, decision)
-        return Effect.void
+        const refused = accept(batch)
+        if (refused === undefined) return Effect.void
+        if (refused === full) return log.recordDecisions(batch)
+        return Effect.fail(
+          new AdLog.AdLogError({ reason: "InvalidInput", message: `decision ${refused} is recorded already` })
+        )
       })
 
     const wrappedLog: AdLog.Service = {
       recordDecision: (decision) => recordDecisions([decision]),
       recordDecisions,
       unsafeRecordDecision: (decision) => {
-        if (decisions.size >= maxPending) return undefined
-        if (decisions.has(decision.id)) return false
-        decisions.set(decision.id, decision)
-        return true
+        const refused = accept([decision])
+        return refused === undefined ? true : refused === full ? undefined : false
       },
       decision: (id) =>
         Effect.suspend(() => {
