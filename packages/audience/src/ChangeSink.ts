@@ -47,6 +47,19 @@ export interface Service {
     visitor: string,
     changes: ReadonlyArray<Membership.Change>
   ) => Effect.Effect<void, ChangeSinkError>
+  /**
+   * Optional: emits the changes of many visitors at once, visitor by visitor in the order given (never called with
+   * none); what `emit` per visitor would do, in one write where the sink can. Without it, `Sync` calls `emit` per
+   * visitor.
+   *
+   * @since 0.4.0
+   */
+  readonly emitAll?:
+    | ((
+        tenant: string,
+        batch: ReadonlyArray<readonly [visitor: string, changes: ReadonlyArray<Membership.Change>]>
+      ) => Effect.Effect<void, ChangeSinkError>)
+    | undefined
 }
 
 /**

@@ -39,6 +39,17 @@ export interface Commit {
 }
 
 /**
+ * One visitor's commit in a batch (see `Service.commitAll`).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface VisitorCommit {
+  readonly visitor: string
+  readonly commit: Commit
+}
+
+/**
  * The port.
  *
  * @since 0.1.0
@@ -55,6 +66,27 @@ export interface Service {
    * `Updated` changes the open one's expiry and products, `Exited` closes it at `at`.
    */
   readonly commit: (tenant: string, visitor: string, commit: Commit) => Effect.Effect<void, MembershipStoreError>
+  /**
+   * Optional, for stores where a statement costs more than its rows (SQL): the stored states of many visitors at
+   * once, by visitor (a visitor without one is absent). Without it, `Pipeline` calls `loadState` per visitor.
+   *
+   * @since 0.4.0
+   */
+  readonly loadStates?:
+    | ((
+        tenant: string,
+        visitors: ReadonlyArray<string>
+      ) => Effect.Effect<ReadonlyMap<string, Uint8Array>, MembershipStoreError>)
+    | undefined
+  /**
+   * Optional, beside `loadStates`: the commits of many distinct visitors, all of them or none (each as `commit`
+   * would apply it). Without it, `Pipeline` calls `commit` per visitor.
+   *
+   * @since 0.4.0
+   */
+  readonly commitAll?:
+    | ((tenant: string, commits: ReadonlyArray<VisitorCommit>) => Effect.Effect<void, MembershipStoreError>)
+    | undefined
   /** Visitors whose next check is at or before `now`, earliest first, at most `limit`. */
   readonly due: (
     tenant: string,
@@ -119,6 +151,39 @@ export const makeMemory = (): Service => {
     }
     return rows
   }
+  const commitOne = (tenant: string, visitor: string, commit: Commit) => {
+    const rows = rowsOf(tenant)
+    const row = rows.get(visitor) ?? { state: null, nextCheckAt: null, memberships: [] }
+    row.state = commit.state === null ? null : commit.state.slice()
+    row.nextCheckAt = commit.nextCheckAt
+    for (const change of commit.changes) {
+      const open = row.memberships.find((m) => m.audienceId === change.audienceId && m.exitedAt === null)
+      switch (change._tag) {
+        case "Entered":
+          if (open !== undefined) open.exitedAt = change.at
+          row.memberships.push({
+            audienceId: change.audienceId,
+            visitor,
+            enteredAt: change.at,
+            expiresAt: change.expiresAt,
+            exitedAt: null,
+            products: [...change.products]
+          })
+          break
+        case "Updated":
+          if (open !== undefined) {
+            open.expiresAt = change.expiresAt
+            open.products = [...change.products]
+          }
+          break
+        case "Exited":
+          if (open !== undefined) open.exitedAt = change.at
+          break
+      }
+    }
+    if (row.state === null && row.memberships.length === 0) rows.delete(visitor)
+    else rows.set(visitor, row)
+  }
   const copy = (m: Membership.Membership): Membership.Membership => ({ ...m, products: [...m.products] })
   return {
     loadState: (tenant, visitor) =>
@@ -126,39 +191,20 @@ export const makeMemory = (): Service => {
         const state = tenants.get(tenant)?.get(visitor)?.state
         return state === undefined || state === null ? Option.none() : Option.some(state.slice())
       }),
-    commit: (tenant, visitor, commit) =>
+    loadStates: (tenant, visitors) =>
       Effect.sync(() => {
-        const rows = rowsOf(tenant)
-        const row = rows.get(visitor) ?? { state: null, nextCheckAt: null, memberships: [] }
-        row.state = commit.state === null ? null : commit.state.slice()
-        row.nextCheckAt = commit.nextCheckAt
-        for (const change of commit.changes) {
-          const open = row.memberships.find((m) => m.audienceId === change.audienceId && m.exitedAt === null)
-          switch (change._tag) {
-            case "Entered":
-              if (open !== undefined) open.exitedAt = change.at
-              row.memberships.push({
-                audienceId: change.audienceId,
-                visitor,
-                enteredAt: change.at,
-                expiresAt: change.expiresAt,
-                exitedAt: null,
-                products: [...change.products]
-              })
-              break
-            case "Updated":
-              if (open !== undefined) {
-                open.expiresAt = change.expiresAt
-                open.products = [...change.products]
-              }
-              break
-            case "Exited":
-              if (open !== undefined) open.exitedAt = change.at
-              break
-          }
+        const rows = tenants.get(tenant)
+        const out = new Map<string, Uint8Array>()
+        for (const visitor of visitors) {
+          const state = rows?.get(visitor)?.state
+          if (state !== undefined && state !== null) out.set(visitor, state.slice())
         }
-        if (row.state === null && row.memberships.length === 0) rows.delete(visitor)
-        else rows.set(visitor, row)
+        return out
+      }),
+    commit: (tenant, visitor, commit) => Effect.sync(() => commitOne(tenant, visitor, commit)),
+    commitAll: (tenant, commits) =>
+      Effect.sync(() => {
+        for (const { commit, visitor } of commits) commitOne(tenant, visitor, commit)
       }),
     due: (tenant, now, limit) =>
       Effect.sync(() =>

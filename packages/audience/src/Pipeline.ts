@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Evaluator from "./Evaluator.js"
 import type * as Membership from "./Membership.js"
-import { MembershipStore, type MembershipStoreError } from "./MembershipStore.js"
+import { type Commit, MembershipStore, type MembershipStoreError, type VisitorCommit } from "./MembershipStore.js"
 import { countingByVisitor } from "./internal/byVisitor.js"
 import type { Program } from "./Program.js"
 import { matters, type VisitorEvent } from "./VisitorEvent.js"
@@ -31,12 +31,11 @@ export class StaleStateError extends Schema.TaggedError<StaleStateError>()("Stal
   message: Schema.String
 }) {}
 
-const load = (tenant: string, visitor: string, program: Program) =>
+/** A visitor's stored state decoded for `program` (a fresh state when none is stored). */
+const decodeFor = (visitor: string, stored: Uint8Array | undefined, program: Program) =>
   Effect.gen(function* () {
-    const store = yield* MembershipStore
-    const stored = yield* store.loadState(tenant, visitor)
-    if (Option.isNone(stored)) return VisitorState.make()
-    const state = yield* VisitorState.fromBytes(stored.value)
+    if (stored === undefined) return VisitorState.make()
+    const state = yield* VisitorState.fromBytes(stored)
     const fingerprint = VisitorState.fingerprint(state)
     if (fingerprint !== 0 && fingerprint !== program.fingerprint) {
       return yield* new StaleStateError({
@@ -47,6 +46,25 @@ const load = (tenant: string, visitor: string, program: Program) =>
     return state
   })
 
+const load = (tenant: string, visitor: string, program: Program) =>
+  Effect.flatMap(MembershipStore, (store) =>
+    Effect.flatMap(store.loadState(tenant, visitor), (stored) =>
+      decodeFor(visitor, Option.getOrUndefined(stored), program)
+    )
+  )
+
+/** What `save` commits: the state (none when empty), when to advance it next, the changes. */
+const commitOf = (
+  program: Program,
+  state: VisitorState.VisitorState,
+  changes: ReadonlyArray<Membership.Change>,
+  now: number
+): Commit => ({
+  state: VisitorState.isEmpty(state) ? null : VisitorState.toBytes(state),
+  nextCheckAt: Evaluator.nextCheckAt(program, state, now) ?? null,
+  changes
+})
+
 const save = (
   tenant: string,
   visitor: string,
@@ -54,14 +72,7 @@ const save = (
   state: VisitorState.VisitorState,
   changes: ReadonlyArray<Membership.Change>,
   now: number
-) =>
-  Effect.flatMap(MembershipStore, (store) =>
-    store.commit(tenant, visitor, {
-      state: VisitorState.isEmpty(state) ? null : VisitorState.toBytes(state),
-      nextCheckAt: Evaluator.nextCheckAt(program, state, now) ?? null,
-      changes
-    })
-  )
+) => Effect.flatMap(MembershipStore, (store) => store.commit(tenant, visitor, commitOf(program, state, changes, now)))
 
 /**
  * Applies one stored event to its visitor (events not allowed to personalize are skipped) and commits the
@@ -137,21 +148,60 @@ export const coalesce = (changes: ReadonlyArray<Membership.Change>): Array<Membe
  * @since 0.2.0
  * @category pipeline
  */
-export const ingestAll = (tenant: string, program: Program, events: Iterable<VisitorEvent>): ChangesPerVisitor =>
-  Effect.gen(function* () {
-    const out = new Map<string, ReadonlyArray<Membership.Change>>()
-    for (const [visitor, list] of countingByVisitor(events)) {
-      let state = yield* load(tenant, visitor, program)
-      const changes: Array<Membership.Change> = []
-      for (const event of list) {
-        // An empty state is not kept (see `save`): start the next event afresh, as `ingest` would after reloading.
-        if (VisitorState.isEmpty(state)) state = VisitorState.make()
-        for (const change of Evaluator.update(program, state, event)) changes.push(change)
-      }
-      const merged = coalesce(changes)
-      yield* save(tenant, visitor, program, state, merged, list[list.length - 1]!.receivedAt)
-      out.set(visitor, merged)
+export const ingestAll = (tenant: string, program: Program, events: Iterable<VisitorEvent>): ChangesPerVisitor => {
+  const byVisitor = countingByVisitor(events)
+  return stepAll(tenant, program, [...byVisitor.keys()], (visitor, loaded) => {
+    const list = byVisitor.get(visitor)!
+    let state = loaded
+    const changes: Array<Membership.Change> = []
+    for (const event of list) {
+      // An empty state is not kept (see `save`): start the next event afresh, as `ingest` would after reloading.
+      if (VisitorState.isEmpty(state)) state = VisitorState.make()
+      for (const change of Evaluator.update(program, state, event)) changes.push(change)
     }
+    return { state, changes: coalesce(changes), now: list[list.length - 1]!.receivedAt }
+  })
+}
+
+/**
+ * Steps distinct visitors: each one's state is loaded, `step` gives its new state (it may update the loaded one in
+ * place), changes and time, and they are committed. On a store with `loadStates` and `commitAll` that is one read
+ * and one commit for them all, else one of each per visitor.
+ */
+const stepAll = (
+  tenant: string,
+  program: Program,
+  visitors: ReadonlyArray<string>,
+  step: (
+    visitor: string,
+    state: VisitorState.VisitorState
+  ) => {
+    readonly state: VisitorState.VisitorState
+    readonly changes: ReadonlyArray<Membership.Change>
+    readonly now: number
+  }
+): ChangesPerVisitor =>
+  Effect.gen(function* () {
+    const store = yield* MembershipStore
+    const out = new Map<string, ReadonlyArray<Membership.Change>>()
+    if (visitors.length === 0) return out
+    const { commitAll, loadStates } = store
+    if (loadStates === undefined || commitAll === undefined) {
+      for (const visitor of visitors) {
+        const { changes, now, state } = step(visitor, yield* load(tenant, visitor, program))
+        yield* save(tenant, visitor, program, state, changes, now)
+        out.set(visitor, changes)
+      }
+      return out
+    }
+    const stored = yield* loadStates(tenant, visitors)
+    const commits: Array<VisitorCommit> = []
+    for (const visitor of visitors) {
+      const { changes, now, state } = step(visitor, yield* decodeFor(visitor, stored.get(visitor), program))
+      commits.push({ visitor, commit: commitOf(program, state, changes, now) })
+      out.set(visitor, changes)
+    }
+    yield* commitAll(tenant, commits)
     return out
   })
 
@@ -166,14 +216,12 @@ export const sweep = (tenant: string, program: Program, limit = 1_000): ChangesP
   Effect.gen(function* () {
     const store = yield* MembershipStore
     const now = yield* Clock.currentTimeMillis
-    const out = new Map<string, ReadonlyArray<Membership.Change>>()
-    for (const visitor of yield* store.due(tenant, now, limit)) {
-      const state = yield* load(tenant, visitor, program)
-      const changes = Evaluator.advance(program, state, now)
-      yield* save(tenant, visitor, program, state, changes, now)
-      out.set(visitor, changes)
-    }
-    return out
+    const due = yield* store.due(tenant, now, limit)
+    return yield* stepAll(tenant, program, due, (_, state) => ({
+      state,
+      changes: Evaluator.advance(program, state, now),
+      now
+    }))
   })
 
 /**

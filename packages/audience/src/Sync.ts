@@ -130,10 +130,29 @@ export const dailyCounts = (
 
 /** Records a visitor's changes: sent to the sink and added to the per-day counts, in the caller's unit of work. */
 const recordChanges = (tenant: string, visitor: string, changes: ReadonlyArray<Membership.Change>) =>
+  recordAll(tenant, [[visitor, changes]])
+
+/**
+ * Records the changes of many visitors (`recordChanges` for each): one write to the sink where it takes batches
+ * (`emitAll`), and the per-day counts summed into one `addDaily`.
+ */
+const recordAll = (
+  tenant: string,
+  changes: Iterable<readonly [visitor: string, changes: ReadonlyArray<Membership.Change>]>
+) =>
   Effect.gen(function* () {
-    if (changes.length === 0) return
-    yield* Effect.flatMap(ChangeSink, (sink) => sink.emit(tenant, visitor, changes))
-    yield* Effect.flatMap(SyncStore, (store) => store.addDaily(tenant, dailyCounts(changes)))
+    const batch: Array<readonly [string, ReadonlyArray<Membership.Change>]> = []
+    const all: Array<Membership.Change> = []
+    for (const entry of changes) {
+      if (entry[1].length === 0) continue
+      batch.push(entry)
+      for (const change of entry[1]) all.push(change)
+    }
+    if (batch.length === 0) return
+    const sink = yield* ChangeSink
+    if (sink.emitAll !== undefined) yield* sink.emitAll(tenant, batch)
+    else for (const [visitor, list] of batch) yield* sink.emit(tenant, visitor, list)
+    yield* Effect.flatMap(SyncStore, (store) => store.addDaily(tenant, dailyCounts(all)))
   })
 
 /** Visitors per page of a backfill (one unit of work each). */
@@ -325,9 +344,7 @@ export const ingest = (deliveries: ReadonlyArray<Delivery>): Effect.Effect<void,
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
           const events = yield* source.bySeqRanges(tenant, ranges)
-          for (const [visitor, changes] of yield* Pipeline.ingestAll(tenant, program, events)) {
-            yield* recordChanges(tenant, visitor, changes)
-          }
+          yield* recordAll(tenant, yield* Pipeline.ingestAll(tenant, program, events))
         }
         yield* store.saveCursor({ position, highSeq })
       })
@@ -351,7 +368,7 @@ export const sweep = (limit = 1_000): Effect.Effect<number, SyncError, Ports> =>
         const changed = yield* store.transaction(
           Effect.gen(function* () {
             const changes = yield* Pipeline.sweep(tenant, program, limit)
-            for (const [visitor, list] of changes) yield* recordChanges(tenant, visitor, list)
+            yield* recordAll(tenant, changes)
             return changes.size
           })
         )

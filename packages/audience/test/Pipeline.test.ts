@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as TestClock from "effect/TestClock"
 import * as Audience from "../src/Audience.js"
 import type * as Membership from "../src/Membership.js"
-import { MembershipStore, layerMemory } from "../src/MembershipStore.js"
+import { MembershipStore, layerMemory, makeMemory } from "../src/MembershipStore.js"
 import * as Pipeline from "../src/Pipeline.js"
 import * as Program from "../src/Program.js"
 import * as Rule from "../src/Rule.js"
@@ -151,51 +152,61 @@ describe("Pipeline.ingestAll", () => {
               : page(at + step, `/c/${category}`, o)
     })
 
-  it.effect.prop(
-    "leaves what ingest leaves event by event, with each visitor's changes coalesced",
-    [fc.array(fc.tuple(arbitraryEvent, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 40 })],
-    ([steps]) =>
-      Effect.gen(function* () {
-        const store = yield* MembershipStore
-        // Events in time order, several of them in each batch (the batch sizes are drawn too).
-        let at = T0
-        const events = steps.map(([make]) => {
-          const event = make(at)
-          at = event.receivedAt
-          return event
-        })
-        const sequential = new Map<string, Array<Membership.Change>>()
-        for (const event of events) {
-          const changes = yield* Pipeline.ingest("one", program, event)
-          const list = sequential.get(event.visitor!) ?? []
-          list.push(...changes)
-          sequential.set(event.visitor!, list)
-        }
-        const batched = new Map<string, Array<Membership.Change>>()
-        let from = 0
-        for (const [, size] of steps) {
-          if (from >= events.length) break
-          const to = Math.min(events.length, from + size + 1)
-          for (const [visitor, changes] of yield* Pipeline.ingestAll("all", program, events.slice(from, to))) {
-            batched.set(visitor, [...(batched.get(visitor) ?? []), ...changes])
+  // The store's batch methods (one read and one commit per batch) and the fallback without them (per visitor).
+  const withoutBatches = Layer.sync(MembershipStore, () => {
+    const { commitAll: _commitAll, loadStates: _loadStates, ...rest } = makeMemory()
+    return rest
+  })
+  for (const [name, layer] of [
+    ["batched", layerMemory],
+    ["one visitor at a time", withoutBatches]
+  ] as const) {
+    it.effect.prop(
+      `leaves what ingest leaves event by event, with each visitor's changes coalesced (${name})`,
+      [fc.array(fc.tuple(arbitraryEvent, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 40 })],
+      ([steps]) =>
+        Effect.gen(function* () {
+          const store = yield* MembershipStore
+          // Events in time order, several of them in each batch (the batch sizes are drawn too).
+          let at = T0
+          const events = steps.map(([make]) => {
+            const event = make(at)
+            at = event.receivedAt
+            return event
+          })
+          const sequential = new Map<string, Array<Membership.Change>>()
+          for (const event of events) {
+            const changes = yield* Pipeline.ingest("one", program, event)
+            const list = sequential.get(event.visitor!) ?? []
+            list.push(...changes)
+            sequential.set(event.visitor!, list)
           }
-          from = to
-        }
-        const end = at + 40 * DAY
-        for (const visitor of visitors) {
-          assert.deepStrictEqual(yield* store.history("all", visitor), yield* store.history("one", visitor), visitor)
-          assert.deepStrictEqual(yield* store.loadState("all", visitor), yield* store.loadState("one", visitor))
-          // Coalescing per batch keeps the memberships; the changes differ only in superseded updates.
-          assert.deepStrictEqual(
-            Pipeline.coalesce(batched.get(visitor) ?? []),
-            Pipeline.coalesce(sequential.get(visitor) ?? [])
-          )
-        }
-        assert.deepStrictEqual(yield* store.due("all", end, 100), yield* store.due("one", end, 100))
-        yield* Effect.forEach(visitors, (v) => Effect.zipRight(store.forget("one", v), store.forget("all", v)))
-      }).pipe(Effect.provide(layerMemory)),
-    { fastCheck: { numRuns: 200 } }
-  )
+          const batched = new Map<string, Array<Membership.Change>>()
+          let from = 0
+          for (const [, size] of steps) {
+            if (from >= events.length) break
+            const to = Math.min(events.length, from + size + 1)
+            for (const [visitor, changes] of yield* Pipeline.ingestAll("all", program, events.slice(from, to))) {
+              batched.set(visitor, [...(batched.get(visitor) ?? []), ...changes])
+            }
+            from = to
+          }
+          const end = at + 40 * DAY
+          for (const visitor of visitors) {
+            assert.deepStrictEqual(yield* store.history("all", visitor), yield* store.history("one", visitor), visitor)
+            assert.deepStrictEqual(yield* store.loadState("all", visitor), yield* store.loadState("one", visitor))
+            // Coalescing per batch keeps the memberships; the changes differ only in superseded updates.
+            assert.deepStrictEqual(
+              Pipeline.coalesce(batched.get(visitor) ?? []),
+              Pipeline.coalesce(sequential.get(visitor) ?? [])
+            )
+          }
+          assert.deepStrictEqual(yield* store.due("all", end, 100), yield* store.due("one", end, 100))
+          yield* Effect.forEach(visitors, (v) => Effect.zipRight(store.forget("one", v), store.forget("all", v)))
+        }).pipe(Effect.provide(layer)),
+      { fastCheck: { numRuns: 200 } }
+    )
+  }
 
   it.effect.prop(
     "events that do not count, wherever they fall in a batch, leave every visitor as the batch without them",

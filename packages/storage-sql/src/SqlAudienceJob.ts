@@ -74,16 +74,19 @@ export const toLogRecord = (tenant: string, visitor: string, change: Membership.
  */
 export const layerChangeSink: Layer.Layer<ChangeSink.ChangeSink, never, SqlClient.SqlClient> = Layer.effect(
   ChangeSink.ChangeSink,
-  Effect.map(Effect.context<SqlClient.SqlClient>(), (context) =>
-    ChangeSink.ChangeSink.of({
-      emit: (tenant, visitor, changes) =>
-        SqlEventLog.appendInTransaction(changes.map((change) => toLogRecord(tenant, visitor, change))).pipe(
-          Effect.asVoid,
-          Effect.mapError((error) => new ChangeSink.ChangeSinkError({ message: error.message })),
-          Effect.provide(context)
-        )
+  Effect.map(Effect.context<SqlClient.SqlClient>(), (context) => {
+    const append = (records: ReadonlyArray<LogRecord>) =>
+      SqlEventLog.appendInTransaction(records).pipe(
+        Effect.asVoid,
+        Effect.mapError((error) => new ChangeSink.ChangeSinkError({ message: error.message })),
+        Effect.provide(context)
+      )
+    return ChangeSink.ChangeSink.of({
+      emit: (tenant, visitor, changes) => append(changes.map((change) => toLogRecord(tenant, visitor, change))),
+      emitAll: (tenant, batch) =>
+        append(batch.flatMap(([visitor, changes]) => changes.map((change) => toLogRecord(tenant, visitor, change))))
     })
-  )
+  })
 )
 
 const sourceFailure = (error: StorageError) => new SyncSource.SyncSourceError({ message: error.message })

@@ -96,6 +96,12 @@ interface MembershipRow {
   readonly products: unknown
 }
 
+/** Visitors per `SELECT … IN (…)` of `loadStates`. */
+const statesPerRead = 500
+
+/** Visitors per multi-row upsert of `commitAll` (4 parameters each). */
+const visitorsPerWrite = 200
+
 const failure = (operation: string) => (error: SqlError) =>
   new MembershipStore.MembershipStoreError({ message: fromSqlError(operation)(error).message })
 
@@ -175,6 +181,42 @@ export const make: Effect.Effect<MembershipStore.Service, never, SqlClient.SqlCl
     }
   }
 
+  /**
+   * The visitors' states in multi-row upserts (a visitor named twice keeps its last state, as two commits in a row
+   * would leave it), then every membership change in order, then the visitors left with nothing to keep removed:
+   * one transaction (a savepoint inside the caller's).
+   */
+  const commitAll = (tenant: string, commits: ReadonlyArray<MembershipStore.VisitorCommit>) =>
+    sql
+      .withTransaction(
+        Effect.gen(function* () {
+          const last = new Map<string, MembershipStore.Commit>()
+          for (const { commit, visitor } of commits) last.set(visitor, commit)
+          const states = [...last].map(([visitor, commit]) => ({
+            tenant,
+            visitor,
+            state: commit.state === null ? null : Buffer.from(commit.state),
+            next_check_at: commit.nextCheckAt
+          }))
+          for (let from = 0; from < states.length; from += visitorsPerWrite) {
+            yield* sql`INSERT INTO audience_visitors ${sql.insert(states.slice(from, from + visitorsPerWrite))}
+              ON CONFLICT (tenant, visitor) DO UPDATE SET state = excluded.state, next_check_at = excluded.next_check_at`
+          }
+          for (const { commit, visitor } of commits) {
+            for (const change of commit.changes) yield* applyChange(tenant, visitor, change)
+          }
+          for (const [visitor, commit] of last) {
+            if (commit.state !== null) continue
+            // Nothing left to keep: the visitor row goes unless memberships still name the visitor.
+            yield* sql`DELETE FROM audience_visitors
+              WHERE tenant = ${tenant} AND visitor = ${visitor} AND state IS NULL AND NOT EXISTS (
+                SELECT 1 FROM audience_memberships m WHERE m.tenant = ${tenant} AND m.visitor = ${visitor}
+              )`
+          }
+        })
+      )
+      .pipe(Effect.mapError(failure("Committing visitors' steps")))
+
   return MembershipStore.MembershipStore.of({
     loadState: (tenant, visitor) =>
       sql<{ readonly state: unknown }>`SELECT state FROM audience_visitors
@@ -188,28 +230,25 @@ export const make: Effect.Effect<MembershipStore.Service, never, SqlClient.SqlCl
             : Effect.succeed(Option.some(bytes))
         })
       ),
-    commit: (tenant, visitor, commit) =>
-      sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`INSERT INTO audience_visitors ${sql.insert({
-              tenant,
-              visitor,
-              state: commit.state === null ? null : Buffer.from(commit.state),
-              next_check_at: commit.nextCheckAt
-            })} ON CONFLICT (tenant, visitor) DO UPDATE
-              SET state = excluded.state, next_check_at = excluded.next_check_at`
-            for (const change of commit.changes) yield* applyChange(tenant, visitor, change)
-            if (commit.state === null) {
-              // Nothing left to keep: the visitor row goes unless memberships still name the visitor.
-              yield* sql`DELETE FROM audience_visitors
-                WHERE tenant = ${tenant} AND visitor = ${visitor} AND state IS NULL AND NOT EXISTS (
-                  SELECT 1 FROM audience_memberships m WHERE m.tenant = ${tenant} AND m.visitor = ${visitor}
-                )`
-            }
-          })
-        )
-        .pipe(Effect.mapError(failure("Committing a visitor's step"))),
+    loadStates: (tenant, visitors) =>
+      Effect.gen(function* () {
+        const out = new Map<string, Uint8Array>()
+        for (let from = 0; from < visitors.length; from += statesPerRead) {
+          const rows = yield* sql<{ readonly visitor: string; readonly state: unknown }>`SELECT visitor, state
+            FROM audience_visitors WHERE tenant = ${tenant}
+            AND visitor IN ${sql.in(visitors.slice(from, from + statesPerRead))} AND state IS NOT NULL`.pipe(
+            Effect.mapError(failure("Loading visitors' states"))
+          )
+          for (const row of rows) {
+            const bytes = toBytes(row.state)
+            if (bytes === undefined) return yield* corrupt(`Stored state of visitor ${row.visitor} is not bytes`)
+            out.set(row.visitor, bytes)
+          }
+        }
+        return out
+      }),
+    commit: (tenant, visitor, commit) => commitAll(tenant, [{ visitor, commit }]),
+    commitAll: (tenant, commits) => commitAll(tenant, commits),
     due: (tenant, now, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])

@@ -50,6 +50,29 @@ const step = (
   changes: ReadonlyArray<Membership.Change> = []
 ): MembershipStore.Commit => ({ state, nextCheckAt, changes })
 
+/** A random membership change (see `toChange`). */
+const arbitraryChange = fc.record({
+  tag: fc.constantFrom("Entered", "Updated", "Exited"),
+  audienceId: fc.constantFrom("a", "b"),
+  at: fc.integer({ min: 0, max: 1_000 }),
+  expiresAt: fc.integer({ min: 0, max: 2_000 }),
+  products: fc.array(fc.constantFrom("p1", "p2", "p3"), { maxLength: 3 })
+})
+
+/** A step's fields, the same for every store: the visitor's state, next check and changes. */
+const arbitraryStep = {
+  state: fc.option(fc.uint8Array({ maxLength: 6 }), { nil: null }),
+  nextCheckAt: fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: null }),
+  changes: fc.array(arbitraryChange, { maxLength: 3 })
+}
+
+const toChange = (c: typeof arbitraryChange extends fc.Arbitrary<infer A> ? A : never): Membership.Change =>
+  c.tag === "Exited"
+    ? exited(c.audienceId, c.at)
+    : c.tag === "Entered"
+      ? entered(c.audienceId, c.at, c.expiresAt, c.products)
+      : updated(c.audienceId, c.at, c.expiresAt, c.products)
+
 const audiences = (memberships: ReadonlyArray<Membership.Membership>) => memberships.map((m) => m.audienceId)
 
 export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.MembershipStore, true>) => {
@@ -257,18 +280,7 @@ export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.M
       fc.array(
         fc.record({
           visitor: fc.constantFrom("v1", "v2", "v3"),
-          state: fc.option(fc.uint8Array({ maxLength: 6 }), { nil: null }),
-          nextCheckAt: fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: null }),
-          changes: fc.array(
-            fc.record({
-              tag: fc.constantFrom("Entered", "Updated", "Exited"),
-              audienceId: fc.constantFrom("a", "b"),
-              at: fc.integer({ min: 0, max: 1_000 }),
-              expiresAt: fc.integer({ min: 0, max: 2_000 }),
-              products: fc.array(fc.constantFrom("p1", "p2", "p3"), { maxLength: 3 })
-            }),
-            { maxLength: 3 }
-          ),
+          ...arbitraryStep,
           forget: fc.boolean(),
           drop: fc.option(fc.constantFrom("a", "b"), { nil: null })
         }),
@@ -282,14 +294,7 @@ export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.M
         const reference = MembershipStore.makeMemory()
         const tenant = unique("p")
         for (const s of steps) {
-          const changes = s.changes.map(
-            (c): Membership.Change =>
-              c.tag === "Exited"
-                ? exited(c.audienceId, c.at)
-                : c.tag === "Entered"
-                  ? entered(c.audienceId, c.at, c.expiresAt, c.products)
-                  : updated(c.audienceId, c.at, c.expiresAt, c.products)
-          )
+          const changes = s.changes.map(toChange)
           for (const target of [store, reference]) {
             yield* target.commit(tenant, s.visitor, step(s.state, s.nextCheckAt, changes))
             if (s.forget) yield* target.forget(tenant, s.visitor)
@@ -316,5 +321,78 @@ export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.M
         assert.deepStrictEqual(yield* answers(store), yield* answers(reference))
       }),
     { timeout: 60_000, fastCheck: { numRuns: 40 } }
+  )
+
+  it.effect.prop(
+    "commitAll leaves what the same commits one by one leave, and loadStates reads what loadState reads",
+    [
+      fc.array(
+        fc.array(
+          fc.record({
+            visitor: fc.constantFrom("v1", "v2", "v3", "v4"),
+            ...arbitraryStep
+          }),
+          { maxLength: 6 }
+        ),
+        { maxLength: 5 }
+      ),
+      fc.integer({ min: 0, max: 2_000 })
+    ],
+    ([batches, now]) =>
+      Effect.gen(function* () {
+        const store = yield* MembershipStore.MembershipStore
+        const reference = MembershipStore.makeMemory()
+        const tenant = unique("b")
+        const visitors = ["v1", "v2", "v3", "v4", "nobody"]
+        assert.isDefined(store.commitAll)
+        assert.isDefined(store.loadStates)
+        for (const batch of batches) {
+          const commits = batch.map((c) => ({
+            visitor: c.visitor,
+            commit: step(c.state, c.nextCheckAt, c.changes.map(toChange))
+          }))
+          yield* store.commitAll!(tenant, commits)
+          for (const { commit, visitor } of commits) yield* reference.commit(tenant, visitor, commit)
+          const states = yield* store.loadStates!(tenant, visitors)
+          for (const visitor of visitors) {
+            const one = yield* store.loadState(tenant, visitor)
+            assert.deepStrictEqual(
+              states.has(visitor) ? Array.from(states.get(visitor)!) : null,
+              Option.getOrNull(Option.map(one, (b) => Array.from(b)))
+            )
+            assert.deepStrictEqual(
+              Option.getOrNull(Option.map(one, (b) => Array.from(b))),
+              Option.getOrNull(Option.map(yield* reference.loadState(tenant, visitor), (b) => Array.from(b)))
+            )
+            assert.deepStrictEqual(yield* store.history(tenant, visitor), yield* reference.history(tenant, visitor))
+          }
+          assert.deepStrictEqual(yield* store.due(tenant, now, 10), yield* reference.due(tenant, now, 10))
+          assert.deepStrictEqual(
+            yield* store.visitors(tenant, undefined, 10),
+            yield* reference.visitors(tenant, undefined, 10)
+          )
+        }
+      }),
+    { timeout: 60_000, fastCheck: { numRuns: 30 } }
+  )
+
+  it.effect("loadStates reads more visitors than one statement takes, and nothing of another tenant", () =>
+    Effect.gen(function* () {
+      const store = yield* MembershipStore.MembershipStore
+      const tenant = unique("many")
+      const other = unique("other")
+      const visitors = Array.from({ length: 1_234 }, (_, i) => `v${i}`)
+      yield* store.commitAll!(
+        tenant,
+        visitors.map((visitor, i) => ({ visitor, commit: step(i % 7 === 0 ? null : bytes(i % 256, 1), null) }))
+      )
+      yield* store.commit(other, "v1", step(bytes(9), null))
+      const states = yield* store.loadStates!(tenant, [...visitors, "absent"])
+      assert.strictEqual(states.size, visitors.filter((_, i) => i % 7 !== 0).length)
+      assert.deepStrictEqual(Array.from(states.get("v1")!), [1, 1])
+      assert.isFalse(states.has("v0"))
+      assert.isFalse(states.has("absent"))
+      assert.strictEqual((yield* store.loadStates!(other, ["v1", "v2"])).size, 1)
+    })
   )
 }
