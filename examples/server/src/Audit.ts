@@ -10,7 +10,7 @@
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { AuditLog } from "@openaudience/audit"
+import { AuditEntry, AuditLog } from "@openaudience/audit"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
@@ -26,7 +26,10 @@ export type Actor =
 /** The operator, as an actor. */
 export const operator: Actor = { kind: "operator", id: "operator" }
 
-/** Appends one entry; a log that cannot be written is a 503 (and logged). */
+/**
+ * Appends one entry; a log that cannot be written is a 503 (and logged). Details that look personal (a site key
+ * that reads as a card number, say) are redacted rather than refused: the action is recorded all the same.
+ */
 export const append = (entry: {
   readonly tenant: string | null
   readonly actor: Actor
@@ -35,7 +38,9 @@ export const append = (entry: {
   readonly outcome: "success" | "denied" | "failed"
   readonly details?: Record<string, string | number | boolean | null> | undefined
 }) =>
-  Effect.flatMap(AuditLog.AuditLog, (log) => log.append({ ...entry, details: entry.details ?? {} })).pipe(
+  Effect.flatMap(AuditLog.AuditLog, (log) =>
+    log.append({ ...entry, details: AuditEntry.redactDetails(entry.details ?? {}) })
+  ).pipe(
     // A busy or briefly unreachable database (another process writing, a failover) is retried for about 5 s before
     // the request is refused: an action that was done should not be answered 503 for a moment's contention.
     Effect.retry({

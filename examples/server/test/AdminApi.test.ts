@@ -124,6 +124,43 @@ describe("the admin API contract", () => {
     }
   })
 
+  it("adds a site whose key holds a long number, and audits it; a key that reads as a card number is redacted", async () => {
+    /** A number of `length` digits passing the Luhn check (what a card number detector looks for). */
+    const luhnValid = (length: number): string => {
+      for (;;) {
+        let body = String(1 + Math.floor(Math.random() * 9))
+        while (body.length < length) body += String(Math.floor(Math.random() * 10))
+        let sum = 0
+        for (let i = 0; i < body.length; i++) {
+          let d = Number(body[body.length - 1 - i])
+          if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2
+          sum += d
+        }
+        if (sum % 10 === 0) return body
+      }
+    }
+    const cases = [
+      { key: `shop-${luhnValid(13)}`, audited: (key: string) => key },
+      { key: `${luhnValid(16)}_eu`, audited: (key: string) => key },
+      { key: luhnValid(16), audited: () => "[redacted]" }
+    ]
+    for (const { audited, key } of cases) {
+      const added = await call(server.url, adminKey, "POST", "/v1/sites", {
+        siteKey: key,
+        origins: ["https://numbers.example"]
+      })
+      assert.strictEqual(added.status, 201, JSON.stringify({ key, added: added.body }))
+      assert.strictEqual(added.body.siteKey, key)
+      const entries = (await call(server.url, owner, "GET", "/v1/audit?limit=1000")).body.entries as Array<{
+        action: string
+        outcome: string
+        details: Record<string, unknown>
+      }>
+      const last = entries.filter((e) => e.action === "site.add").at(-1)
+      assert.deepStrictEqual([last?.outcome, last?.details], ["success", { site: audited(key) }], key)
+    }
+  })
+
   it("decodes bodies by schema: any field made wrong is named by its path, and nothing is written", async () => {
     const before = await call(server.url, adminKey, "GET", "/v1/sites")
     assert.strictEqual(before.status, 200)

@@ -80,8 +80,12 @@ export type Outcome = typeof Outcome.Type
 /** Strings that look like an e-mail address. */
 const emailLike = /[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[a-z]{2,}/i
 
-/** Runs of 13 to 19 digits (spaces or dashes between them allowed) that stand alone, not inside an id (`key_…`). */
-const digitRuns = /(?<![0-9A-Za-z_])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z_])/g
+/**
+ * Runs of 13 to 19 digits (spaces or dashes between them allowed) that stand alone, not inside an id: not touching a
+ * letter, digit or `_` (`key_…`), nor joined to one by a `-` or `.` (`shop-1796544333943`, `v2.4111…`), as ids made
+ * of a name and a number or timestamp are.
+ */
+const digitRuns = /(?<![0-9A-Za-z_]|[0-9A-Za-z_][-.])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z_]|[-.][0-9A-Za-z_])/g
 
 const luhn = (digits: string): boolean => {
   let sum = 0
@@ -107,6 +111,43 @@ const luhn = (digits: string): boolean => {
  */
 export const looksPersonal = (s: string): boolean =>
   emailLike.test(s) || Array.from(s.matchAll(digitRuns), (m) => m[0].replace(/[ -]/g, "")).some(luhn)
+
+/**
+ * The text that takes the place of a value that looks personal (see `redactDetails`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const redacted = "[redacted]"
+
+/**
+ * `details` with every string that looks personal (`looksPersonal`) replaced by `redacted`, in lists too: what a
+ * caller appends when a value it records comes from a user (a site key, a name) and could, by chance or on purpose,
+ * look like an e-mail address or a card number. The log refuses such details rather than keep them; redacted, the
+ * action is still recorded, and nothing personal is.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const redactDetails = <D extends Readonly<Record<string, unknown>>>(details: D): D => {
+  let out: Record<string, unknown> | undefined
+  for (const key of Object.keys(details)) {
+    const value = details[key]
+    const clean =
+      typeof value === "string"
+        ? looksPersonal(value)
+          ? redacted
+          : value
+        : Array.isArray(value) && value.some((v) => typeof v === "string" && looksPersonal(v))
+          ? value.map((v) => (typeof v === "string" && looksPersonal(v) ? redacted : v))
+          : value
+    if (clean !== value) {
+      out ??= { ...details }
+      out[key] = clean
+    }
+  }
+  return (out ?? details) as D
+}
 
 const DetailString = Schema.String.pipe(
   Schema.maxLength(256),

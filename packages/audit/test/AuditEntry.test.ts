@@ -86,6 +86,58 @@ describe("AuditEntry", () => {
     )
   })
 
+  it("reads a number joined to a name by - or . as part of an id, never as a card number", () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9]{13,19}$/),
+        fc.stringMatching(/^[a-z][a-z0-9_]{0,12}$/),
+        fc.constantFrom("-", "."),
+        fc.boolean(),
+        (digits, name, joiner, after) => {
+          const id = after ? `${digits}${joiner}${name}` : `${name}${joiner}${digits}`
+          assert.isFalse(AuditEntry.looksPersonal(id), id)
+          assert.isFalse(AuditEntry.looksPersonal(`site ${id} added`), id)
+        }
+      )
+    )
+    // Standing alone, or written in groups, a card number is still seen.
+    assert.isTrue(AuditEntry.looksPersonal("4111-1111-1111-1111"))
+    assert.isTrue(AuditEntry.looksPersonal("shop: 4111111111111111"))
+    assert.isTrue(AuditEntry.looksPersonal("(4111 1111 1111 1111)"))
+  })
+
+  it("redactDetails replaces what looks personal, in lists too, and leaves valid details as they are", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/),
+          fc.oneof(
+            fc.string({ maxLength: 40 }),
+            fc.constantFrom("jane.doe@example.com", "4111 1111 1111 1111", "ok"),
+            fc.integer(),
+            fc.boolean(),
+            fc.constant(null),
+            fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constant("bob@mail.example.org")), { maxLength: 4 })
+          ),
+          { maxKeys: 8 }
+        ),
+        (details) => {
+          const out = AuditEntry.redactDetails(details)
+          assert.isTrue(Schema.is(AuditEntry.Details)(out), JSON.stringify(out))
+          assert.deepStrictEqual(Object.keys(out), Object.keys(details))
+          for (const key of Object.keys(details)) {
+            const before = details[key]
+            const after = out[key]
+            if (typeof before === "string") {
+              assert.strictEqual(after, AuditEntry.looksPersonal(before) ? AuditEntry.redacted : before)
+            } else if (!Array.isArray(before)) assert.strictEqual(after, before)
+          }
+          if (Schema.is(AuditEntry.Details)(details)) assert.strictEqual(out, details)
+        }
+      )
+    )
+  })
+
   it.effect("the log refuses an invalid entry or query with InvalidInput and writes nothing", () =>
     Effect.gen(function* () {
       const log = AuditLog.makeMemory()

@@ -14,7 +14,7 @@
  * @since 0.5.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { type AuditEntry, AuditLog } from "@openaudience/audit"
+import { AuditEntry, AuditLog } from "@openaudience/audit"
 import { Dsar, DsarStore, Registry, type Report, type Subject } from "@openaudience/dsar"
 import { Vault } from "@openaudience/vault"
 import * as Clock from "effect/Clock"
@@ -128,7 +128,7 @@ export const layer = (
               action: entry.action,
               target: entry.target,
               outcome: "success",
-              details: entry.details
+              details: AuditEntry.redactDetails(entry.details)
             })
             .pipe(
               Effect.asVoid,

@@ -4,7 +4,7 @@
  * `success` or `failed`; a read of personal data (`user.list`) is recorded before anything is printed, so nothing
  * is shown that the log does not record.
  */
-import { type AuditEntry, AuditLog } from "@openaudience/audit"
+import { AuditEntry, AuditLog } from "@openaudience/audit"
 import * as Effect from "effect/Effect"
 
 /** The command line's operator, as an actor. */
@@ -17,9 +17,11 @@ export interface Scope {
   readonly target: string
 }
 
-/** Appends one entry of the operator. */
+/** Appends one entry of the operator (details that look personal redacted: see `AuditEntry.redactDetails`). */
 export const append = (scope: Scope, outcome: AuditEntry.Outcome, details: AuditEntry.Details = {}) =>
-  Effect.flatMap(AuditLog.AuditLog, (log) => log.append({ ...scope, actor: operator, outcome, details }))
+  Effect.flatMap(AuditLog.AuditLog, (log) =>
+    log.append({ ...scope, actor: operator, outcome, details: AuditEntry.redactDetails(details) })
+  )
 
 /**
  * Runs `effect` and records it: `success` with `details` of its value, or `failed` with the error's reason when it
