@@ -21,6 +21,9 @@ import { segmentReader } from "./segmentReader.js"
 import { lowerPriority } from "./thread.js"
 
 const data = workerData as WriterData
+
+/** How often the thread checkpoints the WAL besides its own commits' automatic checkpoints. */
+const checkpointEveryMs = 1_000
 const port = parentPort!
 const reply = (message: WriterReply) => port.postMessage(message)
 const messageOf = (error: unknown): string => String((error as { readonly message?: unknown } | null)?.message ?? error)
@@ -162,8 +165,22 @@ const run = (db: Database.Database) => {
 
   const textOf = segmentReader()
 
+  // The HTTP thread's connection never checkpoints (`wal_autocheckpoint = 0` there, see EventWriter: a checkpoint
+  // copies pages on the event loop), and this thread's commits do only while events arrive. Where the other
+  // connections write and no events do (an ad server logging decisions, a quiet shop), the WAL would grow without
+  // end and every read slow down with it: so this thread also runs a passive checkpoint (never waiting for readers
+  // or writers) every `checkpointEveryMs`, between messages.
+  const checkpoints = setInterval(() => {
+    try {
+      db.pragma("wal_checkpoint(PASSIVE)")
+    } catch {
+      // Busy (another checkpoint running) or closing: the next tick tries again.
+    }
+  }, checkpointEveryMs)
+
   port.on("message", (message: WriterMessage) => {
     if (message === "close") {
+      clearInterval(checkpoints)
       textOf.close()
       db.close()
       port.close()
