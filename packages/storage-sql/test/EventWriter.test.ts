@@ -308,44 +308,46 @@ describe("EventWriter's append log", () => {
   const inSqliteFile = <A, E>(use: (dir: string) => Effect.Effect<A, E, Scope.Scope | SqlClient.SqlClient>) =>
     Effect.scoped(Effect.flatMap(tempDir, (dir) => Effect.provide(use(dir), sqliteLayer(dir))))
 
-  it.live("writes of the other connections are checkpointed while no events arrive: the WAL does not grow without end", () =>
-    inSqliteFile((dir) =>
-      Effect.gen(function* () {
-        yield* writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments: join(dir, "segments") })
-        const sql = yield* SqlClient.SqlClient
-        // This connection never checkpoints (EventWriter turns that off on the HTTP thread's connection): as an ad
-        // server's decision log does, it writes and writes while no pixel comes.
-        yield* sql`CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL)`
-        const text = "x".repeat(2_000)
-        for (let round = 0; round < 6; round++) {
-          yield* sql.withTransaction(
-            Effect.forEach(
-              Array.from({ length: 100 }, (_, i) => round * 100 + i),
-              (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
-              { discard: true }
+  it.live(
+    "writes of the other connections are checkpointed while no events arrive: the WAL does not grow without end",
+    () =>
+      inSqliteFile((dir) =>
+        Effect.gen(function* () {
+          yield* writer({ writerThread: `sqlite:${sqliteFile(dir)}`, segments: join(dir, "segments") })
+          const sql = yield* SqlClient.SqlClient
+          // This connection never checkpoints (EventWriter turns that off on the HTTP thread's connection): as an ad
+          // server's decision log does, it writes and writes while no pixel comes.
+          yield* sql`CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL)`
+          const text = "x".repeat(2_000)
+          for (let round = 0; round < 6; round++) {
+            yield* sql.withTransaction(
+              Effect.forEach(
+                Array.from({ length: 100 }, (_, i) => round * 100 + i),
+                (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
+                { discard: true }
+              )
             )
-          )
-        }
-        // About 1.2 MB written; within a few seconds the writer thread's checkpoints copy it into the database file.
-        const database = sqliteFile(dir)
-        const deadline = Date.now() + 10_000
-        while (statSync(database).size < 1_000_000 && Date.now() < deadline) yield* Effect.sleep("200 millis")
-        assert.isAtLeast(statSync(database).size, 1_000_000, "the database file holds what was written")
-        // And the log starts over instead of growing: more writes after the checkpoint reuse its space.
-        const wal = statSync(`${database}-wal`).size
-        for (let round = 6; round < 12; round++) {
-          yield* sql.withTransaction(
-            Effect.forEach(
-              Array.from({ length: 100 }, (_, i) => round * 100 + i),
-              (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
-              { discard: true }
+          }
+          // About 1.2 MB written; within a few seconds the writer thread's checkpoints copy it into the database file.
+          const database = sqliteFile(dir)
+          const deadline = Date.now() + 10_000
+          while (statSync(database).size < 1_000_000 && Date.now() < deadline) yield* Effect.sleep("200 millis")
+          assert.isAtLeast(statSync(database).size, 1_000_000, "the database file holds what was written")
+          // And the log starts over instead of growing: more writes after the checkpoint reuse its space.
+          const wal = statSync(`${database}-wal`).size
+          for (let round = 6; round < 12; round++) {
+            yield* sql.withTransaction(
+              Effect.forEach(
+                Array.from({ length: 100 }, (_, i) => round * 100 + i),
+                (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
+                { discard: true }
+              )
             )
-          )
-          yield* Effect.sleep("400 millis")
-        }
-        assert.isAtMost(statSync(`${database}-wal`).size, wal + 200_000, "the WAL was reused, not grown")
-      })
-    )
+            yield* Effect.sleep("400 millis")
+          }
+          assert.isAtMost(statSync(`${database}-wal`).size, wal + 200_000, "the WAL was reused, not grown")
+        })
+      )
   )
 
   it.live("segments of a stopped process are stored at start, torn last line skipped, then removed", () =>
