@@ -130,20 +130,16 @@ export const redacted = "[redacted]"
  * @category constructors
  */
 export const redactDetails = <D extends Readonly<Record<string, unknown>>>(details: D): D => {
+  const personal = (value: unknown): boolean => typeof value === "string" && looksPersonal(value)
   let out: Record<string, unknown> | undefined
   for (const key of Object.keys(details)) {
     const value = details[key]
-    const clean =
-      typeof value === "string"
-        ? looksPersonal(value)
-          ? redacted
-          : value
-        : Array.isArray(value) && value.some((v) => typeof v === "string" && looksPersonal(v))
-          ? value.map((v) => (typeof v === "string" && looksPersonal(v) ? redacted : v))
-          : value
-    if (clean !== value) {
+    if (personal(value)) {
       out ??= { ...details }
-      out[key] = clean
+      out[key] = redacted
+    } else if (Array.isArray(value) && value.some(personal)) {
+      out ??= { ...details }
+      out[key] = value.map((v) => (personal(v) ? redacted : v))
     }
   }
   return (out ?? details) as D

@@ -248,7 +248,7 @@ export const make: Effect.Effect<MembershipStore.Service, never, SqlClient.SqlCl
         return out
       }),
     commit: (tenant, visitor, commit) => commitAll(tenant, [{ visitor, commit }]),
-    commitAll: (tenant, commits) => commitAll(tenant, commits),
+    commitAll,
     due: (tenant, now, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])

@@ -319,15 +319,16 @@ describe("EventWriter's append log", () => {
           // server's decision log does, it writes and writes while no pixel comes.
           yield* sql`CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL)`
           const text = "x".repeat(2_000)
-          for (let round = 0; round < 6; round++) {
-            yield* sql.withTransaction(
+          /** 100 rows of 2 kB in one transaction. */
+          const fill = (round: number) =>
+            sql.withTransaction(
               Effect.forEach(
                 Array.from({ length: 100 }, (_, i) => round * 100 + i),
                 (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
                 { discard: true }
               )
             )
-          }
+          for (let round = 0; round < 6; round++) yield* fill(round)
           // About 1.2 MB written; within a few seconds the writer thread's checkpoints copy it into the database file.
           const database = sqliteFile(dir)
           const deadline = Date.now() + 10_000
@@ -336,13 +337,7 @@ describe("EventWriter's append log", () => {
           // And the log starts over instead of growing: more writes after the checkpoint reuse its space.
           const wal = statSync(`${database}-wal`).size
           for (let round = 6; round < 12; round++) {
-            yield* sql.withTransaction(
-              Effect.forEach(
-                Array.from({ length: 100 }, (_, i) => round * 100 + i),
-                (id) => sql`INSERT INTO filler (id, text) VALUES (${id}, ${text})`,
-                { discard: true }
-              )
-            )
+            yield* fill(round)
             yield* Effect.sleep("400 millis")
           }
           assert.isAtMost(statSync(`${database}-wal`).size, wal + 200_000, "the WAL was reused, not grown")

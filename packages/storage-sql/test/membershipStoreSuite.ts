@@ -73,6 +73,10 @@ const toChange = (c: typeof arbitraryChange extends fc.Arbitrary<infer A> ? A : 
       ? entered(c.audienceId, c.at, c.expiresAt, c.products)
       : updated(c.audienceId, c.at, c.expiresAt, c.products)
 
+/** A visitor's stored state as plain numbers (null when none), for comparing stores. */
+const stateOf = (target: MembershipStore.Service, tenant: string, visitor: string) =>
+  Effect.map(target.loadState(tenant, visitor), (state) => Option.getOrNull(Option.map(state, (b) => Array.from(b))))
+
 const audiences = (memberships: ReadonlyArray<Membership.Membership>) => memberships.map((m) => m.audienceId)
 
 export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.MembershipStore, true>) => {
@@ -306,7 +310,7 @@ export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.M
             const perVisitor = []
             for (const visitor of ["v1", "v2", "v3"]) {
               perVisitor.push({
-                state: Option.getOrNull(Option.map(yield* target.loadState(tenant, visitor), (b) => Array.from(b))),
+                state: yield* stateOf(target, tenant, visitor),
                 memberships: yield* target.memberships(tenant, visitor, now),
                 history: yield* target.history(tenant, visitor)
               })
@@ -355,15 +359,9 @@ export const membershipStoreSuite = (it: Vitest.MethodsNonLive<MembershipStore.M
           for (const { commit, visitor } of commits) yield* reference.commit(tenant, visitor, commit)
           const states = yield* store.loadStates!(tenant, visitors)
           for (const visitor of visitors) {
-            const one = yield* store.loadState(tenant, visitor)
-            assert.deepStrictEqual(
-              states.has(visitor) ? Array.from(states.get(visitor)!) : null,
-              Option.getOrNull(Option.map(one, (b) => Array.from(b)))
-            )
-            assert.deepStrictEqual(
-              Option.getOrNull(Option.map(one, (b) => Array.from(b))),
-              Option.getOrNull(Option.map(yield* reference.loadState(tenant, visitor), (b) => Array.from(b)))
-            )
+            const one = yield* stateOf(store, tenant, visitor)
+            assert.deepStrictEqual(states.has(visitor) ? Array.from(states.get(visitor)!) : null, one)
+            assert.deepStrictEqual(one, yield* stateOf(reference, tenant, visitor))
             assert.deepStrictEqual(yield* store.history(tenant, visitor), yield* reference.history(tenant, visitor))
           }
           assert.deepStrictEqual(yield* store.due(tenant, now, 10), yield* reference.due(tenant, now, 10))

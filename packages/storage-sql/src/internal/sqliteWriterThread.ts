@@ -21,12 +21,12 @@ import { segmentReader } from "./segmentReader.js"
 import { lowerPriority } from "./thread.js"
 
 const data = workerData as WriterData
-
-/** How often the thread checkpoints the WAL besides its own commits' automatic checkpoints. */
-const checkpointEveryMs = 1_000
 const port = parentPort!
 const reply = (message: WriterReply) => port.postMessage(message)
 const messageOf = (error: unknown): string => String((error as { readonly message?: unknown } | null)?.message ?? error)
+
+/** How often the thread checkpoints the WAL besides its own commits' automatic checkpoints. */
+const checkpointEveryMs = 1_000
 
 // Pixels are answered from the append log; storing them may lag a little behind when the cores are busy (as on
 // PostgreSQL, sqlWriterThread.ts): at the same priority this thread took the HTTP thread's turns on its core.
