@@ -2,7 +2,8 @@
  * Request bodies under a limit, for the Effect routes (the collector's routes enforce their own). A declared
  * `Content-Length` above the limit is refused with 413 before a byte is read; a chunked or undeclared body is
  * counted while it streams and refused with 413 the moment it passes the limit: nothing past the limit is ever
- * buffered, the rest is read and discarded so the client can still read the answer. `guard` puts every route of
+ * buffered; reading pauses until the 413 is written, then the rest is read and dropped (the listener's lingering
+ * close keeps doing so a little after it closes) so the client can still read the answer. `guard` puts every route of
  * the router under the server's limit, so a route that reads its body some other way is bounded too.
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
@@ -11,7 +12,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { IncomingMessage } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Problem from "./Problem.js"
 
 const tooLarge = (limit: number) =>
@@ -27,8 +28,12 @@ const tooLarge = (limit: number) =>
 export const declaredLength = (header: string | undefined): number | undefined =>
   header === undefined ? undefined : /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : Number.NaN
 
-/** Reads a node request's body, at most `limit` bytes; fails with 413 when it is longer. */
-const readNode = (req: IncomingMessage, limit: number) =>
+/**
+ * Reads a node request's body, at most `limit` bytes; fails with 413 when it is longer. Past the limit it stops
+ * reading until the answer is out (so a client still sending is held back by TCP instead of being read and dropped
+ * while the answer is prepared), then drains the rest.
+ */
+const readNode = (req: IncomingMessage, res: ServerResponse, limit: number) =>
   Effect.async<Buffer, Problem.ProblemError>((resume) => {
     const declared = declaredLength(req.headers["content-length"])
     if (declared !== undefined && !(declared <= limit)) {
@@ -45,7 +50,10 @@ const readNode = (req: IncomingMessage, limit: number) =>
       if (size > limit) {
         done = true
         chunks.length = 0
-        // Keep draining (and dropping) the rest so the 413 reaches a client that is still sending.
+        req.pause()
+        // Once the answer is written, drain (and drop) the rest so the 413 reaches a client still sending.
+        if (res.writableFinished) req.resume()
+        else res.once("finish", () => req.resume()).once("close", () => req.resume())
         resume(Effect.fail(tooLarge(limit)))
         return
       }
@@ -83,7 +91,7 @@ export const bytes = (
   limit: number
 ): Effect.Effect<Buffer, Problem.ProblemError, HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    readNode(NodeHttpServerRequest.toIncomingMessage(request), limit)
+    readNode(NodeHttpServerRequest.toIncomingMessage(request), NodeHttpServerRequest.toServerResponse(request), limit)
   )
 
 /**

@@ -203,7 +203,9 @@ export const layer = Layer.scoped(
     const headers = Object.entries(securityHeaders(config.publicUrl))
     // The ad document is the one answer made to be framed (by publishers' pages): it sets its own policy.
     const framableHeaders = headers.filter(([name]) => name !== "x-frame-options" && name !== "content-security-policy")
-    const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }, (req, res) => {
+    // An answer sent before the body is in (a 413, a refusal before reading) must reach a client still sending it.
+    const server = NodeCollector.lingeringClose(createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000 }))
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
       const framable = req.url === "/ad" || req.url?.startsWith("/ad?") === true
       for (const [name, value] of framable ? framableHeaders : headers) res.setHeader(name, value)
       if (closing) res.setHeader("connection", "close")

@@ -42,6 +42,12 @@ export type Problem = CollectorProblem.Problem
 export const make = (type: ProblemType, detail: string, extensions: Record<string, unknown> = {}): Problem =>
   CollectorProblem.of(type, definitions[type], detail, extensions)
 
+/**
+ * A body refused for its size is not read to its end, so the connection cannot carry another request: the answer
+ * asks to close it (the listener's lingering close lets a client still sending read it first).
+ */
+const closing = (problem: Problem): Record<string, string> => (problem.status === 413 ? { connection: "close" } : {})
+
 /** Writes a problem on a raw node response (hot path). */
 export const send = (res: ServerResponse, problem: Problem, headers: Record<string, string> = {}): void => {
   const body = JSON.stringify(problem)
@@ -49,6 +55,7 @@ export const send = (res: ServerResponse, problem: Problem, headers: Record<stri
     "content-type": contentType,
     "content-length": Buffer.byteLength(body),
     "cache-control": "no-store",
+    ...closing(problem),
     ...headers
   })
   res.end(body)
@@ -59,7 +66,7 @@ export const response = (problem: Problem, headers: Record<string, string> = {})
   HttpServerResponse.text(JSON.stringify(problem), {
     status: problem.status,
     contentType,
-    headers: { "cache-control": "no-store", ...headers }
+    headers: { "cache-control": "no-store", ...closing(problem), ...headers }
   })
 
 /** A failure that answers with a problem (Effect routes turn it into the response). */

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Ip } from "@openaudience/anonymizer"
-import type { IncomingMessage, ServerResponse } from "node:http"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import type { Answer, Collector } from "./Collector.js"
 import { problemAnswer } from "./Collector.js"
@@ -212,4 +212,64 @@ export const make = (collector: Collector, paths: Paths = {}): NodeCollector => 
   }
 
   return { handle, pixel, collect, events }
+}
+
+/**
+ * Options of {@link lingeringClose}.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface LingerOptions {
+  /** How long a closing connection keeps reading (and dropping) a body still arriving, ms (default 2,000). */
+  readonly lingerMs?: number | undefined
+}
+
+/**
+ * Closes connections gently when an answer goes out before its request's body is in (a 413 for a body over the
+ * limit, a 401 before reading, …): node:http closes such a connection as soon as the answer is written, and a
+ * client that is still sending then gets a TCP reset, which on most systems throws away the answer it has not read
+ * yet (the client sees "connection reset" instead of the 413). With this, the server half-closes after the answer
+ * and keeps reading and dropping what the client still sends, until the body ends, the client hangs up, or
+ * `lingerMs` passes (Apache's and nginx's "lingering close"). Connections whose request was read whole close as
+ * before. Call it once on the server, before `listen`; it works on `http.Server` and `https.Server`.
+ *
+ * @since 0.6.0
+ * @category combinators
+ */
+export const lingeringClose = <S extends Server>(server: S, options: LingerOptions = {}): S => {
+  const lingerMs = options.lingerMs ?? 2_000
+  /** Each connection's newest request (the one whose answer may close it). */
+  const current = new WeakMap<Socket, IncomingMessage>()
+  const linger = (socket: Socket, req: IncomingMessage) => {
+    socket.end()
+    const timer = setTimeout(() => socket.destroy(), lingerMs)
+    timer.unref()
+    const close = () => {
+      clearTimeout(timer)
+      socket.destroy()
+    }
+    socket.once("close", () => clearTimeout(timer))
+    // The client hung up, or the whole body arrived (nothing is left unread, so closing sends no reset).
+    socket.once("end", close)
+    req.once("end", close)
+    req.once("error", close)
+    // Whoever read the body has stopped: what still comes is parsed and dropped.
+    req.removeAllListeners("data")
+    req.on("data", () => {})
+    req.resume()
+  }
+  server.on("request", (req: IncomingMessage) => {
+    const socket = req.socket
+    if (!current.has(socket)) {
+      const destroySoon = socket.destroySoon
+      socket.destroySoon = function (this: Socket) {
+        const last = current.get(socket)
+        if (last === undefined || last.complete || socket.destroyed || !socket.readable) return destroySoon.call(this)
+        linger(socket, last)
+      }
+    }
+    current.set(socket, req)
+  })
+  return server
 }

@@ -22,6 +22,7 @@ import * as IngestKeys from "../src/IngestKeys.js"
 import * as NodeCollector from "../src/NodeCollector.js"
 import * as Sink from "../src/Sink.js"
 import * as Tenant from "../src/Tenant.js"
+import * as NodeServer from "./support/nodeServer.js"
 
 const salt = new SaltStore.Salt("2026-12-05" as SaltStore.Day, new Uint8Array(32).fill(3))
 const bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -644,10 +645,7 @@ describe("Collector crossSite", () => {
         [id]
       )
     } finally {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+      await NodeServer.close(server)
     }
   })
 })

@@ -11,14 +11,11 @@ import * as Collector from "../src/Collector.js"
 import * as NodeCollector from "../src/NodeCollector.js"
 import * as Sink from "../src/Sink.js"
 import * as Tenant from "../src/Tenant.js"
+import * as NodeServer from "./support/nodeServer.js"
 
 let server: Server | undefined
 afterEach(async () => {
-  await new Promise<void>((resolve) => {
-    if (server === undefined) return resolve()
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
+  await NodeServer.close(server)
   server = undefined
 })
 

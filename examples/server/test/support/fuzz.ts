@@ -677,7 +677,9 @@ const everyRoute = () =>
     it("refuses an endless body on every route before the client has sent much past the limit", async () => {
       const piece = Buffer.alloc(16 * 1024, "a")
       // The server must answer (413, or whatever the route says without reading) well before this much is sent: the
-      // route's own limit (a product feed's is its own: the fuzzed servers set 4 MiB) and some slack.
+      // route's own limit (a product feed's is its own: the fuzzed servers set 4 MiB) and what the two kernels hold
+      // in flight — the client's send buffer (Linux grows it up to tcp_wmem's maximum, 4 MiB here) and the server's
+      // receive buffer (autotuned; up to 5.7 MB seen together under load) — far below the 64 MiB sent.
       const limitOf = bodyLimitOf({ catalogMaxBytes: 4 * 1024 * 1024 })
       const endless = function* (chunked: boolean) {
         let sent = 0
@@ -699,7 +701,7 @@ const everyRoute = () =>
             chunked ? "transfer-encoding: chunked" : `content-length: ${64 * 1024 * 1024}`,
             "connection: close"
           ]
-          const ceiling = (limitOf(route.method, path) ?? maxBodyBytes) + 4 * 1024 * 1024
+          const ceiling = (limitOf(route.method, path) ?? maxBodyBytes) + 8 * 1024 * 1024
           const answer = await rawRequest(`${lines.join("\r\n")}\r\n\r\n`, endless(chunked))
           const label = `${route.method} ${route.path} (${chunked ? "chunked" : "declared"})`
           checkRaw(answer, label)
