@@ -1,10 +1,12 @@
 /**
  * Hostile request headers and bodies on the server's own routes: an `Origin` that is `null` or does not parse is
  * never this page (and never a 500), a declared length that is not a number is refused, and the opt-out form is
- * refused with 413 past its small limit while the opt-out itself still works from anywhere.
+ * refused with 413 past its small limit while the opt-out itself still works from anywhere; a 413 ends a keep-alive
+ * connection once its answer is read, whoever answers it.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
+import { connect } from "node:net"
 import * as BodyLimit from "../src/BodyLimit.js"
 import * as OptOut from "../src/OptOut.js"
 import { startServer, type TestServer } from "./support/server.js"
@@ -77,5 +79,45 @@ describe("hostile input", () => {
     } as RequestInit)
     assert.strictEqual(streamed.status, 413)
     assert.strictEqual(streamed.headers.get("content-type"), "application/problem+json")
+  })
+
+  it("ends a keep-alive connection after a 413, declared or streamed, on the router's and the collector's routes", async () => {
+    const port = Number(new URL(server.url).port)
+    // The request's body is over every limit here (64 KiB by default); the client asks to keep the connection.
+    const size = 256 * 1024
+    const heads = (path: string, chunked: boolean) =>
+      `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer test-admin-key\r\ncontent-type: application/json\r\n` +
+      `connection: keep-alive\r\n${chunked ? "transfer-encoding: chunked" : `content-length: ${size}`}\r\n\r\n`
+    const exchange = (path: string, chunked: boolean) =>
+      new Promise<{ readonly answer: string; readonly ended: boolean }>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1")
+        const received: Array<Buffer> = []
+        const timer = setTimeout(() => {
+          socket.destroy()
+          resolve({ answer: Buffer.concat(received).toString("latin1"), ended: false })
+        }, 10_000)
+        socket.on("data", (chunk) => received.push(chunk))
+        socket.on("error", reject)
+        socket.on("end", () => {
+          clearTimeout(timer)
+          socket.destroy()
+          resolve({ answer: Buffer.concat(received).toString("latin1"), ended: true })
+        })
+        const body = Buffer.alloc(size, "a")
+        socket.write(heads(path, chunked))
+        // Sent whole, then the client waits: the server must answer and hang up, not wait for a next request.
+        socket.write(
+          chunked ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]) : body
+        )
+      })
+    for (const path of ["/v1/audiences", "/collect", "/v1/events"]) {
+      for (const chunked of [false, true]) {
+        const label = `${path} (${chunked ? "chunked" : "declared"})`
+        const { answer, ended } = await exchange(path, chunked)
+        assert.match(answer, /^HTTP\/1\.1 413 /, label)
+        assert.match(answer, /\r\nconnection: close\r\n/i, label)
+        assert.isTrue(ended, `${label}: the connection stayed open after the 413`)
+      }
+    }
   })
 })
