@@ -187,6 +187,12 @@ export const run = async (root: string, options: AdsOptions): Promise<ReadonlyAr
         note: `GET /ad JSON answers with a campaign/s / bare node:http's (median of rounds; target ≥ 0.4)`
       },
       {
+        name: "ads.requests_last_vs_first_round",
+        value: significant(measured.ads[measured.ads.length - 1]!.rps / measured.ads[0]!.rps, 3),
+        unit: "ratio",
+        note: "the last round's ads/s / the first's: well below 1 when the server slows as it runs"
+      },
+      {
         name: "ads.requests_rps",
         value: significant(adsRps),
         unit: "req/s",

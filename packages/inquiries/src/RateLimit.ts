@@ -3,8 +3,9 @@
  * inquiries per 10 minutes (a burst of 5, then one more every 2 minutes). The key is whatever the server passes,
  * for example a truncated IP address (`/24` of IPv4, `/48` of IPv6): it is used only in this process's memory, to
  * count, and never reaches an inquiry or a store. Each process counts on its own (several processes behind a load
- * balancer allow that many times more); buckets that are full again are forgotten, and at most `maxKeys` buckets
- * are kept (the least recently used go first), so memory stays bounded under a flood of addresses. Time comes from
+ * balancer allow that many times more); a bucket that has filled up again is the same as a new one, and at most
+ * `maxKeys` buckets are kept (the least recently used go first, in constant time), so memory and the time per request
+ * stay bounded under a flood of addresses. Time comes from
  * `Clock` (`TestClock` in tests).
  *
  * @since 0.1.0
@@ -12,6 +13,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { LRUCache } from "lru-cache"
 import { InquiryError } from "./Inquiry.js"
 
 /**
@@ -60,18 +62,11 @@ export const make = (options: Options = {}): RateLimiter => {
     throw new RangeError("RateLimit.make: capacity and maxKeys must be positive integers and window positive")
   }
   const perMs = capacity / windowMs
-  // Insertion order is recency order: a bucket is moved to the end whenever it is used.
-  const buckets = new Map<string, Bucket>()
+  // An LRU (`get` makes a key the most recent): a Map trimmed from its oldest key walks over every deleted entry
+  // V8 still keeps at its start, which under a flood of new addresses made each request cost more and more.
+  const buckets = new LRUCache<string, Bucket>({ max: maxKeys })
 
   const level = (bucket: Bucket, now: number) => Math.min(capacity, bucket.tokens + (now - bucket.at) * perMs)
-
-  const evict = (now: number) => {
-    for (const [key, bucket] of buckets) if (level(bucket, now) >= capacity) buckets.delete(key)
-    for (const key of buckets.keys()) {
-      if (buckets.size < maxKeys) break
-      buckets.delete(key)
-    }
-  }
 
   return {
     take: (key) =>
@@ -79,9 +74,7 @@ export const make = (options: Options = {}): RateLimiter => {
         const bucket = buckets.get(key)
         const tokens = bucket === undefined ? capacity : level(bucket, now)
         if (bucket !== undefined && tokens < 1) {
-          // A refused key stays the most recent: flooding with other addresses does not reset it.
-          buckets.delete(key)
-          buckets.set(key, bucket)
+          // A refused key is now the most recent (`get`): flooding with other addresses does not reset it.
           return Effect.fail(
             new InquiryError({
               reason: "RateLimited",
@@ -90,8 +83,6 @@ export const make = (options: Options = {}): RateLimiter => {
             })
           )
         }
-        buckets.delete(key)
-        if (buckets.size >= maxKeys) evict(now)
         buckets.set(key, { tokens: tokens - 1, at: now })
         return Effect.void
       })
