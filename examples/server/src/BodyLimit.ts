@@ -52,8 +52,9 @@ const readNode = (req: IncomingMessage, res: ServerResponse, limit: number) =>
         chunks.length = 0
         req.pause()
         // Once the answer is written, drain (and drop) the rest so the 413 reaches a client still sending.
+        // (A response emits "close" after "finish" too.)
         if (res.writableFinished) req.resume()
-        else res.once("finish", () => req.resume()).once("close", () => req.resume())
+        else res.once("close", () => req.resume())
         resume(Effect.fail(tooLarge(limit)))
         return
       }

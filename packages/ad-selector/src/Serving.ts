@@ -33,6 +33,7 @@
 import { hkdfSync } from "node:crypto"
 import { CatalogStore, type Product, Recommend, Template } from "@openaudience/catalog"
 import type { Money } from "@openaudience/event-schema"
+import { LRUCache } from "lru-cache"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -65,7 +66,6 @@ import * as Stats from "./Stats.js"
 import * as Targeting from "./Targeting.js"
 import * as Thompson from "./Thompson.js"
 import * as Visitors from "./Visitors.js"
-import { LRUCache } from "lru-cache"
 
 /**
  * Settings of the pipeline.
@@ -511,6 +511,19 @@ const decisionIdOf = (now: number, rng: Rng.Rng) => {
 /** `decisionIdOf` with a generator seeded from `Random`. */
 const newDecisionId = (now: number) => Effect.map(Rng.fromRandom, (rng) => decisionIdOf(now, rng))
 
+/** The recent decisions' learning contexts by decision id. */
+interface LearningCache {
+  readonly get: (id: string) => LearningContext | undefined
+  readonly set: (id: string, context: LearningContext) => unknown
+}
+
+/** The learning-context cache of `size` entries: none when not positive, every context when infinite, else an LRU. */
+const learningCacheOf = (size: number): LearningCache | undefined => {
+  if (!(size > 0)) return undefined
+  if (!Number.isFinite(size)) return new Map<string, LearningContext>()
+  return new LRUCache<string, LearningContext>({ max: Math.max(1, Math.floor(size)) })
+}
+
 const noVisitors: ReadonlyMap<string, Targeting.Visitor> = new Map()
 
 const build = (revision: number, all: ReadonlyArray<Campaign.Campaign>, options: Selector.Options): Loaded => {
@@ -789,17 +802,7 @@ export const make = (
     // An LRU rather than a Map trimmed of its oldest key: V8 keeps a deleted Map entry as a hole until the table is
     // rebuilt, and `keys().next()` walks over every hole from the start, so trimming a full Map cost tens of µs per
     // ad and more as the holes piled up (the ads benchmark's main thread went from 135 to 290 µs per ad over a run).
-    // (An infinite size keeps every context, as asked.)
-    const learningContexts:
-      | {
-          readonly get: (id: string) => LearningContext | undefined
-          readonly set: (id: string, context: LearningContext) => unknown
-        }
-      | undefined = !(cacheSize > 0)
-      ? undefined
-      : Number.isFinite(cacheSize)
-        ? new LRUCache<string, LearningContext>({ max: Math.max(1, Math.floor(cacheSize)) })
-        : new Map<string, LearningContext>()
+    const learningContexts = learningCacheOf(cacheSize)
     const remember = (decisionId: string, context: LearningContext) => {
       learningContexts?.set(decisionId, context)
     }
