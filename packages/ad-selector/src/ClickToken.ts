@@ -17,6 +17,16 @@
  * Keys are derived from the server's master secret with HKDF-SHA-256 (`deriveKey`); the key id in the token lets
  * several keys be accepted at once while keys rotate.
  *
+ * Purpose-bound tokens (version `2`, `signPurposes` / `verifyPurpose`): the three tokens an ad carries (its click,
+ * its rendered impression, its viewable impression) name the same decision, so they share one payload and one MAC
+ * computation. The layout is version 1's with version byte `2` and, in place of the 32-byte MAC, a 16-byte tag: the
+ * purpose's slice of HMAC-SHA-512 over everything before it (bytes 0–15 for a click, 16–31 for a rendered
+ * impression, 32–47 for a viewable one). The slices of a PRF's output are independent: holding the tag of one
+ * purpose tells nothing about another's, so a token is accepted for its own purpose only, as version 1's separate
+ * keys per purpose ensured, at a third of the signing cost (one HMAC call per ad instead of three). A 128-bit tag
+ * leaves a forger one chance in 2^128 per try. `verifyPurpose` still accepts version 1 tokens under the keys given
+ * as `legacy`, so tokens issued before an upgrade keep working until they expire.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
@@ -139,6 +149,9 @@ const expiryLength = 6
 const maxExpiry = 2 ** 48
 const maxField = 255
 const minBytes = headerLength + expiryLength + 1 + 4 + macLength
+/** Bytes of a purpose-bound token's tag. */
+const tagLength = 16
+const minPurposeBytes = headerLength + expiryLength + 1 + 4 + tagLength
 const base64url = /^[A-Za-z0-9_-]+$/
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
@@ -152,7 +165,11 @@ const fail = (reason: ClickTokenErrorReason, message: string) => Either.left(new
  * @since 0.1.0
  * @category keys
  */
-export const deriveKey = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, id: number): SigningKey => ({
+export const deriveKey = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, id: number): SigningKey =>
+  derive(secret, KeyDerivationLabel, id)
+
+/** The 32-byte key `id` of HKDF-SHA-256 over `secret` with salt `KeyDerivationSalt` and info `<label>:<id>`. */
+const derive = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, label: string, id: number): SigningKey => ({
   id,
   secret: Redacted.make(
     new Uint8Array(
@@ -160,7 +177,7 @@ export const deriveKey = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, id
         "sha256",
         Redacted.isRedacted(secret) ? Redacted.value(secret) : secret,
         KeyDerivationSalt,
-        `${KeyDerivationLabel}:${id}`,
+        `${label}:${id}`,
         32
       )
     )
@@ -172,14 +189,21 @@ const isKeyId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id <
 /** Each key's secret as a `KeyObject`, made once (an HMAC over raw bytes copies the key every time). */
 const keyObjects = new WeakMap<SigningKey, KeyObject>()
 
-const mac = (key: SigningKey, signed: Uint8Array): Buffer => {
+const keyObjectOf = (key: SigningKey): KeyObject => {
   let secret = keyObjects.get(key)
   if (secret === undefined) {
     secret = createSecretKey(Redacted.value(key.secret))
     keyObjects.set(key, secret)
   }
-  return createHmac("sha256", secret).update(signed).digest()
+  return secret
 }
+
+const mac = (key: SigningKey, signed: Uint8Array): Buffer =>
+  createHmac("sha256", keyObjectOf(key)).update(signed).digest()
+
+/** The tags of every purpose at once: HMAC-SHA-512 of the signed bytes, 16 bytes per purpose (see the module doc). */
+const purposeTags = (key: SigningKey, signed: Uint8Array): Buffer =>
+  createHmac("sha512", keyObjectOf(key)).update(signed).digest()
 
 const fieldNames = ["tenant", "decisionId", "campaignId", "creativeId", "productId"] as const
 
@@ -187,7 +211,7 @@ const fieldNames = ["tenant", "decisionId", "campaignId", "creativeId", "product
  * The token's bytes for `claims` with room for the header in front and the MAC behind (both left zero), or why the
  * claims cannot be a token.
  */
-const layout = (claims: Claims): Either.Either<Buffer, ClickTokenError> => {
+const layout = (claims: Claims, trailer: number = macLength): Either.Either<Buffer, ClickTokenError> => {
   if (!Number.isSafeInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt >= maxExpiry) {
     return fail("InvalidClaims", "expiresAt must be an integer number of milliseconds in [0, 2^48)")
   }
@@ -206,7 +230,7 @@ const layout = (claims: Claims): Either.Either<Buffer, ClickTokenError> => {
     }
     size += 1 + length
   }
-  const bytes = Buffer.alloc(size + macLength)
+  const bytes = Buffer.alloc(size + trailer)
   bytes.writeUIntBE(claims.expiresAt, headerLength, expiryLength)
   bytes[headerLength + expiryLength] = hasProduct ? 1 : 0
   let at = headerLength + expiryLength + 1
@@ -312,16 +336,29 @@ export const verify = (
   token: string,
   keys: ReadonlyArray<SigningKey>,
   now: number
-): Either.Either<Claims, ClickTokenError> => {
+): Either.Either<Claims, ClickTokenError> =>
+  Either.flatMap(decode(token), (bytes) =>
+    bytes[0] === Version ? check(bytes, keys, now) : fail("Malformed", `unsupported click token version ${bytes[0]}`)
+  )
+
+/** A token's bytes: length bounded before decoding, canonical base64url only, at least the smallest token's size. */
+const decode = (token: string): Either.Either<Buffer, ClickTokenError> => {
   if (typeof token !== "string") return fail("Malformed", "not a click token")
   if (token.length > MaxLength) return fail("Malformed", "not a click token (too long)")
-  if (token.length < Math.ceil((minBytes * 4) / 3) || !base64url.test(token)) {
+  if (token.length < Math.ceil((minPurposeBytes * 4) / 3) || !base64url.test(token)) {
     return fail("Malformed", "not a click token")
   }
   const bytes = Buffer.from(token, "base64url")
   // Only canonical base64url: otherwise several strings would name the same bytes (unused trailing bits).
-  if (bytes.length < minBytes || bytes.toString("base64url") !== token) return fail("Malformed", "not a click token")
-  if (bytes[0] !== Version) return fail("Malformed", `unsupported click token version ${bytes[0]}`)
+  if (bytes.length < minPurposeBytes || bytes.toString("base64url") !== token) {
+    return fail("Malformed", "not a click token")
+  }
+  return Either.right(bytes)
+}
+
+/** The claims of a version 1 token's bytes, checked against `keys` and `now`. */
+const check = (bytes: Buffer, keys: ReadonlyArray<SigningKey>, now: number): Either.Either<Claims, ClickTokenError> => {
+  if (bytes.length < minBytes) return fail("Malformed", "not a click token")
   const key = keys.find((k) => k.id === bytes[1])
   if (key === undefined) return fail("UnknownKey", `click token signed with unknown key ${bytes[1]}`)
   const signedLength = bytes.length - macLength
@@ -329,11 +366,135 @@ export const verify = (
   if (!timingSafeEqual(expected, bytes.subarray(signedLength))) {
     return fail("BadSignature", "click token signature does not match")
   }
+  return claimsOf(bytes, signedLength, now)
+}
+
+/** The authenticated payload's claims, refused when malformed or expired at `now`. */
+const claimsOf = (bytes: Buffer, signedLength: number, now: number): Either.Either<Claims, ClickTokenError> => {
   const claims = readPayload(bytes.subarray(headerLength, signedLength))
   if (claims === undefined) return fail("Malformed", "click token payload is malformed")
   if (!(now < claims.expiresAt)) return fail("Expired", "click token has expired")
   return Either.right(claims)
 }
+
+/**
+ * The version byte of purpose-bound tokens (`signPurposes`, `verifyPurpose`).
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export const PurposeVersion = 2
+
+/**
+ * What a purpose-bound token may be used for: following the ad's click, or counting its rendered or viewable
+ * impression.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export type Purpose = "click" | "rendered" | "viewable"
+
+/** Each purpose's slice of the tag bytes (see the module doc). */
+const purposeIndex: Readonly<Record<Purpose, number>> = { click: 0, rendered: 1, viewable: 2 }
+
+/**
+ * The HKDF info label of the keys of purpose-bound tokens (`derivePurposeKey`), followed by `:<key id>`.
+ *
+ * @since 0.7.0
+ * @category keys
+ */
+export const PurposeKeyDerivationLabel = "ad-selector/ad-token"
+
+/**
+ * The key of purpose-bound tokens with id `id` (0–255), derived from the master secret with HKDF-SHA-256 (salt
+ * `KeyDerivationSalt`, info `PurposeKeyDerivationLabel:<id>`): unrelated to the version 1 keys of the same id.
+ *
+ * @since 0.7.0
+ * @category keys
+ */
+export const derivePurposeKey = (secret: Uint8Array | Redacted.Redacted<Uint8Array>, id: number): SigningKey =>
+  derive(secret, PurposeKeyDerivationLabel, id)
+
+/**
+ * The tokens of one ad, one per purpose, from one MAC computation: each names `claims` and is accepted by
+ * `verifyPurpose` for its own purpose only. Fails like `sign` on claims or a key it cannot use.
+ *
+ * @since 0.7.0
+ * @category constructors
+ */
+export const signPurposes = (
+  claims: Claims,
+  key: SigningKey
+): Either.Either<Readonly<Record<Purpose, string>>, ClickTokenError> => {
+  if (!isKeyId(key.id)) return fail("InvalidClaims", `key id must be an integer in 0..255, got ${key.id}`)
+  return Either.map(layout(claims, tagLength), (bytes) => {
+    const size = bytes.length - tagLength
+    bytes[0] = PurposeVersion
+    bytes[1] = key.id
+    const tags = purposeTags(key, bytes.subarray(0, size))
+    const tokenOf = (purpose: Purpose) => {
+      const at = purposeIndex[purpose] * tagLength
+      tags.copy(bytes, size, at, at + tagLength)
+      return bytes.toString("base64url")
+    }
+    return { click: tokenOf("click"), rendered: tokenOf("rendered"), viewable: tokenOf("viewable") }
+  })
+}
+
+/**
+ * One purpose-bound token for `purpose` (for example the click of one product of an ad).
+ *
+ * @since 0.7.0
+ * @category constructors
+ */
+export const signPurpose = (
+  claims: Claims,
+  purpose: Purpose,
+  key: SigningKey
+): Either.Either<string, ClickTokenError> => Either.map(signPurposes(claims, key), (tokens) => tokens[purpose])
+
+/**
+ * Checks a token for `purpose` at time `now`: a purpose-bound token (version 2) against `keys`, a version 1 token
+ * against `legacy` (the keys that signed that purpose's version 1 tokens; none: refused as `Malformed`). Never
+ * throws; a token made for another purpose is refused as `BadSignature`.
+ *
+ * @since 0.7.0
+ * @category combinators
+ */
+export const verifyPurpose = (
+  token: string,
+  purpose: Purpose,
+  keys: ReadonlyArray<SigningKey>,
+  now: number,
+  legacy: ReadonlyArray<SigningKey> = []
+): Either.Either<Claims, ClickTokenError> =>
+  Either.flatMap(decode(token), (bytes) => {
+    if (bytes[0] === Version && legacy.length > 0) return check(bytes, legacy, now)
+    if (bytes[0] !== PurposeVersion) return fail("Malformed", `unsupported token version ${bytes[0]}`)
+    const key = keys.find((k) => k.id === bytes[1])
+    if (key === undefined) return fail("UnknownKey", `token signed with unknown key ${bytes[1]}`)
+    const signedLength = bytes.length - tagLength
+    const at = purposeIndex[purpose] * tagLength
+    const expected = purposeTags(key, bytes.subarray(0, signedLength)).subarray(at, at + tagLength)
+    if (!timingSafeEqual(expected, bytes.subarray(signedLength))) {
+      return fail("BadSignature", "token signature does not match")
+    }
+    return claimsOf(bytes, signedLength, now)
+  })
+
+/**
+ * `verifyPurpose` at the current time of Effect's `Clock`.
+ *
+ * @since 0.7.0
+ * @category combinators
+ */
+export const verifyPurposeNow = (
+  token: string,
+  purpose: Purpose,
+  keys: ReadonlyArray<SigningKey>,
+  legacy?: ReadonlyArray<SigningKey>
+): Effect.Effect<Claims, ClickTokenError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => verifyPurpose(token, purpose, keys, now, legacy))
 
 /**
  * `verify` at the current time of Effect's `Clock` (so `TestClock` decides expiry in tests).

@@ -22,9 +22,11 @@
  * - **Product creatives** show up to `products` products: for a personalized decision the visitor's most recently
  *   viewed products in stock and not bought since; otherwise (and when the visitor has none) the catalog's
  *   "featured" products: the first in stock in id order.
- * - **Tokens**: every link carries a signed token (`ClickToken`): clicks with the click-token key, rendered and
- *   viewable impressions each with a key of its own (so a token of one kind cannot count as another). The landing
- *   page of a click is the creative's registered landing URL or the product's catalog link, never the request's.
+ * - **Tokens**: every link carries a signed token (`ClickToken`), purpose-bound: an ad's click, rendered and
+ *   viewable tokens come from one MAC computation and each is accepted for its own kind only (so a token of one
+ *   kind cannot count as another); version 1 tokens (a key per kind) served before are accepted until they
+ *   expire. The landing page of a click is the creative's registered landing URL or the product's catalog link,
+ *   never the request's.
  *
  * Time comes from `Clock`, randomness from `Random`: under `TestClock` and a seeded `Random` it is deterministic.
  *
@@ -591,6 +593,9 @@ export const make = (
     const conversionBatch = Math.max(1, Math.floor(options.conversionBatch ?? 500))
 
     const keyIds = [options.keyId ?? 1, ...(options.previousKeyIds ?? [])]
+    // An ad's click and impression tokens are purpose-bound tokens (one MAC computation for the three); the version 1
+    // keys below still verify tokens issued before them, until those expire.
+    const adKeys = keyIds.map((id) => ClickToken.derivePurposeKey(options.secret, id))
     const clickKeys = keyIds.map((id) => ClickToken.deriveKey(options.secret, id))
     const impressionKeys = {
       rendered: keyIds.map((id) => impressionKey(options.secret, "rendered", id)),
@@ -833,19 +838,15 @@ export const make = (
       const shown = template === undefined ? [] : products
       const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
       const expiresAt = now + lifetimeMs
-      const signed = ClickToken.signEach({ ...claims, expiresAt }, [
-        clickKeys[0]!,
-        impressionKeys.rendered[0]!,
-        impressionKeys.viewable[0]!
-      ])
+      const signed = ClickToken.signPurposes({ ...claims, expiresAt }, adKeys[0]!)
       if (Either.isLeft(signed)) return Either.left(signed.left)
-      const [clickToken, renderedToken, viewableToken] = signed.right
-      const clickUrl = request.links.click + clickToken!
-      const impressionUrl = `${request.links.impression}rendered/${renderedToken!}`
-      const viewableUrl = `${request.links.impression}viewable/${viewableToken!}`
+      const tokens = signed.right
+      const clickUrl = request.links.click + tokens.click
+      const impressionUrl = `${request.links.impression}rendered/${tokens.rendered}`
+      const viewableUrl = `${request.links.impression}viewable/${tokens.viewable}`
       const items: Array<Template.Item> = []
       for (const product of shown) {
-        const token = ClickToken.sign({ ...claims, productId: product.id, expiresAt }, clickKeys[0]!)
+        const token = ClickToken.signPurpose({ ...claims, productId: product.id, expiresAt }, "click", adKeys[0]!)
         if (Either.isLeft(token)) return Either.left(token.left)
         items.push({ product, clickUrl: request.links.click + token.right })
       }
@@ -1168,7 +1169,9 @@ export const make = (
 
     const click = (token: string) =>
       Effect.gen(function* () {
-        const claims = yield* ClickToken.verifyNow(token, clickKeys).pipe(Effect.mapError(tokenError))
+        const claims = yield* ClickToken.verifyPurposeNow(token, "click", adKeys, clickKeys).pipe(
+          Effect.mapError(tokenError)
+        )
         const record = yield* decisionOf(claims)
         const campaign = yield* campaignOf(record.tenant, record.campaignId)
         const creative = Option.getOrUndefined(campaign)?.creatives.find((c) => c.id === record.creativeId)
@@ -1208,7 +1211,7 @@ export const make = (
           kind === "rendered" ? impressionKeys.rendered : kind === "viewable" ? impressionKeys.viewable : undefined
         if (keys === undefined)
           return yield* new ServingError({ reason: "InvalidInput", message: "unknown impression kind" })
-        const claims = yield* ClickToken.verifyNow(token, keys).pipe(Effect.mapError(tokenError))
+        const claims = yield* ClickToken.verifyPurposeNow(token, kind, adKeys, keys).pipe(Effect.mapError(tokenError))
         const now = yield* Clock.currentTimeMillis
         const counted = yield* log
           .recordImpression(claims.decisionId, kind, now)

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Option, Redacted, TestClock } from "effect"
+import { hkdfSync } from "node:crypto"
 import * as ClickToken from "../src/ClickToken.js"
 import * as Ftrl from "../src/Ftrl.js"
 import * as Serving from "../src/Serving.js"
@@ -17,10 +18,32 @@ import {
   knownVisitor,
   product,
   retargeting,
+  secret,
   T0,
   tokenOf,
   world
 } from "./ServingFixtures.js"
+
+/** The current key of the ads' purpose-bound tokens in the fixtures (key id 1). */
+const purposeKey = ClickToken.derivePurposeKey(secret, 1)
+/** A version 1 impression key, as the previous version derived it. */
+const legacyImpressionKey = (kind: "rendered" | "viewable"): ClickToken.SigningKey => ({
+  id: 1,
+  secret: Redacted.make(
+    new Uint8Array(
+      hkdfSync("sha256", Redacted.value(secret), "openaudience/v1", `ad-selector/impression-token:${kind}:1`, 32)
+    )
+  )
+})
+
+/** What the tokens of `ad` name, valid for a day from T0. */
+const claimsOf = (ad: Serving.Ad): ClickToken.Claims => ({
+  decisionId: ad.decisionId,
+  campaignId: ad.campaignId,
+  creativeId: ad.creativeId,
+  tenant: ad.tenant,
+  expiresAt: T0 + DAY
+})
 
 const failure = <A>(result: Either.Either<A, Serving.ServingError>): Serving.ServingError => {
   if (Either.isRight(result)) throw new Error("expected a failure")
@@ -86,16 +109,7 @@ describe("Serving.click", () => {
       }
       // Signed with another secret's key of the same id.
       const foreign = Either.getOrThrow(
-        ClickToken.sign(
-          {
-            decisionId: ad.decisionId,
-            campaignId: ad.campaignId,
-            creativeId: ad.creativeId,
-            tenant: ad.tenant,
-            expiresAt: T0 + DAY
-          },
-          ClickToken.deriveKey(Redacted.make(new Uint8Array(32).fill(8)), 1)
-        )
+        ClickToken.sign(claimsOf(ad), ClickToken.deriveKey(Redacted.make(new Uint8Array(32).fill(8)), 1))
       )
       assert.strictEqual(failure(yield* Effect.either(w.serving.click(foreign))).reason, "InvalidToken")
       yield* TestClock.adjust(24 * HOUR)
@@ -107,13 +121,7 @@ describe("Serving.click", () => {
     Effect.gen(function* () {
       const { ad, w } = yield* productAd
       const key = ClickToken.deriveKey(Redacted.make(new Uint8Array(32).fill(7)), 1)
-      const claims = {
-        decisionId: ad.decisionId,
-        campaignId: ad.campaignId,
-        creativeId: ad.creativeId,
-        tenant: ad.tenant,
-        expiresAt: T0 + DAY
-      }
+      const claims = claimsOf(ad)
       for (const bad of [
         { ...claims, decisionId: "d_unknown" },
         { ...claims, tenant: "other" },
@@ -122,7 +130,29 @@ describe("Serving.click", () => {
       ]) {
         const token = Either.getOrThrow(ClickToken.sign(bad, key))
         assert.strictEqual(failure(yield* Effect.either(w.serving.click(token))).reason, "UnknownDecision")
+        const current = Either.getOrThrow(ClickToken.signPurpose(bad, "click", purposeKey))
+        assert.strictEqual(failure(yield* Effect.either(w.serving.click(current))).reason, "UnknownDecision")
       }
+    })
+  )
+
+  it.effect("still takes the version 1 tokens ads carried before purpose-bound tokens, each for its kind", () =>
+    Effect.gen(function* () {
+      const { ad, w } = yield* productAd
+      const claims = claimsOf(ad)
+      // What the previous version signed: a click key and a key per impression kind, all of key id 1.
+      const v1Click = Either.getOrThrow(ClickToken.sign(claims, ClickToken.deriveKey(secret, 1)))
+      const v1Rendered = Either.getOrThrow(ClickToken.sign(claims, legacyImpressionKey("rendered")))
+      assert.strictEqual(
+        failure(yield* Effect.either(w.serving.impression(v1Click, "rendered"))).reason,
+        "InvalidToken"
+      )
+      assert.strictEqual(failure(yield* Effect.either(w.serving.click(v1Rendered))).reason, "InvalidToken")
+      assert.isTrue(yield* w.serving.impression(v1Rendered, "rendered"))
+      assert.isTrue((yield* w.serving.click(v1Click)).counted)
+      // Until they expire, like any token.
+      yield* TestClock.adjust(DAY)
+      assert.strictEqual(failure(yield* Effect.either(w.serving.click(v1Click))).reason, "Expired")
     })
   )
 
