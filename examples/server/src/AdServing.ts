@@ -103,9 +103,17 @@ const integer = (value: string | undefined, min: number, max: number): number | 
     ? Number(value)
     : undefined
 
+/** The one value of the query parameter `name`, or `undefined` when it is missing or repeated. */
+const single = (params: URLSearchParams, name: string): string | undefined => {
+  const all = params.getAll(name)
+  return all.length === 1 ? all[0] : undefined
+}
+
+const invalid = (field: string, detail: string) => ({ _tag: "Invalid" as const, field, detail })
+
 /** The slot an ad request names, checked: the first parameter at fault, or every value the decision needs. */
 const adSlot = <Site>(
-  one: (name: string) => string | undefined,
+  params: URLSearchParams,
   bySite: (siteKey: string) => Site | undefined
 ):
   | { readonly _tag: "Invalid"; readonly field: string; readonly detail: string }
@@ -118,17 +126,16 @@ const adSlot = <Site>(
       readonly height: number
       readonly ctx: string | undefined
     } => {
-  const invalid = (field: string, detail: string) => ({ _tag: "Invalid" as const, field, detail })
-  const siteKey = one("site")
+  const siteKey = single(params, "site")
   const publisher = siteKey === undefined ? undefined : bySite(siteKey)
   if (siteKey === undefined || publisher === undefined) return invalid("site", "no such site")
-  const slot = one("slot")
+  const slot = single(params, "slot")
   if (slot === undefined || !slotPattern.test(slot)) return invalid("slot", "expected 1 to 64 of A-Z a-z 0-9 . _ -")
-  const width = integer(one("w"), 1, 4000)
+  const width = integer(single(params, "w"), 1, 4000)
   if (width === undefined) return invalid("w", "expected a width in pixels, 1 to 4000")
-  const height = integer(one("h"), 1, 4000)
+  const height = integer(single(params, "h"), 1, 4000)
   if (height === undefined) return invalid("h", "expected a height in pixels, 1 to 4000")
-  const ctx = one("ctx")
+  const ctx = single(params, "ctx")
   if (ctx !== undefined && !categoryPattern.test(ctx)) return invalid("ctx", "expected a page category")
   return { _tag: "Valid", siteKey, publisher, slot, width, height, ctx }
 }
@@ -168,6 +175,44 @@ const emptyHeaders = (reason: string, headers: Record<string, string> = {}): Rec
   "x-oa-reason": reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 100)
 })
 
+/** Answers a request whose slot is not valid: a problem for JSON, a page for a browser, else a problem. */
+const refuse = (req: IncomingMessage, res: ServerResponse, format: "json" | "html", field: string, detail: string) => {
+  if (format === "json")
+    return Problem.send(res, Problem.make("invalid-parameter", `${field}: ${detail}`, { field }), noStore)
+  if (wantsHtml(req.headers.accept)) {
+    return send(res, 400, htmlType, htmlDocument("No ad", `${field}: ${detail}`), htmlPageHeaders)
+  }
+  Problem.send(res, Problem.make("invalid-parameter", `No ad: ${field}: ${detail}`))
+}
+
+/** Sends the decision's answer (an empty document when it failed: never a 5xx). */
+const answer = (
+  res: ServerResponse,
+  deps: AdHandlerDeps,
+  exit: Exit.Exit<Serving.Answer>,
+  format: "json" | "html",
+  cookieHeaders: Record<string, string>,
+  nonce: string,
+  base: string
+) => {
+  if (res.headersSent || res.destroyed) return
+  if (Exit.isFailure(exit)) {
+    deps.failed(exit.cause)
+    return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders))
+  }
+  const ad = exit.value
+  if (format === "json") {
+    return send(res, 200, "application/json", JSON.stringify(Serving.toJson(ad)), { ...noStore, ...cookieHeaders })
+  }
+  if (ad._tag === "NoAd") return send(res, 200, htmlType, emptyBody, emptyHeaders(ad.reason, cookieHeaders))
+  send(res, 200, htmlType, ad.html, {
+    ...noStore,
+    ...cookieHeaders,
+    "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
+    "referrer-policy": "no-referrer-when-downgrade"
+  })
+}
+
 /**
  * `GET /ad`, as a node:http handler: the server sends the path to it before its router, so an ad request costs the
  * decision and little else (no router, no request or response objects of the platform's). Never a 5xx: an ad slot
@@ -183,25 +228,10 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const url = req.url ?? "/"
     const q = url.indexOf("?")
     const params = new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
-    const one = (name: string): string | undefined => {
-      const all = params.getAll(name)
-      return all.length === 1 ? all[0] : undefined
-    }
-    const format = one("format") === "json" ? ("json" as const) : ("html" as const)
-    const refuse = (field: string, detail: string) => {
-      if (format === "json") {
-        Problem.send(res, Problem.make("invalid-parameter", `${field}: ${detail}`, { field }), noStore)
-        return
-      }
-      if (wantsHtml(req.headers.accept)) {
-        send(res, 400, htmlType, htmlDocument("No ad", `${field}: ${detail}`), htmlPageHeaders)
-        return
-      }
-      Problem.send(res, Problem.make("invalid-parameter", `No ad: ${field}: ${detail}`))
-    }
-    const checked = adSlot(one, tenants.bySite)
+    const format = single(params, "format") === "json" ? ("json" as const) : ("html" as const)
+    const checked = adSlot(params, tenants.bySite)
     if (checked._tag === "Invalid") {
-      refuse(checked.field, checked.detail)
+      refuse(req, res, format, checked.field, checked.detail)
       return
     }
     const { siteKey, publisher, slot, width, height, ctx } = checked
@@ -232,30 +262,10 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
       nonce
     })
-    const respond = (exit: Exit.Exit<Serving.Answer>) => {
-      if (res.headersSent || res.destroyed) return
-      if (Exit.isFailure(exit)) {
-        deps.failed(exit.cause)
-        return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders))
-      }
-      const answer = exit.value
-      if (format === "json") {
-        return send(res, 200, "application/json", JSON.stringify(Serving.toJson(answer)), {
-          ...noStore,
-          ...cookieHeaders
-        })
-      }
-      if (answer._tag === "NoAd") return send(res, 200, htmlType, emptyBody, emptyHeaders(answer.reason, cookieHeaders))
-      send(res, 200, htmlType, answer.html, {
-        ...noStore,
-        ...cookieHeaders,
-        "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
-        "referrer-policy": "no-referrer-when-downgrade"
-      })
-    }
-    // Decided from memory (the usual case): answered now, no effect run.
-    if (Effect.isEffect(served)) deps.run(served, respond)
-    else respond(Exit.succeed(served))
+    // Decided from memory (the usual case): answered now, no effect run. (No closure is made per request on this
+    // path: under tsx every named one costs an Object.defineProperty.)
+    if (Effect.isEffect(served)) deps.run(served, (exit) => answer(res, deps, exit, format, cookieHeaders, nonce, base))
+    else answer(res, deps, Exit.succeed(served), format, cookieHeaders, nonce, base)
   }
   // Never a 5xx: whatever throws before the decision (a header no parser expected) answers an empty document.
   return (req: IncomingMessage, res: ServerResponse): void => {
