@@ -317,6 +317,10 @@ export const problemAnswer = (problem: Problem.Problem, headers?: Readonly<Recor
  * @since 0.1.0
  * @category constructors
  */
+/** The id the sender chose for the `k`th row (a server's rows are stored under `storedId`). */
+const sentId = (decoded: ReadonlyArray<Decoded>, rowIndex: ReadonlyArray<number>, k: number): string =>
+  (decoded[rowIndex[k]!] as { readonly right: Event.Event }).right.id
+
 export const make = (options: Options): Collector => {
   const { tenants, sink, now } = options
   const metrics = options.metrics ?? Metrics.none
@@ -413,6 +417,13 @@ export const make = (options: Options): Collector => {
     return withHeader(answer, "set-cookie", `${crossName}=${browser}; Max-Age=${crossSiteMaxAge}${attributes}`)
   }
 
+  /** Counts rows that could not be kept, and forgets their objections (to be stored again when sent again). */
+  const failed = (rows: ReadonlyArray<StoredEvent.StoredEvent>, objections: ReadonlyArray<StoredEvent.StoredEvent>) => {
+    for (const row of rows) metrics.countEvent(row.type, "failed")
+    for (const objection of objections) recentObjections.delete(`${objection.tenant}\u0000${objection.visitor}`)
+  }
+
+  // `run` makes no named closure per request: under tsx (`pnpm start`) each costs an `Object.defineProperty`.
   const run = (
     decoded: ReadonlyArray<Decoded>,
     request: RequestContext,
@@ -427,8 +438,6 @@ export const make = (options: Options): Collector => {
     const rows: Array<StoredEvent.StoredEvent> = []
     const rowIndex: Array<number> = []
     const objections: Array<StoredEvent.StoredEvent> = []
-    /** The id the sender chose for the `k`th row (a server's rows are stored under `storedId`). */
-    const sentIdOf = (k: number): string => (decoded[rowIndex[k]!] as { readonly right: Event.Event }).right.id
     for (let i = 0; i < decoded.length; i++) {
       const item = decoded[i]!
       if (item._tag === "Left") {
@@ -472,20 +481,16 @@ export const make = (options: Options): Collector => {
     }
     // Objection records go after the rows, in the same append or store (the outcomes of the rows come first).
     const all = objections.length === 0 ? rows : rows.concat(objections)
-    const failed = () => {
-      for (const row of rows) metrics.countEvent(row.type, "failed")
-      for (const objection of objections) recentObjections.delete(`${objection.tenant}\u0000${objection.visitor}`)
-    }
     if (durable === "appended") {
       // Durable in the sink's log; whether each event is new or a duplicate is known (and counted) once it reaches
       // the database, so every row answers "accepted" here.
       sink.append(all, (failure) => {
         if (failure !== undefined) {
-          failed()
+          failed(rows, objections)
           return done(failure)
         }
         for (let k = 0; k < rows.length; k++) {
-          results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentIdOf(k), status: "accepted" }
+          results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentId(decoded, rowIndex, k), status: "accepted" }
         }
         done(results as Array<EventResult>)
       })
@@ -493,13 +498,13 @@ export const make = (options: Options): Collector => {
     }
     sink.store(all, (result) => {
       if (result._tag === "Failed") {
-        failed()
+        failed(rows, objections)
         return done(result)
       }
       for (let k = 0; k < rows.length; k++) {
         const status = result.outcomes[k]!
         metrics.countEvent(rows[k]!.type, status)
-        results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentIdOf(k), status }
+        results[rowIndex[k]!] = { index: rowIndex[k]!, id: sentId(decoded, rowIndex, k), status }
       }
       done(results as Array<EventResult>)
     })

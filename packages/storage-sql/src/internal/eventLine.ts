@@ -25,29 +25,33 @@ const consentText = (consent: unknown): string => {
  * One event as a line, or a `StorageError` if it cannot be stored: checked here so that a bad event fails its own
  * request and never a shared batch.
  */
+/** Why event `index` cannot be stored. (Not a closure in `eventLine`: it runs for every event.) */
+const invalidAt = (index: number, problem: string) =>
+  new StorageError({ reason: "InvalidInput", message: `Cannot store event #${index}: ${problem}` })
+
 export const eventLine = (event: StoredEvent, index = 0): string | StorageError => {
-  const invalid = (problem: string) =>
-    new StorageError({ reason: "InvalidInput", message: `Cannot store event #${index}: ${problem}` })
   if (typeof event.tenant !== "string" || event.tenant === "" || event.tenant.includes("\u0000"))
-    return invalid("tenant must be a non-empty string without NUL characters")
-  if (typeof event.eventId !== "string" || event.eventId === "") return invalid("eventId must be a non-empty string")
-  if (typeof event.type !== "string" || typeof event.site !== "string") return invalid("type and site must be strings")
-  if (!isReceivedAt(event.receivedAt)) return invalid("receivedAt must be integer epoch ms from 1970 to 9999")
+    return invalidAt(index, "tenant must be a non-empty string without NUL characters")
+  if (typeof event.eventId !== "string" || event.eventId === "")
+    return invalidAt(index, "eventId must be a non-empty string")
+  if (typeof event.type !== "string" || typeof event.site !== "string")
+    return invalidAt(index, "type and site must be strings")
+  if (!isReceivedAt(event.receivedAt)) return invalidAt(index, "receivedAt must be integer epoch ms from 1970 to 9999")
   const clientTs = event.clientTs ?? null
-  if (clientTs !== null && !Number.isSafeInteger(clientTs)) return invalid("clientTs must be integer epoch ms")
+  if (clientTs !== null && !Number.isSafeInteger(clientTs)) return invalidAt(index, "clientTs must be integer epoch ms")
   const visitor = event.visitor ?? null
-  if (visitor !== null && typeof visitor !== "string") return invalid("visitor must be a string or null")
+  if (visitor !== null && typeof visitor !== "string") return invalidAt(index, "visitor must be a string or null")
   let payload: string | undefined
   let consent: string | undefined
   try {
     payload = JSON.stringify(event.payload)
     consent = consentText(event.consent)
   } catch {
-    return invalid("payload or consent is not representable as JSON")
+    return invalidAt(index, "payload or consent is not representable as JSON")
   }
   // A value that serializes to nothing (undefined, a function) would not round-trip.
   if (typeof payload !== "string" || typeof consent !== "string")
-    return invalid("payload or consent is not representable as JSON")
+    return invalidAt(index, "payload or consent is not representable as JSON")
   const head = JSON.stringify([
     event.tenant,
     event.eventId,
