@@ -12,7 +12,22 @@ import { fastDecode } from "../src/internal/fastDecode.js"
 // (too lax would let bad events in, too strict would silently lose the speed-up), return the same value with
 // the same key order, and leave every error message as the schema decode words it.
 
-const schemaDecode = Schema.decodeUnknownEither(Event.Event, { onExcessProperty: "error" })
+const unionDecode = Schema.decodeUnknownEither(Event.Event, { onExcessProperty: "error" })
+
+/**
+ * The union schema's decode, as the oracle. It throws (a `TypeError` from `String(value)` while it matches the union's
+ * members) on a `type` that is an object whose `toString` is not a function, e.g. `{"toString": false}` from JSON:
+ * such an input is no event, so it counts as refused here. `Event.decodeUnknown` dispatches on `type` first and
+ * never reaches that code (see the test "refuses objects whose toString is not a function" below).
+ */
+const schemaDecode = (input: unknown): Either.Either<Event.Event, unknown> => {
+  try {
+    return unionDecode(input)
+  } catch (error) {
+    if (error instanceof TypeError) return Either.left(error)
+    throw error
+  }
+}
 
 const perType = Object.fromEntries(
   Event.eventTypes.map((type) => [
@@ -391,6 +406,18 @@ describe("Event.decodeUnknown fast path", () => {
     // Both sides of the boundary must be well explored, or the property proves little.
     assert.isAbove(accepted, 400)
     assert.isAbove(rejected, 2000)
+  })
+
+  it("refuses objects whose toString is not a function, in any field, without throwing", () => {
+    const hostile = JSON.parse('{"toString":false,"valueOf":{}}') as unknown
+    for (const field of ["type", "id", "site", "url", "productId", "currency", "consent"]) {
+      const input = { type: "product_view", id: "evt_0123456789", site: "demo", productId: "p-1", [field]: hostile }
+      const result = Event.decodeUnknown(input)
+      assert.isTrue(Either.isLeft(result), field)
+      // The field itself, or a member of it (the consent object names its unknown key).
+      if (Either.isLeft(result)) assert.match(result.left.field ?? "", new RegExp(`^${field}(\\.|$)`))
+      assert.isFalse(agrees(input), field)
+    }
   })
 
   it("decides like the schema on random JSON (property)", () => {
