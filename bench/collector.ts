@@ -105,7 +105,7 @@ const browserHeaders = {
  * Request paths with a fresh event id each: 64 product-view templates split around their id, so that making a
  * path costs autocannon a string concatenation rather than an encode.
  */
-const pathSource = (runTag: string): { readonly next: () => string; readonly sent: () => number } => {
+export const pixelPaths = (runTag: string): { readonly next: () => string; readonly sent: () => number } => {
   const placeholder = "IDPLACEHOLDER0000"
   const templates = Array.from({ length: 64 }, (_, n) => {
     const query = WireFormat.encodeQuery(productView(placeholder, n))
@@ -415,7 +415,7 @@ export const run = async (
 ): Promise<ReadonlyArray<Figure>> => {
   const dataDir = mkdtempSync(join(tmpdir(), "oa-bench-"))
   const runTag = `b${process.pid.toString(36)}${variant.prefix.length.toString(36)}${Date.now().toString(36)}`
-  const paths = pathSource(runTag)
+  const paths = pixelPaths(runTag)
   const children: Array<Child> = []
   const prepared = variant.setup === undefined ? undefined : await variant.setup()
   try {
