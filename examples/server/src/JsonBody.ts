@@ -26,8 +26,39 @@ export const object = (maxBytes: number) =>
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       return yield* Problem.fail("invalid-body", "expected a JSON object")
     }
+    const unconvertible = unconvertibleAt(parsed)
+    if (unconvertible !== undefined) {
+      return yield* Problem.fail("invalid-body", `${unconvertible}: no field may be named toString or valueOf`, {
+        field: unconvertible
+      })
+    }
     return parsed as Record<string, unknown>
   })
+
+/** Keys that change how a value converts to text: no body field has these names. */
+const conversionKeys = ["toString", "valueOf"]
+
+/**
+ * The path of the first object in `value` with an own `toString` or `valueOf` key (`""` for the root), if any. Such an
+ * object (`{"toString": false}` is valid JSON) cannot be converted to text, and Effect's schema decoding converts
+ * the value of a union's tag field to text to pick the member: without this check it throws instead of failing,
+ * and the route answered 500. Walked without recursion (JSON nests as deep as its size allows).
+ */
+export const unconvertibleAt = (value: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, string]> = [[value, ""]]
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!
+    if (typeof current !== "object" || current === null) continue
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push([current[i], `${path}[${i}]`])
+      continue
+    }
+    const key = conversionKeys.find((name) => Object.hasOwn(current, name))
+    if (key !== undefined) return path === "" ? key : `${path}.${key}`
+    for (const [name, inner] of Object.entries(current)) stack.push([inner, path === "" ? name : `${path}.${name}`])
+  }
+  return undefined
+}
 
 /** Refuses a body with a field outside `fields`, naming it. */
 export const allowed = (input: Record<string, unknown>, fields: ReadonlyArray<string>) => {

@@ -370,8 +370,17 @@ const decodeEither = Schema.decodeUnknownEither(Campaign, { errors: "all", onExc
  * @since 0.1.0
  * @category decoding
  */
-export const decode = (input: unknown): Either.Either<Campaign, string> =>
-  Either.mapLeft(decodeEither(input), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
+export const decode = (input: unknown): Either.Either<Campaign, string> => {
+  try {
+    return Either.mapLeft(decodeEither(input), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
+  } catch {
+    // Effect's union decoding converts a tag value to text, which throws for an object such as {"toString": false}
+    // (valid JSON): such a document is no campaign.
+    return Either.left(unconvertible)
+  }
+}
+
+const unconvertible = "a value is an object that cannot be read as text (it has a toString or valueOf field)"
 
 /**
  * Encodes a campaign to its JSON form.

@@ -104,6 +104,35 @@ describe("Campaign.decode", () => {
   )
 })
 
+describe("Campaign.decode on hostile JSON", () => {
+  /** Every path to a value in a JSON document, the root included. */
+  const pathsOf = (value: unknown, at: ReadonlyArray<string | number> = []): Array<ReadonlyArray<string | number>> =>
+    typeof value !== "object" || value === null
+      ? [at]
+      : [
+          at,
+          ...Object.entries(value).flatMap(([key, inner]) =>
+            pathsOf(inner, [...at, Array.isArray(value) ? Number(key) : key])
+          )
+        ]
+  const replaced = (value: unknown, path: ReadonlyArray<string | number>, by: unknown): unknown => {
+    if (path.length === 0) return by
+    const copy: any = Array.isArray(value) ? [...value] : { ...(value as object) }
+    copy[path[0]!] = replaced(copy[path[0]!], path.slice(1), by)
+    return copy
+  }
+  const paths = pathsOf(valid)
+
+  it.prop(
+    "refuses, without throwing, a campaign with any value replaced by an object that cannot become text",
+    [fc.nat({ max: paths.length - 1 }), fc.constantFrom('{"toString":false}', '{"valueOf":{},"toString":1}')],
+    ([index, text]) => {
+      const result = Campaign.decode(replaced(valid, paths[index]!, JSON.parse(text)))
+      assert.isTrue(Either.isLeft(result), paths[index]!.join("."))
+    }
+  )
+})
+
 describe("Campaign attribution windows", () => {
   const { attribution: _none, ...old } = valid as typeof valid & { attribution?: unknown }
 

@@ -724,7 +724,16 @@ export const decodeEither = (
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return Either.left(invalid("rule", `expected a rule document (an object), got ${describe(input)}`))
   }
-  const decoded = decodeDocument(input)
+  let decoded: Either.Either<AudienceRule, ParseResult.ParseError>
+  try {
+    decoded = decodeDocument(input)
+  } catch {
+    // Effect's union decoding converts a tag value to text, which throws for an object such as {"toString": false}
+    // (valid JSON): such a document is no rule.
+    return Either.left(
+      invalid("rule", "a value is an object that cannot be read as text (a toString or valueOf field)")
+    )
+  }
   if (Either.isLeft(decoded)) {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
     // Within a union every member reports; the deepest issue is the one that names what is wrong.

@@ -674,6 +674,35 @@ const everyRoute = () =>
       assert.isBelow(Date.now() - started, 80_000)
     }, 120_000)
 
+    it("answers every JSON route below 500 when a value is an object that cannot become text", async () => {
+      // {"toString": false} is valid JSON; converting it to text throws, and Effect's schema decoding converts the
+      // tag field of a union (an audience rule's condition, a campaign's tier, a request's action) to text.
+      const hostile = { toString: false, valueOf: {} }
+      const bodies = [
+        hostile,
+        ...["type", "kind", "tier", "action", "subject", "rule", "op", "fn", "name", "id", "reason"].map((key) => ({
+          [key]: hostile
+        })),
+        { name: "a", rule: { all: [hostile] } },
+        { name: "a", rule: { any: [{ event: hostile }] } },
+        { id: "c1", name: "c", tier: { kind: hostile }, creatives: [hostile] },
+        { action: "erase", subject: { kind: hostile } }
+      ]
+      for (const route of server.routes) {
+        if (route.method !== "POST" && route.method !== "PUT" && route.method !== "PATCH") continue
+        const path = fc.sample(routePath(route.path), { seed: 1, numRuns: 1 })[0]!
+        for (const body of bodies) {
+          const text = JSON.stringify(body)
+          const headers: Array<readonly [string, string]> = [
+            ["authorization", `Bearer ${adminKey}`],
+            ["content-type", path.startsWith("/optout") ? "application/x-www-form-urlencoded" : "application/json"]
+          ]
+          const head = rawHead(route.method, path, headers, "length", Buffer.byteLength(text))
+          checkRaw(await rawRequest(head, [Buffer.from(text)]), `${route.method} ${path} ${text}`)
+        }
+      }
+    }, 120_000)
+
     it("refuses an endless body on every route before the client has sent much past the limit", async () => {
       const piece = Buffer.alloc(16 * 1024, "a")
       // The server must answer (413, or whatever the route says without reading) well before this much is sent: the
