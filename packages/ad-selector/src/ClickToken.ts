@@ -425,21 +425,12 @@ export const derivePurposeKey = (secret: Uint8Array | Redacted.Redacted<Uint8Arr
 export const signPurposes = (
   claims: Claims,
   key: SigningKey
-): Either.Either<Readonly<Record<Purpose, string>>, ClickTokenError> => {
-  if (!isKeyId(key.id)) return fail("InvalidClaims", `key id must be an integer in 0..255, got ${key.id}`)
-  return Either.map(layout(claims, tagLength), (bytes) => {
-    const size = bytes.length - tagLength
-    bytes[0] = PurposeVersion
-    bytes[1] = key.id
-    const tags = purposeTags(key, bytes.subarray(0, size))
-    const tokenOf = (purpose: Purpose) => {
-      const at = purposeIndex[purpose] * tagLength
-      tags.copy(bytes, size, at, at + tagLength)
-      return bytes.toString("base64url")
-    }
-    return { click: tokenOf("click"), rendered: tokenOf("rendered"), viewable: tokenOf("viewable") }
-  })
-}
+): Either.Either<Readonly<Record<Purpose, string>>, ClickTokenError> =>
+  Either.map(tagged(claims, key), (signed) => ({
+    click: tokenFor(signed, "click"),
+    rendered: tokenFor(signed, "rendered"),
+    viewable: tokenFor(signed, "viewable")
+  }))
 
 /**
  * One purpose-bound token for `purpose` (for example the click of one product of an ad).
@@ -451,7 +442,29 @@ export const signPurpose = (
   claims: Claims,
   purpose: Purpose,
   key: SigningKey
-): Either.Either<string, ClickTokenError> => Either.map(signPurposes(claims, key), (tokens) => tokens[purpose])
+): Either.Either<string, ClickTokenError> => Either.map(tagged(claims, key), (signed) => tokenFor(signed, purpose))
+
+/** A purpose-bound token's bytes (the tag left zero) and the tags of every purpose. */
+interface Tagged {
+  readonly bytes: Buffer
+  readonly tags: Buffer
+}
+
+const tagged = (claims: Claims, key: SigningKey): Either.Either<Tagged, ClickTokenError> => {
+  if (!isKeyId(key.id)) return fail("InvalidClaims", `key id must be an integer in 0..255, got ${key.id}`)
+  return Either.map(layout(claims, tagLength), (bytes) => {
+    bytes[0] = PurposeVersion
+    bytes[1] = key.id
+    return { bytes, tags: purposeTags(key, bytes.subarray(0, bytes.length - tagLength)) }
+  })
+}
+
+/** The token for `purpose`: the bytes ending in that purpose's tag. */
+const tokenFor = ({ bytes, tags }: Tagged, purpose: Purpose): string => {
+  const at = purposeIndex[purpose] * tagLength
+  tags.copy(bytes, bytes.length - tagLength, at, at + tagLength)
+  return bytes.toString("base64url")
+}
 
 /**
  * Checks a token for `purpose` at time `now`: a purpose-bound token (version 2) against `keys`, a version 1 token

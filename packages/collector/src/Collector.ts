@@ -311,16 +311,16 @@ export const problemAnswer = (problem: Problem.Problem, headers?: Readonly<Recor
   body: JSON.stringify(problem)
 })
 
+/** The id the sender chose for the `k`th row (a server's rows are stored under `storedId`). */
+const sentId = (decoded: ReadonlyArray<Decoded>, rowIndex: ReadonlyArray<number>, k: number): string =>
+  (decoded[rowIndex[k]!] as { readonly right: Event.Event }).right.id
+
 /**
  * A collector.
  *
  * @since 0.1.0
  * @category constructors
  */
-/** The id the sender chose for the `k`th row (a server's rows are stored under `storedId`). */
-const sentId = (decoded: ReadonlyArray<Decoded>, rowIndex: ReadonlyArray<number>, k: number): string =>
-  (decoded[rowIndex[k]!] as { readonly right: Event.Event }).right.id
-
 export const make = (options: Options): Collector => {
   const { tenants, sink, now } = options
   const metrics = options.metrics ?? Metrics.none

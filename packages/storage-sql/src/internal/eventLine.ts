@@ -21,14 +21,14 @@ const consentText = (consent: unknown): string => {
   return text
 }
 
-/**
- * One event as a line, or a `StorageError` if it cannot be stored: checked here so that a bad event fails its own
- * request and never a shared batch.
- */
 /** Why event `index` cannot be stored. (Not a closure in `eventLine`: it runs for every event.) */
 const invalidAt = (index: number, problem: string) =>
   new StorageError({ reason: "InvalidInput", message: `Cannot store event #${index}: ${problem}` })
 
+/**
+ * One event as a line, or a `StorageError` if it cannot be stored: checked here so that a bad event fails its own
+ * request and never a shared batch.
+ */
 export const eventLine = (event: StoredEvent, index = 0): string | StorageError => {
   if (typeof event.tenant !== "string" || event.tenant === "" || event.tenant.includes("\u0000"))
     return invalidAt(index, "tenant must be a non-empty string without NUL characters")
