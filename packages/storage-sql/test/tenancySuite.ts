@@ -43,10 +43,15 @@ export const tenancySuite = (it: Vitest.MethodsNonLive<TenancyStore.TenancyStore
       assert.strictEqual(created.name, "Shop One")
       assert.deepStrictEqual(yield* store.getTenant(created.id), created)
       const id = `t-${randomUUID().slice(0, 8)}`
-      assert.strictEqual((yield* store.createTenant({ id, name: "Given" })).id, id)
+      const given = yield* store.createTenant({ id, name: "Given" })
+      assert.strictEqual(given.id, id)
+      // listed by creation time, then id (both may fall in the same millisecond)
+      const expected = [created, given]
+        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+        .map((t) => t.id)
       assert.deepStrictEqual(
         (yield* store.listTenants()).filter((t) => t.id === id || t.id === created.id).map((t) => t.id),
-        [created.id, id]
+        expected
       )
       yield* failure(store.createTenant({ id, name: "Again" }), "Conflict")
       for (const name of ["", "   ", "x".repeat(201), "bad\u0000name", "line\nbreak"]) {
