@@ -381,7 +381,7 @@ const workerCaughtUp = async (url: string): Promise<number> => {
  * rounds, so that the embedded worker also reads every stored event back and evaluates it (what a shop running
  * retargeting pays); not part of the figures' definition.
  */
-const defineAudiences = async (url: string, n: number): Promise<void> => {
+export const defineAudiences = async (url: string, n: number): Promise<void> => {
   for (let i = 0; i < n; i++) {
     const response = await fetch(`${url}/v1/audiences`, {
       method: "POST",

@@ -8,7 +8,8 @@
  * every thread with COMPARE_THREADS=all); at the end the medians and the median of the per-round ratios after /
  * before. `pixel` sends the collector benchmark's product views (50 connections), `ad` the ads benchmark's
  * `/ad` JSON request (10 connections). COMPARE_ROUNDS (default 8) and COMPARE_SECONDS (default 5, after 1 s of
- * warm-up each) set the length; COMPARE_BEFORE_FLAGS / COMPARE_AFTER_FLAGS add Node flags to one side.
+ * warm-up each) set the length; COMPARE_BEFORE_FLAGS / COMPARE_AFTER_FLAGS add Node flags to one side; COMPARE_RATE
+ * offers a fixed number of requests per second instead of saturating the server (then read the CPU per request).
  */
 import autocannon from "autocannon"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -27,6 +28,9 @@ const kind: "pixel" | "ad" = kindArgument
 const rounds = Number(process.env.COMPARE_ROUNDS ?? 8)
 const seconds = Number(process.env.COMPARE_SECONDS ?? 5)
 const allThreads = process.env.COMPARE_THREADS === "all"
+// COMPARE_RATE=<requests/s>: a fixed offered load instead of as fast as the server answers, so the CPU per request
+// compares the two sides' efficiency with less of the machine's contention in it.
+const rate = process.env.COMPARE_RATE === undefined ? {} : { overallRate: Number(process.env.COMPARE_RATE) }
 
 const userAgent =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -52,11 +56,12 @@ const paths = pixelPaths(`cmp${Date.now().toString(36)}`)
 
 const load = (child: Child, duration: number) =>
   kind === "ad"
-    ? autocannon({ url: `${child.url}${adPath}`, connections: 10, duration, headers: adHeaders })
+    ? autocannon({ url: `${child.url}${adPath}`, connections: 10, duration, headers: adHeaders, ...rate })
     : autocannon({
         url: child.url,
         connections: 50,
         duration,
+        ...rate,
         headers: pixelHeaders,
         requests: [
           {

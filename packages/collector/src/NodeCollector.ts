@@ -56,17 +56,24 @@ export interface NodeCollector {
  * @category combinators
  */
 export const write = (res: ServerResponse, answer: Answer): void => {
-  // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer.
-  res.setHeader("x-content-type-options", "nosniff")
-  res.setHeader("referrer-policy", "no-referrer")
+  const headers = answer.headers
   if (typeof answer.body !== "string") {
-    res.writeHead(answer.status, answer.headers)
+    // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer. When the
+    // answer carries both already (a pixel's GIF), its headers go out in one `writeHead`: a header set before it
+    // puts node on its slower path, which merges them one by one.
+    if (headers["x-content-type-options"] !== "nosniff" || headers["referrer-policy"] !== "no-referrer") {
+      res.setHeader("x-content-type-options", "nosniff")
+      res.setHeader("referrer-policy", "no-referrer")
+    }
+    res.writeHead(answer.status, headers)
     res.end(answer.body)
     return
   }
+  res.setHeader("x-content-type-options", "nosniff")
+  res.setHeader("referrer-policy", "no-referrer")
   // Headers set one by one (not `writeHead`) so that `end` adds the text's content-length itself.
   res.statusCode = answer.status
-  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!)
+  for (const name in headers) res.setHeader(name, headers[name]!)
   res.end(answer.body)
 }
 
