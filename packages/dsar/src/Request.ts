@@ -23,6 +23,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Deadline from "./Deadline.js"
 import * as Hold from "./Hold.js"
+import { decoder } from "./internal/decoder.js"
 import { Subject } from "./Subject.js"
 
 /**
@@ -274,6 +275,16 @@ export const Action = Schema.Union(
  * @category models
  */
 export type Action = typeof Action.Type
+
+/**
+ * Decodes an action from untrusted JSON (`{"_tag": "Refuse", "reason": …}` and so on), failing with a message that
+ * names every broken field. Unlike decoding with `Action` directly, it never throws: Effect's union decoding throws on
+ * a tag that cannot become text, such as `{"toString": false}`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeAction: (input: unknown) => Either.Either<Action, string> = decoder(Action)
 
 /**
  * Whether a request is still to be answered.

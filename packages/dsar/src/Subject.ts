@@ -12,7 +12,9 @@
  *
  * @since 0.1.0
  */
+import type * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { decoder } from "./internal/decoder.js"
 
 /**
  * A visitor of one tenant, by pseudonym.
@@ -62,6 +64,16 @@ export const Subject = Schema.Union(Visitor, Browser, User)
  * @category models
  */
 export type Subject = typeof Subject.Type
+
+/**
+ * Decodes a subject from untrusted JSON (`{"_tag": "Visitor", "tenant": …, "visitor": …}` and so on), failing with
+ * a message that names every broken field. Unlike decoding with `Subject` directly, it never throws: Effect's union
+ * decoding throws on a tag that cannot become text, such as `{"toString": false}`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode: (input: unknown) => Either.Either<Subject, string> = decoder(Subject)
 
 /**
  * The kind of a subject (`Visitor`, `Browser` or `User`).
