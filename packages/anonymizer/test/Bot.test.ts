@@ -33,11 +33,11 @@ describe("Bot", () => {
     assert.isUndefined(Bot.reason(people[0]![0]))
   })
 
+  // No timing assertion (a loaded machine would make one flaky): a pattern that backtracked over the whole input
+  // would run far past the test's timeout, and what lies beyond the limit is shown to be ignored.
   it("examines only the first MaxLength characters of a huge user agent", () => {
     const padding = "a".repeat(200_000)
-    const started = performance.now()
     assert.isFalse(Bot.isBot(`${people[0]![0]} ${padding} Googlebot`))
     assert.isTrue(Bot.isBot(`Googlebot/2.1 ${padding}`))
-    assert.isBelow(performance.now() - started, 50)
   })
 })

@@ -57,12 +57,11 @@ describe("UserAgent.generalize", () => {
     }
   })
 
-  it("generalizes absurd input to unknown without parsing or caching it, and fast", () => {
+  it("generalizes absurd input to unknown without parsing or caching it", () => {
     const cache = UserAgent.make()
     const huge = `Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 ${"A".repeat(100_000)}`
-    const started = performance.now()
+    // Not parsed is shown by the parser's count below, not by a timing (which a loaded machine makes flaky).
     assert.deepStrictEqual(cache.generalize(huge), UserAgent.unknown)
-    assert.isBelow(performance.now() - started, 50)
     assert.deepStrictEqual(
       cache.generalize("Mozilla/5.0 (Windows NT 10.0)\u0000\u0001\u00ff Chrome/120"),
       UserAgent.unknown
