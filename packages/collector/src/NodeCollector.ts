@@ -57,20 +57,18 @@ export interface NodeCollector {
  */
 export const write = (res: ServerResponse, answer: Answer): void => {
   const headers = answer.headers
+  // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer. An answer
+  // that carries both already (a pixel's GIF) sets nothing before `writeHead`: a header set before it puts node on
+  // its slower path, which merges the answer's headers one by one.
+  if (headers["x-content-type-options"] !== "nosniff" || headers["referrer-policy"] !== "no-referrer") {
+    res.setHeader("x-content-type-options", "nosniff")
+    res.setHeader("referrer-policy", "no-referrer")
+  }
   if (typeof answer.body !== "string") {
-    // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer. When the
-    // answer carries both already (a pixel's GIF), its headers go out in one `writeHead`: a header set before it
-    // puts node on its slower path, which merges them one by one.
-    if (headers["x-content-type-options"] !== "nosniff" || headers["referrer-policy"] !== "no-referrer") {
-      res.setHeader("x-content-type-options", "nosniff")
-      res.setHeader("referrer-policy", "no-referrer")
-    }
     res.writeHead(answer.status, headers)
     res.end(answer.body)
     return
   }
-  res.setHeader("x-content-type-options", "nosniff")
-  res.setHeader("referrer-policy", "no-referrer")
   // Headers set one by one (not `writeHead`) so that `end` adds the text's content-length itself.
   res.statusCode = answer.status
   for (const name in headers) res.setHeader(name, headers[name]!)
