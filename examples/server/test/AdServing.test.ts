@@ -6,6 +6,7 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import { Agent, request } from "node:http"
 import { startServer, type TestServer } from "./support/server.js"
 
 const adUrl = (server: TestServer, query: string) => `${server.url}/ad?${query}`
@@ -193,5 +194,58 @@ describe("ad serving under hostile input", () => {
       }),
       { numRuns: 150, seed: 51205 }
     )
+  })
+  it("answers every ad of a burst over shared keep-alive connections with its own answer, clients that hang up too", async () => {
+    // Answers decided in one turn of the event loop are written together: each must still reach its own request
+    // whole, JSON and HTML mixed, while other clients hang up before theirs is written.
+    const agent = new Agent({ keepAlive: true, maxSockets: 6 })
+    const get = (path: string) =>
+      new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+        const req = request(`${server.url}${path}`, { agent }, (res) => {
+          let body = ""
+          res.setEncoding("utf8")
+          res.on("data", (chunk: string) => {
+            body += chunk
+          })
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"] ?? "", body }))
+        })
+        req.on("error", reject)
+        req.end()
+      })
+    const hangUps = Array.from({ length: 20 }, async () => {
+      const controller = new AbortController()
+      const sent = fetch(adUrl(server, "site=demo-news&slot=side&w=300&h=250&format=json"), {
+        signal: controller.signal
+      }).catch(() => undefined)
+      controller.abort()
+      await sent
+    })
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 240 }, (_, n) =>
+          get(
+            `/ad?site=demo-news&slot=s${n % 7}&w=${n % 2 === 0 ? "300&h=250" : "728&h=90"}&ctx=news${n % 3 === 0 ? "" : "&format=json"}`
+          )
+        )
+      )
+      await Promise.all(hangUps)
+      const ids = new Set<string>()
+      answers.forEach((answer, n) => {
+        assert.strictEqual(answer.status, 200, answer.body)
+        if (n % 3 === 0) {
+          assert.match(answer.type, /^text\/html/)
+          const id = /data-oa-decision="([^"]+)"/.exec(answer.body)?.[1]
+          assert.isDefined(id, answer.body.slice(0, 200))
+          ids.add(id!)
+        } else {
+          const json = JSON.parse(answer.body) as { decisionId: string; campaignId: string }
+          assert.isString(json.campaignId)
+          ids.add(json.decisionId)
+        }
+      })
+      assert.strictEqual(ids.size, answers.length, "every request got an answer of its own")
+    } finally {
+      agent.destroy()
+    }
   })
 })
