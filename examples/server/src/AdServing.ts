@@ -213,10 +213,10 @@ const answer = (
   })
 }
 
-/** An answer decided from memory, waiting to be written (see `makeAdHandler`). */
+/** A decided ad (or a failed decision), waiting to be written (see `makeAdHandler`). */
 interface Ready {
   readonly res: ServerResponse
-  readonly ad: Serving.Answer
+  readonly exit: Exit.Exit<Serving.Answer>
   readonly format: "json" | "html"
   readonly cookieHeaders: Record<string, string>
   readonly nonce: string
@@ -272,30 +272,30 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
       nonce
     })
-    // Decided from memory (the usual case): no effect run, and the answer is queued to be written with the others
-    // decided in this turn of the event loop (see `Ready`). (No closure is made per request on this path: under tsx
-    // every named one costs an Object.defineProperty.)
-    if (Effect.isEffect(served)) deps.run(served, (exit) => answer(res, deps, exit, format, cookieHeaders, nonce, base))
-    else {
-      ready.push({ res, ad: served, format, cookieHeaders, nonce, base })
-      if (ready.length === 1) setImmediate(writeReady)
-    }
+    // Decided from memory (the usual case): no effect run and no closure made (under tsx every named one costs an
+    // Object.defineProperty). Either way the answer is queued, to be written with the others of the same turn.
+    if (Effect.isEffect(served)) deps.run(served, (exit) => enqueue({ res, exit, format, cookieHeaders, nonce, base }))
+    else enqueue({ res, exit: Exit.succeed(served), format, cookieHeaders, nonce, base })
   }
   /**
-   * The answers decided in this turn of the event loop, written together once its reads are handled (`setImmediate`
-   * runs right after the poll phase). Writing each answer as soon as it is decided interleaves a socket write, and
-   * the wake-up of the client it reaches, between every two requests; written together, the writes follow each other
-   * while the clients are still awake. Measured on the ads benchmark's load (10 connections, 2 cores): the server's
-   * CPU per ad fell from 144 to 85 µs and its rate rose from 7,200 to 12,400 ads/s; the answers wait at most for the
-   * other decisions of the same turn.
+   * The answers decided in this turn of the event loop, written together once its reads and callbacks are handled
+   * (`setImmediate` runs right after the poll phase). Writing each answer as soon as it is decided puts a socket
+   * write, and the wake-up of the client it reaches, between every two requests; written together, the writes follow
+   * each other while the clients are still awake. Measured on the ads benchmark's load (10 connections, 2 cores): the
+   * server's CPU per ad fell from 144 to 85 µs and its rate rose from 7,200 to 12,400 ads/s. An answer waits at most
+   * for the other decisions of its turn.
    */
   let ready: Array<Ready> = []
+  const enqueue = (answered: Ready) => {
+    ready.push(answered)
+    if (ready.length === 1) setImmediate(writeReady)
+  }
   const writeReady = () => {
     const batch = ready
     ready = []
     for (const r of batch) {
       try {
-        answer(r.res, deps, Exit.succeed(r.ad), r.format, r.cookieHeaders, r.nonce, r.base)
+        answer(r.res, deps, r.exit, r.format, r.cookieHeaders, r.nonce, r.base)
       } catch (error) {
         deps.failed(Cause.die(error))
         if (!r.res.headersSent) send(r.res, 200, htmlType, emptyBody, emptyHeaders("error"))
