@@ -954,7 +954,19 @@ export const make = (
       request: AdRequest,
       visitors: ReadonlyMap<string, Targeting.Visitor>,
       learning: LearningContext
-    ): ServingRequest => ({ ...targetingContextOf(request), visitors, learning })
+    ): ServingRequest => ({
+      // Written out rather than spread from `targetingContextOf`: a spread builds the object on V8's slow path, a
+      // measurable share of an ad's CPU.
+      site: request.publisher.siteKey,
+      childDirected: request.publisher.childDirected,
+      child: request.child,
+      width: request.width,
+      height: request.height,
+      category: request.category,
+      device: request.device,
+      visitors,
+      learning
+    })
 
     /** What to deliver for a decision: NoAd for an empty one. */
     const toDeliver = (
