@@ -836,9 +836,16 @@ export const make = (
       const { campaign, creative, request, now } = input
       const template = products.length > 0 ? templateOf(campaign, creative) : undefined
       const shown = template === undefined ? [] : products
-      const claims = { decisionId, campaignId: campaign.id, creativeId: creative.id, tenant: campaign.tenant }
       const expiresAt = now + lifetimeMs
-      const signed = ClickToken.signPurposes({ ...claims, expiresAt }, adKeys[0]!)
+      const claims = {
+        decisionId,
+        campaignId: campaign.id,
+        creativeId: creative.id,
+        productId: undefined as string | undefined,
+        tenant: campaign.tenant,
+        expiresAt
+      }
+      const signed = ClickToken.signPurposes(claims, adKeys[0]!)
       if (Either.isLeft(signed)) return Either.left(signed.left)
       const tokens = signed.right
       const clickUrl = request.links.click + tokens.click
@@ -846,7 +853,8 @@ export const make = (
       const viewableUrl = `${request.links.impression}viewable/${tokens.viewable}`
       const items: Array<Template.Item> = []
       for (const product of shown) {
-        const token = ClickToken.signPurpose({ ...claims, productId: product.id, expiresAt }, "click", adKeys[0]!)
+        claims.productId = product.id
+        const token = ClickToken.signPurpose(claims, "click", adKeys[0]!)
         if (Either.isLeft(token)) return Either.left(token.left)
         items.push({ product, clickUrl: request.links.click + token.right })
       }

@@ -10,6 +10,7 @@
  */
 import { ConsentReceipt } from "@openaudience/event-schema"
 import * as Schema from "effect/Schema"
+import type { Mutable } from "effect/Types"
 import * as Internal from "./internal/decide.js"
 import { Jurisdiction } from "./Jurisdiction.js"
 import * as Policy from "./Policy.js"
@@ -83,31 +84,35 @@ export type Receipt = ConsentReceipt.ConsentReceipt
  * @since 0.1.0
  * @category constructors
  */
-export const receipt = (decision: ConsentDecision, signals: Signals): Receipt => ({
-  v: 1,
-  policy: decision.policyVersion,
-  model: decision.model,
-  jurisdiction: decision.jurisdiction,
-  signals: {
+export const receipt = (decision: ConsentDecision, signals: Signals): Receipt => {
+  // Built by assignment rather than from conditional spreads, which take V8's slow path.
+  const recorded: Mutable<Receipt["signals"]> = {
     gpc: signals.gpc,
     dnt: signals.dnt,
     optout: signals.optout,
     coppa: signals.coppa === true,
     tcf: signals.tcf !== undefined,
     gpp: signals.gpp !== undefined,
-    usp: signals.usp !== undefined,
-    ...(signals.gppSid === undefined || signals.gppSid.length === 0 ? {} : { gppSid: signals.gppSid }),
-    ...(signals.gdprApplies === undefined ? {} : { gdprApplies: signals.gdprApplies })
-  },
-  decision: {
-    collect: decision.collect,
-    identifier: decision.identifier,
-    personalization: decision.personalization,
-    measurement: decision.measurement,
-    child: decision.child,
-    reasons: decision.reasons
+    usp: signals.usp !== undefined
   }
-})
+  if (signals.gppSid !== undefined && signals.gppSid.length > 0) recorded.gppSid = signals.gppSid
+  if (signals.gdprApplies !== undefined) recorded.gdprApplies = signals.gdprApplies
+  return {
+    v: 1,
+    policy: decision.policyVersion,
+    model: decision.model,
+    jurisdiction: decision.jurisdiction,
+    signals: recorded,
+    decision: {
+      collect: decision.collect,
+      identifier: decision.identifier,
+      personalization: decision.personalization,
+      measurement: decision.measurement,
+      child: decision.child,
+      reasons: decision.reasons
+    }
+  }
+}
 
 /** Every field `receipt` reads, in one string: equal keys, equal receipts (the property test holds them together). */
 const receiptKey = (decision: ConsentDecision, signals: Signals): string => {
