@@ -150,6 +150,12 @@ export interface AdHandlerDeps {
   readonly run: <A>(effect: Effect.Effect<A>, done: (exit: Exit.Exit<A>) => void) => void
   /** Logs a failed decision (answered with an empty document). */
   readonly failed: (cause: Cause.Cause<unknown>) => void
+  /**
+   * Headers every answer of the handler carries (the server's security headers for a document others frame); the
+   * handler's own win where both name one. The server sets none on the response before calling the handler: a header
+   * set before `writeHead` puts node on its slower path, which merges the answer's headers one by one.
+   */
+  readonly headers?: Readonly<Record<string, string>> | undefined
 }
 
 const send = (
@@ -185,32 +191,74 @@ const refuse = (req: IncomingMessage, res: ServerResponse, format: "json" | "htm
   Problem.send(res, Problem.make("invalid-parameter", `No ad: ${field}: ${detail}`))
 }
 
-/** Sends the decision's answer (an empty document when it failed: never a 5xx). */
+/**
+ * The header lists of the handler's ads, built once from the server's own (see `AdHandlerDeps.headers`): flat
+ * `[name, value, …]` arrays, the form `writeHead` writes with the least work, whose last values (the content length,
+ * and a document's policy) are filled in for each answer just before `writeHead` reads them.
+ */
+const answerHeaders = (defaults: Readonly<Record<string, string>>) => {
+  const flat = (headers: Readonly<Record<string, string>>, ...last: ReadonlyArray<string>): Array<string> => [
+    ...Object.entries(headers).flat(),
+    ...last.flatMap((name) => [name, ""])
+  ]
+  const json = { ...defaults, ...noStore, "content-type": "application/json" }
+  const html = { ...defaults, ...noStore, "content-type": htmlType, "referrer-policy": "no-referrer-when-downgrade" }
+  const clear = { "set-cookie": clearCrossSite }
+  return {
+    defaults,
+    json: flat(json, "content-length"),
+    jsonClearing: flat({ ...json, ...clear }, "content-length"),
+    html: flat(html, "content-security-policy", "content-length"),
+    htmlClearing: flat({ ...html, ...clear }, "content-security-policy", "content-length")
+  }
+}
+
+type AnswerHeaders = ReturnType<typeof answerHeaders>
+
+/** Sets headers one by one (the handler's rare answers: refusals, empty documents). */
+const preset = (res: ServerResponse, headers: Readonly<Record<string, string>>) => {
+  for (const name in headers) res.setHeader(name, headers[name]!)
+}
+
+/**
+ * Sends the decision's answer (an empty document when it failed: never a 5xx). An ad is written with one
+ * `writeHead` of a prepared header list: nothing set before it, no header object made per answer. (`writeHead`
+ * reads the list at once, so the next answer may fill it in again.)
+ */
 const answer = (
   res: ServerResponse,
   deps: AdHandlerDeps,
+  headers: AnswerHeaders,
   exit: Exit.Exit<Serving.Answer>,
   format: "json" | "html",
-  cookieHeaders: Record<string, string>,
+  clearing: boolean,
   nonce: string,
   base: string
 ) => {
   if (res.headersSent || res.destroyed) return
+  const cookieHeaders = (): Record<string, string> => (clearing ? { "set-cookie": clearCrossSite } : {})
   if (Exit.isFailure(exit)) {
     deps.failed(exit.cause)
-    return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders))
+    preset(res, headers.defaults)
+    return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders()))
   }
   const ad = exit.value
   if (format === "json") {
-    return send(res, 200, "application/json", JSON.stringify(Serving.toJson(ad)), { ...noStore, ...cookieHeaders })
+    const body = JSON.stringify(Serving.toJson(ad))
+    const head = clearing ? headers.jsonClearing : headers.json
+    head[head.length - 1] = String(Buffer.byteLength(body))
+    res.writeHead(200, head)
+    return res.end(body)
   }
-  if (ad._tag === "NoAd") return send(res, 200, htmlType, emptyBody, emptyHeaders(ad.reason, cookieHeaders))
-  send(res, 200, htmlType, ad.html, {
-    ...noStore,
-    ...cookieHeaders,
-    "content-security-policy": Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` }),
-    "referrer-policy": "no-referrer-when-downgrade"
-  })
+  if (ad._tag === "NoAd") {
+    preset(res, headers.defaults)
+    return send(res, 200, htmlType, emptyBody, emptyHeaders(ad.reason, cookieHeaders()))
+  }
+  const head = clearing ? headers.htmlClearing : headers.html
+  head[head.length - 3] = Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` })
+  head[head.length - 1] = String(Buffer.byteLength(ad.html))
+  res.writeHead(200, head)
+  res.end(ad.html)
 }
 
 /** A decided ad (or a failed decision), waiting to be written (see `makeAdHandler`). */
@@ -218,7 +266,8 @@ interface Ready {
   readonly res: ServerResponse
   readonly exit: Exit.Exit<Serving.Answer>
   readonly format: "json" | "html"
-  readonly cookieHeaders: Record<string, string>
+  /** Whether the answer clears the cross-site cookie. */
+  readonly clearing: boolean
   readonly nonce: string
   readonly base: string
 }
@@ -230,6 +279,7 @@ interface Ready {
  */
 export const makeAdHandler = (deps: AdHandlerDeps) => {
   const { config, tenants, serving } = deps
+  const headers = answerHeaders(deps.headers ?? {})
   const geo = {
     ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
     ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
@@ -241,6 +291,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const format = single(params, "format") === "json" ? ("json" as const) : ("html" as const)
     const checked = adSlot(params, tenants.bySite)
     if (checked._tag === "Invalid") {
+      preset(res, headers.defaults)
       refuse(req, res, format, checked.field, checked.detail)
       return
     }
@@ -256,8 +307,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const base = deps.publicUrl()
     // 16 CSPRNG bytes, base64url: drawn from the collector's pool of random bytes, as its browser ids are.
     const nonce = Collect.newBrowserId()
-    const cookieHeaders: Record<string, string> =
-      !personalization && cookie !== undefined ? { "set-cookie": clearCrossSite } : {}
+    const clearing = !personalization && cookie !== undefined
     const served = serving.unsafeServe({
       publisher: { siteKey, tenant: publisher.id, childDirected: publisher.policy.childDirected },
       slot,
@@ -274,8 +324,8 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     })
     // Decided from memory (the usual case): no effect run and no closure made (under tsx every named one costs an
     // Object.defineProperty). Either way the answer is queued, to be written with the others of the same turn.
-    if (Effect.isEffect(served)) deps.run(served, (exit) => enqueue({ res, exit, format, cookieHeaders, nonce, base }))
-    else enqueue({ res, exit: Exit.succeed(served), format, cookieHeaders, nonce, base })
+    if (Effect.isEffect(served)) deps.run(served, (exit) => enqueue({ res, exit, format, clearing, nonce, base }))
+    else enqueue({ res, exit: Exit.succeed(served), format, clearing, nonce, base })
   }
   /**
    * The answers decided in this turn of the event loop, written together once its reads and callbacks are handled
@@ -295,10 +345,13 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     ready = []
     for (const r of batch) {
       try {
-        answer(r.res, deps, r.exit, r.format, r.cookieHeaders, r.nonce, r.base)
+        answer(r.res, deps, headers, r.exit, r.format, r.clearing, r.nonce, r.base)
       } catch (error) {
         deps.failed(Cause.die(error))
-        if (!r.res.headersSent) send(r.res, 200, htmlType, emptyBody, emptyHeaders("error"))
+        if (!r.res.headersSent) {
+          preset(r.res, headers.defaults)
+          send(r.res, 200, htmlType, emptyBody, emptyHeaders("error"))
+        }
       }
     }
   }
@@ -308,7 +361,10 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       handle(req, res)
     } catch (error) {
       deps.failed(Cause.die(error))
-      if (!res.headersSent) send(res, 200, htmlType, emptyBody, emptyHeaders("error"))
+      if (!res.headersSent) {
+        preset(res, headers.defaults)
+        send(res, 200, htmlType, emptyBody, emptyHeaders("error"))
+      }
     }
   }
 }

@@ -248,4 +248,53 @@ describe("ad serving under hostile input", () => {
       agent.destroy()
     }
   })
+  it("carries the server's headers on every /ad answer: ads, refusals, empty documents, a cleared cookie", async () => {
+    // The ad handler writes these itself (nothing is set before its writeHead): each kind of answer must have them.
+    const cases: ReadonlyArray<readonly [string, string, RequestInit?]> = [
+      ["decided JSON", "site=demo-news&slot=side&w=300&h=250&ctx=news&format=json"],
+      ["decided document", "site=demo-news&slot=side&w=300&h=250&ctx=news"],
+      ["refused JSON", "site=no-such-site&slot=side&w=300&h=250&format=json"],
+      ["refused page", "site=demo-news&slot=a%20b&w=300&h=250", { headers: { accept: "text/html" } }],
+      ["refused problem", "site=demo-news&slot=side&w=0&h=250"],
+      ["empty document", "site=demo-news&slot=side&w=3&h=7"],
+      [
+        "JSON clearing the cookie",
+        "site=demo-news&slot=side&w=300&h=250&format=json",
+        { headers: { "sec-gpc": "1", cookie: "oa_xid=AAAAAAAAAAAAAAAAAAAAAA" } }
+      ],
+      [
+        "document clearing the cookie",
+        "site=demo-news&slot=side&w=300&h=250",
+        { headers: { "sec-gpc": "1", cookie: "oa_xid=AAAAAAAAAAAAAAAAAAAAAA" } }
+      ]
+    ]
+    for (const [what, query, init] of cases) {
+      const answer = await fetch(adUrl(server, query), init)
+      await answer.arrayBuffer()
+      assert.strictEqual(answer.headers.get("x-content-type-options"), "nosniff", what)
+      assert.match(answer.headers.get("referrer-policy") ?? "", /^no-referrer/, what)
+      assert.isNull(answer.headers.get("x-frame-options"), what)
+      assert.isNull(answer.headers.get("strict-transport-security"), `${what}: plain http`)
+      if (what.startsWith("decided") || what.includes("clearing")) {
+        assert.strictEqual(answer.status, 200, what)
+        assert.strictEqual(answer.headers.get("cache-control"), "no-store", what)
+        assert.isNotNull(answer.headers.get("content-length"), what)
+      }
+      if (what.includes("clearing")) assert.match(answer.headers.get("set-cookie") ?? "", /^oa_xid=; Max-Age=0/, what)
+      else assert.isNull(answer.headers.get("set-cookie"), what)
+    }
+    const https = await startServer({ demo: true, publicUrl: "https://ads.example" })
+    try {
+      for (const query of [
+        "site=demo-news&slot=side&w=300&h=250&format=json",
+        "site=demo-news&slot=side&w=300&h=250"
+      ]) {
+        const answer = await fetch(`${https.url}/ad?${query}`)
+        await answer.arrayBuffer()
+        assert.match(answer.headers.get("strict-transport-security") ?? "", /^max-age=\d{7,}/, query)
+      }
+    } finally {
+      await https.stop()
+    }
+  })
 })
