@@ -203,7 +203,7 @@ export const layer = Layer.scoped(
       const path = q === -1 ? url : url.slice(0, q)
       if (path === "/ad" && req.method === "GET") return ad(req, res)
       // The two hot routes above write these headers with their answers: a header set before `writeHead` puts node on
-      // its slower path, which merges an answer's headers one by one (measured on /ad: a fifth of the ads a second).
+      // its slower path, which merges an answer's headers one by one (measured on /ad: 9.5 % more ads a second).
       for (const [name, value] of path === "/ad" ? framableHeaders : headers) res.setHeader(name, value)
       // Anything that may read events waits until every acknowledged pixel is in the database.
       if (path === "/healthz" || path === "/metrics") return routed(req, res)
