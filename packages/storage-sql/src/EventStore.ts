@@ -12,6 +12,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -23,6 +24,8 @@ import {
   encodeBatch,
   eventKey,
   type ReadRow,
+  readColumns,
+  readRowOf,
   receiptFromText
 } from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
@@ -300,7 +303,7 @@ const isSqlError = (error: unknown): error is SqlError => Predicate.isTagged(err
 export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const jsonAsText = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
-  const columns = sql.literal("seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent")
+  const columns = sql.literal(readColumns)
 
   const insertChunk = (rows: ReadonlyArray<EventRow>) =>
     sql<{
@@ -331,10 +334,11 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
         .pipe(Effect.catchIf(isSqlError, (error) => Effect.fail(fromSqlError("Appending events")(error))))
     })
 
-  const query = (operation: string, statement: Effect.Effect<ReadonlyArray<ReadRow>, SqlError>) =>
-    statement.pipe(
+  // Rows are read as lists of values (`readColumns` order), which the drivers build for about half the cost of objects.
+  const query = (operation: string, statement: Statement.Statement<ReadRow>) =>
+    statement.values.pipe(
       Effect.mapError(fromSqlError(operation)),
-      Effect.flatMap((rows) => decodeRows(rows, jsonAsText))
+      Effect.flatMap((rows) => decodeRows(rows.map(readRowOf), jsonAsText))
     )
 
   const inRanges = (ranges: ReadonlyArray<SeqRange>) =>

