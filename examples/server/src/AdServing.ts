@@ -220,6 +220,12 @@ const preset = (res: ServerResponse, headers: Readonly<Record<string, string>>) 
   for (const name in headers) res.setHeader(name, headers[name]!)
 }
 
+/** An empty ad document (nothing to show) with the server's headers, clearing the cross-site cookie when asked. */
+const sendEmpty = (res: ServerResponse, headers: AnswerHeaders, reason: string, clearing = false) => {
+  preset(res, headers.defaults)
+  send(res, 200, htmlType, emptyBody, emptyHeaders(reason, clearing ? { "set-cookie": clearCrossSite } : {}))
+}
+
 /**
  * Sends the decision's answer (an empty document when it failed: never a 5xx). An ad is written with one
  * `writeHead` of a prepared header list: nothing set before it, no header object made per answer. (`writeHead`
@@ -236,11 +242,9 @@ const answer = (
   base: string
 ) => {
   if (res.headersSent || res.destroyed) return
-  const cookieHeaders = (): Record<string, string> => (clearing ? { "set-cookie": clearCrossSite } : {})
   if (Exit.isFailure(exit)) {
     deps.failed(exit.cause)
-    preset(res, headers.defaults)
-    return send(res, 200, htmlType, emptyBody, emptyHeaders("error", cookieHeaders()))
+    return sendEmpty(res, headers, "error", clearing)
   }
   const ad = exit.value
   if (format === "json") {
@@ -250,10 +254,7 @@ const answer = (
     res.writeHead(200, head)
     return res.end(body)
   }
-  if (ad._tag === "NoAd") {
-    preset(res, headers.defaults)
-    return send(res, 200, htmlType, emptyBody, emptyHeaders(ad.reason, cookieHeaders()))
-  }
+  if (ad._tag === "NoAd") return sendEmpty(res, headers, ad.reason, clearing)
   const head = clearing ? headers.htmlClearing : headers.html
   head[head.length - 3] = Serving.contentSecurityPolicy({ nonce, impressionBase: `${base}/ad/impression/` })
   head[head.length - 1] = String(Buffer.byteLength(ad.html))
@@ -348,10 +349,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
         answer(r.res, deps, headers, r.exit, r.format, r.clearing, r.nonce, r.base)
       } catch (error) {
         deps.failed(Cause.die(error))
-        if (!r.res.headersSent) {
-          preset(r.res, headers.defaults)
-          send(r.res, 200, htmlType, emptyBody, emptyHeaders("error"))
-        }
+        if (!r.res.headersSent) sendEmpty(r.res, headers, "error")
       }
     }
   }
@@ -361,10 +359,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       handle(req, res)
     } catch (error) {
       deps.failed(Cause.die(error))
-      if (!res.headersSent) {
-        preset(res, headers.defaults)
-        send(res, 200, htmlType, emptyBody, emptyHeaders("error"))
-      }
+      if (!res.headersSent) sendEmpty(res, headers, "error")
     }
   }
 }
