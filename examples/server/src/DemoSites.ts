@@ -9,7 +9,7 @@ import { Policy } from "@openaudience/consent"
 import { Snippet } from "@openaudience/pixel"
 import * as Effect from "effect/Effect"
 import { readFile } from "node:fs/promises"
-import { extname, join, normalize, sep } from "node:path"
+import { extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Problem from "./Problem.js"
 
@@ -23,26 +23,49 @@ const types: Record<string, string> = {
   ".png": "image/png"
 }
 
-/** Maps a `/demo/...` request path to a file inside the demo-sites folder, refusing anything outside it. */
+/** The demo's sites: `/demo/<site>/…` serves `examples/demo-sites/<site>/…`, and nothing else of that folder. */
+const sites: ReadonlySet<string> = new Set(["shop", "news"])
+
+/**
+ * Maps a normalized `/demo/…` URL path (a WHATWG URL's `pathname`: dot segments already resolved, still
+ * percent-encoded) to a file of one of the demo sites, or `undefined`. Refused: a path outside `/demo/<site>/`
+ * (`/demo/shop/../../package.json` normalizes to `/package.json`), a segment that decodes to a dot segment, to a name
+ * starting with a dot, or to one holding `/`, `\` or NUL, text that does not decode, and a file type the demo does not
+ * serve (`types`).
+ */
 export const resolve = (pathname: string): string | undefined => {
-  let relative: string
-  try {
-    relative = decodeURIComponent(pathname.replace(/^\/demo\/?/, ""))
-  } catch {
+  if (!pathname.startsWith("/demo/")) return undefined
+  const encoded = pathname.slice("/demo/".length).split("/")
+  if (encoded[encoded.length - 1] === "") encoded[encoded.length - 1] = "index.html"
+  const segments: Array<string> = []
+  for (const part of encoded) {
+    let segment: string
+    try {
+      segment = decodeURIComponent(part)
+    } catch {
+      return undefined
+    }
+    if (segment === "" || segment.startsWith(".") || /[/\\\u0000]/.test(segment)) return undefined
+    segments.push(segment)
+  }
+  if (segments.length < 2 || !sites.has(segments[0]!) || !Object.hasOwn(types, extname(segments.at(-1)!))) {
     return undefined
   }
-  if (relative === "" || relative.endsWith("/")) relative += "index.html"
-  const file = normalize(join(root, relative))
-  return file.startsWith(root.endsWith(sep) ? root : root + sep) && !relative.includes("\u0000") ? file : undefined
+  return join(root, ...segments)
+}
+
+/** `/demo/<site>` (no slash): where its index is, for a redirect. */
+const siteIndex = (pathname: string): string | undefined => {
+  const site = pathname.startsWith("/demo/") ? pathname.slice("/demo/".length) : undefined
+  return site !== undefined && sites.has(site) ? `${pathname}/` : undefined
 }
 
 export const serve = (publicUrl: () => string) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const pathname = new URL(request.url, "http://localhost").pathname
-    if (pathname === "/demo" || pathname === "/demo/shop") {
-      return HttpServerResponse.empty({ status: 301, headers: { location: `${pathname}/` } })
-    }
+    const index = siteIndex(pathname)
+    if (index !== undefined) return HttpServerResponse.empty({ status: 301, headers: { location: index } })
     const file = resolve(pathname)
     const body = file === undefined ? undefined : yield* Effect.promise(() => readFile(file).catch(() => undefined))
     if (file === undefined || body === undefined)
