@@ -158,7 +158,7 @@ export const layer = Layer.scoped(
     )
     let listeningUrl = "http://127.0.0.1"
     const publicUrl = () => config.publicUrl ?? listeningUrl
-    const router = yield* Routes.router(publicUrl)
+    const router = yield* Routes.router(publicUrl, [...collectorRoutes, ...adRoutes])
     const routed = yield* NodeHttpServer.makeHandler(router.app)
 
     // Set when shutdown begins: from then on every answer closes its connection, so busy keep-alive clients

@@ -6,6 +6,7 @@ import * as Etag from "@effect/platform/Etag"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiError from "@effect/platform/HttpApiError"
 import type * as HttpPlatform from "@effect/platform/HttpPlatform"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -166,12 +167,48 @@ export interface RouteInfo {
   readonly path: string
 }
 
+/** Whether a route's path (`/v1/campaigns/:id`, `/click/*`) matches a request's path, segment by segment. */
+const pathMatches = (pattern: string, path: string): boolean => {
+  const want = pattern.split("/")
+  const got = path.split("/")
+  for (let i = 0; i < want.length; i++) {
+    const part = want[i]!
+    if (part === "*" && i === want.length - 1) return got.length >= want.length
+    if (i >= got.length) return false
+    if (part.startsWith(":") ? got[i] === "" : part !== got[i]) return false
+  }
+  return want.length === got.length
+}
+
+/**
+ * The methods `routes` answer at a request's path, for a 405's `Allow` (empty: no route has the path, a 404). The
+ * router answers `HEAD` wherever it answers `GET`; `hot` routes (answered before the router) only their own method.
+ *
+ * @since 0.1.0
+ * @category routing
+ */
+export const allowedMethods = (
+  routes: ReadonlyArray<RouteInfo>,
+  hot: ReadonlyArray<RouteInfo>
+): ((path: string) => ReadonlyArray<string>) => {
+  const all = [...hot.map((route) => ({ ...route, head: false })), ...routes.map((route) => ({ ...route, head: true }))]
+  return (path) => {
+    const methods = new Set<string>()
+    for (const route of all) {
+      if (!pathMatches(route.path, path)) continue
+      methods.add(route.method)
+      if (route.method === "GET" && route.head) methods.add("HEAD")
+    }
+    return [...methods].sort()
+  }
+}
+
 /**
  * The Effect router's app, every route under the server's body limit (`maxBodyBytes`; routes that read a body
  * may set a smaller one) with failures as problems, and the list of its routes (for tests that must cover every
  * route, such as the fuzz test).
  */
-export const router = (publicUrl: () => string) =>
+export const router = (publicUrl: () => string, hot: ReadonlyArray<RouteInfo> = []) =>
   Effect.gen(function* () {
     const config = yield* ServerConfig
     const tag = yield* TagAsset.load
@@ -236,6 +273,7 @@ export const router = (publicUrl: () => string) =>
       method: route.method,
       path: route.path
     }))
+    const allowed = allowedMethods(routeList, hot)
     const app = BodyLimit.guard(
       config.maxBodyBytes,
       bodyLimitOf(config)
@@ -243,7 +281,19 @@ export const router = (publicUrl: () => string) =>
       Effect.provide(platform),
       Effect.catchTags({
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
-        RouteNotFound: () => Effect.succeed(Problem.response(Problem.make("not-found", "no such route"))),
+        // A path some route answers, asked with another method: 405 with the methods it takes (RFC 9110 15.5.6).
+        RouteNotFound: (error: HttpServerError.RouteNotFound) => {
+          const url = error.request.url
+          const query = url.indexOf("?")
+          const allow = allowed(query === -1 ? url : url.slice(0, query))
+          return Effect.succeed(
+            allow.length === 0
+              ? Problem.response(Problem.make("not-found", "no such route"))
+              : Problem.response(Problem.make("method-not-allowed", `use ${allow.join(", ")}`, { allow }), {
+                  allow: allow.join(", ")
+                })
+          )
+        },
         // A path or query parameter the admin API's schema refuses.
         HttpApiDecodeError: (error: HttpApiError.HttpApiDecodeError) =>
           Effect.succeed(Problem.response(Problem.fromIssues("invalid-parameter", error.issues))),
