@@ -25,6 +25,7 @@ const types: Record<string, string> = {
 
 /** The demo's sites: `/demo/<site>/…` serves `examples/demo-sites/<site>/…`, and nothing else of that folder. */
 const sites: ReadonlySet<string> = new Set(["shop", "news"])
+const prefix = "/demo/"
 
 /**
  * Maps a normalized `/demo/…` URL path (a WHATWG URL's `pathname`: dot segments already resolved, still
@@ -34,8 +35,8 @@ const sites: ReadonlySet<string> = new Set(["shop", "news"])
  * serve (`types`).
  */
 export const resolve = (pathname: string): string | undefined => {
-  if (!pathname.startsWith("/demo/")) return undefined
-  const encoded = pathname.slice("/demo/".length).split("/")
+  if (!pathname.startsWith(prefix)) return undefined
+  const encoded = pathname.slice(prefix.length).split("/")
   if (encoded[encoded.length - 1] === "") encoded[encoded.length - 1] = "index.html"
   const segments: Array<string> = []
   for (const part of encoded) {
@@ -55,10 +56,8 @@ export const resolve = (pathname: string): string | undefined => {
 }
 
 /** `/demo/<site>` (no slash): where its index is, for a redirect. */
-const siteIndex = (pathname: string): string | undefined => {
-  const site = pathname.startsWith("/demo/") ? pathname.slice("/demo/".length) : undefined
-  return site !== undefined && sites.has(site) ? `${pathname}/` : undefined
-}
+const siteIndex = (pathname: string): string | undefined =>
+  pathname.startsWith(prefix) && sites.has(pathname.slice(prefix.length)) ? `${pathname}/` : undefined
 
 export const serve = (publicUrl: () => string) =>
   Effect.gen(function* () {

@@ -19,6 +19,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as FindMyWay from "find-my-way-ts"
 import * as Access from "./Access.js"
 import * as AdServing from "./AdServing.js"
 import * as AdsApi from "./AdsApi.js"
@@ -167,22 +168,11 @@ export interface RouteInfo {
   readonly path: string
 }
 
-/** Whether a route's path (`/v1/campaigns/:id`, `/click/*`) matches a request's path, segment by segment. */
-const pathMatches = (pattern: string, path: string): boolean => {
-  const want = pattern.split("/")
-  const got = path.split("/")
-  for (let i = 0; i < want.length; i++) {
-    const part = want[i]!
-    if (part === "*" && i === want.length - 1) return got.length >= want.length
-    if (i >= got.length) return false
-    if (part.startsWith(":") ? got[i] === "" : part !== got[i]) return false
-  }
-  return want.length === got.length
-}
-
 /**
- * The methods `routes` answer at a request's path, for a 405's `Allow` (empty: no route has the path, a 404). The
- * router answers `HEAD` wherever it answers `GET`; `hot` routes (answered before the router) only their own method.
+ * The methods `routes` answer at a request's URL, for a 405's `Allow` (empty: no route has the path, a 404). Paths
+ * are matched by find-my-way-ts with its defaults, the matcher and settings of the Effect router itself, so `Allow`
+ * names exactly the methods the router would route. The router answers `HEAD` wherever it answers `GET`; `hot`
+ * routes (answered before the router) only their own method.
  *
  * @since 0.1.0
  * @category routing
@@ -190,16 +180,24 @@ const pathMatches = (pattern: string, path: string): boolean => {
 export const allowedMethods = (
   routes: ReadonlyArray<RouteInfo>,
   hot: ReadonlyArray<RouteInfo>
-): ((path: string) => ReadonlyArray<string>) => {
-  const all = [...hot.map((route) => ({ ...route, head: false })), ...routes.map((route) => ({ ...route, head: true }))]
-  return (path) => {
-    const methods = new Set<string>()
-    for (const route of all) {
-      if (!pathMatches(route.path, path)) continue
-      methods.add(route.method)
-      if (route.method === "GET" && route.head) methods.add("HEAD")
+): ((url: string) => ReadonlyArray<string>) => {
+  const matcher = (list: ReadonlyArray<RouteInfo>) => {
+    const router = FindMyWay.make<true>()
+    for (const route of list) router.on(route.method, route.path as FindMyWay.PathInput, true)
+    return router
+  }
+  const routed = matcher(routes)
+  const before = matcher(hot)
+  const methods = [...new Set([...routes, ...hot].map((route) => route.method))]
+  return (url) => {
+    const allow = new Set<string>()
+    for (const method of methods) {
+      if (before.find(method, url) !== undefined) allow.add(method)
+      if (routed.find(method, url) === undefined) continue
+      allow.add(method)
+      if (method === "GET") allow.add("HEAD")
     }
-    return [...methods].sort()
+    return [...allow].sort()
   }
 }
 
@@ -283,9 +281,7 @@ export const router = (publicUrl: () => string, hot: ReadonlyArray<RouteInfo> = 
         ProblemError: (error: Problem.ProblemError) => Effect.succeed(Problem.response(error.problem)),
         // A path some route answers, asked with another method: 405 with the methods it takes (RFC 9110 15.5.6).
         RouteNotFound: (error: HttpServerError.RouteNotFound) => {
-          const url = error.request.url
-          const query = url.indexOf("?")
-          const allow = allowed(query === -1 ? url : url.slice(0, query))
+          const allow = allowed(error.request.url)
           return Effect.succeed(
             allow.length === 0
               ? Problem.response(Problem.make("not-found", "no such route"))

@@ -19,13 +19,12 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import {
-  decodeRows,
+  decodeValues,
   type EventRow,
   encodeBatch,
   eventKey,
   type ReadRow,
   readColumns,
-  readRowOf,
   receiptFromText
 } from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
@@ -338,7 +337,7 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
   const query = (operation: string, statement: Statement.Statement<ReadRow>) =>
     statement.values.pipe(
       Effect.mapError(fromSqlError(operation)),
-      Effect.flatMap((rows) => decodeRows(rows.map(readRowOf), jsonAsText))
+      Effect.flatMap((rows) => decodeValues(rows, jsonAsText))
     )
 
   const inRanges = (ranges: ReadonlyArray<SeqRange>) =>
