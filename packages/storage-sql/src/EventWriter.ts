@@ -202,8 +202,9 @@ export const layer = (
         const writer = yield* WriterThread.make(target, { warn })
         backend = {
           storeRows: (rows, text, done) => writer.write(text, rows.length, done),
-          storeAppended: (rows, path, position, length, done) =>
-            writer.writeFrom(path, position, length, rows.length, done),
+          readsSegments: true,
+          storeAppended: (_rows, path, position, length, count, done) =>
+            writer.writeFrom(path, position, length, count, done),
           storeLines: (text, lines, done) => writer.write(text, lines, done),
           hurry: writer.hurry
         }
@@ -222,7 +223,12 @@ export const layer = (
         })
         backend = {
           storeRows: (rows, _text, done) => commits.submit(rows, true, done),
-          storeAppended: (rows, _path, _position, _length, done) => commits.submit(rows, false, done),
+          readsSegments: false,
+          // Given the events (`readsSegments` is false), which it stores from memory.
+          storeAppended: (rows, _path, _position, _length, _count, done) =>
+            rows === undefined
+              ? done({ error: "the appended events were not kept" })
+              : commits.submit(rows, false, done),
           storeLines: (text, lines, done) => {
             const rows: Array<StoredEvent> = []
             for (const line of text.split("\n")) {

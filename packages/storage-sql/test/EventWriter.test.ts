@@ -18,12 +18,17 @@ import { randomUUID } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Database, EventStore, EventWriter, SqlEventLog, type StoredEvent } from "../src/index.js"
 import { eventLine } from "../src/internal/eventLine.js"
 import * as Segments from "../src/internal/segments.js"
 import { event as baseEvent, postgresSchemaLayer, postgresUrl, probePostgres, receipt, tempDir } from "./fixtures.js"
 
 const postgres = await probePostgres()
+
+// `gc` for the test that checks what the append log keeps in memory (a context made after the flag has it).
+setFlagsFromString("--expose-gc")
 
 const event = (id: string, visitor: string | null = "v1"): StoredEvent =>
   baseEvent("t", id, {
@@ -523,6 +528,51 @@ describe("EventWriter's append log", () => {
           yield* afterStored(w)
           assert.deepStrictEqual((yield* storedIds).events, ["o1", "o2", "o3", "o4", "o5"])
           assert.isUndefined(yield* append(w, [event("o6")]))
+        })
+      ),
+    { timeout: 30_000 }
+  )
+
+  it.live(
+    "acknowledged events waiting for the database are not kept in memory: the writer thread reads them back",
+    () =>
+      inSqliteFile((dir) =>
+        Effect.gen(function* () {
+          const file = sqliteFile(dir)
+          const { writer: w } = yield* writer({ writerThread: `sqlite:${file}`, segments: join(dir, "segments") })
+          const gc = runInNewContext("gc") as () => void
+          // The database is locked, so the events wait (each group up to 300 ms for company, then the writer's
+          // retries) for as long as the test holds the lock: they are not stored while it looks.
+          const other = new Sqlite(file)
+          other.pragma("busy_timeout = 100")
+          other.exec("BEGIN IMMEDIATE")
+          const ids = Array.from({ length: 40 }, (_, n) => `m${String(n).padStart(2, "0")}`)
+          const refs: Array<WeakRef<StoredEvent>> = []
+          try {
+            // Made in a function of their own, so that no variable of this test refers to them.
+            const appendGroup = (from: number) =>
+              Effect.suspend(() => {
+                const group = ids.slice(from, from + 8).map((id) => event(id))
+                for (const one of group) refs.push(new WeakRef(one))
+                return append(w, group)
+              })
+            for (let n = 0; n < ids.length; n += 8) assert.isUndefined(yield* appendGroup(n))
+            assert.strictEqual(w.pending(), ids.length, "acknowledged, not stored")
+            // Collected once nothing but the append log could hold them (a few turns for the groups' callbacks).
+            let kept = refs.length
+            for (let attempt = 0; attempt < 20 && kept > 0; attempt++) {
+              yield* sleep(10)
+              gc()
+              kept = refs.filter((ref) => ref.deref() !== undefined).length
+            }
+            assert.strictEqual(kept, 0, `${kept} of ${refs.length} acknowledged events still in memory`)
+            assert.strictEqual(w.pending(), ids.length, "still waiting for the database")
+          } finally {
+            other.exec("COMMIT")
+            other.close()
+          }
+          yield* afterStored(w)
+          assert.deepStrictEqual((yield* storedIds).events, ids)
         })
       ),
     { timeout: 30_000 }

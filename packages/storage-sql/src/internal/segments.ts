@@ -31,12 +31,23 @@ import type { WriteResult } from "./writerThread.js"
 
 /** Where the append log hands its events: the database's writer. */
 export interface Backend {
-  /** Stores events appended to a segment (`length` bytes at `position` of `path`); nobody waits for them. */
+  /**
+   * Whether `storeAppended` reads the events back from their segment (the writer threads do). Then the append log
+   * keeps only where they are until they are stored, not the events: a group waits up to a few hundred milliseconds
+   * for company, long enough for its events to outlive two young-generation collections on the HTTP thread and be
+   * copied, then promoted to the old generation.
+   */
+  readonly readsSegments: boolean
+  /**
+   * Stores `count` events appended to a segment (`length` bytes at `position` of `path`); nobody waits for them.
+   * `rows` holds the events unless the backend `readsSegments`.
+   */
   readonly storeAppended: (
-    rows: ReadonlyArray<StoredEvent>,
+    rows: ReadonlyArray<StoredEvent> | undefined,
     path: string,
     position: number,
     length: number,
+    count: number,
     done: (result: WriteResult) => void
   ) => void
   /** Stores event lines left in segments by a stopped process. */
@@ -345,14 +356,16 @@ export const make = (
 
     /** Stores a group the backend may read back from the segment (from the page cache, in practice). */
     const store = (
-      rows: ReadonlyArray<StoredEvent>,
+      appendedRows: ReadonlyArray<StoredEvent>,
       from: Segment,
       position: number,
       length: number,
       types: ReadonlyArray<string>
     ) => {
       let failures = 0
-      const write = () => backend.storeAppended(rows, from.path, position, length, onResult)
+      // Kept until stored (and retried) only where the backend does not read the segment (see `readsSegments`).
+      const rows = backend.readsSegments ? undefined : appendedRows
+      const write = () => backend.storeAppended(rows, from.path, position, length, types.length, onResult)
       const onResult = (result: WriteResult) => {
         if ("error" in result) {
           // The events are durable in the segment: keep them and try again.
