@@ -341,6 +341,35 @@ export const eventStoreSuite = (it: Vitest.MethodsNonLive<EventStore.EventStore,
     })
   )
 
+  it.effect("countBySeqRanges puts any accepted receivedAt on its UTC date, as JavaScript's Date does", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore.EventStore
+      const tenant = unique("t")
+      // Instants anywhere in the accepted range, and next to midnights (the first and last millisecond of a day).
+      const midnight = fc.integer({ min: 1, max: Math.floor(maxReceivedAt / 86_400_000) }).map((d) => d * 86_400_000)
+      const instants = fc.sample(
+        fc.oneof(
+          fc.integer({ min: 0, max: maxReceivedAt }),
+          midnight,
+          midnight.map((m) => m - 1)
+        ),
+        { numRuns: 120, seed: 20261207 }
+      )
+      yield* store.append(instants.map((receivedAt, i) => event(tenant, `d${i}`, { receivedAt })))
+      const seqs = (yield* store.recent(tenant, instants.length)).map((e) => e.seq)
+      const counted = yield* store.countBySeqRanges(tenant, [[Math.min(...seqs), Math.max(...seqs)]])
+      const expected = new Map<string, number>()
+      for (const at of instants) {
+        const day = new Date(at).toISOString().slice(0, 10)
+        expected.set(day, (expected.get(day) ?? 0) + 1)
+      }
+      assert.deepStrictEqual(
+        counted.map((c) => [c.day, c.events]),
+        [...expected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      )
+    })
+  )
+
   it.effect("byVisitor lists a visitor's events oldest first and eraseVisitor removes exactly them", () =>
     Effect.gen(function* () {
       const store = yield* EventStore.EventStore
