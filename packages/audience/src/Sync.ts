@@ -32,6 +32,7 @@ import type * as Membership from "./Membership.js"
 import { MembershipStore, type MembershipStoreError } from "./MembershipStore.js"
 import * as Pipeline from "./Pipeline.js"
 import * as Program from "./Program.js"
+import { pieces } from "./internal/seqRanges.js"
 import { type SeqRange, SyncSource, type SyncSourceError } from "./SyncSource.js"
 import { SyncStore, SyncStoreError, type SyncStatus, type DailyChanges } from "./SyncStore.js"
 import * as VisitorEvent from "./VisitorEvent.js"
@@ -314,6 +315,9 @@ export interface Delivery {
   readonly ranges: ReadonlyArray<SeqRange>
 }
 
+/** Seqs read and applied at a time by `ingest`. */
+const seqsPerRead = 1_000
+
 /**
  * Applies deliveries in one unit of work: those at or below the recorded position are repeats and skipped; the
  * others' events are read (tenants with audiences only) and applied through `Pipeline.ingestAll`, their changes
@@ -343,8 +347,13 @@ export const ingest = (deliveries: ReadonlyArray<Delivery>): Effect.Effect<void,
         for (const [tenant, ranges] of tenants) {
           const { program } = yield* applied(tenant)
           if (program.audiences.length === 0) continue
-          const events = yield* source.bySeqRanges(tenant, ranges)
-          yield* recordAll(tenant, yield* Pipeline.ingestAll(tenant, program, events))
+          // A read at a time, each applied before the next is read: a step may name ten thousand events, which held
+          // in memory at once outlived the worker's young-generation collections (copied, then promoted). Applying
+          // the pieces one after another in the transaction leaves the same states as applying them all at once.
+          for (const piece of pieces(ranges, seqsPerRead)) {
+            const events = yield* source.bySeqRanges(tenant, piece)
+            yield* recordAll(tenant, yield* Pipeline.ingestAll(tenant, program, events))
+          }
         }
         yield* store.saveCursor({ position, highSeq })
       })

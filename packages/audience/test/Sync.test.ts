@@ -120,6 +120,42 @@ describe("Sync over the in-memory ports", () => {
     })
   )
 
+  it.effect("a step naming more events than one read leaves what the same events delivered one by one leave", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(T0)
+      const audiences = [
+        { id: "twice", rule: twice },
+        { id: "p7", rule: Audience.make([Rule.viewed({ productId: "p7" }).within(days(3))]) }
+      ]
+      // 2,600 views of 5 visitors over ten days (more than two reads' worth in one delivery), some without consent.
+      const events = Array.from({ length: 2_600 }, (_, n) =>
+        view(T0 - 10 * DAY + n * 331_000, `p${(n * 7) % 11}`, "shoes", 8_900, {
+          visitor: `v${(n * 3) % 5}`,
+          consent: receipt(n % 13 !== 0)
+        })
+      )
+      const whole = world()
+      const oneByOne = world()
+      for (const w of [whole, oneByOne]) {
+        yield* w.define("t", audiences)
+        yield* w.settle
+      }
+      const stored = yield* whole.source.store("t", events)
+      const seqs = stored.map((e) => e.seq)
+      yield* whole.run(Sync.ingest([{ position: 1, tenant: "t", ranges: [[Math.min(...seqs), Math.max(...seqs)]] }]))
+      for (const event of events) {
+        yield* oneByOne.collect("t", event)
+        yield* oneByOne.settle
+      }
+      for (const visitor of ["v0", "v1", "v2", "v3", "v4"]) {
+        assert.deepStrictEqual(yield* whole.active("t", visitor), yield* oneByOne.active("t", visitor), visitor)
+      }
+      assert.isAbove(yield* whole.count("t", "twice"), 0)
+      assert.isAbove(yield* whole.count("t", "p7"), 0)
+      assert.deepStrictEqual(yield* whole.store.cursor, { position: 1, highSeq: Math.max(...seqs) })
+    })
+  )
+
   it.effect("a delivery at or below the recorded position is a repeat and changes nothing", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(T0)
