@@ -66,6 +66,28 @@ export interface NodeCollector {
   readonly events: (req: IncomingMessage, res: ServerResponse) => void
 }
 
+/** Every answer's defaults: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer. */
+const defaults = [
+  ["x-content-type-options", "nosniff"],
+  ["referrer-policy", "no-referrer"]
+] as const
+
+/**
+ * `own`, then the `extra` headers it does not name, then the `defaults` neither names, as `writeHead`'s flat
+ * `[name, value, …]` list: what `write` answers with, the answer's own headers winning.
+ */
+const flatHeaders = (
+  own: Readonly<Record<string, string>>,
+  extra: Readonly<Record<string, string>> | undefined
+): Array<string> => {
+  const flat: Array<string> = []
+  for (const name in own) flat.push(name, own[name]!)
+  if (extra !== undefined) for (const name in extra) if (!Object.hasOwn(own, name)) flat.push(name, extra[name]!)
+  for (const [name, value] of defaults)
+    if (!Object.hasOwn(own, name) && (extra === undefined || !Object.hasOwn(extra, name))) flat.push(name, value)
+  return flat
+}
+
 /**
  * Writes an answer on a node response, with `headers` (since 0.8.0) added where the answer has none of that name.
  *
@@ -77,18 +99,18 @@ export const write = (
   answer: Answer,
   headers?: Readonly<Record<string, string>> | undefined
 ): void => {
+  if (typeof answer.body !== "string") {
+    // A binary answer (a pixel's GIF, which carries its length): one `writeHead` of a flat list, nothing set before
+    // it and no merged object made per answer (a header set before `writeHead` puts node on its slower path, which
+    // merges the answer's headers one by one).
+    res.writeHead(answer.status, flatHeaders(answer.headers, headers))
+    res.end(answer.body)
+    return
+  }
   const own = headers === undefined ? answer.headers : { ...headers, ...answer.headers }
-  // Every answer: never MIME-sniffed, never leaking the collector's URL (with its query) as a referrer. An answer
-  // that carries both already (a pixel's GIF) sets nothing before `writeHead`: a header set before it puts node on
-  // its slower path, which merges the answer's headers one by one.
   if (own["x-content-type-options"] !== "nosniff" || own["referrer-policy"] !== "no-referrer") {
     res.setHeader("x-content-type-options", "nosniff")
     res.setHeader("referrer-policy", "no-referrer")
-  }
-  if (typeof answer.body !== "string") {
-    res.writeHead(answer.status, own)
-    res.end(answer.body)
-    return
   }
   // Headers set one by one (not `writeHead`) so that `end` adds the text's content-length itself.
   res.statusCode = answer.status

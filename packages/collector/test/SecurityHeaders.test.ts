@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { WireFormat } from "@openaudience/pixel"
+import * as fc from "effect/FastCheck"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Collector from "../src/Collector.js"
@@ -58,6 +59,52 @@ describe("collector security headers", () => {
         await response.arrayBuffer()
         assertHeaders(response.headers, `${init.method ?? "GET"} ${path}`)
       }
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+})
+
+describe("NodeCollector.write", () => {
+  // Header names and values a test can tell apart; the two defaults among the names, so that all cases meet.
+  const name = fc.constantFrom("x-content-type-options", "referrer-policy", "x-a", "x-b", "cache-control", "x-c")
+  const value = fc.stringMatching(/^[a-z0-9-]{1,8}$/)
+  const headers = fc.dictionary(name, value, { maxKeys: 6 })
+
+  it("answers the answer's own headers, then the extra ones it does not name, then the defaults neither names", async () => {
+    let next: { own: Record<string, string>; extra: Record<string, string> | undefined; body: "binary" | "text" }
+    const server = createServer((_req, res) => {
+      const body = next.body === "binary" ? Buffer.from("GIF89a") : "text"
+      const own = next.body === "binary" ? { ...next.own, "content-length": "6" } : next.own
+      NodeCollector.write(res, { status: 200, headers: own, body }, next.extra)
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      await fc.assert(
+        fc.asyncProperty(
+          headers,
+          fc.option(headers, { nil: undefined }),
+          fc.constantFrom("binary" as const, "text" as const),
+          async (own, extra, body) => {
+            next = { own, extra, body }
+            const response = await fetch(url)
+            await response.arrayBuffer()
+            const expected: Record<string, string> = {
+              "x-content-type-options": "nosniff",
+              "referrer-policy": "no-referrer",
+              ...extra,
+              ...own
+            }
+            for (const [header, wanted] of Object.entries(expected)) {
+              // Named once: a header named twice would read "a, b".
+              assert.strictEqual(response.headers.get(header), wanted, `${body} ${header}`)
+            }
+          }
+        ),
+        { numRuns: 150 }
+      )
     } finally {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
