@@ -498,6 +498,37 @@ describe("EventWriter's append log", () => {
     )
   )
 
+  it.live("groups of any size are appended whole: small ones, one past the reused buffer, one past what it keeps", () =>
+    inSqliteFile((dir) =>
+      Effect.gen(function* () {
+        const { writer: w, store } = yield* writer({
+          writerThread: `sqlite:${sqliteFile(dir)}`,
+          segments: join(dir, "segments")
+        })
+        // About 2 kB an event (a long page URL): 3 events, then 200 (400 kB), then 800 (1.6 MB), then 3 again.
+        const big = (id: string) =>
+          baseEvent("t", id, {
+            type: "product_view",
+            visitor: "v1",
+            payload: { productId: "SKU-1", url: `https://shop.example/p/${id}?q=${"é".repeat(1_000)}` },
+            consent: receipt()
+          })
+        const sizes = [3, 200, 800, 3]
+        const ids: Array<string> = []
+        for (const [g, size] of sizes.entries()) {
+          const group = Array.from({ length: size }, (_, n) => `g${g}-${String(n).padStart(4, "0")}`)
+          ids.push(...group)
+          assert.isUndefined(yield* append(w, group.map(big)))
+        }
+        yield* afterStored(w)
+        assert.deepStrictEqual((yield* storedIds).events, ids)
+        const last = yield* store.recent("t", 1)
+        const url = (event: { readonly payload: unknown }) => (event.payload as { readonly url: string }).url
+        assert.strictEqual(url(last[0]!), url(big(ids[ids.length - 1]!)))
+      })
+    )
+  )
+
   it.live(
     "while SQLite is locked acknowledged events wait, past the limit appends are refused, then all are stored",
     () =>

@@ -382,22 +382,29 @@ export const make = (
       if (waiters.length > 0) backend.hurry()
     }
 
+    // The groups' text is encoded into one buffer, reused from group to group (the write is synchronous, so the
+    // buffer is free again when it returns): no joined string and no new buffer per group. A group larger than
+    // `keptScratchBytes` (a burst) gets a buffer of its own, which is not kept.
+    const keptScratchBytes = 1024 * 1024
+    let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+    const encode = (jobs: ReadonlyArray<Job>): Buffer => {
+      let bytes = 0
+      for (const job of jobs) bytes += Buffer.byteLength(job.text, "utf8")
+      let target = scratch
+      if (bytes > scratch.length) {
+        target = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * scratch.length))
+        if (target.length <= keptScratchBytes) scratch = target
+      }
+      let offset = 0
+      for (const job of jobs) offset += target.write(job.text, offset, "utf8")
+      return target.subarray(0, offset)
+    }
+
     // Every request read from the sockets in one turn of the event loop is one group: at the end of the turn
     // (`setImmediate`) the group is one `write` to the segment, opened with O_DSYNC, so the write returns once the
     // data is on disk, and the group's answers go out right after. A synchronous write, measured against one on
     // libuv's thread pool: the pool's threads cost more CPU per request than the event loop waiting (no callback
     // hop, no thread wake-ups), and the groups are larger.
-    // The groups' text is encoded into one buffer, reused from group to group (the write is synchronous, so the
-    // buffer is free again when it returns): no joined string and no new buffer per group.
-    let scratch = Buffer.allocUnsafeSlow(64 * 1024)
-    const encode = (jobs: ReadonlyArray<Job>): Buffer => {
-      let bytes = 0
-      for (const job of jobs) bytes += Buffer.byteLength(job.text, "utf8")
-      if (bytes > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * scratch.length))
-      let offset = 0
-      for (const job of jobs) offset += scratch.write(job.text, offset, "utf8")
-      return scratch.subarray(0, offset)
-    }
     let scheduled = false
     const flush = () => {
       scheduled = false
