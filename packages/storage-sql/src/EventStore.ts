@@ -242,12 +242,15 @@ const settle = (
   }
 }
 
-/** Sums counts of the same day and type (rows from several reads), sorted by day then type. */
 const msPerDay = 86_400_000
 
 /** Days since 1970-01-01 as the UTC date `YYYY-MM-DD`. */
 const dateOfDay = (day: number): string => new Date(day * msPerDay).toISOString().slice(0, 10)
 
+/**
+ * Sums counts of the same day (days since 1970-01-01, as the database gives them) and type, from rows of several
+ * reads, sorted by day then type.
+ */
 const sumDayCounts = (
   rows: ReadonlyArray<{
     readonly day: number | string
