@@ -99,22 +99,18 @@ export const write = (
   answer: Answer,
   headers?: Readonly<Record<string, string>> | undefined
 ): void => {
+  const flat = flatHeaders(answer.headers, headers)
   if (typeof answer.body !== "string") {
-    // A binary answer (a pixel's GIF, which carries its length): one `writeHead` of a flat list, nothing set before
+    // A binary answer (a pixel's GIF, which carries its length): one `writeHead` of the flat list, nothing set before
     // it and no merged object made per answer (a header set before `writeHead` puts node on its slower path, which
     // merges the answer's headers one by one).
-    res.writeHead(answer.status, flatHeaders(answer.headers, headers))
+    res.writeHead(answer.status, flat)
     res.end(answer.body)
     return
   }
-  const own = headers === undefined ? answer.headers : { ...headers, ...answer.headers }
-  if (own["x-content-type-options"] !== "nosniff" || own["referrer-policy"] !== "no-referrer") {
-    res.setHeader("x-content-type-options", "nosniff")
-    res.setHeader("referrer-policy", "no-referrer")
-  }
   // Headers set one by one (not `writeHead`) so that `end` adds the text's content-length itself.
   res.statusCode = answer.status
-  for (const name in own) res.setHeader(name, own[name]!)
+  for (let i = 0; i < flat.length; i += 2) res.setHeader(flat[i]!, flat[i + 1]!)
   res.end(answer.body)
 }
 

@@ -261,11 +261,16 @@ const sumDayCounts = (
 ): Array<DayCount> => {
   const sums = new Map<string, { day: string; type: string; events: number; identified: number }>()
   for (const row of rows) {
-    const day = dateOfDay(Number(row.day))
+    const day = Number(row.day)
     const key = `${day}\u0000${row.type}`
     const sum = sums.get(key)
     if (sum === undefined)
-      sums.set(key, { day, type: row.type, events: Number(row.events), identified: Number(row.identified) })
+      sums.set(key, {
+        day: dateOfDay(day),
+        type: row.type,
+        events: Number(row.events),
+        identified: Number(row.identified)
+      })
     else {
       sum.events += Number(row.events)
       sum.identified += Number(row.identified)

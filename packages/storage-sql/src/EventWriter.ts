@@ -178,7 +178,7 @@ export const layer = (
       const countEvent = observer.countEvent ?? noop
       const warn = (message: string) => log(Effect.logWarning(message))
 
-      interface Backend extends Segments.Backend {
+      type Backend = Segments.Backend & {
         readonly storeRows: (
           rows: ReadonlyArray<StoredEvent>,
           text: string,
@@ -203,8 +203,7 @@ export const layer = (
         backend = {
           storeRows: (rows, text, done) => writer.write(text, rows.length, done),
           readsSegments: true,
-          storeAppended: (_rows, path, position, length, count, done) =>
-            writer.writeFrom(path, position, length, count, done),
+          storeAppended: writer.writeFrom,
           storeLines: (text, lines, done) => writer.write(text, lines, done),
           hurry: writer.hurry
         }
@@ -224,11 +223,7 @@ export const layer = (
         backend = {
           storeRows: (rows, _text, done) => commits.submit(rows, true, done),
           readsSegments: false,
-          // Given the events (`readsSegments` is false), which it stores from memory.
-          storeAppended: (rows, _path, _position, _length, _count, done) =>
-            rows === undefined
-              ? done({ error: "the appended events were not kept" })
-              : commits.submit(rows, false, done),
+          storeAppended: (rows, done) => commits.submit(rows, false, done),
           storeLines: (text, lines, done) => {
             const rows: Array<StoredEvent> = []
             for (const line of text.split("\n")) {

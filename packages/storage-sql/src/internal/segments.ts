@@ -30,31 +30,36 @@ import { eventLine, typeOfLine } from "./eventLine.js"
 import type { WriteResult } from "./writerThread.js"
 
 /** Where the append log hands its events: the database's writer. */
-export interface Backend {
-  /**
-   * Whether `storeAppended` reads the events back from their segment (the writer threads do). Then the append log
-   * keeps only where they are until they are stored, not the events: a group waits up to a few hundred milliseconds
-   * for company, long enough for its events to outlive two young-generation collections on the HTTP thread and be
-   * copied, then promoted to the old generation.
-   */
-  readonly readsSegments: boolean
-  /**
-   * Stores `count` events appended to a segment (`length` bytes at `position` of `path`); nobody waits for them.
-   * `rows` holds the events unless the backend `readsSegments`.
-   */
-  readonly storeAppended: (
-    rows: ReadonlyArray<StoredEvent> | undefined,
-    path: string,
-    position: number,
-    length: number,
-    count: number,
-    done: (result: WriteResult) => void
-  ) => void
+export type Backend = {
   /** Stores event lines left in segments by a stopped process. */
   readonly storeLines: (text: string, lines: number, done: (result: WriteResult) => void) => void
   /** Someone waits to read what is queued: send it now. */
   readonly hurry: () => void
-}
+} & (
+  | {
+      /**
+       * The backend reads appended events back from their segment (the writer threads do), so the append log keeps
+       * only where they are until they are stored, not the events: a group waits up to a few hundred milliseconds
+       * for company, long enough for its events to outlive two young-generation collections on the HTTP thread and
+       * be copied, then promoted.
+       */
+      readonly readsSegments: true
+      /** Stores `count` events appended to a segment (`length` bytes at `position` of `path`); nobody waits. */
+      readonly storeAppended: (
+        path: string,
+        position: number,
+        length: number,
+        count: number,
+        done: (result: WriteResult) => void
+      ) => void
+    }
+  | {
+      /** The backend stores appended events from memory (group commit): the append log keeps them until stored. */
+      readonly readsSegments: false
+      /** Stores events appended to a segment; nobody waits for them. */
+      readonly storeAppended: (rows: ReadonlyArray<StoredEvent>, done: (result: WriteResult) => void) => void
+    }
+)
 
 export interface Observer {
   readonly countEvent: (type: string, outcome: "accepted" | "duplicate" | "failed") => void
@@ -269,6 +274,33 @@ interface Job {
   readonly done: (failure: { readonly message: string; readonly retryAfterSeconds?: number } | undefined) => void
 }
 
+type ReadingBackend = Extract<Backend, { readonly readsSegments: true }>
+type MemoryBackend = Extract<Backend, { readonly readsSegments: false }>
+
+// Two functions, not one with two closures: closures of one function share its context, so one reading the segment
+// would keep the events alive as well.
+const fromSegment =
+  (backend: ReadingBackend, path: string, position: number, length: number, count: number) =>
+  (done: (result: WriteResult) => void) =>
+    backend.storeAppended(path, position, length, count, done)
+const fromMemory =
+  (backend: MemoryBackend, rows: ReadonlyArray<StoredEvent>) => (done: (result: WriteResult) => void) =>
+    backend.storeAppended(rows, done)
+
+/**
+ * How a group appended at `position` of `path` is handed to `backend` (again after a failure): the events are held
+ * only for a backend that stores them from memory.
+ */
+const storeOf = (
+  backend: Backend,
+  rows: ReadonlyArray<StoredEvent>,
+  path: string,
+  position: number,
+  length: number,
+  count: number
+): ((done: (result: WriteResult) => void) => void) =>
+  backend.readsSegments ? fromSegment(backend, path, position, length, count) : fromMemory(backend, rows)
+
 /** The append log in `directory` in front of `backend` (see the module doc); closed with the scope. */
 export const make = (
   directory: string,
@@ -356,29 +388,28 @@ export const make = (
 
     /** Stores a group the backend may read back from the segment (from the page cache, in practice). */
     const store = (
-      appendedRows: ReadonlyArray<StoredEvent>,
+      rows: ReadonlyArray<StoredEvent>,
       from: Segment,
       position: number,
       length: number,
       types: ReadonlyArray<string>
     ) => {
       let failures = 0
-      // Kept until stored (and retried) only where the backend does not read the segment (see `readsSegments`).
-      const rows = backend.readsSegments ? undefined : appendedRows
-      const write = () => backend.storeAppended(rows, from.path, position, length, types.length, onResult)
+      // The events are kept until stored (and retried) only where the backend does not read the segment.
+      const write = storeOf(backend, rows, from.path, position, length, types.length)
       const onResult = (result: WriteResult) => {
         if ("error" in result) {
           // The events are durable in the segment: keep them and try again.
           if (failures++ % 30 === 0)
             observer.warn(`storing acknowledged events failed, retrying every second: ${result.error}`)
-          setTimeout(write, 1000)
+          setTimeout(() => write(onResult), 1000)
           return
         }
         countOutcomes(observer, types, result)
         release(from, types.length)
         settled(types.length)
       }
-      write()
+      write(onResult)
       if (waiters.length > 0) backend.hurry()
     }
 
