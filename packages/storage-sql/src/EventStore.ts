@@ -354,8 +354,28 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
       Effect.flatMap((rows) => decodeValues(rows, jsonAsText))
     )
 
-  const inRanges = (ranges: ReadonlyArray<SeqRange>) =>
-    sql.or(ranges.map(([first, last]) => sql`seq BETWEEN ${first} AND ${last}`))
+  /**
+   * A tenant's events in some seq ranges, as the `WITH` clause (or nothing) and the `FROM … WHERE …` of a read.
+   * SQLite joins a list of the ranges to the table, each a range of its rowid (seq): given `tenant = ? AND (seq
+   * BETWEEN … OR …)` its planner searched the (tenant, seq) index by the tenant alone once there were two ranges (as
+   * when tenants' events interleave), or scanned the table for many: every event of the tenant, on every read. The
+   * tenant stays a filter (the unary `+` keeps it off the indexes): the log names a tenant's own seqs. PostgreSQL
+   * reads the ranges from its primary key (a bitmap OR), and has no unary `+` for text. No order is asked of the
+   * database: the callers sort.
+   */
+  const inRanges = (tenant: string, ranges: ReadonlyArray<SeqRange>) =>
+    sql.onDialectOrElse({
+      sqlite: () => ({
+        head: sql`WITH ranges (first, last) AS (VALUES ${sql.csv(ranges.map(([first, last]) => sql`(${first}, ${last})`))})`,
+        source: sql`ranges JOIN events ON events.seq BETWEEN ranges.first AND ranges.last WHERE +events.tenant = ${tenant}`
+      }),
+      orElse: () => ({
+        head: sql.literal(""),
+        source: sql`events WHERE tenant = ${tenant} AND (${sql.or(
+          ranges.map(([first, last]) => sql`seq BETWEEN ${first} AND ${last}`)
+        )})`
+      })
+    })
   // The UTC day of received_at (epoch ms, never negative) as days since 1970-01-01, by integer division: formatting a
   // date for every row (`strftime`, `to_char`) made the daily counts' query as costly as reading the events whole.
   const utcDay = sql.literal(`CAST(received_at / ${msPerDay} AS INTEGER)`)
@@ -412,25 +432,25 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
       const ofTypes = types === undefined ? sql.literal("") : sql`AND ${sql.in("type", types)}`
       const identified =
         filter?.identified === true ? sql.literal("AND visitor IS NOT NULL AND visitor <> ''") : sql.literal("")
-      return Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
-        query(
+      return Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) => {
+        const { head, source } = inRanges(tenant, chunk)
+        return query(
           "Reading events by seq range",
-          sql<ReadRow>`SELECT ${columns} FROM events WHERE tenant = ${tenant} AND (${inRanges(chunk)}) ${ofTypes} ${identified} ORDER BY seq`
+          sql<ReadRow>`${head} SELECT ${columns} FROM ${source} ${ofTypes} ${identified}`
         )
-      ).pipe(Effect.map((pages) => pages.flat()))
+      }).pipe(Effect.map((pages) => pages.flat().sort((a, b) => a.seq - b.seq)))
     },
     countBySeqRanges: (tenant, ranges) =>
-      Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) =>
-        sql<{
+      Effect.forEach(chunks(mergeRanges(ranges), rangesPerRead), (chunk) => {
+        const { head, source } = inRanges(tenant, chunk)
+        return sql<{
           readonly day: number | string
           readonly type: string
           readonly events: number | string
           readonly identified: number | string
-        }>`SELECT ${utcDay} AS day, type, COUNT(*) AS events, COUNT(visitor) AS identified FROM events
-          WHERE tenant = ${tenant} AND ${inRanges(chunk)} GROUP BY 1, 2`.pipe(
-          Effect.mapError(fromSqlError("Counting events by seq range"))
-        )
-      ).pipe(Effect.map((pages) => sumDayCounts(pages.flat()))),
+        }>`${head} SELECT ${utcDay} AS day, type, COUNT(*) AS events, COUNT(visitor) AS identified FROM ${source}
+          GROUP BY 1, 2`.pipe(Effect.mapError(fromSqlError("Counting events by seq range")))
+      }).pipe(Effect.map((pages) => sumDayCounts(pages.flat()))),
     visitors: (tenant, after, limit) => {
       const n = normalizeLimit(limit)
       if (n === 0) return Effect.succeed([])
