@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AdDecision from "./adDecision.ts"
-import { type Child, startChild } from "./collector.ts"
+import { answerHeaders, type Child, startChild } from "./collector.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
 export interface AdsOptions {
@@ -106,16 +106,6 @@ const load = async (url: string, options: AdsOptions, seconds: number): Promise<
   }
 }
 
-/** Headers of the real answer worth copying to the baseline (not the per-connection or per-response ones). */
-const copiedHeaders = (headers: Headers): Record<string, string> => {
-  const skip = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"])
-  const out: Record<string, string> = {}
-  headers.forEach((value, key) => {
-    if (!skip.has(key)) out[key] = value
-  })
-  return out
-}
-
 /** Runs the decision measurement, then both servers through the interleaved rounds. */
 export const run = async (root: string, options: AdsOptions): Promise<ReadonlyArray<Figure>> => {
   const decisionFigures = AdDecision.run(options.decision)
@@ -135,7 +125,7 @@ export const run = async (root: string, options: AdsOptions): Promise<ReadonlyAr
         const response = await fetch(`${url}${adPath}`, { headers: browserHeaders })
         const body = await response.text()
         if (response.status !== 200 || !namesCampaign(body)) return false
-        sample = { body, headers: copiedHeaders(response.headers) }
+        sample = { body, headers: answerHeaders(response.headers) }
         return true
       }
     )

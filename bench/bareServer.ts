@@ -6,11 +6,16 @@
 import { createServer } from "node:http"
 import * as Gif from "../packages/pixel/src/Gif.ts"
 
+/**
+ * `BENCH_HEADERS` (JSON): the headers of a real collector answer (bench/collector.ts reads one before starting this
+ * server); without it, the pixel's own headers.
+ */
+const headersFromEnv = process.env.BENCH_HEADERS
 const gifHeaders = {
-  "content-type": "image/gif",
-  "content-length": String(Gif.bytes.length),
-  "cache-control": "no-store, max-age=0",
-  "x-content-type-options": "nosniff"
+  ...(headersFromEnv === undefined || headersFromEnv === ""
+    ? { "content-type": "image/gif", "cache-control": "no-store, max-age=0", "x-content-type-options": "nosniff" }
+    : (JSON.parse(headersFromEnv) as Record<string, string>)),
+  "content-length": String(Gif.bytes.length)
 }
 
 const server = createServer({ keepAliveTimeout: 5_000 }, (_req, res) => {

@@ -126,6 +126,19 @@ export const pixelPaths = (runTag: string): { readonly next: () => string; reado
   return { next, sent: () => counter }
 }
 
+/**
+ * The headers of a real answer worth copying to a baseline server: all but the per-connection and per-response
+ * ones (date, connection, keep-alive, content-length, transfer-encoding), which node:http writes itself.
+ */
+export const answerHeaders = (headers: Headers): Record<string, string> => {
+  const skip = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"])
+  const out: Record<string, string> = {}
+  headers.forEach((value, key) => {
+    if (!skip.has(key)) out[key] = value
+  })
+  return out
+}
+
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
@@ -419,8 +432,6 @@ export const run = async (
   const children: Array<Child> = []
   const prepared = variant.setup === undefined ? undefined : await variant.setup()
   try {
-    const bare = await startChild("bare server", root, ["--import", "tsx", "bench/bareServer.ts"], {})
-    children.push(bare)
     // BENCH_CPU_PROF=<dir>: the reference server writes a V8 CPU profile there when it stops.
     const profile = process.env.BENCH_CPU_PROF
     const profileArgs = profile === undefined || profile === "" ? [] : ["--cpu-prof", "--cpu-prof-dir", profile]
@@ -437,6 +448,17 @@ export const run = async (
     )
     children.push(collector)
     log(`collector variant: ${variant.ratioName}`)
+    // The baseline answers with the collector's own headers (its security headers and the cookie a browser without
+    // one gets), read from one real pixel answer: the same bytes on the wire for both servers and the load generator.
+    const sample = await fetch(`${collector.url}${paths.next()}`, { headers: browserHeaders })
+    await sample.arrayBuffer()
+    if (sample.status !== 200) throw new Error(`collector: a sample pixel answered ${sample.status}`)
+    const gifHeaders = answerHeaders(sample.headers)
+    log(`collector: a pixel's answer headers, sent by the baseline too: ${Object.keys(gifHeaders).join(", ")}`)
+    const bare = await startChild("bare server", root, ["--import", "tsx", "bench/bareServer.ts"], {
+      BENCH_HEADERS: JSON.stringify(gifHeaders)
+    })
+    children.push(bare)
     await defineAudiences(collector.url, variant.audiences)
 
     const measured = { bare: [] as Array<Run>, collector: [] as Array<Run> }
