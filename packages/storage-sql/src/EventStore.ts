@@ -25,6 +25,7 @@ import {
   eventKey,
   type ReadRow,
   readColumns,
+  readColumnsAsText,
   receiptFromText
 } from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
@@ -315,8 +316,12 @@ const isSqlError = (error: unknown): error is SqlError => Predicate.isTagged(err
  */
 export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const jsonAsText = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
-  const columns = sql.literal(readColumns)
+  // JSON columns are read as text on both databases (`readColumnsAsText` on PostgreSQL): payloads are parsed here, and
+  // each distinct consent receipt of a read is checked once rather than once per row.
+  const columns = sql.onDialectOrElse({
+    pg: () => sql.literal(readColumnsAsText),
+    orElse: () => sql.literal(readColumns)
+  })
 
   const insertChunk = (rows: ReadonlyArray<EventRow>) =>
     sql<{
@@ -351,7 +356,7 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
   const query = (operation: string, statement: Statement.Statement<ReadRow>) =>
     statement.values.pipe(
       Effect.mapError(fromSqlError(operation)),
-      Effect.flatMap((rows) => decodeValues(rows, jsonAsText))
+      Effect.flatMap((rows) => decodeValues(rows, true))
     )
 
   /**

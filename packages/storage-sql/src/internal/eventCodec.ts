@@ -111,6 +111,13 @@ export interface ReadRow {
 /** The columns a `ReadRow` is read from, in the order `readRowOf` takes them. */
 export const readColumns = "seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent"
 
+/**
+ * `readColumns` with the two JSON columns read as their text on PostgreSQL (jsonb's text is what the server sends in
+ * any case), for `decodeValues(rows, true)`: payloads parsed as SQLite's are, and each distinct receipt checked once.
+ */
+export const readColumnsAsText =
+  "seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload::text AS payload, consent::text AS consent"
+
 const toInt = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
 
 /** A stored receipt, or `null` when the column holds none or one that does not read (see the module doc). */
