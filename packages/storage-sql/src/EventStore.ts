@@ -373,8 +373,8 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
   const inRanges = (tenant: string, ranges: ReadonlyArray<SeqRange>) =>
     sql.onDialectOrElse({
       sqlite: () => ({
-        head: sql`WITH ranges (first, last) AS (VALUES ${sql.csv(ranges.map(([first, last]) => sql`(${first}, ${last})`))})`,
-        source: sql`ranges JOIN events ON events.seq BETWEEN ranges.first AND ranges.last WHERE +events.tenant = ${tenant}`
+        head: sql`WITH ranges (low, high) AS (VALUES ${sql.csv(ranges.map(([first, last]) => sql`(${first}, ${last})`))})`,
+        source: sql`ranges JOIN events ON events.seq BETWEEN ranges.low AND ranges.high WHERE +events.tenant = ${tenant}`
       }),
       orElse: () => ({
         head: sql.literal(""),
