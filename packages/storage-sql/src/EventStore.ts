@@ -363,12 +363,12 @@ export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> 
 
   /**
    * A tenant's events in some seq ranges, as the `WITH` clause (or nothing) and the `FROM … WHERE …` of a read.
-   * SQLite joins a list of the ranges to the table, each a range of its rowid (seq): given `tenant = ? AND (seq
+   * SQLite joins a list of the ranges to the table, each a range of its rowid (seq). Given `tenant = ? AND (seq
    * BETWEEN … OR …)` its planner searched the (tenant, seq) index by the tenant alone once there were two ranges (as
-   * when tenants' events interleave), or scanned the table for many: every event of the tenant, on every read. The
-   * tenant stays a filter (the unary `+` keeps it off the indexes): the log names a tenant's own seqs. PostgreSQL
-   * reads the ranges from its primary key (a bitmap OR), and has no unary `+` for text. No order is asked of the
-   * database: the callers sort.
+   * when tenants' events interleave): every event of the tenant, on every read; with the tenant kept off the index
+   * instead, it scanned the table for a few dozen ranges. The tenant stays a filter (the unary `+` keeps it off the
+   * indexes): the log names a tenant's own seqs. PostgreSQL reads the ranges from its primary key (a bitmap OR), and
+   * has no unary `+` for text. No order is asked of the database: the callers sort.
    */
   const inRanges = (tenant: string, ranges: ReadonlyArray<SeqRange>) =>
     sql.onDialectOrElse({
