@@ -7,14 +7,14 @@ import { createServer } from "node:http"
 import * as Gif from "../packages/pixel/src/Gif.ts"
 
 /**
- * `BENCH_HEADERS` (JSON): the headers of a real collector answer (bench/collector.ts reads one before starting this
- * server); without it, the pixel's own headers.
+ * `BENCH_HEADERS` (JSON): the headers of a real collector answer, which bench/collector.ts reads before it starts
+ * this server, so that both answer with the same bytes.
  */
 const headersFromEnv = process.env.BENCH_HEADERS
+if (headersFromEnv === undefined || headersFromEnv === "")
+  throw new Error("bareServer: BENCH_HEADERS (the collector's answer headers, as JSON) is required")
 const gifHeaders = {
-  ...(headersFromEnv === undefined || headersFromEnv === ""
-    ? { "content-type": "image/gif", "cache-control": "no-store, max-age=0", "x-content-type-options": "nosniff" }
-    : (JSON.parse(headersFromEnv) as Record<string, string>)),
+  ...(JSON.parse(headersFromEnv) as Record<string, string>),
   "content-length": String(Gif.bytes.length)
 }
 

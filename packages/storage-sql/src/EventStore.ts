@@ -25,7 +25,6 @@ import {
   eventKey,
   type ReadRow,
   readColumns,
-  readColumnsAsText,
   receiptFromText
 } from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
@@ -318,12 +317,7 @@ const isSqlError = (error: unknown): error is SqlError => Predicate.isTagged(err
  */
 export const make: Effect.Effect<EventStoreService, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  // JSON columns are read as text on both databases (`readColumnsAsText` on PostgreSQL): payloads are parsed here, and
-  // each distinct consent receipt of a read is checked once rather than once per row.
-  const columns = sql.onDialectOrElse({
-    pg: () => sql.literal(readColumnsAsText),
-    orElse: () => sql.literal(readColumns)
-  })
+  const columns = readColumns(sql)
 
   const insertChunk = (rows: ReadonlyArray<EventRow>) =>
     sql<{

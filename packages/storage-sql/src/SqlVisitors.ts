@@ -37,7 +37,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as AudienceStore from "./AudienceStore.js"
-import { receiptFromText } from "./internal/eventCodec.js"
+import { jsonColumnAsText, receiptFromText } from "./internal/eventCodec.js"
 import * as Migrations from "./Migrations.js"
 import * as SqlMembershipStore from "./SqlMembershipStore.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
@@ -184,13 +184,6 @@ export const makeWith = (options: Options = {}): Effect.Effect<Visitors.Service,
       return yield* Effect.dieMessage(`SqlVisitors: historyLimit must be a positive integer, got ${historyLimit}`)
     }
     const sql = yield* SqlClient.SqlClient
-    // JSON columns are read as text on both databases (jsonb's text is what PostgreSQL sends anyway): each distinct
-    // consent receipt of a read is checked once, not once per row.
-    const asText = (column: "payload" | "consent") =>
-      sql.onDialectOrElse({
-        pg: () => sql.literal(`${column}::text AS ${column}`),
-        orElse: () => sql.literal(column)
-      })
     const provide = Effect.provideService(SqlClient.SqlClient, sql)
     const targetableOf = (found: ReadonlyArray<AudienceMembers>) =>
       found.filter((a) => Size.isTargetable(a.members, k)).map((a) => a.audienceId)
@@ -234,7 +227,7 @@ export const makeWith = (options: Options = {}): Effect.Effect<Visitors.Service,
             Effect.all(
               [
                 visitorAudienceMembers(tenant, visitor, now, k).pipe(provide),
-                sql<EventRow>`SELECT type, received_at, NULL AS payload, ${asText("consent")} FROM events
+                sql<EventRow>`SELECT type, received_at, NULL AS payload, ${jsonColumnAsText(sql, "consent")} FROM events
                   WHERE tenant = ${tenant} AND visitor = ${visitor} ORDER BY seq DESC LIMIT ${lastSeenWindow}`
               ],
               { concurrency: 2 }
@@ -255,7 +248,7 @@ export const makeWith = (options: Options = {}): Effect.Effect<Visitors.Service,
           if (!(since <= StoredEvent.maxReceivedAt)) return Effect.succeed([])
           const from = since > 0 ? sql`AND received_at >= ${Math.ceil(since)}` : sql.literal("")
           const types = ["product_view", "conversion", StoredEvent.objectionType]
-          return sql<EventRow>`SELECT type, received_at, ${asText("payload")}, ${asText("consent")} FROM events
+          return sql<EventRow>`SELECT type, received_at, ${jsonColumnAsText(sql, "payload")}, ${jsonColumnAsText(sql, "consent")} FROM events
               WHERE tenant = ${tenant} AND visitor = ${visitor} AND type IN ${sql.in(types)} ${from}
               ORDER BY seq DESC LIMIT ${historyLimit}`.pipe(
             Effect.map((rows) => Recommend.historyOf(eventsOf(visitor, rows).filter(VisitorEvent.counts).reverse())),

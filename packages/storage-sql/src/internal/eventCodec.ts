@@ -7,6 +7,8 @@
  * object) comes back as `null` rather than failing the read. `null` allows no personalization, so such an event
  * never feeds an audience; everything else of the row reads as usual.
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import { ConsentReceipt } from "@openaudience/event-schema"
 import * as Effect from "effect/Effect"
 import { StorageError } from "../StorageError.js"
@@ -94,7 +96,7 @@ export const encodeBatch = (events: ReadonlyArray<StoredEvent>): Effect.Effect<A
     return Effect.succeed(rows)
   })
 
-/** A row as read back from either dialect (pg returns BIGINT as a string and JSONB parsed). */
+/** A row as read back from either dialect (pg returns BIGINT as a string). */
 export interface ReadRow {
   readonly seq: number | string | bigint
   readonly tenant: string
@@ -108,15 +110,23 @@ export interface ReadRow {
   readonly consent: unknown
 }
 
-/** The columns a `ReadRow` is read from, in the order `readRowOf` takes them. */
-export const readColumns = "seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent"
+/**
+ * A JSON column (`payload`, `consent`) read as its text on both databases: SQLite stores text, and on PostgreSQL
+ * `::text` asks for the jsonb's text, which is what the server sends in any case. Readers parse payloads themselves
+ * and check each distinct consent receipt of a read once (`receiptFromText`) instead of once per row.
+ */
+export const jsonColumnAsText = (sql: SqlClient.SqlClient, column: "payload" | "consent"): Statement.Fragment =>
+  sql.onDialectOrElse({
+    pg: () => sql.literal(`${column}::text AS ${column}`),
+    orElse: () => sql.literal(column)
+  })
 
 /**
- * `readColumns` with the two JSON columns read as their text on PostgreSQL (jsonb's text is what the server sends in
- * any case), for `decodeValues(rows, true)`: payloads parsed as SQLite's are, and each distinct receipt checked once.
+ * The columns a `ReadRow` is read from, in the order `decodeValues` takes them, the JSON ones as text (for
+ * `decodeValues(rows, true)`).
  */
-export const readColumnsAsText =
-  "seq, tenant, event_id, type, site, received_at, client_ts, visitor, payload::text AS payload, consent::text AS consent"
+export const readColumns = (sql: SqlClient.SqlClient): Statement.Fragment =>
+  sql`seq, tenant, event_id, type, site, received_at, client_ts, visitor, ${jsonColumnAsText(sql, "payload")}, ${jsonColumnAsText(sql, "consent")}`
 
 const toInt = (value: number | string | bigint): number => (typeof value === "number" ? value : Number(value))
 
@@ -145,7 +155,7 @@ export const receiptFromText = (
   return receipt
 }
 
-/** A row as the list of its values in `readColumns` order. */
+/** A row as the list of its values in the order of `readColumns`. */
 const valuesOf = (row: ReadRow): ReadonlyArray<unknown> => [
   row.seq,
   row.tenant,
@@ -160,8 +170,9 @@ const valuesOf = (row: ReadRow): ReadonlyArray<unknown> => [
 ]
 
 /**
- * Decodes rows into events. `jsonAsText` is true where JSON columns come back as text (SQLite) and
- * false where the driver already parsed them (PostgreSQL JSONB). A payload that is not JSON fails the read
+ * Decodes rows into events. `jsonAsText` is true where JSON columns come back as text (both stores read them with
+ * `jsonColumnAsText`) and false where the caller hands them over parsed (as the pg driver parses a jsonb column read
+ * as such). A payload that is not JSON fails the read
  * (`CorruptData`); a consent receipt that does not read becomes `null`.
  */
 export const decodeRows = (
