@@ -11,7 +11,9 @@ export default defineConfig({
     // The event writer's threads: storage-sql's internal `writerThread` starts them beside the module it is in, here
     // the bundle.
     sqliteWriterThread: "../../packages/storage-sql/src/internal/sqliteWriterThread.ts",
-    sqlWriterThread: "../../packages/storage-sql/src/internal/sqlWriterThread.ts"
+    sqlWriterThread: "../../packages/storage-sql/src/internal/sqlWriterThread.ts",
+    // The ad decision log's thread (storage-sql's `SqlAdLog.layerWriteBehindFromUrl` on a SQLite file), likewise.
+    adDecisionThread: "../../packages/storage-sql/src/internal/adDecisionThread.ts"
   },
   format: ["esm"],
   platform: "node",

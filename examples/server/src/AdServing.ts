@@ -306,8 +306,9 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     const cookie = Collect.browserIdOf(req.headers.cookie)
     const device = UserAgent.generalize(req.headers["user-agent"]).device
     const base = deps.publicUrl()
-    // 16 CSPRNG bytes, base64url: drawn from the collector's pool of random bytes, as its browser ids are.
-    const nonce = Collect.newBrowserId()
+    // The document's script nonce: 16 CSPRNG bytes, base64url, drawn from the collector's pool of random bytes as its
+    // browser ids are. A JSON answer has no document (its HTML is a fragment the page places itself), so none.
+    const nonce = format === "html" ? Collect.newBrowserId() : ""
     const clearing = !personalization && cookie !== undefined
     const served = serving.unsafeServe({
       publisher: { siteKey, tenant: publisher.id, childDirected: publisher.policy.childDirected },

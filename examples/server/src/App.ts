@@ -60,8 +60,9 @@ const storage = Layer.mergeAll(
   SqlAuditLog.layer,
   SqlCatalogStore.layer,
   SqlCampaignStore.layer,
-  // The ad server's decisions and budget charges are written every 50 ms in one transaction (ad-selector's WriteBehind).
-  SqlAdLog.layerWriteBehind(),
+  // The ad server's decisions and budget charges are written every 50 ms (ad-selector's WriteBehind); on a SQLite
+  // file the decisions by a thread of their own.
+  Layer.unwrapEffect(Effect.map(ServerConfig, (config) => SqlAdLog.layerWriteBehindFromUrl(config.databaseUrl))),
   SqlCapStore.layer,
   SqlBrowserLinks.layer,
   SqlVisitors.layer

@@ -7,6 +7,7 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as AdLog from "../src/AdLog.js"
@@ -118,6 +119,38 @@ describe("WriteBehind", () => {
       yield* service.flush
       assert.strictEqual((yield* inner.read("c1")).spend.total, 10_000)
       assert.isTrue(Option.isSome(yield* innerLog.decision("dec-wb-2")))
+    })
+  )
+
+  it.effect("a flush interrupted while writing keeps its decisions readable and writes them at the next flush", () =>
+    Effect.gen(function* () {
+      const innerLog = AdLog.makeMemory()
+      const state = { hanging: true }
+      // A store whose group write hangs (a database that stopped answering) until told otherwise.
+      const hanging: AdLog.Service = {
+        ...innerLog,
+        recordDecisions: (batch) => (state.hanging ? Effect.never : innerLog.recordDecisions(batch))
+      }
+      const { log, service } = yield* WriteBehind.make(hanging, Budget.makeMemory())
+      const first = decisionOf("t1", { id: "dec-wb-int-1" })
+      const second = decisionOf("t1", { id: "dec-wb-int-2" })
+      yield* log.recordDecision(first)
+      const stuck = yield* Effect.fork(service.flush)
+      yield* Effect.yieldNow()
+      // Taken by the running flush, still readable, counted, and refused a second time.
+      yield* log.recordDecision(second)
+      assert.deepStrictEqual(yield* log.decision(first.id), Option.some(first))
+      assert.strictEqual(service.pending().decisions, 2)
+      const twice = yield* Effect.either(log.recordDecision(first))
+      assert.isTrue(twice._tag === "Left" && twice.left.reason === "InvalidInput")
+      yield* Fiber.interrupt(stuck)
+      assert.deepStrictEqual(yield* log.decision(first.id), Option.some(first))
+      assert.strictEqual(service.pending().decisions, 2)
+      state.hanging = false
+      yield* service.flush
+      assert.strictEqual(service.pending().decisions, 0)
+      assert.deepStrictEqual(yield* innerLog.decision(first.id), Option.some(first))
+      assert.deepStrictEqual(yield* innerLog.decision(second.id), Option.some(second))
     })
   )
 

@@ -22,6 +22,10 @@ import { AdLog, type Attribution, type Budget, type Stats, WriteBehind } from "@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import { parseUrl } from "./Database.js"
+import type { AdDecisionRow } from "./internal/adDecisionProtocol.js"
+import * as AdDecisionWriter from "./internal/adDecisionWriter.js"
 import type * as Migrations from "./Migrations.js"
 import { run } from "./Migrations.js"
 import * as SqlDeliveryStore from "./SqlDeliveryStore.js"
@@ -203,6 +207,23 @@ const invalid = (message: string) => Effect.fail(new AdLog.AdLogError({ reason: 
 /** Rows per INSERT: 13 parameters each, well under SQLite's and PostgreSQL's limits on parameters. */
 const decisionsPerInsert = 200
 
+/** An `ad_decisions` row as the record `sql.insert` takes. */
+const decisionColumns = (row: AdDecisionRow): Record<string, string | number | null> => ({
+  id: row[0],
+  tenant: row[1],
+  campaign_id: row[2],
+  creative_id: row[3],
+  product_ids: row[4],
+  publisher: row[5],
+  slot: row[6],
+  visitor: row[7],
+  personalized: row[8],
+  propensity: row[9],
+  cost_millis: row[10],
+  currency: row[11],
+  decided_at: row[12]
+})
+
 /** The first problem of the numbers a BIGINT column must hold, if any. */
 const notInteger = (fields: Record<string, number>): string | undefined => {
   for (const [name, value] of Object.entries(fields)) {
@@ -249,6 +270,8 @@ type MutableRow = { -readonly [K in keyof Stats.DayRow]: Stats.DayRow[K] }
  */
 export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  // Decisions go to a thread of their own where `layerWriteBehindFromUrl` started one, while it runs.
+  const writer = Option.getOrUndefined(yield* Effect.serviceOption(AdDecisionWriter.AdDecisionWriter))
 
   const guard = <A>(operation: string, effect: Effect.Effect<A, SqlError>) => Effect.mapError(effect, failed(operation))
 
@@ -271,29 +294,42 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
   const recordDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
     Effect.suspend(() => {
       if (batch.length === 0) return Effect.void
-      const rows = new Array<Record<string, string | number | null>>(batch.length)
+      const rows = new Array<AdDecisionRow>(batch.length)
       for (let i = 0; i < batch.length; i++) {
         const d = batch[i]!
         const problem = notInteger({ costMillis: d.costMillis, at: d.at })
         if (problem !== undefined) return invalid(`decision ${d.id}: ${problem}`)
-        rows[i] = {
-          id: d.id,
-          tenant: d.tenant,
-          campaign_id: d.campaignId,
-          creative_id: d.creativeId,
-          product_ids: JSON.stringify(d.productIds),
-          publisher: d.publisher,
-          slot: d.slot,
-          visitor: d.visitor,
-          personalized: d.personalized ? 1 : 0,
-          propensity: d.propensity,
-          cost_millis: d.costMillis,
-          currency: d.currency,
-          decided_at: d.at
-        }
+        rows[i] = [
+          d.id,
+          d.tenant,
+          d.campaignId,
+          d.creativeId,
+          JSON.stringify(d.productIds),
+          d.publisher,
+          d.slot,
+          d.visitor,
+          d.personalized ? 1 : 0,
+          d.propensity,
+          d.costMillis,
+          d.currency,
+          d.at
+        ]
+      }
+      const operation = batch.length === 1 ? "Recording a decision" : "Recording decisions"
+      const threaded = writer?.write(rows)
+      if (threaded !== undefined) {
+        return Effect.flatMap(threaded, (outcome) =>
+          outcome._tag === "Stored"
+            ? Effect.void
+            : Effect.fail(
+                outcome.unique
+                  ? new AdLog.AdLogError({ reason: "InvalidInput", message: `${operation}: the id exists` })
+                  : new AdLog.AdLogError({ reason: "Unavailable", message: `${operation}: ${outcome.message}` })
+              )
+        )
       }
       const insert = (from: number) =>
-        sql`INSERT INTO ad_decisions ${sql.insert(rows.slice(from, from + decisionsPerInsert))}`
+        sql`INSERT INTO ad_decisions ${sql.insert(rows.slice(from, from + decisionsPerInsert).map(decisionColumns))}`
       const all =
         rows.length <= decisionsPerInsert
           ? insert(0)
@@ -304,7 +340,7 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
                 { discard: true }
               )
             )
-      return guard(batch.length === 1 ? "Recording a decision" : "Recording decisions", Effect.asVoid(all))
+      return guard(operation, Effect.asVoid(all))
     })
 
   return AdLog.AdLog.of({
@@ -512,3 +548,37 @@ export const layerWriteBehind = (
       WriteBehind.layer({ ...options, transaction: (effect) => sql.withTransaction(effect) })
     )
   ).pipe(Layer.provide(Layer.merge(layer, SqlDeliveryStore.layer)))
+
+/**
+ * `layerWriteBehind` for the database at `databaseUrl` (the `SqlClient`'s own): on a SQLite file, the decisions of
+ * each flush are inserted by a thread with a connection of its own (statements, commit and fsync off the thread
+ * answering ads; budget charges stay on the `SqlClient`); on PostgreSQL or SQLite in memory, as `layerWriteBehind`.
+ * If the thread cannot start or stops, decisions go through the `SqlClient` again (with a warning).
+ *
+ * @since 0.7.0
+ * @category layers
+ */
+export const layerWriteBehindFromUrl = (
+  databaseUrl: string,
+  options: Omit<WriteBehind.Options, "transaction"> = {}
+): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> => {
+  const url = parseUrl(databaseUrl)
+  if (url._tag === "Left") return Layer.fail(url.left)
+  if (url.right._tag !== "Sqlite" || url.right.filename === ":memory:") return layerWriteBehind(options)
+  const filename = url.right.filename
+  const threaded = Layer.scoped(
+    AdLog.AdLog,
+    Effect.gen(function* () {
+      yield* migrate
+      const runtime = yield* Effect.runtime<never>()
+      const warn = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
+      const writer = yield* AdDecisionWriter.make(filename, warn)
+      return yield* Effect.provideService(make, AdDecisionWriter.AdDecisionWriter, writer)
+    })
+  )
+  return Layer.unwrapEffect(
+    Effect.map(SqlClient.SqlClient, (sql) =>
+      WriteBehind.layer({ ...options, transaction: (effect) => sql.withTransaction(effect) })
+    )
+  ).pipe(Layer.provide(Layer.merge(threaded, SqlDeliveryStore.layer)))
+}

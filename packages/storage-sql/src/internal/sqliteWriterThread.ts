@@ -14,10 +14,11 @@
  * I/O: nothing is marked unstorable); `{ ready: true }` once open, `{ fatal }` if it cannot open.
  */
 import * as StoredEvents from "@openaudience/eventlog/StoredEvents"
-import Database from "better-sqlite3"
+import type Database from "better-sqlite3"
 import { parentPort, workerData } from "node:worker_threads"
 import type { WriterData, WriterMessage, WriterReply } from "./writerProtocol.js"
 import { segmentReader } from "./segmentReader.js"
+import { openWriterConnection } from "./sqliteWriterConnection.js"
 import { lowerPriority } from "./thread.js"
 
 const data = workerData as WriterData
@@ -34,11 +35,7 @@ lowerPriority()
 
 const open = (): Database.Database | undefined => {
   try {
-    const db = new Database(data.database)
-    db.pragma("journal_mode = WAL")
-    db.pragma("synchronous = FULL")
-    db.pragma(`busy_timeout = ${Number(data.busyTimeoutMs)}`)
-    return db
+    return openWriterConnection(data.database, data.busyTimeoutMs)
   } catch (error) {
     reply({ fatal: messageOf(error) })
     port.close()

@@ -1,0 +1,47 @@
+/**
+ * The messages between the ad decision writer thread (`adDecisionThread.ts`) and the side that starts it
+ * (`adDecisionWriter.ts`), typed once for both.
+ */
+
+/** What the thread is started with. */
+export interface AdDecisionData {
+  /** The SQLite file. */
+  readonly filename: string
+  readonly busyTimeoutMs: number
+}
+
+/**
+ * One decision as a row of `ad_decisions`, in the column order of `adDecisionColumns`: id, tenant, campaign_id,
+ * creative_id, product_ids (JSON), publisher, slot, visitor, personalized (0 or 1), propensity, cost_millis, currency,
+ * decided_at.
+ */
+export type AdDecisionRow = readonly [
+  id: string,
+  tenant: string,
+  campaignId: string,
+  creativeId: string,
+  productIds: string,
+  publisher: string,
+  slot: string,
+  visitor: string | null,
+  personalized: 0 | 1,
+  propensity: number,
+  costMillis: number,
+  currency: string,
+  decidedAt: number
+]
+
+/** The columns an `AdDecisionRow` fills, in its order. */
+export const adDecisionColumns =
+  "id, tenant, campaign_id, creative_id, product_ids, publisher, slot, visitor, personalized, propensity, " +
+  "cost_millis, currency, decided_at"
+
+/** A message to the thread: rows to insert in one transaction, or "close" (after what was sent before). */
+export type AdDecisionMessage = "close" | { readonly id: number; readonly rows: ReadonlyArray<AdDecisionRow> }
+
+/** A message from the thread. `unique`: the transaction failed on a duplicate id, nothing of it was stored. */
+export type AdDecisionReply =
+  | { readonly ready: true }
+  | { readonly fatal: string }
+  | { readonly id: number; readonly ok: true }
+  | { readonly id: number; readonly error: string; readonly unique: boolean; readonly busy: boolean }

@@ -1,0 +1,93 @@
+/**
+ * The ad decision writer thread's module (started by `adDecisionWriter.ts` through `thread.ts`, from this file: never
+ * from source text). It owns one connection to the SQLite file (WAL, `synchronous = FULL`) and, per message, inserts
+ * the rows into `ad_decisions` in one `BEGIN IMMEDIATE` transaction through prepared statements (a hundred rows per
+ * statement, then one by one), so the statements, the commit's fsync and the WAL checkpoints it starts happen here
+ * instead of on the thread answering ads. It answers only after COMMIT returned, or with why nothing was stored
+ * (`unique` for a duplicate id, `busy` for a database another writer held past the busy timeout).
+ *
+ * Message in (`AdDecisionMessage`): `{ id, rows }` or `"close"`. Out (`AdDecisionReply`): `{ ready: true }` once
+ * open, `{ fatal }` if it cannot open (or the table is missing), then `{ id, ok: true }` or `{ id, error, unique,
+ * busy }` per message, in order.
+ */
+import type Database from "better-sqlite3"
+import { parentPort, workerData } from "node:worker_threads"
+import {
+  adDecisionColumns,
+  type AdDecisionData,
+  type AdDecisionMessage,
+  type AdDecisionReply,
+  type AdDecisionRow
+} from "./adDecisionProtocol.js"
+import { openWriterConnection } from "./sqliteWriterConnection.js"
+import { lowerPriority } from "./thread.js"
+
+const data = workerData as AdDecisionData
+const port = parentPort!
+const reply = (message: AdDecisionReply) => port.postMessage(message)
+
+/** Rows per multi-row INSERT: 13 parameters each, 1,300 in all, under SQLite's limit of 32,766. */
+const rowsPerStatement = 100
+
+const codeOf = (error: unknown): string => String((error as { readonly code?: unknown } | null)?.code ?? "")
+const messageOf = (error: unknown): string => String((error as { readonly message?: unknown } | null)?.message ?? error)
+
+// The ads are answered from memory; their log may lag a little when the cores are busy, the HTTP thread should not.
+lowerPriority()
+
+const values = (rows: number) =>
+  Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
+
+const open = (): Database.Database | undefined => {
+  try {
+    return openWriterConnection(data.filename, data.busyTimeoutMs, { fileMustExist: true })
+  } catch (error) {
+    reply({ fatal: messageOf(error) })
+    port.close()
+    return undefined
+  }
+}
+
+const run = (db: Database.Database) => {
+  let one: Database.Statement
+  let many: Database.Statement
+  try {
+    one = db.prepare(`INSERT INTO ad_decisions (${adDecisionColumns}) VALUES ${values(1)}`)
+    many = db.prepare(`INSERT INTO ad_decisions (${adDecisionColumns}) VALUES ${values(rowsPerStatement)}`)
+  } catch (error) {
+    reply({ fatal: messageOf(error) })
+    db.close()
+    port.close()
+    return
+  }
+  const insert = db.transaction((rows: ReadonlyArray<AdDecisionRow>) => {
+    let at = 0
+    for (; at + rowsPerStatement <= rows.length; at += rowsPerStatement) {
+      many.run(rows.slice(at, at + rowsPerStatement).flat())
+    }
+    for (; at < rows.length; at++) one.run(rows[at])
+  })
+  port.on("message", (message: AdDecisionMessage) => {
+    if (message === "close") {
+      db.close()
+      port.close()
+      return
+    }
+    try {
+      insert.immediate(message.rows)
+      reply({ id: message.id, ok: true })
+    } catch (error) {
+      const code = codeOf(error)
+      reply({
+        id: message.id,
+        error: messageOf(error),
+        unique: code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE",
+        busy: code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
+      })
+    }
+  })
+  reply({ ready: true })
+}
+
+const db = open()
+if (db !== undefined) run(db)
