@@ -208,8 +208,8 @@ const purposeTags = (key: SigningKey, signed: Uint8Array): Buffer =>
 const fieldNames = ["tenant", "decisionId", "campaignId", "creativeId", "productId"] as const
 
 /**
- * The token's bytes for `claims` with room for the header in front and the MAC behind (both left zero), or why the
- * claims cannot be a token.
+ * The token's bytes for `claims` with room for the header in front and the MAC behind (both left for the caller to
+ * write), or why the claims cannot be a token.
  */
 const layout = (claims: Claims, trailer: number = macLength): Either.Either<Buffer, ClickTokenError> => {
   if (!Number.isSafeInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt >= maxExpiry) {
@@ -230,7 +230,9 @@ const layout = (claims: Claims, trailer: number = macLength): Either.Either<Buff
     }
     size += 1 + length
   }
-  const bytes = Buffer.alloc(size + trailer)
+  // Every byte is written before the token is read: the header and trailer by the caller (`seal`, `tagged` and
+  // `tokenFor`), the rest here. From the pool, not zero-filled.
+  const bytes = Buffer.allocUnsafe(size + trailer)
   bytes.writeUIntBE(claims.expiresAt, headerLength, expiryLength)
   bytes[headerLength + expiryLength] = hasProduct ? 1 : 0
   let at = headerLength + expiryLength + 1
