@@ -448,6 +448,20 @@ export const features = (context: LearningContext, campaignId: string, creativeI
   ]
 }
 
+/** Where an interned learning context keeps the features of the creatives predicted in it. */
+const featuresOf: unique symbol = Symbol("featuresOf")
+
+/** A learning context shared by the requests alike in it, with each creative's features in it. */
+interface InternedContext extends LearningContext {
+  readonly [featuresOf]: WeakMap<
+    Campaign.Creative,
+    { readonly campaignId: string; readonly features: ReadonlyArray<string> }
+  >
+}
+
+/** Distinct learning contexts kept at once (sites × sizes × categories × devices × hours seen lately). */
+const internedContexts = 10_000
+
 /** The selector's request, with the learning context the predictor reads. */
 interface ServingRequest extends Selector.Request {
   readonly learning: LearningContext
@@ -638,7 +652,15 @@ export const make = (
 
     const predictor: Selector.Predictor = (campaign, creative, request) => {
       const learning = (request as Partial<ServingRequest>).learning
-      return learning === undefined ? 0.002 : Ftrl.predict(model, features(learning, campaign.id, creative.id))
+      if (learning === undefined) return 0.002
+      const cache = (learning as Partial<InternedContext>)[featuresOf]
+      if (cache === undefined) return Ftrl.predict(model, features(learning, campaign.id, creative.id))
+      let known = cache.get(creative)
+      if (known === undefined || known.campaignId !== campaign.id) {
+        known = { campaignId: campaign.id, features: features(learning, campaign.id, creative.id) }
+        cache.set(creative, known)
+      }
+      return Ftrl.predict(model, known.features)
     }
     const selectorOptions: Selector.Options = {
       currency: options.currency,
@@ -965,14 +987,32 @@ export const make = (
         return yield* logged(yield* render(input, decisionId, products), input.learning)
       })
 
-    const learningOf = (request: AdRequest, now: number): LearningContext => ({
-      site: request.publisher.siteKey,
-      width: request.width,
-      height: request.height,
-      category: request.category,
-      device: request.device,
-      hour: utcHour(now)
-    })
+    // One learning context per distinct (site, size, category, device, hour), with the features of each creative
+    // predicted in it: the same strings every time, so the click model's hash lookups find them without hashing
+    // them again, and no feature string is built per request. Emptied when it holds `internedContexts`.
+    const interned = new Map<string, InternedContext>()
+    const learningOf = (request: AdRequest, now: number): LearningContext => {
+      const hour = utcHour(now)
+      const category = request.category === undefined ? "\u0001" : `=${request.category}`
+      const key =
+        `${request.publisher.siteKey}\u0000${request.width}x${request.height}\u0000${category}` +
+        `\u0000${request.device}\u0000${hour}`
+      let context = interned.get(key)
+      if (context === undefined) {
+        if (interned.size >= internedContexts) interned.clear()
+        context = {
+          site: request.publisher.siteKey,
+          width: request.width,
+          height: request.height,
+          category: request.category,
+          device: request.device,
+          hour,
+          [featuresOf]: new WeakMap()
+        }
+        interned.set(key, context)
+      }
+      return context
+    }
 
     const selectorRequestOf = (
       request: AdRequest,
