@@ -555,7 +555,7 @@ export const layerWriteBehind = (
  * answering ads; budget charges stay on the `SqlClient`); on PostgreSQL or SQLite in memory, as `layerWriteBehind`.
  * If the thread cannot start or stops, decisions go through the `SqlClient` again (with a warning).
  *
- * @since 0.7.0
+ * @since 0.6.0
  * @category layers
  */
 export const layerWriteBehindFromUrl = (
