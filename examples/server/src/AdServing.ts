@@ -285,6 +285,12 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
     ...(config.countryHeader === undefined ? {} : { country: config.countryHeader }),
     ...(config.regionHeader === undefined ? {} : { region: config.regionHeader })
   }
+  // The links' bases, made again only when the public URL changes.
+  let links = { base: "", click: "", impression: "" }
+  const linksFor = (base: string) => {
+    if (links.base !== base) links = { base, click: `${base}/click/`, impression: `${base}/ad/impression/` }
+    return links
+  }
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? "/"
     const q = url.indexOf("?")
@@ -321,7 +327,7 @@ export const makeAdHandler = (deps: AdHandlerDeps) => {
       child: decision.child,
       browser: personalization ? cookie : undefined,
       format,
-      links: { click: `${base}/click/`, impression: `${base}/ad/impression/` },
+      links: linksFor(base),
       nonce
     })
     // Decided from memory (the usual case): no effect run and no closure made (under tsx every named one costs an

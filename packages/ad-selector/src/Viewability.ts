@@ -111,6 +111,8 @@ export const script = (options: Options): string =>
   )});`
 
 const htmlEscapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
+const htmlSpecial = /[&<>"']/
+const htmlSpecials = /[&<>"']/g
 
 /**
  * Escapes text for an HTML attribute value or text content.
@@ -118,7 +120,11 @@ const htmlEscapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&
  * @since 0.1.0
  * @category combinators
  */
-export const escapeHtml = (text: string): string => String(text).replace(/[&<>"']/g, (ch) => htmlEscapes[ch]!)
+export const escapeHtml = (text: string): string => {
+  const s = String(text)
+  // Most of an ad's values (ids, tokens, URLs) have nothing to escape: one scan, no replacement pass.
+  return htmlSpecial.test(s) ? s.replace(htmlSpecials, (ch) => htmlEscapes[ch]!) : s
+}
 
 /**
  * The `<script>` element for one ad, with a CSP `nonce` if the ad's document has a policy that asks for one.

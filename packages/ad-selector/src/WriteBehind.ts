@@ -301,13 +301,13 @@ export const make = (
     /** Takes a group into memory, all or none: else `full` (it would pass `maxPending`) or the id recorded already. */
     const accept = (batch: ReadonlyArray<AdLog.DecisionRecord>): typeof full | string | undefined => {
       if (decisions.size + flushing.size + batch.length > maxPending) return full
-      const known = (id: string) => decisions.has(id) || flushing.has(id)
       if (batch.length === 1) {
         const decision = batch[0]!
-        if (known(decision.id)) return decision.id
+        if (decisions.has(decision.id) || flushing.has(decision.id)) return decision.id
         decisions.set(decision.id, decision)
         return undefined
       }
+      const known = (id: string) => decisions.has(id) || flushing.has(id)
       const ids = new Set<string>()
       for (const decision of batch) {
         if (known(decision.id) || ids.has(decision.id)) return decision.id
