@@ -248,7 +248,7 @@ const answer = (
   }
   const ad = exit.value
   if (format === "json") {
-    const body = JSON.stringify(Serving.toJson(ad))
+    const body = Serving.toJsonText(ad)
     const head = clearing ? headers.jsonClearing : headers.json
     head[head.length - 1] = String(Buffer.byteLength(body))
     res.writeHead(200, head)

@@ -389,3 +389,41 @@ describe("Serving: frequency caps", () => {
     })
   )
 })
+
+describe("Serving.toJsonText", () => {
+  const text = fc.string({ unit: "binary", maxLength: 40 })
+  it.prop(
+    "is JSON.stringify(toJson(answer)) exactly, whatever the strings hold (quotes, controls, lone surrogates)",
+    [
+      fc.record({
+        decisionId: text,
+        tenant: text,
+        campaignId: text,
+        creativeId: text,
+        personalized: fc.boolean(),
+        fallback: fc.boolean(),
+        reason: text,
+        products: fc.array(
+          fc.record({
+            id: text,
+            title: text,
+            price: fc.record({ amount: fc.integer(), currency: text }) as fc.Arbitrary<never>
+          }),
+          { maxLength: 3 }
+        ),
+        html: fc.string({ unit: "binary", maxLength: 400 }),
+        clickUrl: text,
+        impressionUrl: text,
+        viewableUrl: text
+      }),
+      text
+    ],
+    ([ad, reason]) => {
+      const answer: Serving.Ad = { _tag: "Ad", ...ad }
+      assert.strictEqual(Serving.toJsonText(answer), JSON.stringify(Serving.toJson(answer)))
+      const none: Serving.NoAd = { _tag: "NoAd", reason }
+      assert.strictEqual(Serving.toJsonText(none), JSON.stringify(Serving.toJson(none)))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+})
