@@ -252,7 +252,7 @@ export const toJson = (answer: Answer): JsonAnswer =>
  * `JSON.stringify(toJson(answer))`, the same text, written out field by field: no object made, and the serializer
  * never walks one (the ad server writes one per JSON answer).
  *
- * @since 0.7.0
+ * @since 0.8.0
  * @category combinators
  */
 export const toJsonText = (answer: Answer): string => {
