@@ -58,6 +58,7 @@ import * as CampaignStore from "./CampaignStore.js"
 import * as Caps from "./Caps.js"
 import * as ClickToken from "./ClickToken.js"
 import * as Ftrl from "./Ftrl.js"
+import { hourOfDay } from "./internal/calendar.js"
 import * as Html from "./internal/serving-html.js"
 import type * as Pacing from "./Pacing.js"
 import type * as Decision from "./Decision.js"
@@ -575,14 +576,6 @@ const learningCacheOf = (size: number): LearningCache | undefined => {
   }
 }
 
-const hourMs = 3_600_000
-
-/** The UTC hour (0–23) of a time in milliseconds since the epoch: `new Date(at).getUTCHours()` without the `Date`. */
-const utcHour = (at: number): number => {
-  const hour = Math.floor(at / hourMs) % 24
-  return hour < 0 ? hour + 24 : hour
-}
-
 const noVisitors: ReadonlyMap<string, Targeting.Visitor> = new Map()
 
 const build = (revision: number, all: ReadonlyArray<Campaign.Campaign>, options: Selector.Options): Loaded => {
@@ -1010,7 +1003,7 @@ export const make = (
     // them again, and no feature string is built per request. Emptied when it holds `internedContexts`.
     const interned = new Map<string, InternedContext>()
     const learningOf = (request: AdRequest, now: number): LearningContext => {
-      const hour = utcHour(now)
+      const hour = hourOfDay(now)
       const category = request.category === undefined ? "\u0001" : `=${request.category}`
       const key =
         `${request.publisher.siteKey}\u0000${request.width}x${request.height}\u0000${category}` +
@@ -1257,7 +1250,7 @@ export const make = (
         width: creative?.width ?? 0,
         height: creative?.height ?? 0,
         device: "unknown",
-        hour: utcHour(record.at)
+        hour: hourOfDay(record.at)
       }
     }
 

@@ -543,11 +543,18 @@ export const layer: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient> 
 export const layerWriteBehind = (
   options: Omit<WriteBehind.Options, "transaction"> = {}
 ): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> =>
+  behind(layer, options)
+
+/** `WriteBehind` over `adLog` and `SqlDeliveryStore`, each flush in one transaction of the `SqlClient`. */
+const behind = (
+  adLog: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient>,
+  options: Omit<WriteBehind.Options, "transaction">
+): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> =>
   Layer.unwrapEffect(
     Effect.map(SqlClient.SqlClient, (sql) =>
       WriteBehind.layer({ ...options, transaction: (effect) => sql.withTransaction(effect) })
     )
-  ).pipe(Layer.provide(Layer.merge(layer, SqlDeliveryStore.layer)))
+  ).pipe(Layer.provide(Layer.merge(adLog, SqlDeliveryStore.layer)))
 
 /**
  * `layerWriteBehind` for the database at `databaseUrl` (the `SqlClient`'s own): on a SQLite file, the decisions of
@@ -576,9 +583,5 @@ export const layerWriteBehindFromUrl = (
       return yield* Effect.provideService(make, AdDecisionWriter.AdDecisionWriter, writer)
     })
   )
-  return Layer.unwrapEffect(
-    Effect.map(SqlClient.SqlClient, (sql) =>
-      WriteBehind.layer({ ...options, transaction: (effect) => sql.withTransaction(effect) })
-    )
-  ).pipe(Layer.provide(Layer.merge(threaded, SqlDeliveryStore.layer)))
+  return behind(threaded, options)
 }
