@@ -645,7 +645,10 @@ export const make = (
     const keyIds = [options.keyId ?? 1, ...(options.previousKeyIds ?? [])]
     // An ad's click and impression tokens are purpose-bound tokens (one MAC computation for the three); the version 1
     // keys below still verify tokens issued before them, until those expire.
-    const adKeys = keyIds.map((id) => ClickToken.derivePurposeKey(options.secret, id))
+    // Version 3 (keyed BLAKE3) signers; they also verify the version 2 tokens of the same keys.
+    const adKeys = yield* Effect.orDie(
+      Effect.forEach(keyIds, (id) => ClickToken.makePurposeSigner(ClickToken.derivePurposeKey(options.secret, id)))
+    )
     const clickKeys = keyIds.map((id) => ClickToken.deriveKey(options.secret, id))
     const impressionKeys = {
       rendered: keyIds.map((id) => impressionKey(options.secret, "rendered", id)),
