@@ -297,14 +297,16 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
       const rows = new Array<AdDecisionRow>(batch.length)
       for (let i = 0; i < batch.length; i++) {
         const d = batch[i]!
-        const problem = notInteger({ costMillis: d.costMillis, at: d.at })
-        if (problem !== undefined) return invalid(`decision ${d.id}: ${problem}`)
+        // Checked field by field, not through `notInteger`'s record: this loop runs for every ad served.
+        if (!Number.isSafeInteger(d.costMillis) || !Number.isSafeInteger(d.at)) {
+          return invalid(`decision ${d.id}: ${notInteger({ costMillis: d.costMillis, at: d.at })}`)
+        }
         rows[i] = [
           d.id,
           d.tenant,
           d.campaignId,
           d.creativeId,
-          JSON.stringify(d.productIds),
+          d.productIds.length === 0 ? "[]" : JSON.stringify(d.productIds),
           d.publisher,
           d.slot,
           d.visitor,
