@@ -57,6 +57,30 @@ export interface Options {
    * write. Without it each write commits alone.
    */
   readonly transaction?: (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Failure, R>) | undefined
+  /**
+   * Stores one flush's decisions and budget charges together, as one unit, in place of `transaction` around the
+   * stores' own `recordDecisions` and `charge` (a store that writes both elsewhere, for example on a thread of its
+   * own). Each charge adds its cost with no limit: the ledger checked the limits already. Answers `undefined` when it
+   * cannot now; the flush then goes through the stores. A failure is a failed flush (see `Failure`).
+   */
+  readonly store?:
+    | ((
+        decisions: ReadonlyArray<AdLog.DecisionRecord>,
+        charges: ReadonlyArray<Charge>
+      ) => Effect.Effect<void, { readonly message: string }> | undefined)
+    | undefined
+}
+
+/**
+ * What one flush charges a campaign: `cost` (millis) at `at` (epoch ms), added with no limit.
+ *
+ * @since 0.9.0
+ * @category models
+ */
+export interface Charge {
+  readonly campaignId: string
+  readonly cost: number
+  readonly at: number
 }
 
 /**
@@ -213,20 +237,15 @@ export const make = (
         charged.push([id, ledger])
       }
       if (batch.length === 0 && charged.length === 0) return yield* refresh([])
+      const charges = charged.map(([campaignId, ledger]): Charge => ({ campaignId, ...toCharge(ledger.inFlight) }))
       const written = yield* Effect.either(
-        transaction(
-          Effect.zipRight(
-            writeDecisions(batch),
-            Effect.forEach(
-              charged,
-              ([id, ledger]) => {
-                const { cost, at } = toCharge(ledger.inFlight)
-                return delivery.charge(id, cost, unlimited, at)
-              },
-              { discard: true }
+        options.store?.(batch, charges) ??
+          transaction(
+            Effect.zipRight(
+              writeDecisions(batch),
+              Effect.forEach(charges, (c) => delivery.charge(c.campaignId, c.cost, unlimited, c.at), { discard: true })
             )
           )
-        )
       )
       if (written._tag === "Left") {
         // The charges wait for the next flush. Without a transaction some may have been stored: counted twice until

@@ -18,7 +18,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { AdLog, type Attribution, type Budget, type Stats, WriteBehind } from "@openaudience/ad-selector"
+import { AdLog, type Attribution, Budget, type Stats, WriteBehind } from "@openaudience/ad-selector"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -232,6 +232,44 @@ const notInteger = (fields: Record<string, number>): string | undefined => {
   return undefined
 }
 
+/** What the decision thread's outcome means to a caller of the ad log. */
+const stored = (operation: string, outcome: AdDecisionWriter.Outcome): Effect.Effect<void, AdLog.AdLogError> =>
+  outcome._tag === "Stored"
+    ? Effect.void
+    : Effect.fail(
+        outcome.unique
+          ? new AdLog.AdLogError({ reason: "InvalidInput", message: `${operation}: the id exists` })
+          : new AdLog.AdLogError({ reason: "Unavailable", message: `${operation}: ${outcome.message}` })
+      )
+
+/** The rows of `ad_decisions` for `batch`, or why one cannot be stored. */
+const decisionRows = (batch: ReadonlyArray<AdLog.DecisionRecord>): Array<AdDecisionRow> | string => {
+  const rows = new Array<AdDecisionRow>(batch.length)
+  for (let i = 0; i < batch.length; i++) {
+    const d = batch[i]!
+    // Checked field by field, not through `notInteger`'s record: this loop runs for every ad served.
+    if (!Number.isSafeInteger(d.costMillis) || !Number.isSafeInteger(d.at)) {
+      return `decision ${d.id}: ${notInteger({ costMillis: d.costMillis, at: d.at })}`
+    }
+    rows[i] = [
+      d.id,
+      d.tenant,
+      d.campaignId,
+      d.creativeId,
+      d.productIds.length === 0 ? "[]" : JSON.stringify(d.productIds),
+      d.publisher,
+      d.slot,
+      d.visitor,
+      d.personalized ? 1 : 0,
+      d.propensity,
+      d.costMillis,
+      d.currency,
+      d.at
+    ]
+  }
+  return rows
+}
+
 interface ConversionRow {
   readonly seq: Int
   readonly tenant: string
@@ -294,42 +332,11 @@ export const make: Effect.Effect<AdLog.Service, never, SqlClient.SqlClient> = Ef
   const recordDecisions = (batch: ReadonlyArray<AdLog.DecisionRecord>) =>
     Effect.suspend(() => {
       if (batch.length === 0) return Effect.void
-      const rows = new Array<AdDecisionRow>(batch.length)
-      for (let i = 0; i < batch.length; i++) {
-        const d = batch[i]!
-        // Checked field by field, not through `notInteger`'s record: this loop runs for every ad served.
-        if (!Number.isSafeInteger(d.costMillis) || !Number.isSafeInteger(d.at)) {
-          return invalid(`decision ${d.id}: ${notInteger({ costMillis: d.costMillis, at: d.at })}`)
-        }
-        rows[i] = [
-          d.id,
-          d.tenant,
-          d.campaignId,
-          d.creativeId,
-          d.productIds.length === 0 ? "[]" : JSON.stringify(d.productIds),
-          d.publisher,
-          d.slot,
-          d.visitor,
-          d.personalized ? 1 : 0,
-          d.propensity,
-          d.costMillis,
-          d.currency,
-          d.at
-        ]
-      }
+      const rows = decisionRows(batch)
+      if (typeof rows === "string") return invalid(rows)
       const operation = batch.length === 1 ? "Recording a decision" : "Recording decisions"
       const threaded = writer?.write(rows)
-      if (threaded !== undefined) {
-        return Effect.flatMap(threaded, (outcome) =>
-          outcome._tag === "Stored"
-            ? Effect.void
-            : Effect.fail(
-                outcome.unique
-                  ? new AdLog.AdLogError({ reason: "InvalidInput", message: `${operation}: the id exists` })
-                  : new AdLog.AdLogError({ reason: "Unavailable", message: `${operation}: ${outcome.message}` })
-              )
-        )
-      }
+      if (threaded !== undefined) return Effect.flatMap(threaded, (outcome) => stored(operation, outcome))
       const insert = (from: number) =>
         sql`INSERT INTO ad_decisions ${sql.insert(rows.slice(from, from + decisionsPerInsert).map(decisionColumns))}`
       const all =
@@ -543,7 +550,7 @@ export const layer: Layer.Layer<AdLog.AdLog, StorageError, SqlClient.SqlClient> 
  * @category layers
  */
 export const layerWriteBehind = (
-  options: Omit<WriteBehind.Options, "transaction"> = {}
+  options: Omit<WriteBehind.Options, "transaction" | "store"> = {}
 ): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> =>
   behind(layer, options)
 
@@ -559,31 +566,50 @@ const behind = (
   ).pipe(Layer.provide(Layer.merge(adLog, SqlDeliveryStore.layer)))
 
 /**
- * `layerWriteBehind` for the database at `databaseUrl` (the `SqlClient`'s own): on a SQLite file, the decisions of
- * each flush are inserted by a thread with a connection of its own (statements, commit and fsync off the thread
- * answering ads; budget charges stay on the `SqlClient`); on PostgreSQL or SQLite in memory, as `layerWriteBehind`.
- * If the thread cannot start or stops, decisions go through the `SqlClient` again (with a warning).
+ * `layerWriteBehind` for the database at `databaseUrl` (the `SqlClient`'s own): on a SQLite file, each flush's
+ * decisions and budget charges are written by a thread with a connection of its own, in one transaction (statements,
+ * commit and fsync off the thread answering ads, and a flush's decisions stored with the spend they cost or not at
+ * all); on PostgreSQL or SQLite in memory, as `layerWriteBehind`. If the thread cannot start or stops, flushes go
+ * through the `SqlClient` again (with a warning).
  *
  * @since 0.6.0
  * @category layers
  */
 export const layerWriteBehindFromUrl = (
   databaseUrl: string,
-  options: Omit<WriteBehind.Options, "transaction"> = {}
+  options: Omit<WriteBehind.Options, "transaction" | "store"> = {}
 ): Layer.Layer<AdLog.AdLog | Budget.DeliveryStore | WriteBehind.WriteBehind, StorageError, SqlClient.SqlClient> => {
   const url = parseUrl(databaseUrl)
   if (url._tag === "Left") return Layer.fail(url.left)
   if (url.right._tag !== "Sqlite" || url.right.filename === ":memory:") return layerWriteBehind(options)
   const filename = url.right.filename
-  const threaded = Layer.scoped(
-    AdLog.AdLog,
+  return Layer.unwrapScoped(
     Effect.gen(function* () {
       yield* migrate
+      yield* SqlDeliveryStore.migrate
       const runtime = yield* Effect.runtime<never>()
       const warn = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
       const writer = yield* AdDecisionWriter.make(filename, warn)
-      return yield* Effect.provideService(make, AdDecisionWriter.AdDecisionWriter, writer)
+      const threaded = Layer.effect(AdLog.AdLog, Effect.provideService(make, AdDecisionWriter.AdDecisionWriter, writer))
+      return behind(threaded, { ...options, store: storeOn(writer) })
     })
   )
-  return behind(threaded, options)
 }
+
+/**
+ * A flush's decisions and charges in one transaction of the decision thread (nothing of it on the `SqlClient`);
+ * `undefined` once the thread is gone (the flush then goes through the `SqlClient`).
+ */
+const storeOn =
+  (writer: AdDecisionWriter.Service): NonNullable<WriteBehind.Options["store"]> =>
+  (decisions, charges) => {
+    const rows = decisionRows(decisions)
+    if (typeof rows === "string") return Effect.fail({ message: rows })
+    const written = writer.write(
+      rows,
+      charges.map((c) => [c.campaignId, Budget.add(Budget.zero, 0, c.at).day, c.cost] as const)
+    )
+    return written === undefined
+      ? undefined
+      : Effect.flatMap(written, (outcome) => stored("Recording decisions and charges", outcome))
+  }

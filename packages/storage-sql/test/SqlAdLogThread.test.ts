@@ -3,13 +3,14 @@
  * suite), its decisions are inserted by the writer thread (no INSERT into `ad_decisions` runs on the caller's
  * connection) and read by other clients, a duplicate id is refused as invalid input without losing the rest of the
  * group, releasing the layer stores what waited, and a thread that cannot open the database leaves the writes to the
- * caller's connection.
+ * caller's connection. Budget charges go to the thread with the decisions, in the same transaction: a flush that
+ * fails stores neither, and the charges are stored once by the next.
  */
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Statement from "@effect/sql/Statement"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { AdLog, WriteBehind } from "@openaudience/ad-selector"
+import { AdLog, Budget, WriteBehind } from "@openaudience/ad-selector"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,7 +19,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { adLogSuite, decisionOf } from "../../ad-selector/test/adLogSuite.js"
 import * as AdDecisionWriter from "../src/internal/adDecisionWriter.js"
-import { Database, SqlAdLog } from "../src/index.js"
+import { Database, SqlAdLog, SqlDeliveryStore } from "../src/index.js"
 import { tempDir, unique } from "./fixtures.js"
 
 /** The write-behind over a new SQLite file, with a client of its own on the same file. */
@@ -44,19 +45,28 @@ const statementsOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     return Effect.map(Statement.withTransformer(effect, record), (result) => ({ result, texts }))
   })
 
+/**
+ * The threaded write-behind on a new SQLite file, flushing only when told (an hour between its own flushes), and the
+ * file's URL.
+ */
+const builtOnFile = Effect.gen(function* () {
+  const dir = yield* tempDir
+  const url = `sqlite:${join(dir, "ads.db")}`
+  const context = yield* Layer.build(
+    SqlAdLog.layerWriteBehindFromUrl(url, { interval: "1 hour" }).pipe(Layer.provideMerge(Database.layerFromUrl(url)))
+  )
+  return {
+    url,
+    log: Context.get(context, AdLog.AdLog),
+    delivery: Context.get(context, Budget.DeliveryStore),
+    writeBehind: Context.get(context, WriteBehind.WriteBehind)
+  }
+})
+
 describe("SqlAdLog.layerWriteBehindFromUrl (SQLite file)", () => {
   it.scoped("inserts decisions on its thread, readable by another client, and refuses a duplicate id alone", () =>
     Effect.gen(function* () {
-      const dir = yield* tempDir
-      const url = `sqlite:${join(dir, "ads.db")}`
-      // An hour between flushes: only the explicit ones below write.
-      const context = yield* Layer.build(
-        SqlAdLog.layerWriteBehindFromUrl(url, { interval: "1 hour" }).pipe(
-          Layer.provideMerge(Database.layerFromUrl(url))
-        )
-      )
-      const log = Context.get(context, AdLog.AdLog)
-      const writeBehind = Context.get(context, WriteBehind.WriteBehind)
+      const { url, log, writeBehind } = yield* builtOnFile
       const tenant = unique("thr")
       const decisions = Array.from({ length: 257 }, (_, i) =>
         decisionOf(tenant, { id: `${tenant}-d${i}`, at: Date.UTC(2026, 11, 7, 9) + i })
@@ -84,6 +94,81 @@ describe("SqlAdLog.layerWriteBehindFromUrl (SQLite file)", () => {
       const taken = yield* other.decision(`${tenant}-taken`)
       assert.strictEqual(Option.getOrThrow(taken).at, Date.UTC(2026, 11, 7, 10))
       assert.strictEqual(writeBehind.pending().decisions, 0)
+    })
+  )
+
+  it.scoped("adds a flush's charges on the thread in the decisions' transaction, all or nothing, never twice", () =>
+    Effect.gen(function* () {
+      const { url, log, delivery, writeBehind } = yield* builtOnFile
+      // Another client's view of the same file.
+      const other = yield* Effect.map(
+        Layer.build(
+          Layer.merge(SqlAdLog.layer, SqlDeliveryStore.layer).pipe(Layer.provide(Database.layerFromUrl(url)))
+        ),
+        (built) => ({ log: Context.get(built, AdLog.AdLog), delivery: Context.get(built, Budget.DeliveryStore) })
+      )
+      const tenant = unique("chg")
+      const noLimit = { daily: undefined, total: undefined }
+      const monday = Date.UTC(2026, 11, 7, 9)
+      const tuesday = Date.UTC(2026, 11, 8, 9)
+      const day = (at: number) => Budget.add(Budget.zero, 0, at).day
+
+      // A campaign with no row yet, charged twice on one day and once the next; another once.
+      assert.isTrue(yield* delivery.charge(`${tenant}-a`, 1_250, noLimit, monday))
+      assert.isTrue(yield* delivery.charge(`${tenant}-a`, 750, noLimit, monday + 1))
+      assert.isTrue(yield* delivery.charge(`${tenant}-b`, 40, noLimit, monday))
+      yield* log.recordDecision(decisionOf(tenant, { id: `${tenant}-d1`, at: monday }))
+      const { texts } = yield* statementsOf(writeBehind.flush)
+      const onCaller = texts.filter((text) =>
+        /UPDATE\s+ad_delivery|INSERT\s+INTO\s+ad_(delivery|decisions)/i.test(text)
+      )
+      assert.deepStrictEqual(onCaller, [], "the caller's connection wrote the flush")
+      assert.deepStrictEqual((yield* other.delivery.read(`${tenant}-a`)).spend, {
+        day: day(monday),
+        today: 2_000,
+        total: 2_000
+      })
+      assert.deepStrictEqual((yield* other.delivery.read(`${tenant}-b`)).spend, {
+        day: day(monday),
+        today: 40,
+        total: 40
+      })
+      assert.isTrue(Option.isSome(yield* other.log.decision(`${tenant}-d1`)))
+
+      // The next day: today's spend starts again, the total goes on.
+      assert.isTrue(yield* delivery.charge(`${tenant}-a`, 300, noLimit, tuesday))
+      yield* writeBehind.flush
+      assert.deepStrictEqual((yield* other.delivery.read(`${tenant}-a`)).spend, {
+        day: day(tuesday),
+        today: 300,
+        total: 2_300
+      })
+
+      // A flush whose decisions cannot all be stored (a duplicate id) stores none of its charges...
+      yield* other.log.recordDecision(decisionOf(tenant, { id: `${tenant}-taken`, at: tuesday }))
+      assert.isTrue(yield* delivery.charge(`${tenant}-a`, 5, noLimit, tuesday + 1))
+      yield* log.recordDecision(decisionOf(tenant, { id: `${tenant}-taken`, at: tuesday + 2 }))
+      const failed = yield* Effect.either(writeBehind.flush)
+      assert.isTrue(failed._tag === "Left")
+      assert.deepStrictEqual((yield* other.delivery.read(`${tenant}-a`)).spend, {
+        day: day(tuesday),
+        today: 300,
+        total: 2_300
+      })
+      // ... which the ledger still counts, and the next flush stores once.
+      assert.deepStrictEqual((yield* delivery.read(`${tenant}-a`)).spend, {
+        day: day(tuesday),
+        today: 305,
+        total: 2_305
+      })
+      yield* writeBehind.flush
+      yield* writeBehind.flush
+      assert.deepStrictEqual((yield* other.delivery.read(`${tenant}-a`)).spend, {
+        day: day(tuesday),
+        today: 305,
+        total: 2_305
+      })
+      assert.deepStrictEqual(writeBehind.pending(), { decisions: 0, charges: 0 })
     })
   )
 

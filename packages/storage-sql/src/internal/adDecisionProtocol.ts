@@ -36,8 +36,23 @@ export const adDecisionColumns =
   "id, tenant, campaign_id, creative_id, product_ids, publisher, slot, visitor, personalized, propensity, " +
   "cost_millis, currency, decided_at"
 
-/** A message to the thread: rows to insert in one transaction, or "close" (after what was sent before). */
-export type AdDecisionMessage = "close" | { readonly id: number; readonly rows: ReadonlyArray<AdDecisionRow> }
+/**
+ * One budget charge to add to `ad_delivery` with no limit (the write-behind's ledger checked them): the campaign,
+ * the UTC day index the cost counts on (`Budget`'s), the cost in millis.
+ */
+export type DeliveryCharge = readonly [campaignId: string, day: number, cost: number]
+
+/**
+ * A message to the thread: rows to insert and charges to add in one transaction, or "close" (after what was sent
+ * before).
+ */
+export type AdDecisionMessage =
+  | "close"
+  | {
+      readonly id: number
+      readonly rows: ReadonlyArray<AdDecisionRow>
+      readonly charges: ReadonlyArray<DeliveryCharge>
+    }
 
 /** A message from the thread. `unique`: the transaction failed on a duplicate id, nothing of it was stored. */
 export type AdDecisionReply =

@@ -9,6 +9,10 @@
  * Message in (`AdDecisionMessage`): `{ id, rows }` or `"close"`. Out (`AdDecisionReply`): `{ ready: true }` once
  * open, `{ fatal }` if it cannot open (or the table is missing), then `{ id, ok: true }` or `{ id, error, unique,
  * busy }` per message, in order.
+ *
+ * A message may carry budget charges too (the write-behind's flush): they are added to `ad_delivery` in the same
+ * transaction, each as `SqlDeliveryStore`'s charge with no limit does it (one `UPDATE`; the campaign's row created
+ * first when it has none), so a flush's decisions and the spend they cost are stored together or not at all.
  */
 import type Database from "better-sqlite3"
 import { parentPort, workerData } from "node:worker_threads"
@@ -17,7 +21,8 @@ import {
   type AdDecisionData,
   type AdDecisionMessage,
   type AdDecisionReply,
-  type AdDecisionRow
+  type AdDecisionRow,
+  type DeliveryCharge
 } from "./adDecisionProtocol.js"
 import { openWriterConnection } from "./sqliteWriterConnection.js"
 import { lowerPriority } from "./thread.js"
@@ -34,6 +39,11 @@ const messageOf = (error: unknown): string => String((error as { readonly messag
 
 // The ads are answered from memory; their log may lag a little when the cores are busy, the HTTP thread should not.
 lowerPriority()
+
+/** `SqlDeliveryStore`'s charge with no limit: today's spend restarts on a new day; the total only grows. */
+const chargeSql =
+  "UPDATE ad_delivery SET today = (CASE WHEN day_index = ? THEN today ELSE 0 END) + ?, day_index = ?, " +
+  "total = total + ? WHERE campaign_id = ?"
 
 const values = (rows: number) =>
   Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
@@ -60,12 +70,27 @@ const run = (db: Database.Database) => {
     port.close()
     return
   }
-  const insert = db.transaction((rows: ReadonlyArray<AdDecisionRow>) => {
+  // Prepared on the first charge: `ad_delivery` is another store's table (created by its own migration).
+  let charge: { readonly add: Database.Statement; readonly create: Database.Statement } | undefined
+  const insert = db.transaction((rows: ReadonlyArray<AdDecisionRow>, charges: ReadonlyArray<DeliveryCharge>) => {
     let at = 0
     for (; at + rowsPerStatement <= rows.length; at += rowsPerStatement) {
       many.run(rows.slice(at, at + rowsPerStatement).flat())
     }
     for (; at < rows.length; at++) one.run(rows[at])
+    if (charges.length === 0) return
+    charge ??= {
+      add: db.prepare(chargeSql),
+      create: db.prepare(
+        "INSERT INTO ad_delivery (campaign_id, day_index, today, total, pacing) VALUES (?, 0, 0, 0, NULL) " +
+          "ON CONFLICT (campaign_id) DO NOTHING"
+      )
+    }
+    for (const [campaignId, day, cost] of charges) {
+      if (charge.add.run(day, cost, day, cost, campaignId).changes > 0) continue
+      charge.create.run(campaignId)
+      charge.add.run(day, cost, day, cost, campaignId)
+    }
   })
   port.on("message", (message: AdDecisionMessage) => {
     if (message === "close") {
@@ -74,7 +99,7 @@ const run = (db: Database.Database) => {
       return
     }
     try {
-      insert.immediate(message.rows)
+      insert.immediate(message.rows, message.charges)
       reply({ id: message.id, ok: true })
     } catch (error) {
       const code = codeOf(error)

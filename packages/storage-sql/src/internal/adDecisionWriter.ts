@@ -13,7 +13,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type { Worker } from "node:worker_threads"
 import { sqliteBusyTimeoutMs } from "../Database.js"
-import type { AdDecisionData, AdDecisionMessage, AdDecisionReply, AdDecisionRow } from "./adDecisionProtocol.js"
+import type {
+  AdDecisionData,
+  AdDecisionMessage,
+  AdDecisionReply,
+  AdDecisionRow,
+  DeliveryCharge
+} from "./adDecisionProtocol.js"
 import { moduleUrl, start } from "./thread.js"
 
 /** How one group went: stored, refused for a duplicate id, or failed (busy or worse), nothing of it stored. */
@@ -22,8 +28,14 @@ export type Outcome =
   | { readonly _tag: "Failed"; readonly unique: boolean; readonly message: string }
 
 export interface Service {
-  /** Stores `rows` in one transaction; `undefined` when the thread is gone (the caller writes them itself). */
-  readonly write: (rows: ReadonlyArray<AdDecisionRow>) => Effect.Effect<Outcome> | undefined
+  /**
+   * Stores `rows` and adds `charges` in one transaction; `undefined` when the thread is gone (the caller writes them
+   * itself).
+   */
+  readonly write: (
+    rows: ReadonlyArray<AdDecisionRow>,
+    charges?: ReadonlyArray<DeliveryCharge>
+  ) => Effect.Effect<Outcome> | undefined
 }
 
 /** The thread `SqlAdLog.make` hands its decisions to, when there is one. */
@@ -98,13 +110,13 @@ export const make = (filename: string, warn: (message: string) => void) =>
     }
 
     const writer: Service = {
-      write: (rows) => {
+      write: (rows, charges = []) => {
         if (gone || thread === undefined) return undefined
         return Effect.async<Outcome>((resume) => {
           if (gone) return resume(Effect.succeed({ _tag: "Failed", unique: false, message: "the thread stopped" }))
           const id = nextId++
           waiting.set(id, (outcome) => resume(Effect.succeed(outcome)))
-          thread.postMessage({ id, rows } satisfies AdDecisionMessage)
+          thread.postMessage({ id, rows, charges } satisfies AdDecisionMessage)
         })
       }
     }
