@@ -67,6 +67,7 @@ import * as Selector from "./Selector.js"
 import * as Stats from "./Stats.js"
 import * as Targeting from "./Targeting.js"
 import * as Thompson from "./Thompson.js"
+import * as Viewability from "./Viewability.js"
 import * as Visitors from "./Visitors.js"
 
 /**
@@ -470,12 +471,9 @@ export const features = (context: LearningContext, campaignId: string, creativeI
 /** Where an interned learning context keeps the features of the creatives predicted in it. */
 const featuresOf: unique symbol = Symbol("featuresOf")
 
-/** A learning context shared by the requests alike in it, with each creative's features in it. */
+/** A learning context shared by the requests alike in it, with each creative's features in it, hashed. */
 interface InternedContext extends LearningContext {
-  readonly [featuresOf]: WeakMap<
-    Campaign.Creative,
-    { readonly campaignId: string; readonly features: ReadonlyArray<string> }
-  >
+  readonly [featuresOf]: WeakMap<Campaign.Creative, { readonly campaignId: string; readonly prepared: Ftrl.Prepared }>
 }
 
 /** Distinct learning contexts kept at once (sites × sizes × categories × devices × hours seen lately). */
@@ -671,10 +669,10 @@ export const make = (
       if (cache === undefined) return Ftrl.predict(model, features(learning, campaign.id, creative.id))
       let known = cache.get(creative)
       if (known === undefined || known.campaignId !== campaign.id) {
-        known = { campaignId: campaign.id, features: features(learning, campaign.id, creative.id) }
+        known = { campaignId: campaign.id, prepared: Ftrl.prepare(model, features(learning, campaign.id, creative.id)) }
         cache.set(creative, known)
       }
-      return Ftrl.predict(model, known.features)
+      return Ftrl.predictPrepared(model, known.prepared)
     }
     const selectorOptions: Selector.Options = {
       currency: options.currency,
@@ -888,6 +886,23 @@ export const make = (
       readonly now: number
     }
 
+    // A static creative's markup is the same in every ad but for its click URL, whose base is the same in every ad
+    // but for a change of the public URL, and whose token is base64url (nothing to escape): both made once.
+    const staticContents = new WeakMap<Campaign.Creative, string>()
+    const staticContentOf = (creative: Campaign.Creative): string => {
+      let content = staticContents.get(creative)
+      if (content === undefined) {
+        content = Html.staticContent(creative)
+        staticContents.set(creative, content)
+      }
+      return content
+    }
+    let clickBase = { base: "", escaped: "" }
+    const escapedClickBase = (base: string): string => {
+      if (clickBase.base !== base) clickBase = { base, escaped: Viewability.escapeHtml(base) }
+      return clickBase.escaped
+    }
+
     /** The ad of a decision with its id and products, and the record to log (nothing is written here). */
     const render = (
       input: Delivery,
@@ -937,13 +952,7 @@ export const make = (
       const body =
         template !== undefined
           ? Html.productCreative(template, items)
-          : Html.staticCreative({
-              clickUrl,
-              imageUrl: creative.imageUrl,
-              alt: creative.alt,
-              width: creative.width,
-              height: creative.height
-            })
+          : Html.staticCreativeAround(escapedClickBase(request.links.click) + tokens.click, staticContentOf(creative))
       const fragment = Html.fragment({
         decisionId,
         personalized: input.personalized,
@@ -1005,8 +1014,26 @@ export const make = (
     // predicted in it: the same strings every time, so the click model's hash lookups find them without hashing
     // them again, and no feature string is built per request. Emptied when it holds `internedContexts`.
     const interned = new Map<string, InternedContext>()
+    // The context of the last request: a slot's requests come in runs, and this comparison costs less than the key.
+    let lastLearning: LearningContext | undefined
     const learningOf = (request: AdRequest, now: number): LearningContext => {
       const hour = hourOfDay(now)
+      const last = lastLearning
+      if (
+        last !== undefined &&
+        last.hour === hour &&
+        last.site === request.publisher.siteKey &&
+        last.width === request.width &&
+        last.height === request.height &&
+        last.category === request.category &&
+        last.device === request.device
+      ) {
+        return last
+      }
+      lastLearning = internedLearningOf(request, hour)
+      return lastLearning
+    }
+    const internedLearningOf = (request: AdRequest, hour: number): LearningContext => {
       const category = request.category === undefined ? "\u0001" : `=${request.category}`
       const key =
         `${request.publisher.siteKey}\u0000${request.width}x${request.height}\u0000${category}` +

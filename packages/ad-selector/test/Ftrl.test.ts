@@ -303,3 +303,29 @@ describe("Ftrl: options and persistence", () => {
     )
   })
 })
+
+describe("Ftrl.prepare / predictPrepared", () => {
+  const feature = fc.constantFrom("site=a", "site=b", "size=300x250", "cat=news", "hour=9", "device=mobile", "cr=x")
+  it.prop(
+    "predict the same number as predict, before and while the model learns, repeats and all",
+    [fc.array(fc.array(feature, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), fc.array(fc.boolean())],
+    ([featureSets, outcomes]) => {
+      const model = Ftrl.make({ bits: 10, baseRate: 0.01 })
+      const prepared = featureSets.map((features) => Ftrl.prepare(model, features))
+      for (let step = 0; step <= outcomes.length; step++) {
+        for (const [i, features] of featureSets.entries()) {
+          assert.strictEqual(Ftrl.predictPrepared(model, prepared[i]!), Ftrl.predict(model, features))
+        }
+        if (step < outcomes.length) Ftrl.update(model, featureSets[step % featureSets.length]!, outcomes[step]!)
+      }
+    }
+  )
+
+  it("hashes again for a model with other options", () => {
+    const small = Ftrl.make({ bits: 4 })
+    const large = Ftrl.make({ bits: 12 })
+    for (let i = 0; i < 50; i++) Ftrl.update(large, ["site=a", "cat=news"], i % 3 === 0)
+    const prepared = Ftrl.prepare(small, ["site=a", "cat=news"])
+    assert.strictEqual(Ftrl.predictPrepared(large, prepared), Ftrl.predict(large, ["site=a", "cat=news"]))
+  })
+})

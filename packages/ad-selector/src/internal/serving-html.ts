@@ -14,6 +14,23 @@ const esc = Viewability.escapeHtml
 /** The default product template: an image, the title and the price of each product, linked to its click URL. */
 export const defaultProductTemplate = `<ul class="oa-products">{{#products}}<li class="oa-product"><a href="{{product.clickUrl}}" target="_blank" rel="noopener"><img src="{{product.image}}" alt="{{product.title}}"><span class="oa-title">{{product.title}}</span> <b class="oa-price">{{product.price}}</b></a></li>{{/products}}</ul>`
 
+/** What a static creative shows: its image (or its alt text), escaped. The same for every ad of the creative. */
+export const staticContent = (input: {
+  readonly imageUrl?: string | undefined
+  readonly alt?: string | undefined
+  readonly width: number
+  readonly height: number
+}): string => {
+  const alt = input.alt ?? "Advertisement"
+  return input.imageUrl === undefined
+    ? `<span class="oa-text">${esc(alt)}</span>`
+    : `<img src="${esc(input.imageUrl)}" alt="${esc(alt)}" width="${input.width}" height="${input.height}">`
+}
+
+/** A static creative: `content` (from `staticContent`) linked to a click URL that is escaped already. */
+export const staticCreativeAround = (escapedClickUrl: string, content: string): string =>
+  `<a class="oa-creative" href="${escapedClickUrl}" target="_blank" rel="noopener">${content}</a>`
+
 /** A static creative: its image (or its alt text) linked to the click URL. */
 export const staticCreative = (input: {
   readonly clickUrl: string
@@ -21,14 +38,7 @@ export const staticCreative = (input: {
   readonly alt?: string | undefined
   readonly width: number
   readonly height: number
-}): string => {
-  const alt = input.alt ?? "Advertisement"
-  const content =
-    input.imageUrl === undefined
-      ? `<span class="oa-text">${esc(alt)}</span>`
-      : `<img src="${esc(input.imageUrl)}" alt="${esc(alt)}" width="${input.width}" height="${input.height}">`
-  return `<a class="oa-creative" href="${esc(input.clickUrl)}" target="_blank" rel="noopener">${content}</a>`
-}
+}): string => staticCreativeAround(esc(input.clickUrl), staticContent(input))
 
 /** Renders a compiled product template for items (the compiler tags each product with `data-oa-product-id`). */
 export const productCreative = (template: Template.Template, items: ReadonlyArray<Template.Item>): string =>
