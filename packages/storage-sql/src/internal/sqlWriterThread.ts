@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL writer thread's module (started by `writerThread.ts` through `thread.ts`, from this file: never from
  * source text). It owns a connection pool of its own and, per message, stores the message's event lines in one
- * transaction: ONE statement inserting every line from ONE JSON parameter (`jsonb_to_recordset`, idempotent on
- * `(tenant, event_id)`; the array is built from the JSON texts the lines already hold, never parsed or escaped
+ * transaction: ONE statement inserting every line from ONE JSON parameter (`jsonb_to_recordset`; idempotent on
+ * `(tenant, event_id)`, see `store`; the array is built from the JSON texts the lines already hold, never parsed or escaped
  * here), then the event log's records (eventlog's `StoredEvents` format) naming what was stored, then COMMIT. The statement
  * building, the protocol work and the JSON of thousands of events a second run here, not on the event loop that
  * answers pixels, and PostgreSQL parses and plans one short statement per message whatever its size. Replies as
@@ -10,6 +10,7 @@
  * `{ error }` when nothing was stored.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as StoredEvents from "@openaudience/eventlog/StoredEvents"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -89,41 +90,57 @@ const batchOf = (
   return { json: `[${parts.join(",")}]`, keys, indexOf }
 }
 
+/** A unique violation (SQLSTATE 23505): here, an event stored before. */
+const isDuplicate = (error: SqlError): boolean =>
+  (error.cause as { readonly code?: unknown } | null | undefined)?.code === "23505"
+
 /**
  * Stores the events in one transaction with their event log records (seqs assigned in input order); the seq of
  * each event stored now, 0 for one stored before.
+ *
+ * A plain INSERT first: nearly every message holds only new events. When one was stored before (a replay after a
+ * crash, an event sent again), the statement fails on the unique key, the transaction rolls back, and it runs again
+ * skipping the stored ones (`ON CONFLICT DO NOTHING`). That clause alone cost PostgreSQL about 6 µs more per row of
+ * new events (speculative insertion), measured on 3,000-row statements (50 against 44 µs a row).
  */
 const store = (batch: { readonly json: string; readonly keys: ReadonlyArray<string> }) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    return yield* sql.withTransaction(
-      Effect.gen(function* () {
-        const returned = yield* sql<{
-          readonly seq: number | string
-          readonly tenant: string
-          readonly event_id: string
-        }>`
-          INSERT INTO events (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-          SELECT tenant, event_id, type, site, received_at, client_ts, visitor, payload, NULLIF(consent, 'null'::jsonb)
-          FROM ROWS FROM (
-            jsonb_to_recordset(${batch.json}::jsonb) AS (
-              tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
-              payload jsonb, consent jsonb
-            )
-          ) WITH ORDINALITY AS input (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
-          ORDER BY n
-          ON CONFLICT (tenant, event_id) DO NOTHING
-          RETURNING seq, tenant, event_id`
-        const seqOf = new Map<string, number>()
-        const accepted: Array<{ readonly tenant: string; readonly seq: number }> = []
-        for (const row of returned) {
-          const seq = Number(row.seq)
-          seqOf.set(`${row.tenant}\u0000${row.event_id}`, seq)
-          accepted.push({ tenant: row.tenant, seq })
-        }
-        yield* appendInTransaction(StoredEvents.toLogRecords(accepted))
-        return batch.keys.map((key) => seqOf.get(key) ?? 0)
-      })
+    const attempt = (skipStored: boolean) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const returned = yield* sql<{
+            readonly seq: number | string
+            readonly tenant: string
+            readonly event_id: string
+          }>`
+            INSERT INTO events (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
+            SELECT tenant, event_id, type, site, received_at, client_ts, visitor, payload, NULLIF(consent, 'null'::jsonb)
+            FROM ROWS FROM (
+              jsonb_to_recordset(${batch.json}::jsonb) AS (
+                tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
+                payload jsonb, consent jsonb
+              )
+            ) WITH ORDINALITY AS input (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
+            ORDER BY n
+            ${skipStored ? sql`ON CONFLICT (tenant, event_id) DO NOTHING` : sql``}
+            RETURNING seq, tenant, event_id`
+          const seqOf = new Map<string, number>()
+          const accepted: Array<{ readonly tenant: string; readonly seq: number }> = []
+          for (const row of returned) {
+            const seq = Number(row.seq)
+            seqOf.set(`${row.tenant}\u0000${row.event_id}`, seq)
+            accepted.push({ tenant: row.tenant, seq })
+          }
+          yield* appendInTransaction(StoredEvents.toLogRecords(accepted))
+          return batch.keys.map((key) => seqOf.get(key) ?? 0)
+        })
+      )
+    return yield* attempt(false).pipe(
+      Effect.catchIf(
+        (error): error is SqlError => error._tag === "SqlError" && isDuplicate(error),
+        () => attempt(true)
+      )
     )
   })
 
