@@ -250,6 +250,31 @@ export const toJson = (answer: Answer): JsonAnswer =>
         impressionUrl: answer.impressionUrl
       }
 
+/** A static creative's fragment around its decision id and click token: in HTML, and as a JSON string. */
+interface FragmentTemplate {
+  readonly raw: readonly [string, string, string]
+  readonly json: readonly [string, string, string]
+}
+
+/** What stands for the decision id and the click token while a fragment template is made: nothing escapes them. */
+const decisionMark = "oaFragmentDecisionMark7c1e"
+const tokenMark = "oaFragmentTokenMark7c1e"
+
+/** Characters neither HTML nor JSON escapes (decision ids and base64url tokens are made of them). */
+const unescaped = /^[A-Za-z0-9_-]+$/
+
+/** `text` split around one decision mark followed by one token mark, or `undefined` (a mark in the creative's own text). */
+const aroundMarks = (text: string): readonly [string, string, string] | undefined => {
+  const parts = text.split(decisionMark)
+  if (parts.length !== 2) return undefined
+  const rest = parts[1]!.split(tokenMark)
+  if (rest.length !== 2 || parts[0]!.includes(tokenMark)) return undefined
+  return [parts[0]!, rest[0]!, rest[1]!]
+}
+
+/** The answer's `html` as a JSON string, where `Serving` made it with the ad (`toJsonText` uses it). */
+const jsonHtmlOf = new WeakMap<Ad, string>()
+
 /**
  * `JSON.stringify(toJson(answer))`, the same text, written out field by field: no object made, and the serializer
  * never walks one (the ad server writes one per JSON answer).
@@ -263,7 +288,7 @@ export const toJsonText = (answer: Answer): string => {
   return (
     `{"decisionId":${q(answer.decisionId)},"campaignId":${q(answer.campaignId)},"creativeId":${q(answer.creativeId)},` +
     `"personalized":${answer.personalized ? "true" : "false"},"reason":${q(answer.reason)},` +
-    `"products":${q(answer.products)},"html":${q(answer.html)},"clickUrl":${q(answer.clickUrl)},` +
+    `"products":${q(answer.products)},"html":${jsonHtmlOf.get(answer) ?? q(answer.html)},"clickUrl":${q(answer.clickUrl)},` +
     `"impressionUrl":${q(answer.impressionUrl)}}`
   )
 }
@@ -903,6 +928,43 @@ export const make = (
       return clickBase.escaped
     }
 
+    // A static creative's whole fragment is the same in every ad but for the decision id and the click token, both of
+    // characters nothing escapes (HTML or JSON): it is made once per creative, slot size, personalization and click
+    // base, as the texts around those two, in HTML and as a JSON string (the answer's `html` in a JSON answer).
+    const fragmentTemplates = new WeakMap<Campaign.Creative, Map<string, FragmentTemplate | null>>()
+    const fragmentTemplateOf = (
+      creative: Campaign.Creative,
+      personalized: boolean,
+      width: number,
+      height: number,
+      clickBase: string
+    ): FragmentTemplate | null => {
+      let forCreative = fragmentTemplates.get(creative)
+      if (forCreative === undefined) {
+        forCreative = new Map()
+        fragmentTemplates.set(creative, forCreative)
+      }
+      const key = `${personalized ? 1 : 0}${width}x${height}\u0000${clickBase}`
+      let made = forCreative.get(key)
+      if (made === undefined) {
+        // Bounded: sizes and click bases are few; a creative seen in more is made afresh each time past the cap.
+        if (forCreative.size >= 64) forCreative.clear()
+        const html = Html.fragment({
+          decisionId: decisionMark,
+          personalized,
+          width,
+          height,
+          creative: Html.staticCreativeAround(escapedClickBase(clickBase) + tokenMark, staticContentOf(creative)),
+          privacyUrl
+        })
+        const raw = aroundMarks(html)
+        const json = aroundMarks(JSON.stringify(html))
+        made = raw === undefined || json === undefined ? null : { raw, json }
+        forCreative.set(key, made)
+      }
+      return made
+    }
+
     /** The ad of a decision with its id and products, and the record to log (nothing is written here). */
     const render = (
       input: Delivery,
@@ -949,18 +1011,27 @@ export const make = (
         currency: options.currency,
         at: now
       }
-      const body =
-        template !== undefined
-          ? Html.productCreative(template, items)
-          : Html.staticCreativeAround(escapedClickBase(request.links.click) + tokens.click, staticContentOf(creative))
-      const fragment = Html.fragment({
-        decisionId,
-        personalized: input.personalized,
-        width: request.width,
-        height: request.height,
-        creative: body,
-        privacyUrl
-      })
+      const made =
+        template === undefined && unescaped.test(decisionId)
+          ? fragmentTemplateOf(creative, input.personalized, request.width, request.height, request.links.click)
+          : null
+      const fragment =
+        made !== null
+          ? made.raw[0] + decisionId + made.raw[1] + tokens.click + made.raw[2]
+          : Html.fragment({
+              decisionId,
+              personalized: input.personalized,
+              width: request.width,
+              height: request.height,
+              creative:
+                template !== undefined
+                  ? Html.productCreative(template, items)
+                  : Html.staticCreativeAround(
+                      escapedClickBase(request.links.click) + tokens.click,
+                      staticContentOf(creative)
+                    ),
+              privacyUrl
+            })
       const html =
         request.format === "json"
           ? fragment
@@ -987,6 +1058,9 @@ export const make = (
         clickUrl,
         impressionUrl,
         viewableUrl
+      }
+      if (made !== null && request.format === "json") {
+        jsonHtmlOf.set(ad, made.json[0] + decisionId + made.json[1] + tokens.click + made.json[2])
       }
       return Either.right({ ad, record })
     }

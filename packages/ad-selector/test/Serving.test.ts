@@ -304,6 +304,46 @@ describe("Serving.serve", () => {
   )
 })
 
+describe("Serving: the ad's fragment, made once per creative and written per ad", () => {
+  it.effect(
+    "every ad's html and JSON text are what they would be written out in full, whatever the creative's text",
+    () =>
+      Effect.gen(function* () {
+        // Alt texts with what HTML and JSON escape, a lone surrogate, and the text the server marks its templates with.
+        const alts = [
+          `"><img src=x onerror=alert(1)> & 'quoted' \\ \u2028 \u0001`,
+          "caf\u00e9 \ud83d\ude00 \ud800 lone",
+          "oaFragmentDecisionMark7c1e and oaFragmentTokenMark7c1e"
+        ]
+        for (const alt of alts) {
+          const w = yield* world({ campaigns: [{ ...house, creatives: [{ ...house.creatives[0]!, alt }] }] })
+          for (const over of [
+            { format: "json" as const },
+            { format: "json" as const, personalization: false, browser: undefined },
+            { format: "json" as const, links: { click: 'https://ads.example/c?x=1&y="2"/', impression: "/i/" } },
+            { format: "html" as const }
+          ]) {
+            for (let i = 0; i < 3; i++) {
+              const ad = expectAd(yield* w.serving.serve(adRequest(over)))
+              assert.strictEqual(Serving.toJsonText(ad), JSON.stringify(Serving.toJson(ad)))
+              const escapedAlt = alt
+                .replace(/&/g, "&amp;")
+                .replace(/</g, "&lt;")
+                .replace(/>/g, "&gt;")
+                .replace(/"/g, "&quot;")
+                .replace(/'/g, "&#39;")
+              const escapedClick = ad.clickUrl.replace(/&/g, "&amp;").replace(/"/g, "&quot;")
+              assert.include(ad.html, `data-oa-decision="${ad.decisionId}"`)
+              assert.include(ad.html, `<a class="oa-creative" href="${escapedClick}" target="_blank" rel="noopener">`)
+              assert.include(ad.html, `alt="${escapedAlt}"`)
+              assert.strictEqual(ad.html.split(ad.decisionId).length, 2)
+            }
+          }
+        }
+      })
+  )
+})
+
 describe("Serving: tenants", () => {
   it.effect("a decision for one tenant never reads another tenant's visitor", () =>
     Effect.gen(function* () {
