@@ -249,6 +249,45 @@ const cleanCache = () =>
   })
 
 /**
+ * A URL's query exactly as the URL parser gives it back (`url.search`): printable ASCII that the query's
+ * percent-encode set of http(s) URLs leaves alone (no space, `"`, `#`, `'`, `<`, `>`, control or non-ASCII character).
+ */
+const parsedAsIs = /^[!$%&()*+,\-./0-9:;=?@A-Z[\\\]^_`a-z{|}~]*$/
+
+/**
+ * Scrubbing by the part before the query, for URLs whose query scrubbing changed (utm parameters, say, on every
+ * page view): a base (`scheme://host/path`, no query or fragment) is remembered, under `prefix`, only when the
+ * scrubbed URL started with it exactly as it was in the input, so it holds nothing that scrubbing drops or redacts.
+ * A URL with a remembered base, no fragment and a query the parser keeps as it is is then scrubbed without parsing:
+ * the base and its scrubbed query, what parsing and `scrubParsed` give for it.
+ */
+const cleanBases = (known: LRUCache<string, true>, allow: ReadonlySet<string>) => {
+  const split = (url: string): number => {
+    if (url.length > MaxLength || url.includes("#")) return -1
+    const question = url.indexOf("?")
+    return question > 0 && parsedAsIs.test(url.slice(question + 1)) ? question : -1
+  }
+  return {
+    scrub: (url: string, prefix: string): string | undefined => {
+      const question = split(url)
+      if (question === -1) return undefined
+      const base = url.slice(0, question)
+      if (known.get(prefix + base) !== true) return undefined
+      const query = scrubParams(url.slice(question + 1), allow)
+      return query === "" ? base : `${base}?${query}`
+    },
+    remember: (url: string, scrubbed: string, prefix: string): void => {
+      const question = split(url)
+      if (question === -1) return
+      const base = url.slice(0, question)
+      if (scrubbed === base || (scrubbed.startsWith(base) && scrubbed.charCodeAt(base.length) === 63)) {
+        known.set(prefix + base, true)
+      }
+    }
+  }
+}
+
+/**
  * A scrubbing function for fixed options (compile once per tenant, call per event).
  *
  * @since 0.1.0
@@ -259,13 +298,19 @@ export const scrubber = (options: ScrubOptions = {}): ((url: string | undefined 
   // Page URLs repeat heavily. URLs that scrubbing leaves exactly as they are (nothing to drop or redact) are
   // remembered, bounded, so they are not parsed again; a URL that held anything to remove is never kept here.
   const clean = cleanCache()
+  // And the part before the query of URLs whose query scrubbing dropped or redacted: kept only when it came out of
+  // scrubbing exactly as it went in (see `cleanBases`).
+  const bases = cleanBases(cleanCache(), compiled.allow)
   return (url) => {
     if (typeof url !== "string") return undefined
     if (clean.get(url) === true) return url
+    const known = bases.scrub(url, "")
+    if (known !== undefined) return known
     const parsed = parseHttp(url, compiled.base)
     if (parsed === undefined) return undefined
     const scrubbed = scrubParsed(parsed, compiled)
     if (scrubbed === url) clean.set(url, true)
+    else bases.remember(url, scrubbed, "")
     return scrubbed
   }
 }
@@ -379,16 +424,22 @@ export const referrerScrubber = (
   const compiled = compile(options.allowParams === undefined ? {} : { allowParams: options.allowParams })
   const drop = options.crossSite === "drop"
   const clean = cleanCache()
+  const bases = cleanBases(cleanCache(), compiled.allow)
   return (referrer, pageHostname) => {
     if (typeof referrer !== "string") return undefined
     const site = pageHostname === undefined ? undefined : siteHost(pageHostname)
     const key = site === undefined ? undefined : `${site}\u0000${referrer}`
     if (key !== undefined && clean.get(key) === true) return referrer
+    if (site !== undefined) {
+      const known = bases.scrub(referrer, `${site}\u0000`)
+      if (known !== undefined) return known
+    }
     const url = parseHttp(referrer, undefined)
     if (url === undefined) return undefined
     if (site !== undefined && site === siteHost(url.hostname)) {
       const scrubbed = scrubParsed(url, compiled)
       if (scrubbed === referrer && key !== undefined) clean.set(key, true)
+      else bases.remember(referrer, scrubbed, `${site}\u0000`)
       return scrubbed
     }
     return drop ? undefined : url.origin

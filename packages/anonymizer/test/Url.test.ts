@@ -451,3 +451,82 @@ describe("Url.scrub fuzz", () => {
     }
   )
 })
+
+describe("Url: scrubbing by a remembered base", () => {
+  // Bases clean and not (an email, a card, credentials, upper case, a port, dot segments, a relative one), queries
+  // of characters the parser keeps and of those it encodes, fragments: every URL is scrubbed twice by one scrubber
+  // (the second time through what the first remembered) and must equal the stateless `scrub`.
+  const base = fc.constantFrom(
+    "https://shop.example/p/trail-boots",
+    "https://shop.example/c/shoes",
+    "https://shop.example/u/john.doe@example.com",
+    "https://shop.example/pay/4111-1111-1111-1111",
+    "https://user:pw@shop.example/p",
+    "HTTPS://Shop.Example/p",
+    "https://shop.example:443/p",
+    "https://shop.example/a/../b",
+    "https://shop.example",
+    "http://other.example/x",
+    "/relative/path"
+  )
+  const queryChar = fc.constantFrom(
+    ..."abcXYZ019-._~!$&()*+,;=:@/?%[]^`{|}\\".split(""),
+    " ",
+    '"',
+    "'",
+    "<",
+    ">",
+    "é",
+    "\t",
+    "%20",
+    "%zz",
+    "utm_source=news",
+    "sku=A-1",
+    "email=john.doe%40example.com",
+    "ref=4111111111111111",
+    "gclid=Cj0"
+  )
+  const query = fc.array(queryChar, { maxLength: 12 }).map((parts) => parts.join(""))
+  const url = fc
+    .tuple(
+      base,
+      fc.option(query, { nil: undefined }),
+      fc.option(fc.constantFrom("#x", "#/route?sku=1", "#"), { nil: undefined })
+    )
+    .map(([b, q, f]) => `${b}${q === undefined ? "" : `?${q}`}${f ?? ""}`)
+  const options = fc.constantFrom({}, { allowParams: ["sku", "ref", "email"] })
+
+  it.prop(
+    "a page scrubber gives what scrub gives, the first time and every time after",
+    [fc.array(url, { maxLength: 20 }), options],
+    ([urls, opts]) => {
+      const scrub = Url.scrubber(opts)
+      for (const u of [...urls, ...urls]) assert.strictEqual(scrub(u), Url.scrub(u, opts), u)
+    }
+  )
+
+  it.prop(
+    "a referrer scrubber gives what scrubReferrer gives, the first time and every time after",
+    [
+      fc.array(fc.tuple(url, fc.constantFrom("shop.example", "www.shop.example", "other.example")), { maxLength: 20 }),
+      options
+    ],
+    ([pairs, opts]) => {
+      const scrub = Url.referrerScrubber(opts)
+      for (const [u, host] of [...pairs, ...pairs]) {
+        assert.strictEqual(scrub(u, host), Url.scrubReferrer(u, `https://${host}/`, opts), `${u} on ${host}`)
+      }
+    }
+  )
+
+  it("remembers a base only when scrubbing kept it as it was", () => {
+    const scrub = Url.scrubber()
+    assert.strictEqual(
+      scrub("https://shop.example/u/john.doe@example.com?utm_source=a&x=1"),
+      "https://shop.example/u/:redacted?utm_source=a"
+    )
+    assert.strictEqual(scrub("https://shop.example/u/john.doe@example.com?x=2"), "https://shop.example/u/:redacted")
+    assert.strictEqual(scrub("https://shop.example/p?x=1"), "https://shop.example/p")
+    assert.strictEqual(scrub("https://shop.example/p?utm_source=b&session=s"), "https://shop.example/p?utm_source=b")
+  })
+})
