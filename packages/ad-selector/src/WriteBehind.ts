@@ -61,13 +61,14 @@ export interface Options {
    * Stores one flush's decisions and budget charges together, as one unit, in place of `transaction` around the
    * stores' own `recordDecisions` and `charge` (a store that writes both elsewhere, for example on a thread of its
    * own). Each charge adds its cost with no limit: the ledger checked the limits already. Answers `undefined` when it
-   * cannot now; the flush then goes through the stores. A failure is a failed flush (see `Failure`).
+   * cannot now; the flush then goes through the stores. A failure is a failed flush (see `Failure`). It may answer
+   * the deliveries of the campaigns it charged, read in the same unit after the charges: those are not read back.
    */
   readonly store?:
     | ((
         decisions: ReadonlyArray<AdLog.DecisionRecord>,
         charges: ReadonlyArray<Charge>
-      ) => Effect.Effect<void, { readonly message: string }> | undefined)
+      ) => Effect.Effect<ReadonlyMap<string, Budget.Delivery> | undefined, { readonly message: string }> | undefined)
     | undefined
 }
 
@@ -260,29 +261,42 @@ export const make = (
         return yield* Effect.fail<Failure>({ message: messageOf(written.left) })
       }
       flushing = none
-      yield* refresh(charged)
+      yield* refresh(charged, written.right ?? undefined)
     })
 
-    /** Reads a campaign's spend back: the store's now holds what was in flight, so both are replaced at once. */
+    /** A campaign's spend as stored now, which holds what was in flight: both are replaced at once. */
+    const settle = (id: string, ledger: Ledger, stored: Budget.Delivery) => {
+      if (ledgers.get(id) === ledger) {
+        ledger.base = stored
+        ledger.inFlight = new Map()
+      }
+    }
+
+    /** Reads a campaign's spend back (see `settle`). */
     const readBack = (id: string, ledger: Ledger) =>
       Effect.flatMap(Effect.either(delivery.read(id)), (read) =>
         Effect.sync(() => {
-          if (read._tag === "Right" && ledgers.get(id) === ledger) {
-            ledger.base = read.right
-            ledger.inFlight = new Map()
-          }
+          if (read._tag === "Right") settle(id, ledger, read.right)
         })
       )
 
     let lastFullRefresh = Number.NEGATIVE_INFINITY
 
     /**
-     * Reads back the campaigns just charged (`charged`); once a second every campaign of the ledger too (what other
-     * processes spent), forgetting those unused for a minute.
+     * Reads back the campaigns just charged (`charged`), but those whose delivery the flush's store answered
+     * (`stored`); once a second every campaign of the ledger too (what other processes spent), forgetting those
+     * unused for a minute.
      */
-    const refresh = (charged: ReadonlyArray<readonly [string, Ledger]>) =>
+    const refresh = (
+      charged: ReadonlyArray<readonly [string, Ledger]>,
+      stored?: ReadonlyMap<string, Budget.Delivery>
+    ) =>
       Effect.gen(function* () {
-        for (const [id, ledger] of charged) yield* readBack(id, ledger)
+        for (const [id, ledger] of charged) {
+          const known = stored?.get(id)
+          if (known !== undefined) settle(id, ledger, known)
+          else yield* readBack(id, ledger)
+        }
         const now = yield* Clock.currentTimeMillis
         if (now - lastFullRefresh < fullRefreshMs) return
         lastFullRefresh = now

@@ -169,3 +169,76 @@ describe("WriteBehind", () => {
     })
   )
 })
+
+describe("WriteBehind.Options.store", () => {
+  const noLimit: Budget.Limits = { daily: undefined, total: undefined }
+
+  it.effect("takes a flush's decisions and charges as one unit; the deliveries it answers are not read back", () =>
+    Effect.gen(function* () {
+      const innerLog = AdLog.makeMemory()
+      const innerDelivery = Budget.makeMemory()
+      let reads = 0
+      const counting: Budget.Service = {
+        ...innerDelivery,
+        read: (id) =>
+          Effect.zipRight(
+            Effect.sync(() => reads++),
+            innerDelivery.read(id)
+          )
+      }
+      const units: Array<{ decisions: number; charges: ReadonlyArray<WriteBehind.Charge> }> = []
+      const { log, delivery, service } = yield* WriteBehind.make(innerLog, counting, {
+        store: (decisions, charges) =>
+          Effect.gen(function* () {
+            units.push({ decisions: decisions.length, charges })
+            yield* innerLog.recordDecisions(decisions)
+            const stored = new Map<string, Budget.Delivery>()
+            for (const c of charges) {
+              yield* innerDelivery.charge(c.campaignId, c.cost, noLimit, c.at)
+              stored.set(c.campaignId, yield* innerDelivery.read(c.campaignId))
+            }
+            return stored
+          }).pipe(Effect.mapError((error) => ({ message: error.message })))
+      })
+      assert.isTrue(yield* delivery.charge("c1", 300, noLimit, now))
+      assert.isTrue(yield* delivery.charge("c1", 200, noLimit, now + 1))
+      yield* log.recordDecision(decisionOf("t1", { id: "dec-store-1", at: now }))
+      const before = reads
+      yield* service.flush
+      assert.strictEqual(reads, before, "a delivery the store answered was read back")
+      assert.deepStrictEqual(units, [
+        { decisions: 1, charges: [{ campaignId: "c1", cost: 500, at: Math.floor(now / day) * day }] }
+      ])
+      assert.strictEqual((yield* innerDelivery.read("c1")).spend.total, 500)
+      assert.strictEqual((yield* delivery.read("c1")).spend.total, 500)
+      assert.isTrue(Option.isSome(yield* innerLog.decision("dec-store-1")))
+      assert.deepStrictEqual(service.pending(), { decisions: 0, charges: 0 })
+    })
+  )
+
+  it.effect("a store that cannot now leaves the flush to the stores; one that fails loses nothing", () =>
+    Effect.gen(function* () {
+      const innerLog = AdLog.makeMemory()
+      const { inner, service: flakyDelivery, state } = flaky()
+      let mode: "cannot" | "fails" = "cannot"
+      const { log, delivery, service } = yield* WriteBehind.make(innerLog, flakyDelivery, {
+        store: () => (mode === "cannot" ? undefined : Effect.fail({ message: "thread down" }))
+      })
+      assert.isTrue(yield* delivery.charge("c2", 40, noLimit, now))
+      yield* log.recordDecision(decisionOf("t1", { id: "dec-store-2", at: now }))
+      yield* service.flush
+      assert.strictEqual(state.charges, 1)
+      assert.strictEqual((yield* inner.read("c2")).spend.total, 40)
+      mode = "fails"
+      assert.isTrue(yield* delivery.charge("c2", 60, noLimit, now))
+      const failed = yield* Effect.either(service.flush)
+      assert.isTrue(failed._tag === "Left" && failed.left.message === "thread down")
+      // The charge waits (still counted by the ledger); the next flush through the stores writes it once.
+      assert.strictEqual((yield* delivery.read("c2")).spend.total, 100)
+      mode = "cannot"
+      yield* service.flush
+      assert.strictEqual((yield* inner.read("c2")).spend.total, 100)
+      assert.deepStrictEqual(service.pending(), { decisions: 0, charges: 0 })
+    })
+  )
+})

@@ -26,6 +26,7 @@ import * as Runtime from "effect/Runtime"
 import { parseUrl } from "./Database.js"
 import type { AdDecisionRow } from "./internal/adDecisionProtocol.js"
 import * as AdDecisionWriter from "./internal/adDecisionWriter.js"
+import { deliveryOf } from "./internal/deliveryRow.js"
 import type * as Migrations from "./Migrations.js"
 import { run } from "./Migrations.js"
 import * as SqlDeliveryStore from "./SqlDeliveryStore.js"
@@ -597,8 +598,9 @@ export const layerWriteBehindFromUrl = (
 }
 
 /**
- * A flush's decisions and charges in one transaction of the decision thread (nothing of it on the `SqlClient`);
- * `undefined` once the thread is gone (the flush then goes through the `SqlClient`).
+ * A flush's decisions and charges in one transaction of the decision thread (nothing of it on the `SqlClient`), with
+ * the charged campaigns' deliveries read in it; `undefined` once the thread is gone (the flush then goes through the
+ * `SqlClient`).
  */
 const storeOn =
   (writer: AdDecisionWriter.Service): NonNullable<WriteBehind.Options["store"]> =>
@@ -611,5 +613,9 @@ const storeOn =
     )
     return written === undefined
       ? undefined
-      : Effect.flatMap(written, (outcome) => stored("Recording decisions and charges", outcome))
+      : Effect.flatMap(written, (outcome) =>
+          outcome._tag === "Stored"
+            ? Effect.succeed(new Map(outcome.deliveries.map(([id, row]) => [id, deliveryOf(row)] as const)))
+            : Effect.as(stored("Recording decisions and charges", outcome), undefined)
+        )
   }

@@ -14,6 +14,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Budget, type Pacing } from "@openaudience/ad-selector"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type DeliveryRow, deliveryOf } from "./internal/deliveryRow.js"
 import type * as Migrations from "./Migrations.js"
 import { run } from "./Migrations.js"
 import { fromSqlError, type StorageError } from "./StorageError.js"
@@ -61,14 +62,7 @@ export const migrate: Effect.Effect<ReadonlyArray<number>, StorageError, SqlClie
   migrations
 })
 
-type Int = number | string
-
-interface Row {
-  readonly day_index: Int
-  readonly today: Int
-  readonly total: Int
-  readonly pacing: string | null
-}
+type Row = DeliveryRow
 
 const failed =
   (operation: string) =>
@@ -101,10 +95,6 @@ const encodePacing = (state: Pacing.State): string | undefined => {
 }
 
 // A row that cannot be read back was not written by this store: a defect, not an answer.
-const deliveryOf = (row: Row): Budget.Delivery => ({
-  spend: { day: Number(row.day_index), today: Number(row.today), total: Number(row.total) },
-  pacing: row.pacing === null ? undefined : (JSON.parse(row.pacing) as Pacing.State)
-})
 
 /**
  * Builds the SQL delivery store over the `SqlClient` in context (the table must exist: see `migrate` and `layer`).

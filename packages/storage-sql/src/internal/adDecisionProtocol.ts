@@ -2,6 +2,7 @@
  * The messages between the ad decision writer thread (`adDecisionThread.ts`) and the side that starts it
  * (`adDecisionWriter.ts`), typed once for both.
  */
+import type { DeliveryRow } from "./deliveryRow.js"
 
 /** What the thread is started with. */
 export interface AdDecisionData {
@@ -54,9 +55,16 @@ export type AdDecisionMessage =
       readonly charges: ReadonlyArray<DeliveryCharge>
     }
 
-/** A message from the thread. `unique`: the transaction failed on a duplicate id, nothing of it was stored. */
+/**
+ * A message from the thread. `unique`: the transaction failed on a duplicate id, nothing of it was stored. `ok`: the
+ * rows of `ad_delivery` of the campaigns charged, read after the charges in the same transaction.
+ */
 export type AdDecisionReply =
   | { readonly ready: true }
   | { readonly fatal: string }
-  | { readonly id: number; readonly ok: true }
+  | {
+      readonly id: number
+      readonly ok: true
+      readonly deliveries: ReadonlyArray<readonly [campaignId: string, row: DeliveryRow]>
+    }
   | { readonly id: number; readonly error: string; readonly unique: boolean; readonly busy: boolean }

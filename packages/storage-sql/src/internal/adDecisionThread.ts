@@ -12,7 +12,9 @@
  *
  * A message may carry budget charges too (the write-behind's flush): they are added to `ad_delivery` in the same
  * transaction, each as `SqlDeliveryStore`'s charge with no limit does it (one `UPDATE`; the campaign's row created
- * first when it has none), so a flush's decisions and the spend they cost are stored together or not at all.
+ * first when it has none), so a flush's decisions and the spend they cost are stored together or not at all. The
+ * charged campaigns' rows are read back in that transaction and sent with the reply, so the caller need not read
+ * them again.
  */
 import type Database from "better-sqlite3"
 import { parentPort, workerData } from "node:worker_threads"
@@ -24,6 +26,7 @@ import {
   type AdDecisionRow,
   type DeliveryCharge
 } from "./adDecisionProtocol.js"
+import type { DeliveryRow } from "./deliveryRow.js"
 import { openWriterConnection } from "./sqliteWriterConnection.js"
 import { lowerPriority } from "./thread.js"
 
@@ -71,27 +74,41 @@ const run = (db: Database.Database) => {
     return
   }
   // Prepared on the first charge: `ad_delivery` is another store's table (created by its own migration).
-  let charge: { readonly add: Database.Statement; readonly create: Database.Statement } | undefined
-  const insert = db.transaction((rows: ReadonlyArray<AdDecisionRow>, charges: ReadonlyArray<DeliveryCharge>) => {
-    let at = 0
-    for (; at + rowsPerStatement <= rows.length; at += rowsPerStatement) {
-      many.run(rows.slice(at, at + rowsPerStatement).flat())
+  let charge:
+    | { readonly add: Database.Statement; readonly create: Database.Statement; readonly read: Database.Statement }
+    | undefined
+  /** Inserts the rows, adds the charges, and reads the charged campaigns' rows back, in one transaction. */
+  const insert = db.transaction(
+    (
+      rows: ReadonlyArray<AdDecisionRow>,
+      charges: ReadonlyArray<DeliveryCharge>
+    ): Array<readonly [string, DeliveryRow]> => {
+      let at = 0
+      for (; at + rowsPerStatement <= rows.length; at += rowsPerStatement) {
+        many.run(rows.slice(at, at + rowsPerStatement).flat())
+      }
+      for (; at < rows.length; at++) one.run(rows[at])
+      if (charges.length === 0) return []
+      charge ??= {
+        add: db.prepare(chargeSql),
+        create: db.prepare(
+          "INSERT INTO ad_delivery (campaign_id, day_index, today, total, pacing) VALUES (?, 0, 0, 0, NULL) " +
+            "ON CONFLICT (campaign_id) DO NOTHING"
+        ),
+        read: db.prepare("SELECT day_index, today, total, pacing FROM ad_delivery WHERE campaign_id = ?")
+      }
+      const deliveries: Array<readonly [string, DeliveryRow]> = []
+      for (const [campaignId, day, cost] of charges) {
+        if (charge.add.run(day, cost, day, cost, campaignId).changes === 0) {
+          charge.create.run(campaignId)
+          charge.add.run(day, cost, day, cost, campaignId)
+        }
+        const row = charge.read.get(campaignId) as DeliveryRow | undefined
+        if (row !== undefined) deliveries.push([campaignId, row])
+      }
+      return deliveries
     }
-    for (; at < rows.length; at++) one.run(rows[at])
-    if (charges.length === 0) return
-    charge ??= {
-      add: db.prepare(chargeSql),
-      create: db.prepare(
-        "INSERT INTO ad_delivery (campaign_id, day_index, today, total, pacing) VALUES (?, 0, 0, 0, NULL) " +
-          "ON CONFLICT (campaign_id) DO NOTHING"
-      )
-    }
-    for (const [campaignId, day, cost] of charges) {
-      if (charge.add.run(day, cost, day, cost, campaignId).changes > 0) continue
-      charge.create.run(campaignId)
-      charge.add.run(day, cost, day, cost, campaignId)
-    }
-  })
+  )
   port.on("message", (message: AdDecisionMessage) => {
     if (message === "close") {
       db.close()
@@ -99,8 +116,8 @@ const run = (db: Database.Database) => {
       return
     }
     try {
-      insert.immediate(message.rows, message.charges)
-      reply({ id: message.id, ok: true })
+      const deliveries = insert.immediate(message.rows, message.charges)
+      reply({ id: message.id, ok: true, deliveries })
     } catch (error) {
       const code = codeOf(error)
       reply({

@@ -20,11 +20,16 @@ import type {
   AdDecisionRow,
   DeliveryCharge
 } from "./adDecisionProtocol.js"
+import type { DeliveryRow } from "./deliveryRow.js"
 import { moduleUrl, start } from "./thread.js"
 
 /** How one group went: stored, refused for a duplicate id, or failed (busy or worse), nothing of it stored. */
 export type Outcome =
-  | { readonly _tag: "Stored" }
+  | {
+      readonly _tag: "Stored"
+      /** The `ad_delivery` rows of the campaigns charged, read after the charges. */
+      readonly deliveries: ReadonlyArray<readonly [campaignId: string, row: DeliveryRow]>
+    }
   | { readonly _tag: "Failed"; readonly unique: boolean; readonly message: string }
 
 export interface Service {
@@ -85,7 +90,11 @@ export const make = (filename: string, warn: (message: string) => void) =>
         }
         const done = waiting.get(reply.id)
         waiting.delete(reply.id)
-        done?.("ok" in reply ? { _tag: "Stored" } : { _tag: "Failed", unique: reply.unique, message: reply.error })
+        done?.(
+          "ok" in reply
+            ? { _tag: "Stored", deliveries: reply.deliveries }
+            : { _tag: "Failed", unique: reply.unique, message: reply.error }
+        )
       })
       worker.on("error", (error) => {
         if (!started) {
