@@ -2,8 +2,9 @@
  * Write-behind for the ad server's two writes per answer: the decision it logs (`AdLog.recordDecision`) and the
  * budget it charges (`Budget.DeliveryStore.charge`). Stored one by one, each was a commit of its own on the request's
  * path (two disk syncs per `GET /ad` on SQLite: about 480 answers a second on the benchmark machine). Here both go
- * to the stores in groups, every `interval` (50 ms by default), in one `transaction` when one is given, and the
- * answer never waits for a disk.
+ * to the stores in groups, every `interval` (50 ms by default), in one `transaction` when one is given (or as one unit
+ * by `store`, which may write both elsewhere, on a thread of its own say, and answer the charged campaigns' spend),
+ * and the answer never waits for a disk.
  *
  * What each keeps:
  * - **Decisions** wait in memory until the next flush. `decision(id)` answers from memory meanwhile; every other read
