@@ -544,18 +544,7 @@ export const makePurposeSigner = (key: SigningKey): Effect.Effect<PurposeSigner,
   isKeyId(key.id)
     ? Effect.map(
         Effect.promise(() =>
-          createBLAKE3(
-            alignedTags * 8,
-            new Uint8Array(
-              hkdfSync(
-                "sha256",
-                Redacted.value(key.secret),
-                KeyDerivationSalt,
-                `${PurposeSignerKeyLabel}:${key.id}`,
-                32
-              )
-            )
-          )
+          createBLAKE3(alignedTags * 8, Redacted.value(derive(key.secret, PurposeSignerKeyLabel, key.id).secret))
         ),
         (hasher: IHasher): PurposeSigner => {
           const signer: PurposeSigner = { _tag: "PurposeSigner", key }

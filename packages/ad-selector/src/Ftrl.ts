@@ -192,9 +192,15 @@ const sigmoid = (margin: number): number => {
   return 1 / (1 + Math.exp(-m))
 }
 
-const marginOf = (model: Ftrl, unique: number): number => {
+/** The margin of the first `unique` buckets (with their counts): `gather`'s scratch or a `Prepared`'s. */
+const marginOf = (
+  model: Ftrl,
+  unique: number,
+  buckets: Uint32Array = indexScratch,
+  counts: Float64Array = countScratch
+): number => {
   let margin = logit(model.options.baseRate)
-  for (let k = 0; k < unique; k++) margin += weightAt(model, indexScratch[k]!) * countScratch[k]!
+  for (let k = 0; k < unique; k++) margin += weightAt(model, buckets[k]!) * counts[k]!
   return margin
 }
 
@@ -248,10 +254,7 @@ export const prepare = (model: Ftrl, features: ReadonlyArray<string>): Prepared 
  */
 export const predictPrepared = (model: Ftrl, prepared: Prepared): number => {
   if (prepared.options !== model.options) return predict(model, prepared.features)
-  const { buckets, counts } = prepared
-  let margin = logit(model.options.baseRate)
-  for (let k = 0; k < buckets.length; k++) margin += weightAt(model, buckets[k]!) * counts[k]!
-  return sigmoid(margin)
+  return sigmoid(marginOf(model, prepared.buckets.length, prepared.buckets, prepared.counts))
 }
 
 /**

@@ -911,22 +911,9 @@ export const make = (
       readonly now: number
     }
 
-    // A static creative's markup is the same in every ad but for its click URL, whose base is the same in every ad
-    // but for a change of the public URL, and whose token is base64url (nothing to escape): both made once.
-    const staticContents = new WeakMap<Campaign.Creative, string>()
-    const staticContentOf = (creative: Campaign.Creative): string => {
-      let content = staticContents.get(creative)
-      if (content === undefined) {
-        content = Html.staticContent(creative)
-        staticContents.set(creative, content)
-      }
-      return content
-    }
-    let clickBase = { base: "", escaped: "" }
-    const escapedClickBase = (base: string): string => {
-      if (clickBase.base !== base) clickBase = { base, escaped: Viewability.escapeHtml(base) }
-      return clickBase.escaped
-    }
+    /** A static creative linked to its click URL (`clickBase` and a base64url token, which nothing escapes). */
+    const staticCreativeOf = (creative: Campaign.Creative, clickBase: string, token: string): string =>
+      Html.staticCreativeAround(Viewability.escapeHtml(clickBase) + token, Html.staticContent(creative))
 
     // A static creative's whole fragment is the same in every ad but for the decision id and the click token, both of
     // characters nothing escapes (HTML or JSON): it is made once per creative, slot size, personalization and click
@@ -954,7 +941,7 @@ export const make = (
           personalized,
           width,
           height,
-          creative: Html.staticCreativeAround(escapedClickBase(clickBase) + tokenMark, staticContentOf(creative)),
+          creative: staticCreativeOf(creative, clickBase, tokenMark),
           privacyUrl
         })
         const raw = aroundMarks(html)
@@ -1026,10 +1013,7 @@ export const make = (
               creative:
                 template !== undefined
                   ? Html.productCreative(template, items)
-                  : Html.staticCreativeAround(
-                      escapedClickBase(request.links.click) + tokens.click,
-                      staticContentOf(creative)
-                    ),
+                  : staticCreativeOf(creative, request.links.click, tokens.click),
               privacyUrl
             })
       const html =

@@ -587,7 +587,6 @@ export const layerWriteBehindFromUrl = (
   return Layer.unwrapScoped(
     Effect.gen(function* () {
       yield* migrate
-      yield* SqlDeliveryStore.migrate
       const runtime = yield* Effect.runtime<never>()
       const warn = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
       const writer = yield* AdDecisionWriter.make(filename, warn)

@@ -31,15 +31,6 @@ export const staticContent = (input: {
 export const staticCreativeAround = (escapedClickUrl: string, content: string): string =>
   `<a class="oa-creative" href="${escapedClickUrl}" target="_blank" rel="noopener">${content}</a>`
 
-/** A static creative: its image (or its alt text) linked to the click URL. */
-export const staticCreative = (input: {
-  readonly clickUrl: string
-  readonly imageUrl?: string | undefined
-  readonly alt?: string | undefined
-  readonly width: number
-  readonly height: number
-}): string => staticCreativeAround(esc(input.clickUrl), staticContent(input))
-
 /** Renders a compiled product template for items (the compiler tags each product with `data-oa-product-id`). */
 export const productCreative = (template: Template.Template, items: ReadonlyArray<Template.Item>): string =>
   Template.render(template, items)
