@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AdDecision from "./adDecision.ts"
-import { answerHeaders, type Child, startChild } from "./collector.ts"
+import { answerHeaders, type Child, serverArgs, startChild } from "./collector.ts"
 import { type Figure, log, median, significant } from "./stats.ts"
 
 export interface AdsOptions {
@@ -118,7 +118,7 @@ export const run = async (root: string, options: AdsOptions): Promise<ReadonlyAr
     const server = await startChild(
       "reference server",
       root,
-      [...profileArgs, "--import", "tsx", "examples/server/src/main.ts"],
+      [...profileArgs, ...serverArgs(root)],
       { OA_DATA_DIR: dataDir, OA_DEMO: "1" },
       // Ready once the demo is seeded: the slot answers a campaign.
       async (url) => {

@@ -11,7 +11,7 @@
  */
 import autocannon, { type Result } from "autocannon"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -137,6 +137,24 @@ export const answerHeaders = (headers: Headers): Record<string, string> => {
     if (!skip.has(key)) out[key] = value
   })
   return out
+}
+
+/**
+ * The reference server as deployed: the bundle `pnpm build` (or `pnpm --filter @openaudience/example-server run
+ * build:bundle`) writes, run by plain node. The tsx loader the development command uses costs the ad server about a
+ * tenth of its throughput (esbuild's `keepNames` names every closure as it is made), which no deployment pays.
+ */
+export const serverEntry = "examples/server/dist/main.js"
+
+/** `serverEntry` under `root`, or an error saying how to build it. */
+export const serverArgs = (root: string): ReadonlyArray<string> => {
+  if (!existsSync(join(root, serverEntry))) {
+    throw new Error(
+      `${join(root, serverEntry)} is missing: build the server bundle first ` +
+        "(pnpm --filter @openaudience/example-server run build:bundle; pnpm bench does it)"
+    )
+  }
+  return [serverEntry]
 }
 
 export const freePort = (): Promise<number> =>
@@ -435,17 +453,12 @@ export const run = async (
     // BENCH_CPU_PROF=<dir>: the reference server writes a V8 CPU profile there when it stops.
     const profile = process.env.BENCH_CPU_PROF
     const profileArgs = profile === undefined || profile === "" ? [] : ["--cpu-prof", "--cpu-prof-dir", profile]
-    const collector = await startChild(
-      "reference server",
-      root,
-      [...profileArgs, "--import", "tsx", "examples/server/src/main.ts"],
-      {
-        OA_DATA_DIR: dataDir,
-        OA_DEMO: "1",
-        ...variant.env,
-        ...prepared?.env
-      }
-    )
+    const collector = await startChild("reference server", root, [...profileArgs, ...serverArgs(root)], {
+      OA_DATA_DIR: dataDir,
+      OA_DEMO: "1",
+      ...variant.env,
+      ...prepared?.env
+    })
     children.push(collector)
     log(`collector variant: ${variant.ratioName}`)
     // The baseline answers with the collector's own headers (its security headers and the cookie a browser without

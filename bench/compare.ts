@@ -10,13 +10,16 @@
  * `/ad` JSON request (10 connections). COMPARE_ROUNDS (default 8) and COMPARE_SECONDS (default 5, after 1 s of
  * warm-up each) set the length; COMPARE_BEFORE_FLAGS / COMPARE_AFTER_FLAGS add Node flags to one side; COMPARE_RATE
  * offers a fixed number of requests per second instead of saturating the server (then read the CPU per request).
+ * Each side runs its tree's server bundle (as the benchmarks do), built first in that tree with
+ * `pnpm --filter @openaudience/example-server run build:bundle`.
  */
 import autocannon from "autocannon"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
+import { execFileSync } from "node:child_process"
 import { join, resolve } from "node:path"
 import { adPath } from "./ads.ts"
-import { type Child, pixelPaths, startChild } from "./collector.ts"
+import { type Child, pixelPaths, serverArgs, startChild } from "./collector.ts"
 import { log, median } from "./stats.ts"
 
 const [beforeTree, afterTree, kindArgument = "pixel"] = process.argv.slice(2)
@@ -82,11 +85,15 @@ const dataDirs: Array<string> = []
 const children: Array<Child> = []
 try {
   for (const side of sides) {
+    execFileSync("pnpm", ["--filter", "@openaudience/example-server", "run", "build:bundle"], {
+      cwd: side.tree,
+      stdio: "ignore"
+    })
     const dataDir = mkdtempSync(join(tmpdir(), "oa-compare-"))
     dataDirs.push(dataDir)
     const flags = side.flags.split(" ").filter((flag) => flag !== "")
     children.push(
-      await startChild(side.name, side.tree, [...flags, "--import", "tsx", "examples/server/src/main.ts"], {
+      await startChild(side.name, side.tree, [...flags, ...serverArgs(side.tree)], {
         OA_DATA_DIR: dataDir,
         OA_DEMO: "1"
       })

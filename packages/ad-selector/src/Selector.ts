@@ -251,6 +251,40 @@ const scanned = 4
 const clampPrior = (p: number): number => (Number.isFinite(p) ? Math.min(0.999999, Math.max(1e-6, p)) : 1e-6)
 
 /**
+ * One entry reached by `gather`: put in its tier's bucket when its schedule, targeting and identification allow it,
+ * else (with `explain`, or always for a missing identifier) listed as skipped. An entry reached twice in a decision
+ * (`mark`) counts once. A module function, not a closure per decision: under tsx (`pnpm start`) every named closure
+ * made costs an `Object.defineProperty`.
+ */
+const consider = (
+  entry: Entry,
+  mark: number,
+  request: Request,
+  now: number,
+  skipped: Array<Decision.Skip>,
+  buckets: Array<Array<Entry>>
+): void => {
+  if (entry.mark === mark) return
+  entry.mark = mark
+  if (!Schedule.isActive(entry, now)) {
+    if (request.explain === true) skipped.push({ campaignId: entry.id, reason: "schedule" })
+    return
+  }
+  const visitor = request.visitors.get(entry.tenant)
+  // An audience-targeted entry is only reached through one of the visitor's audiences of its own tenant.
+  const mismatch = Targeting.check(entry.targeting, request, visitor, now, true)
+  if (mismatch !== undefined) {
+    if (request.explain === true) skipped.push({ campaignId: entry.id, reason: mismatch })
+    return
+  }
+  if (entry.capped && !Targeting.mayIdentify(request, visitor)) {
+    skipped.push({ campaignId: entry.id, reason: visitor?.key === undefined ? "no-identifier" : "child" })
+    return
+  }
+  buckets[entry.rank]!.push(entry)
+}
+
+/**
  * The candidates of a request by tier rank: every campaign of the slot's size that the site, category and the
  * visitor's audiences reach, checked against its schedule and targeting. Plain code outside the decision's
  * generator, so the engine optimizes this loop on its own.
@@ -263,43 +297,21 @@ const gather = (
   skipped: Array<Decision.Skip>
 ): Array<Array<Entry>> => {
   const mark = ++index.generation
-  const explain = request.explain === true
   const buckets: Array<Array<Entry>> = []
   for (let rank = 0; rank <= 12; rank++) buckets.push([])
 
-  const consider = (entry: Entry) => {
-    if (entry.mark === mark) return
-    entry.mark = mark
-    if (!Schedule.isActive(entry, now)) {
-      if (explain) skipped.push({ campaignId: entry.id, reason: "schedule" })
-      return
-    }
-    const visitor = request.visitors.get(entry.tenant)
-    // An audience-targeted entry is only reached through one of the visitor's audiences of its own tenant.
-    const mismatch = Targeting.check(entry.targeting, request, visitor, now, true)
-    if (mismatch !== undefined) {
-      if (explain) skipped.push({ campaignId: entry.id, reason: mismatch })
-      return
-    }
-    if (entry.capped && !Targeting.mayIdentify(request, visitor)) {
-      skipped.push({ campaignId: entry.id, reason: visitor?.key === undefined ? "no-identifier" : "child" })
-      return
-    }
-    buckets[entry.rank]!.push(entry)
-  }
-
-  for (const entry of sizeIndex.anySite) consider(entry)
+  for (const entry of sizeIndex.anySite) consider(entry, mark, request, now, skipped, buckets)
   const forSite = sizeIndex.bySite.get(request.site)
-  if (forSite !== undefined) for (const entry of forSite) consider(entry)
+  if (forSite !== undefined) for (const entry of forSite) consider(entry, mark, request, now, skipped, buckets)
   const forCategory = request.category === undefined ? undefined : sizeIndex.byCategory.get(request.category)
-  if (forCategory !== undefined) for (const entry of forCategory) consider(entry)
+  if (forCategory !== undefined) for (const entry of forCategory) consider(entry, mark, request, now, skipped, buckets)
   if (sizeIndex.byAudience.size > 0) {
     for (const [tenant, visitor] of request.visitors) {
       const audiences = sizeIndex.byAudience.get(tenant)
       if (audiences === undefined || !Targeting.mayPersonalize(request, visitor)) continue
       for (const audience of visitor.audiences) {
         const list = audiences.get(audience)
-        if (list !== undefined) for (const entry of list) consider(entry)
+        if (list !== undefined) for (const entry of list) consider(entry, mark, request, now, skipped, buckets)
       }
     }
   }
@@ -492,9 +504,6 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
       }
       values[best] = -1
       const entry = bucket[best]!
-      const skip = (reason: Decision.SkipReason) => {
-        skipped.push({ campaignId: entry.id, reason })
-      }
       const visitor = request.visitors.get(entry.tenant)
       const visitorKey = visitor?.key
       let arms: ReadonlyArray<Chooser.Arm> = entry.creatives.get(key)!.map((creative) => ({
@@ -508,7 +517,7 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
           counters.set(entry.tenant, found)
         }
         if (found === "unavailable") {
-          skip("caps-unavailable")
+          skipped.push({ campaignId: entry.id, reason: "caps-unavailable" })
           continue
         }
         const campaignCounter = found.get(Caps.campaignKey(entry.id))
@@ -517,14 +526,14 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
           campaignCounter !== undefined &&
           now - campaignCounter.last < entry.blockMs
         ) {
-          skip("recency-block")
+          skipped.push({ campaignId: entry.id, reason: "recency-block" })
           continue
         }
         if (
           !Caps.allows(entry.caps, "campaign", campaignCounter, now) ||
           !Caps.allows(entry.caps, "advertiser", found.get(Caps.advertiserKey), now)
         ) {
-          skip("capped")
+          skipped.push({ campaignId: entry.id, reason: "capped" })
           continue
         }
         if (entry.creativeCaps) {
@@ -532,7 +541,7 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
             Caps.allows(entry.caps, "creative", found.get(Caps.creativeKey(entry.id, arm.id)), now)
           )
           if (arms.length === 0) {
-            skip("capped")
+            skipped.push({ campaignId: entry.id, reason: "capped" })
             continue
           }
         }
@@ -541,12 +550,12 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
       if (entry.budgeted) {
         const delivery = (yield { _tag: "Delivery", id: entry.id }) as Budget.Delivery | undefined
         if (delivery === undefined) {
-          skip("budget-unavailable")
+          skipped.push({ campaignId: entry.id, reason: "budget-unavailable" })
           continue
         }
         const { pacing, spend } = delivery
         if (!Budget.fits(spend, entry.cost, entry.limits, now)) {
-          skip("budget")
+          skipped.push({ campaignId: entry.id, reason: "budget" })
           continue
         }
         if (entry.paced) {
@@ -575,12 +584,12 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
           if (state !== undefined) {
             const next = state
             if (!Pacing.withinCurve(entry.activeMs, now, spentToday, entry.cost, next.target, index.pacing)) {
-              skip("ahead-of-curve")
+              skipped.push({ campaignId: entry.id, reason: "ahead-of-curve" })
               continue
             }
             pass = next.p
             if (pass < 1 && rng.next() >= pass) {
-              skip("paced")
+              skipped.push({ campaignId: entry.id, reason: "paced" })
               continue
             }
           }
@@ -596,18 +605,18 @@ function* decision(index: Index, request: Request, now: number, rng: Rng.Rng): S
           now
         }
         if (recorded !== true && entry.capped) {
-          skip("caps-unavailable")
+          skipped.push({ campaignId: entry.id, reason: "caps-unavailable" })
           continue
         }
       }
       if (entry.budgeted) {
         const charged = yield { _tag: "Charge", id: entry.id, cost: entry.cost, limits: entry.limits, now }
         if (charged === "unavailable") {
-          skip("budget-unavailable")
+          skipped.push({ campaignId: entry.id, reason: "budget-unavailable" })
           continue
         }
         if (charged !== true) {
-          skip("budget")
+          skipped.push({ campaignId: entry.id, reason: "budget" })
           continue
         }
       }

@@ -310,6 +310,32 @@ const empty = Number.MIN_SAFE_INTEGER
 const safePrior = (prior: number): number =>
   typeof prior !== "number" || Number.isNaN(prior) ? 0.5 : Math.min(1 - priorFloor, Math.max(priorFloor, prior))
 
+/**
+ * One Thompson draw: the arm whose sampled reward (a click-rate sample, plus `weight` times a conversion-rate sample
+ * where those posteriors are given) is highest. A module function, not a closure per decision: under tsx
+ * (`pnpm start`) every named closure made costs an `Object.defineProperty`.
+ */
+const draw = (
+  rng: Rng,
+  a: Float64Array,
+  b: Float64Array,
+  ca: Float64Array | undefined,
+  cb: Float64Array | undefined,
+  weight: number
+): number => {
+  let best = 0
+  let bestValue = -1
+  for (let i = 0; i < a.length; i++) {
+    let value = beta(rng, a[i]!, b[i]!)
+    if (ca !== undefined) value += weight * beta(rng, ca[i]!, cb![i]!)
+    if (value > bestValue) {
+      best = i
+      bestValue = value
+    }
+  }
+  return best
+}
+
 const build = (options: Options): Thompson => {
   const { buckets, conversionWeight, exploration, minPropensity, priorWeight, propensityDraws } = options
   const width = options.window / buckets
@@ -443,11 +469,11 @@ const build = (options: Options): Thompson => {
     (scope: string, arms: ReadonlyArray<Arm>, rng: Rng): Choice => {
       const k = arms.length
       if (k === 0) throw new Error("Thompson.choose: no arms to choose from")
-      const id = (i: number) => arms[i]!.id
       // The same id listed twice is one choice: its propensity is the probability of either entry.
+      const first = arms[0]!.id
       let copies = 0
-      for (let i = 0; i < k; i++) if (id(i) === id(0)) copies++
-      if (copies === k) return { id: id(0), propensity: 1 }
+      for (let i = 0; i < k; i++) if (arms[i]!.id === first) copies++
+      if (copies === k) return { id: first, propensity: 1 }
       const known = scopes.get(scope)
       const a = new Float64Array(k)
       const b = new Float64Array(k)
@@ -466,25 +492,14 @@ const build = (options: Options): Thompson => {
           cb[i] = post.beta
         }
       }
-      const draw = (): number => {
-        let best = 0
-        let bestValue = -1
-        for (let i = 0; i < k; i++) {
-          let value = beta(rng, a[i]!, b[i]!)
-          if (ca !== undefined) value += conversionWeight * beta(rng, ca[i]!, cb![i]!)
-          if (value > bestValue) {
-            best = i
-            bestValue = value
-          }
-        }
-        return best
-      }
       const explore = exploration > 0 && rng.next() < exploration
-      const chosen = id(explore ? Math.min(k - 1, Math.floor(rng.next() * k)) : draw())
+      const chosen =
+        arms[explore ? Math.min(k - 1, Math.floor(rng.next() * k)) : draw(rng, a, b, ca, cb, conversionWeight)]!.id
       let wins = 0
-      for (let d = 0; d < propensityDraws; d++) if (id(draw()) === chosen) wins++
+      for (let d = 0; d < propensityDraws; d++)
+        if (arms[draw(rng, a, b, ca, cb, conversionWeight)]!.id === chosen) wins++
       let listed = 0
-      for (let i = 0; i < k; i++) if (id(i) === chosen) listed++
+      for (let i = 0; i < k; i++) if (arms[i]!.id === chosen) listed++
       const p = (exploration * listed) / k + (1 - exploration) * ((wins + 1) / (propensityDraws + 1))
       return { id: chosen, propensity: Math.min(1, Math.max(minPropensity, p)) }
     }
