@@ -133,8 +133,66 @@ export const migrations: ReadonlyArray<Migration> = [
       yield* sql`CREATE INDEX events_tenant_seq ON events (tenant, seq)`
       yield* sql`CREATE INDEX events_tenant_visitor ON events (tenant, visitor)`
     })
+  },
+  {
+    id: 2,
+    name: "insert_events_function",
+    // PostgreSQL only: the event writer's insert as a function, so the statement's plan is cached (PL/pgSQL keeps
+    // its statements' plans per session) instead of made again for every batch, as an unnamed statement is: a
+    // third to two fifths of the backend's CPU per event in a loop of 30-event batches. SQLite prepares its
+    // statements once and has no use for it.
+    up: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.onDialectOrElse({
+        pg: () => sql.unsafe(insertEventsFunction),
+        orElse: () => Effect.void
+      })
+    })
   }
 ]
+
+/**
+ * `oa_insert_events(batch, skip_stored)`: inserts the events of `batch` (a JSON array of objects with the `events`
+ * columns but `seq`) in array order, and returns the `seq`, `tenant` and `event_id` of each row inserted. With
+ * `skip_stored`, events whose `(tenant, event_id)` is stored already are skipped (`ON CONFLICT DO NOTHING`);
+ * without it, such an event fails the call with a unique violation (SQLSTATE 23505). `events` is the one of the
+ * caller's search path.
+ */
+const insertEventsFunction = `
+CREATE FUNCTION oa_insert_events(batch jsonb, skip_stored boolean)
+RETURNS TABLE (out_seq bigint, out_tenant text, out_event_id text)
+LANGUAGE plpgsql AS $oa$
+BEGIN
+  IF skip_stored THEN
+    RETURN QUERY
+      INSERT INTO events AS e (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
+      SELECT i.tenant, i.event_id, i.type, i.site, i.received_at, i.client_ts, i.visitor, i.payload,
+        NULLIF(i.consent, 'null'::jsonb)
+      FROM ROWS FROM (
+        jsonb_to_recordset(batch) AS (
+          tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
+          payload jsonb, consent jsonb
+        )
+      ) WITH ORDINALITY AS i (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
+      ORDER BY i.n
+      ON CONFLICT (tenant, event_id) DO NOTHING
+      RETURNING e.seq, e.tenant, e.event_id;
+  ELSE
+    RETURN QUERY
+      INSERT INTO events AS e (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
+      SELECT i.tenant, i.event_id, i.type, i.site, i.received_at, i.client_ts, i.visitor, i.payload,
+        NULLIF(i.consent, 'null'::jsonb)
+      FROM ROWS FROM (
+        jsonb_to_recordset(batch) AS (
+          tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
+          payload jsonb, consent jsonb
+        )
+      ) WITH ORDINALITY AS i (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
+      ORDER BY i.n
+      RETURNING e.seq, e.tenant, e.event_id;
+  END IF;
+END
+$oa$`
 
 /**
  * Brings the storage tables up to date; returns the ids of the migrations applied now.

@@ -114,17 +114,8 @@ const store = (batch: { readonly json: string; readonly keys: ReadonlyArray<stri
             readonly tenant: string
             readonly event_id: string
           }>`
-            INSERT INTO events (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-            SELECT tenant, event_id, type, site, received_at, client_ts, visitor, payload, NULLIF(consent, 'null'::jsonb)
-            FROM ROWS FROM (
-              jsonb_to_recordset(${batch.json}::jsonb) AS (
-                tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
-                payload jsonb, consent jsonb
-              )
-            ) WITH ORDINALITY AS input (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
-            ORDER BY n
-            ${skipStored ? sql`ON CONFLICT (tenant, event_id) DO NOTHING` : sql``}
-            RETURNING seq, tenant, event_id`
+            SELECT out_seq AS seq, out_tenant AS tenant, out_event_id AS event_id
+            FROM oa_insert_events(${batch.json}::jsonb, ${skipStored})`
           const seqOf = new Map<string, number>()
           const accepted: Array<{ readonly tenant: string; readonly seq: number }> = []
           for (const row of returned) {
