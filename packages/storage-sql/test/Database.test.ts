@@ -203,9 +203,10 @@ describe("Database.layerFromUrl", () => {
         ]
       )
       assert.deepStrictEqual(reopened.again, [])
+      // Every migration recorded once (on SQLite too, where the PostgreSQL-only ones do nothing).
       assert.deepStrictEqual(
-        reopened.applied.map((r) => r.id),
-        [1]
+        reopened.applied.map((r) => r.id).sort((a, b) => a - b),
+        Migrations.migrations.map((m) => m.id)
       )
       assert.deepStrictEqual(reopened.retry.outcomes, ["duplicate"])
     })
