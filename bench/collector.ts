@@ -144,7 +144,7 @@ export const answerHeaders = (headers: Headers): Record<string, string> => {
  * build:bundle`) writes, run by plain node. The tsx loader the development command uses costs the ad server about a
  * tenth of its throughput (esbuild's `keepNames` names every closure as it is made), which no deployment pays.
  */
-export const serverEntry = "examples/server/dist/main.js"
+const serverEntry = "examples/server/dist/main.js"
 
 /** `serverEntry` under `root`, or an error saying how to build it. */
 export const serverArgs = (root: string): ReadonlyArray<string> => {

@@ -151,6 +151,20 @@ export const migrations: ReadonlyArray<Migration> = [
   }
 ]
 
+/** The insert of `oa_insert_events`, with its conflict clause (empty, or `ON CONFLICT … DO NOTHING`). */
+const insertEvents = (onConflict: string) => `
+      INSERT INTO events AS e (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
+      SELECT i.tenant, i.event_id, i.type, i.site, i.received_at, i.client_ts, i.visitor, i.payload,
+        NULLIF(i.consent, 'null'::jsonb)
+      FROM ROWS FROM (
+        jsonb_to_recordset(batch) AS (
+          tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
+          payload jsonb, consent jsonb
+        )
+      ) WITH ORDINALITY AS i (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
+      ORDER BY i.n${onConflict}
+      RETURNING e.seq, e.tenant, e.event_id;`
+
 /**
  * `oa_insert_events(batch, skip_stored)`: inserts the events of `batch` (a JSON array of objects with the `events`
  * columns but `seq`) in array order, and returns the `seq`, `tenant` and `event_id` of each row inserted. With
@@ -164,32 +178,9 @@ RETURNS TABLE (out_seq bigint, out_tenant text, out_event_id text)
 LANGUAGE plpgsql AS $oa$
 BEGIN
   IF skip_stored THEN
-    RETURN QUERY
-      INSERT INTO events AS e (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-      SELECT i.tenant, i.event_id, i.type, i.site, i.received_at, i.client_ts, i.visitor, i.payload,
-        NULLIF(i.consent, 'null'::jsonb)
-      FROM ROWS FROM (
-        jsonb_to_recordset(batch) AS (
-          tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
-          payload jsonb, consent jsonb
-        )
-      ) WITH ORDINALITY AS i (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
-      ORDER BY i.n
-      ON CONFLICT (tenant, event_id) DO NOTHING
-      RETURNING e.seq, e.tenant, e.event_id;
+    RETURN QUERY${insertEvents("\n      ON CONFLICT (tenant, event_id) DO NOTHING")}
   ELSE
-    RETURN QUERY
-      INSERT INTO events AS e (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent)
-      SELECT i.tenant, i.event_id, i.type, i.site, i.received_at, i.client_ts, i.visitor, i.payload,
-        NULLIF(i.consent, 'null'::jsonb)
-      FROM ROWS FROM (
-        jsonb_to_recordset(batch) AS (
-          tenant text, event_id text, type text, site text, received_at bigint, client_ts bigint, visitor text,
-          payload jsonb, consent jsonb
-        )
-      ) WITH ORDINALITY AS i (tenant, event_id, type, site, received_at, client_ts, visitor, payload, consent, n)
-      ORDER BY i.n
-      RETURNING e.seq, e.tenant, e.event_id;
+    RETURN QUERY${insertEvents("")}
   END IF;
 END
 $oa$`
